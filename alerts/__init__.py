@@ -1,0 +1,1 @@
+"""Compliance rules engine: limits per product, excursions judged on device time."""

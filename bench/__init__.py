@@ -1,0 +1,1 @@
+"""Benchmarks: separate commands, not part of the test suite."""

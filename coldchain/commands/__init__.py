@@ -1,0 +1,1 @@
+"""Subcommands of the `coldchain` console command that belong to the shared core."""

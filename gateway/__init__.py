@@ -1,0 +1,1 @@
+"""Gateway: MQTT and USB-serial probes into the reading store."""

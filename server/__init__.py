@@ -1,0 +1,1 @@
+"""FastAPI service: registry, deliveries, alerts, HACCP records, exports, pages."""

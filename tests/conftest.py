@@ -1,0 +1,81 @@
+"""Fixtures shared by the whole suite: real servers on free loopback ports (tests/harness/)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness.servers import (
+    InfluxDB1,
+    MicroPython,
+    Mosquitto,
+    VictoriaMetrics,
+    make_influxdb1,
+    make_mosquitto,
+    make_victoria_metrics,
+    require_binary,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+VECTORS = REPO / "tests" / "vectors"
+FIRMWARE = REPO / "firmware" / "esp32"
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
+    """Start Mosquitto brokers of a flavour ("anonymous", "acl", "tls"); all stopped after."""
+    started: list[Mosquitto] = []
+
+    def start(flavour: str = "anonymous", **kwargs: object) -> Mosquitto:
+        broker = make_mosquitto(tmp_path / f"mosquitto-{len(started)}", flavour, **kwargs)  # type: ignore[arg-type]
+        broker.start()
+        started.append(broker)
+        return broker
+
+    yield start
+    for broker in started:
+        broker.stop()
+
+
+@pytest.fixture
+def mosquitto(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
+    """Anonymous Mosquitto."""
+    return mosquitto_factory("anonymous")
+
+
+@pytest.fixture
+def mosquitto_acl(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
+    """Mosquitto with a password file and the probe ACL (probe-01, probe-02, gateway, server)."""
+    return mosquitto_factory("acl")
+
+
+@pytest.fixture
+def mosquitto_tls(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
+    """Mosquitto on TLS with a CA generated for this test."""
+    return mosquitto_factory("tls")
+
+
+@pytest.fixture
+def influxdb1(tmp_path: Path) -> Iterator[InfluxDB1]:
+    """InfluxDB 1.6.7 (v1 /write and /query)."""
+    server = make_influxdb1(tmp_path / "influxdb")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def victoria_metrics(tmp_path: Path) -> Iterator[VictoriaMetrics]:
+    """VictoriaMetrics: implements /api/v2/write, the influxdb-client write path."""
+    server = make_victoria_metrics(tmp_path / "victoria-metrics")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def micropython() -> MicroPython:
+    """The MicroPython unix port, to run firmware code for real."""
+    return MicroPython(require_binary("micropython"))
