@@ -71,6 +71,18 @@ class ServerSettings(BaseModel):
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     timezone: str = "Europe/Brussels"
     default_language: Literal["fr", "en"] = "fr"
+    migrate_on_start: bool = True  # run `alembic upgrade head` when the app starts
+    session_cookie_name: str = "coldchain_session"
+    session_cookie_secure: bool = False  # set True behind HTTPS
+    token_lifetime_h: int = Field(12, ge=1, le=24 * 90)
+    # Failed logins allowed in the window before refusing, per account and per client IP.
+    login_window_s: int = Field(900, ge=10)
+    login_max_failures_account: int = Field(5, ge=1)
+    login_max_failures_ip: int = Field(20, ge=1)
+    # argon2id cost; the defaults follow argon2-cffi (RFC 9106 low-memory profile).
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_kib: int = Field(65536, ge=8)
+    max_body_bytes: int = Field(1_000_000, ge=1024)  # larger request bodies get 413
 
 
 class Settings(BaseSettings):
@@ -121,19 +133,23 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the TOML file, which wins over defaults.
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_path = os.environ.get("COLDCHAIN_CONFIG")
-        if toml_path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
         return tuple(sources)
 
 
 def load_settings(toml_file: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from the environment and `toml_file` (or `$COLDCHAIN_CONFIG`)."""
-    if toml_file is not None:
-        if not toml_file.is_file():
-            raise FileNotFoundError(f"configuration file not found: {toml_file}")
-        os.environ["COLDCHAIN_CONFIG"] = str(toml_file)
-    elif (path := os.environ.get("COLDCHAIN_CONFIG")) and not Path(path).is_file():
-        raise FileNotFoundError(f"configuration file not found: {path}")
-    return Settings(**overrides)
+    """Settings from the environment and `toml_file` (default: `$COLDCHAIN_CONFIG`)."""
+    if toml_file is None and os.environ.get("COLDCHAIN_CONFIG"):
+        toml_file = Path(os.environ["COLDCHAIN_CONFIG"])
+    if toml_file is None:
+        return Settings(**overrides)
+    if not toml_file.is_file():
+        raise FileNotFoundError(f"configuration file not found: {toml_file}")
+
+    class SettingsFromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=toml_file)
+
+    return SettingsFromFile(**overrides)
