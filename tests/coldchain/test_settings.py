@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from coldchain.settings import DEFAULT_SECRET, Settings, load_settings
 
@@ -85,3 +85,20 @@ def test_unknown_or_invalid_settings_are_refused(tmp_path: Path) -> None:
 def test_missing_configuration_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="not found"):
         load_settings(tmp_path / "absent.toml")
+
+
+def _field_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    paths = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths += _field_paths(annotation, f"{prefix}{name}.")
+        else:
+            paths.append(f"{prefix}{name}")
+    return paths
+
+
+def test_every_setting_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = [p for p in _field_paths(Settings) if f"| `{p}` |" not in doc]
+    assert not missing, f"settings missing from docs/configuration.md: {missing}"
