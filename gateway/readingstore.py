@@ -35,3 +35,23 @@ class ReadingStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class SinkError(Exception):
+    """A sink could not take a batch now (down, timeout, auth): retry later, keep the spool."""
+
+
+class SinkRejected(SinkError):
+    """The sink refused the batch for good (malformed point, type conflict): retrying is useless."""
+
+
+class ReadingSink(Protocol):
+    """Where the gateway's drainer writes batches: SQLite, InfluxDB 1.x, or /api/v2/write.
+
+    `write` returns only once the sink has confirmed the whole batch (synchronously), and is
+    idempotent on (probe, channel, time_ms). It raises `SinkError` otherwise.
+    """
+
+    def write(self, readings: Sequence[Reading]) -> int: ...
+
+    def close(self) -> None: ...

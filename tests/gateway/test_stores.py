@@ -1,0 +1,112 @@
+"""Reading stores: SQLite and InfluxDB 1.6.7 (InfluxQL) answer the same for the same data."""
+
+from __future__ import annotations
+
+import random
+import threading
+from pathlib import Path
+
+import pytest
+
+from coldchain.protocol import Reading
+from gateway.store_influxdb import InfluxQLReadingStore, InfluxV1Sink, line
+from gateway.store_sqlite import SqliteReadingStore
+from tests.harness.servers import InfluxDB1
+
+T0 = 1_795_300_000_000  # device times well in the past (2026-11-21)
+
+
+def sample_readings(seed: int = 7) -> list[Reading]:
+    rng = random.Random(seed)
+    out = []
+    for p in range(5):
+        probe = f"van{p}-zone-a"
+        for i in range(200):
+            t = T0 + i * 60_000
+            out.append(Reading(probe, "air", t, 2 * i, round(rng.uniform(-25, 10), 3)))
+            if i % 7 == 0:
+                out.append(Reading(probe, "product", t, 2 * i + 1, None, "disconnected"))
+            elif i % 11 == 0:
+                out.append(Reading(probe, "product", t, 2 * i + 1, -127.0, "out_of_range", False))
+            else:
+                out.append(Reading(probe, "product", t, 2 * i + 1, rng.uniform(-20, 8)))
+            if i % 10 == 0:
+                out.append(Reading(probe, "door", t + 1, 10_000 + i, float(i % 20 == 0)))
+    return out
+
+
+def test_sqlite_write_is_idempotent(tmp_path: Path) -> None:
+    store = SqliteReadingStore(tmp_path / "r.sqlite3")
+    readings = sample_readings()
+    assert store.write(readings) == len(readings)
+    store.write(readings[:100])
+    assert store.count() == len(readings)
+    store.close()
+    # Survives reopening, and a second process-like connection sees the same rows.
+    again = SqliteReadingStore(tmp_path / "r.sqlite3")
+    assert again.count() == len(readings)
+    again.close()
+
+
+def test_sqlite_store_from_several_threads(tmp_path: Path) -> None:
+    store = SqliteReadingStore(tmp_path / "r.sqlite3")
+    readings = sample_readings()
+    chunks = [readings[i::4] for i in range(4)]
+    threads = [threading.Thread(target=store.write, args=(c,)) for c in chunks]
+    for th in threads:
+        th.start()
+    for _ in range(20):
+        store.count()
+    for th in threads:
+        th.join()
+    assert store.count() == len(readings)
+    store.close()
+
+
+def test_line_protocol_is_exact() -> None:
+    r = Reading("van1-zone-a", "air", T0 + 1, 5, 0.1 + 0.2)
+    assert line(r) == (
+        "reading,channel=air,probe=van1-zone-a value=0.30000000000000004,seq=5i,"
+        f"clock_synced=true {(T0 + 1) * 1_000_000}"
+    )
+    fault = Reading("van1-zone-a", "product", T0, 6, None, "disconnected", False)
+    assert line(fault) == (
+        'reading,channel=product,probe=van1-zone-a seq=6i,fault="disconnected",'
+        f"clock_synced=false {T0 * 1_000_000}"
+    )
+
+
+def test_sqlite_and_influxdb1_answer_the_same(tmp_path: Path, influxdb1: InfluxDB1) -> None:
+    readings = sample_readings()
+    sqlite = SqliteReadingStore(tmp_path / "r.sqlite3")
+    sqlite.write(readings)
+    sink = InfluxV1Sink(influxdb1.url, "coldchain")
+    for start in range(0, len(readings), 500):
+        sink.write(readings[start : start + 500])
+    sink.write(readings[:300])  # re-sent batch: same points, nothing counted twice
+    sink.close()
+    influx = InfluxQLReadingStore(influxdb1.url, "coldchain")
+
+    assert sqlite.count() == influx.count() == len(readings)
+    assert sqlite.count("van2-zone-a") == influx.count("van2-zone-a") > 0
+    window = (T0 + 30 * 60_000, T0 + 90 * 60_000)
+    assert sqlite.count("van1-zone-a", *window) == influx.count("van1-zone-a", *window) > 0
+    assert sqlite.count(None, *window) == influx.count(None, *window)
+    for probe in ("van0-zone-a", "van4-zone-a"):
+        expected = sqlite.readings(probe, *window)
+        assert expected == influx.readings(probe, *window)
+        assert len(expected) > 60
+        assert sqlite.readings(probe, *window, channel="product") == influx.readings(
+            probe, *window, channel="product"
+        )
+    assert sqlite.readings("nobody", *window) == influx.readings("nobody", *window) == []
+    assert sqlite.latest() == influx.latest()
+    assert len(sqlite.latest()) == 15
+    some = ["van1-zone-a", "van3-zone-a"]
+    assert sqlite.latest(some) == influx.latest(some)
+    assert sqlite.latest([]) == influx.latest([]) == {}
+    # Hostile identifiers never reach the query text.
+    with pytest.raises(ValueError):
+        influx.readings("x' OR 1=1 --", *window)
+    sqlite.close()
+    influx.close()
