@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -23,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from coldchain import broker
+from coldchain.broker import GATEWAY_USER as GATEWAY_USER
+from coldchain.broker import SERVER_USER as SERVER_USER
 
 # apt packages that provide each binary (scripts/test installs them).
 APT_PACKAGES = {
@@ -145,101 +148,46 @@ class Server:
 
 # --- Mosquitto ------------------------------------------------------------------------------
 
-GATEWAY_USER = "coldchain-gateway"
-SERVER_USER = "coldchain-server"
-
 
 @dataclass
 class Mosquitto(Server):
-    """Mosquitto 2.0 with persistence on and queues raised (see DESIGN.md)."""
+    """Mosquitto 2.0, configured by coldchain.broker exactly as the product ships it."""
 
     host: str = "127.0.0.1"
     users: dict[str, str] = field(default_factory=dict)  # username -> password
     ca_file: Path | None = None
     client_cert: tuple[Path, Path] | None = None  # (cert, key) signed by ca_file
-
-
-# Each probe writes only under its own up/ and reads only its own down/ (DESIGN.md).
-PROBE_ACL = """\
-# probes: the username is the probe id
-pattern write cc/v1/dev/%u/up/#
-pattern read cc/v1/dev/%u/down/#
-
-user coldchain-gateway
-topic read cc/v1/dev/+/up/#
-topic write cc/v1/dev/+/down/#
-
-user coldchain-server
-topic readwrite cc/v1/dev/#
-"""
-
-
-def _mosquitto_conf(workdir: Path, extra: str) -> str:
-    (workdir / "persist").mkdir(exist_ok=True)
-    # Run as the invoking user: as root Mosquitto would switch to "mosquitto", who cannot
-    # read the test's private temporary folder.
-    user = pwd.getpwuid(os.getuid()).pw_name
-    return f"""\
-user {user}
-per_listener_settings false
-persistence true
-persistence_location {workdir / "persist"}/
-autosave_interval 1
-max_queued_messages 1000000
-max_inflight_messages 100
-max_packet_size 1048576
-log_dest stdout
-log_type error
-log_type warning
-{extra}
-"""
+    files: broker.BrokerFiles | None = None
 
 
 def make_mosquitto(
     workdir: Path, flavour: str = "anonymous", probe_users: Sequence[str] = ("probe-01", "probe-02")
 ) -> Mosquitto:
-    """Write a config for one of three flavours: anonymous, acl, tls."""
+    """One of three flavours: anonymous; acl (password file + probe ACL); tls (anonymous)."""
     binary = require_binary("mosquitto")
-    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     users: dict[str, str] = {}
-    ca_file = None
+    tls = None
     client_cert = None
-    if flavour == "anonymous":
-        extra = f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-    elif flavour == "acl":
-        passwd = require_binary("mosquitto_passwd")
-        password_file = workdir / "passwords"
-        password_file.touch(mode=0o600)
-        users = {name: f"pw-{name}" for name in probe_users}
-        users[GATEWAY_USER] = "pw-gateway"
-        users[SERVER_USER] = "pw-server"
-        for name, pw in users.items():
-            subprocess.run([passwd, "-b", str(password_file), name, pw], check=True)
-        acl_file = workdir / "acl"
-        acl_file.write_text(PROBE_ACL)
-        extra = (
-            f"listener {port} 127.0.0.1\nallow_anonymous false\n"
-            f"password_file {password_file}\nacl_file {acl_file}\n"
-        )
-    elif flavour == "tls":
+    if flavour == "tls":
         ca_file, server_cert, server_key, client_cert = make_certificates(workdir / "pki")
-        extra = (
-            f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-            f"cafile {ca_file}\ncertfile {server_cert}\nkeyfile {server_key}\n"
-            "tls_version tlsv1.2\n"
-        )
-    else:
+        tls = broker.TlsFiles(ca_file, server_cert, server_key)
+    elif flavour not in ("anonymous", "acl"):
         raise ValueError(f"unknown Mosquitto flavour {flavour!r}")
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(_mosquitto_conf(workdir, extra))
+    files = broker.write_config(workdir, port, authenticated=flavour == "acl", tls=tls)
+    if flavour == "acl":
+        require_binary("mosquitto_passwd")
+        users = {name: f"pw-{name}" for name in (*probe_users, GATEWAY_USER, SERVER_USER)}
+        for name, password in users.items():
+            broker.set_password(files, name, password)
     return Mosquitto(
-        command=[binary, "-c", str(conf)],
+        command=[binary, "-c", str(files.config)],
         workdir=workdir,
         port=port,
         users=users,
-        ca_file=ca_file,
+        ca_file=tls.ca if tls else None,
         client_cert=client_cert,
+        files=files,
     )
 
 
