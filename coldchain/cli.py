@@ -18,6 +18,7 @@ from coldchain import __version__
 SUBCOMMAND_MODULES = (
     "coldchain.commands.config",
     "coldchain.commands.validate",
+    "gateway.cli",
 )
 
 

@@ -51,6 +51,8 @@ class StoreSettings(BaseModel):
     username: str | None = None
     password: SecretStr | None = None
     timeout_s: float = Field(10.0, gt=0)
+    gzip: bool = True  # compress write bodies (InfluxDB 1.x /write and /api/v2/write)
+    create_database: bool = True  # influxdb1: CREATE DATABASE at the first write (idempotent)
 
 
 class GatewaySettings(BaseModel):
@@ -62,6 +64,12 @@ class GatewaySettings(BaseModel):
     serial_ports: list[str] = []
     serial_baud: int = 115200
     metrics_port: int | None = Field(9108, ge=0, le=65535)
+    metrics_addr: str = "127.0.0.1"
+    receive_maximum: int = Field(1000, ge=1, le=65535)  # MQTT 5: unacked messages in flight
+    spool_fsync: bool = True  # each spool commit survives a power cut, not only a crash
+    sink_max_backoff_s: float = Field(30.0, gt=0)
+    shutdown_flush_s: float = Field(10.0, ge=0)  # on SIGTERM, time given to empty the spool
+    serial_reopen_max_s: float = Field(10.0, gt=0)  # backoff cap when a port is unplugged
 
 
 class ServerSettings(BaseModel):

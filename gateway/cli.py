@@ -1,0 +1,119 @@
+"""`coldchain gateway`: run the gateway, list the quarantine, show the spool and probe status.
+
+`python -m gateway ...` is the same command (configuration from $COLDCHAIN_CONFIG and the
+COLDCHAIN_* environment, see docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from coldchain.settings import Settings, load_settings
+from gateway.spool import Spool
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: for journald / Loki / any log shipper."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "gateway", help="MQTT and USB-serial probes into the reading store"
+    )
+    parser.set_defaults(handler=run, log_format="text")
+    actions = parser.add_subparsers(dest="gateway_command", metavar="ACTION")
+    run_parser = actions.add_parser("run", help="run the gateway (the default)")
+    run_parser.add_argument("--log-format", choices=["text", "json"], default="text")
+    run_parser.set_defaults(handler=run)
+    quarantine = actions.add_parser("quarantine", help="list rejected messages kept for inspection")
+    quarantine.add_argument("--reason", help="only this rejection reason")
+    quarantine.add_argument("--limit", type=int, default=50, help="newest first (default 50)")
+    quarantine.add_argument("--json", action="store_true", help="JSON lines, payload included")
+    quarantine.set_defaults(handler=list_quarantine)
+    status = actions.add_parser("status", help="spool depth, rejects by reason, probe status")
+    status.set_defaults(handler=show_status)
+
+
+def _settings(args: argparse.Namespace) -> Settings | None:
+    try:
+        return load_settings(getattr(args, "config", None))
+    except ValidationError as exc:
+        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from gateway.app import Gateway
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    if args.log_format == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
+    return Gateway(settings).run()
+
+
+def _open_spool(args: argparse.Namespace) -> Spool | None:
+    settings = _settings(args)
+    if settings is None:
+        return None
+    if not settings.gateway.spool_path.exists():
+        print(f"coldchain: no spool at {settings.gateway.spool_path}", file=sys.stderr)
+        return None
+    return Spool(settings.gateway.spool_path, fsync=False)
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def list_quarantine(args: argparse.Namespace) -> int:
+    spool = _open_spool(args)
+    if spool is None:
+        return 2
+    for item in spool.quarantine(args.limit, args.reason):
+        if args.json:
+            print(json.dumps({
+                "id": item.id, "received": _when(item.received_ms), "source": item.source,
+                "topic": item.topic, "reason": item.reason, "detail": item.detail,
+                "payload": item.payload.decode("utf-8", "backslashreplace"),
+            }, ensure_ascii=False))  # fmt: skip
+        else:
+            preview = item.payload[:80].decode("utf-8", "backslashreplace")
+            print(f"#{item.id} {_when(item.received_ms)} {item.source} {item.topic or '-'} "
+                  f"{item.reason}: {item.detail} | {preview!r}")  # fmt: skip
+    spool.close()
+    return 0
+
+
+def show_status(args: argparse.Namespace) -> int:
+    spool = _open_spool(args)
+    if spool is None:
+        return 2
+    oldest = spool.oldest_arrival_ms()
+    age = "" if oldest is None else f" (oldest arrived {time.time() - oldest / 1000:.0f} s ago)"
+    print(f"spool: {spool.depth()} readings waiting{age}")
+    print("quarantine by reason:", json.dumps(spool.quarantine_counts()))
+    for probe, status in spool.statuses().items():
+        print(f"{probe}: {json.dumps(status)}")
+    spool.close()
+    return 0

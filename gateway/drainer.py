@@ -1,0 +1,108 @@
+"""The drainer: sends spooled readings to the sink in batches, deletes only what it confirmed.
+
+A failed write is retried with exponential backoff (0.5 s doubling to `max_backoff_s`), the
+spool keeps growing meanwhile. A batch the sink refuses for good (HTTP 400: a malformed or
+conflicting point) is moved to the quarantine, so one bad point cannot block the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from gateway.intake import now_ms
+from gateway.metrics import GatewayMetrics
+from gateway.readingstore import ReadingSink, SinkError, SinkRejected
+from gateway.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class Drainer:
+    def __init__(
+        self,
+        spool: Spool,
+        sink: ReadingSink,
+        metrics: GatewayMetrics,
+        *,
+        batch_size: int = 5000,
+        max_backoff_s: float = 30.0,
+    ) -> None:
+        self.spool = spool
+        self.sink = sink
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.max_backoff_s = max_backoff_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="drainer", daemon=True)
+        self.backoff_s = 0.0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, flush_timeout: float = 10.0) -> None:
+        """Stop after sending what the spool holds, if the sink takes it within the timeout."""
+        deadline = time.monotonic() + flush_timeout
+        while self.spool.depth() and time.monotonic() < deadline and self._thread.is_alive():
+            self._wake.set()
+            time.sleep(0.05)
+        if self.spool.depth():
+            log.warning("stopping with %d readings still spooled (sent at next start)",
+                        self.spool.depth())  # fmt: skip
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(max(1.0, deadline - time.monotonic()) + 15)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.drain_once():
+                continue
+            if self.backoff_s:
+                # New arrivals must not cut a backoff short: only stop() does.
+                self._stop.wait(self.backoff_s)
+            else:
+                self._wake.wait(1.0)
+                self._wake.clear()
+
+    def drain_once(self) -> bool:
+        """Send one batch. True when a batch went out (so there may be more right away)."""
+        batch = self.spool.take(self.batch_size)
+        self._export_depth(batch[0][2] if batch else None)
+        if not batch:
+            return False
+        readings = [reading for _, reading, _ in batch]
+        started = time.perf_counter()
+        try:
+            self.sink.write(readings)
+        except SinkRejected as exc:
+            log.error("ALARM sink refused %d readings for good: %s; moved to quarantine",
+                      len(batch), exc)  # fmt: skip
+            self.metrics.sink_rejected.inc(len(batch))
+            self.metrics.rejected.labels("sink_rejected").inc()
+            self.spool.move_to_quarantine(batch, "sink_rejected", str(exc), now_ms())
+            return True
+        except Exception as exc:
+            # SinkError or anything unexpected from a client library: the batch stays spooled.
+            self.metrics.sink_failures.inc()
+            self.backoff_s = min(self.max_backoff_s, max(0.5, self.backoff_s * 2))
+            level = logging.WARNING if isinstance(exc, SinkError) else logging.ERROR
+            log.log(level, "sink write of %d readings failed (%s); %d spooled; retry in %.1f s",
+                    len(batch), exc, self.spool.depth(), self.backoff_s)  # fmt: skip
+            return False
+        self.metrics.sink_latency.observe(time.perf_counter() - started)
+        self.metrics.sink_points.inc(len(batch))
+        if self.backoff_s:
+            log.info("sink is back; draining %d spooled readings", self.spool.depth())
+        self.backoff_s = 0.0
+        self.spool.remove(batch[0][0], batch[-1][0])
+        return True
+
+    def _export_depth(self, oldest_arrival_ms: int | None) -> None:
+        self.metrics.spool_depth.set(self.spool.depth())
+        age = 0.0 if oldest_arrival_ms is None else max(0, now_ms() - oldest_arrival_ms) / 1000
+        self.metrics.spool_age.set(age)

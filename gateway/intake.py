@@ -1,0 +1,194 @@
+"""The intake: validates incoming messages and makes them durable, then acknowledges them.
+
+MQTT's network thread and the serial readers only `submit` envelopes (cheap). One writer
+thread takes whatever has queued up, validates it with `coldchain.protocol`, commits readings,
+rejects (quarantine) and statuses to the spool in ONE transaction, and only then calls each
+envelope's `done` callback (MQTT PUBACK, serial ACK/REJ). Group commit keeps fsyncs few.
+
+When the spool is full, the writer stops taking envelopes: nothing is acknowledged, so the
+broker (or the probe's flash queue) keeps the data; an alarm is logged and exported.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from coldchain import protocol
+from coldchain.protocol import Kind, ProbeStatus, Reading, ReadingsBatch, Rejection
+from gateway.metrics import GatewayMetrics
+from gateway.spool import Quarantined, Spool, StatusUpdate
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGES_PER_COMMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    accepted: bool
+    readings: int = 0
+    reason: str | None = None  # rejection reason when not accepted
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    kind: Kind  # READINGS or STATUS
+    payload: bytes
+    topic: str | None  # the MQTT topic (probe id checked against it); None on serial
+    source: str  # "mqtt" or "serial:<port>"
+    received_ms: int
+    done: Callable[[Outcome], None]
+    # Set when the transport already rejected the input (a serial line that is not a frame):
+    # it goes straight to the quarantine with this reason.
+    preset_reason: str | None = None
+    detail: str = ""
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Intake:
+    def __init__(
+        self,
+        spool: Spool,
+        metrics: GatewayMetrics,
+        *,
+        spool_max_readings: int,
+        on_committed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.spool = spool
+        self.metrics = metrics
+        self.spool_max = spool_max_readings
+        self.on_committed = on_committed
+        self._queue: queue.SimpleQueue[Envelope] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
+        self._full_since: float | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, envelope: Envelope) -> None:
+        self._idle.clear()
+        self._queue.put(envelope)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything submitted so far is committed (True) or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._queue.empty() and self._idle.wait(0.05):
+                return True
+        return False
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.flush(timeout)
+        self._stop.set()
+        self._thread.join(timeout)
+
+    # --- writer thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                first = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                self._idle.set()
+                continue
+            self._wait_for_room()
+            batch = [first]
+            while len(batch) < MAX_MESSAGES_PER_COMMIT:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._commit(batch)
+            except Exception:
+                # The spool itself failed (disk full, I/O error): acknowledge nothing, keep
+                # the data where it is (broker session / probe queue), retry shortly.
+                log.exception("spool commit failed; %d messages left unacknowledged", len(batch))
+                time.sleep(1.0)
+                for envelope in batch:
+                    self._queue.put(envelope)
+                continue
+            if self._queue.empty():
+                self._idle.set()
+
+    def _wait_for_room(self) -> None:
+        while self.spool.depth() >= self.spool_max and not self._stop.is_set():
+            if self._full_since is None:
+                self._full_since = time.monotonic()
+                self.metrics.spool_full.set(1)
+                log.error(
+                    "ALARM spool full (%d readings >= spool_max_readings %d): not acknowledging "
+                    "new messages until the sink catches up; the broker keeps them",
+                    self.spool.depth(), self.spool_max,
+                )  # fmt: skip
+            time.sleep(0.2)
+        if self._full_since is not None:
+            log.warning("spool has room again after %.1f s", time.monotonic() - self._full_since)
+            self._full_since = None
+            self.metrics.spool_full.set(0)
+
+    def _commit(self, batch: list[Envelope]) -> None:
+        now = now_ms()
+        readings: list[tuple[Reading, int]] = []
+        rejects: list[Quarantined] = []
+        statuses: list[StatusUpdate] = []
+        outcomes: list[Outcome] = []
+        for env in batch:
+            if env.preset_reason is not None:
+                rejects.append(Quarantined(env.received_ms, env.source, env.topic,
+                                           env.preset_reason, env.detail, env.payload))  # fmt: skip
+                outcomes.append(Outcome(False, reason=env.preset_reason))
+                continue
+            result = self._validate(env, now)
+            self.metrics.messages.labels(env.source.partition(":")[0], env.kind.name.lower()).inc()
+            if isinstance(result, Rejection):
+                rejects.append(
+                    Quarantined(
+                        env.received_ms, env.source, env.topic, result.reason.value,
+                        result.detail, env.payload,
+                    )
+                )  # fmt: skip
+                outcomes.append(Outcome(False, reason=result.reason.value))
+            elif isinstance(result, ReadingsBatch):
+                readings.extend((r, env.received_ms) for r in result.readings)
+                outcomes.append(Outcome(True, readings=len(result.readings)))
+            else:
+                statuses.append(StatusUpdate(result, env.received_ms, env.source))
+                outcomes.append(Outcome(True))
+        added = self.spool.commit(readings, rejects, statuses)
+        # Durable from here on: acknowledge, then account.
+        for env, outcome in zip(batch, outcomes, strict=True):
+            try:
+                env.done(outcome)
+            except Exception:
+                log.exception("acknowledging a %s message failed", env.source)
+        self.on_committed()
+        self.metrics.readings.inc(len(readings))
+        self.metrics.duplicates.inc(len(readings) - added)
+        for q in rejects:
+            self.metrics.rejected.labels(q.reason).inc()
+            log.warning("quarantined %s message on %s: %s (%s)", q.source, q.topic, q.reason,
+                        q.detail)  # fmt: skip
+        for reading, arrived in readings:
+            self.metrics.lag.observe((arrived - reading.time_ms) / 1000)
+        self.metrics.spool_depth.set(self.spool.depth())
+
+    @staticmethod
+    def _validate(env: Envelope, now: int) -> ReadingsBatch | ProbeStatus | Rejection:
+        try:
+            if env.kind is Kind.READINGS:
+                return protocol.parse_readings(env.payload, now, env.topic)
+            return protocol.parse_status(env.payload, now, env.topic)
+        except Exception as exc:  # the validator never raises; if it ever does, quarantine
+            log.exception("validator raised")
+            return Rejection(protocol.Reason.INVALID_JSON, f"validator error: {exc!r}"[:200])

@@ -1,0 +1,143 @@
+"""MQTT ingestion: paho-mqtt 2.x, MQTT 5, shared subscription, persistent session, manual ack.
+
+- The client id is stable and the session persistent (`clean_start=False` on EVERY connect,
+  plus a SessionExpiryInterval): paho's default MQTT_CLEAN_START_FIRST_ONLY would drop the
+  session at each process start, and with it whatever the broker queued for us.
+- `manual_ack=True`: a message is acknowledged only once the intake committed it to the
+  spool (or to the quarantine). A crash before that leaves it unacknowledged in the broker's
+  session, redelivered at reconnect.
+- `on_message` runs in paho's network thread: it only hands the message to the intake.
+- An ack is sent only on the connection the message came on: after a reconnect the broker
+  resends every unacknowledged message with its packet id, and those copies get acked.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from coldchain.protocol import Kind, share_filter
+from coldchain.settings import GatewaySettings, MqttSettings
+from gateway.intake import Envelope, Intake, Outcome, now_ms
+from gateway.metrics import GatewayMetrics
+
+log = logging.getLogger(__name__)
+
+
+class MqttSource:
+    def __init__(
+        self,
+        mqtt_settings: MqttSettings,
+        gateway_settings: GatewaySettings,
+        intake: Intake,
+        metrics: GatewayMetrics,
+    ) -> None:
+        self.settings = mqtt_settings
+        self.intake = intake
+        self.metrics = metrics
+        self.client_id = gateway_settings.client_id
+        self.filters = [
+            share_filter(gateway_settings.share_group, Kind.READINGS),
+            share_filter(gateway_settings.share_group, Kind.STATUS),
+        ]
+        self.receive_maximum = gateway_settings.receive_maximum
+        self._generation = 0
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self.client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        if s.username:
+            client.username_pw_set(
+                s.username, s.password.get_secret_value() if s.password else None
+            )
+        if s.tls_ca:
+            client.tls_set(
+                ca_certs=str(s.tls_ca),
+                certfile=str(s.tls_cert) if s.tls_cert else None,
+                keyfile=str(s.tls_key) if s.tls_key else None,
+            )
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self.settings.session_expiry_s
+        props.ReceiveMaximum = self.receive_maximum
+        self.client.connect_async(
+            self.settings.host,
+            self.settings.port,
+            keepalive=self.settings.keepalive_s,
+            clean_start=False,  # on every connect, including the first of this process
+            properties=props,
+        )
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.connected.clear()
+        self.metrics.connected.set(0)
+
+    # --- paho callbacks (network thread) --------------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection: %s", reason)
+            return
+        with self._lock:
+            self._generation += 1
+        log.info("connected to %s:%d as %s (session present: %s)", self.settings.host,
+                 self.settings.port, self.client_id, flags.session_present)  # fmt: skip
+        # Subscribing again is harmless when the session kept the subscriptions.
+        client.subscribe([(f, 1) for f in self.filters])
+        self.metrics.connected.set(1)
+        self.connected.set()
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any, _props: Any
+    ) -> None:
+        failed = [str(r) for r in reasons if r.is_failure]
+        if failed:
+            log.error("broker refused the subscription %s: %s", self.filters, failed)
+        else:
+            log.info("subscribed to %s", ", ".join(self.filters))
+            self.subscribed.set()
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self.connected.clear()
+        self.subscribed.clear()
+        self.metrics.connected.set(0)
+        log.warning("disconnected from the broker (%s); paho reconnects", reason)
+
+    def _on_message(self, client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        kind = Kind.STATUS if msg.topic.endswith("/" + Kind.STATUS.value) else Kind.READINGS
+        mid, qos, generation = msg.mid, msg.qos, self._generation
+
+        def ack(_outcome: Outcome) -> None:
+            if qos > 0 and generation == self._generation:
+                client.ack(mid, qos)
+
+        self.intake.submit(Envelope(kind, bytes(msg.payload), msg.topic, "mqtt", now_ms(), ack))

@@ -1,0 +1,247 @@
+"""The gateway's durable spool: a local SQLite (WAL) file between the probes and the sink.
+
+Accepted readings are committed here BEFORE the gateway acknowledges the message (MQTT
+PUBACK or serial ACK). The drainer sends the oldest rows to the sink in batches and deletes
+only what the sink confirmed, so a crash, a sink outage or a restart loses nothing.
+The same file keeps the quarantine (rejected input, for inspection) and each probe's latest
+status.
+
+A reading already waiting in the spool is not spooled twice (a redelivered message); that is
+the duplicate count. Duplicates that arrive after delivery are harmless: every sink is
+idempotent on (probe, channel, time_ms).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from coldchain.protocol import ProbeStatus, Reading
+from gateway.store_sqlite import connect, from_row, to_row
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    probe TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    value REAL,
+    fault TEXT,
+    clock_synced INTEGER NOT NULL,
+    arrived_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS pending_key ON pending (probe, channel, time_ms);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_ms INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    topic TEXT,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_reason ON quarantine (reason);
+CREATE TABLE IF NOT EXISTS probe_status (
+    probe TEXT PRIMARY KEY,
+    received_ms INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    online INTEGER NOT NULL,
+    status TEXT NOT NULL
+);
+"""
+
+_INSERT_PENDING = (
+    "INSERT OR IGNORE INTO pending "
+    "(probe, channel, time_ms, seq, value, fault, clock_synced, arrived_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A rejected message or line, kept as received."""
+
+    received_ms: int
+    source: str  # "mqtt", "serial:<port>", "sink"
+    topic: str | None
+    reason: str
+    detail: str
+    payload: bytes
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    status: ProbeStatus
+    received_ms: int
+    source: str
+
+
+class Spool:
+    """Two connections: the intake writes with one, the drainer reads and deletes with the other.
+
+    `fsync=True` makes each commit survive a power cut (synchronous=FULL); a killed process
+    never loses a commit either way (WAL).
+    """
+
+    def __init__(self, path: Path, *, fsync: bool = True) -> None:
+        self.path = path
+        sync = "FULL" if fsync else "NORMAL"
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._wconn = connect(path, synchronous=sync)
+        self._wconn.executescript(_SCHEMA)
+        self._rconn = connect(path, synchronous=sync)
+        (self._depth,) = self._rconn.execute("SELECT COUNT(*) FROM pending").fetchone()
+        self._depth_lock = threading.Lock()
+
+    # --- intake side ------------------------------------------------------------------------
+
+    def commit(
+        self,
+        readings: Sequence[tuple[Reading, int]],
+        quarantined: Sequence[Quarantined] = (),
+        statuses: Sequence[StatusUpdate] = (),
+    ) -> int:
+        """Make (reading, arrival ms) pairs, rejects and statuses durable in one transaction.
+
+        Returns how many readings were new (the rest were already waiting: duplicates).
+        """
+        rows = [(*to_row(r), arrived) for r, arrived in readings]
+        with self._write_lock:
+            conn = self._wconn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                before = conn.total_changes
+                conn.executemany(_INSERT_PENDING, rows)
+                added = conn.total_changes - before
+                if quarantined:
+                    conn.executemany(
+                        "INSERT INTO quarantine "
+                        "(received_ms, source, topic, reason, detail, payload) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (q.received_ms, q.source, q.topic, q.reason, q.detail, q.payload)
+                            for q in quarantined
+                        ],
+                    )
+                for update in statuses:
+                    # A status older than the stored one (a late redelivery) never wins.
+                    conn.execute(
+                        "INSERT INTO probe_status (probe, received_ms, source, online, status) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (probe) DO UPDATE SET "
+                        "received_ms = excluded.received_ms, source = excluded.source, "
+                        "online = excluded.online, status = excluded.status "
+                        "WHERE excluded.received_ms >= probe_status.received_ms",
+                        (
+                            update.status.probe_id,
+                            update.received_ms,
+                            update.source,
+                            int(update.status.online),
+                            json.dumps(dataclasses.asdict(update.status)),
+                        ),
+                    )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        with self._depth_lock:
+            self._depth += added
+        return added
+
+    # --- drainer side -----------------------------------------------------------------------
+
+    def take(self, limit: int) -> list[tuple[int, Reading, int]]:
+        """The oldest `limit` pending readings as (spool id, reading, arrival ms)."""
+        with self._read_lock:
+            rows = self._rconn.execute(
+                "SELECT id, probe, channel, time_ms, seq, value, fault, clock_synced, arrived_ms "
+                "FROM pending ORDER BY id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [(row[0], from_row(row[1:8]), row[8]) for row in rows]
+
+    def remove(self, first_id: int, last_id: int) -> None:
+        """Delete a delivered batch. Batches are always the oldest rows, so a range is exact."""
+        with self._read_lock:
+            conn = self._rconn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = conn.execute(
+                    "DELETE FROM pending WHERE id BETWEEN ? AND ?", (first_id, last_id)
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        with self._depth_lock:
+            self._depth -= cur.rowcount
+
+    def move_to_quarantine(
+        self, batch: Sequence[tuple[int, Reading, int]], reason: str, detail: str, now_ms: int
+    ) -> None:
+        """The sink refused a batch for good: keep its readings in the quarantine, unspool them."""
+        if not batch:
+            return
+        payload = json.dumps([dataclasses.asdict(r) for _, r, _ in batch]).encode()
+        item = Quarantined(now_ms, "sink", None, reason, detail[:500], payload)
+        self.commit([], [item])
+        self.remove(batch[0][0], batch[-1][0])
+
+    # --- inspection ---------------------------------------------------------------------------
+
+    def depth(self) -> int:
+        with self._depth_lock:
+            return int(self._depth)
+
+    def oldest_arrival_ms(self) -> int | None:
+        with self._read_lock:
+            row = self._rconn.execute(
+                "SELECT arrived_ms FROM pending ORDER BY id LIMIT 1"
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def quarantine(self, limit: int = 100, reason: str | None = None) -> list[Quarantined]:
+        """Newest first."""
+        sql = "SELECT id, received_ms, source, topic, reason, detail, payload FROM quarantine"
+        params: list[object] = []
+        if reason is not None:
+            sql += " WHERE reason = ?"
+            params.append(reason)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        with self._read_lock:
+            rows = self._rconn.execute(sql, params).fetchall()
+        return [
+            Quarantined(row[1], row[2], row[3], row[4], row[5], bytes(row[6]), id=row[0])
+            for row in rows
+        ]
+
+    def quarantine_counts(self) -> dict[str, int]:
+        with self._read_lock:
+            rows = self._rconn.execute(
+                "SELECT reason, COUNT(*) FROM quarantine GROUP BY reason ORDER BY reason"
+            ).fetchall()
+        return {str(reason): int(n) for reason, n in rows}
+
+    def statuses(self) -> dict[str, dict[str, object]]:
+        """Latest status per probe: the validated fields plus when and where it arrived."""
+        with self._read_lock:
+            rows = self._rconn.execute(
+                "SELECT probe, received_ms, source, status FROM probe_status ORDER BY probe"
+            ).fetchall()
+        out: dict[str, dict[str, object]] = {}
+        for probe, received_ms, source, status in rows:
+            out[probe] = json.loads(status) | {"received_ms": received_ms, "source": source}
+        return out
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._wconn.close()
+        with self._read_lock:
+            self._rconn.close()
