@@ -1,0 +1,80 @@
+"""The application factory: `create_app(settings)` wires database, reading store,
+authentication, error bodies and routes. Later features add routers and state here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from coldchain import __version__
+from coldchain.settings import Settings, load_settings
+from gateway.readingstore import ReadingStore
+from server import errors
+from server.bodyguard import BodyGuard
+from server.db import make_engine, make_sessionmaker, migrate
+from server.readingstore import open_reading_store
+from server.routes import auth, cold_rooms, deliveries, organisations, probes, readings, users, vans
+from server.security import dummy_hash, password_hasher
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """Cold-chain registry and deliveries for cooperatives sharing vans.
+
+Authenticate with `POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`
+(pages use the session cookie set by the same call). Errors always have the body
+`{"error": {"code": ..., "message": ..., "details": ...}}`; `message` is French unless
+`Accept-Language` prefers English. Times are UTC (ISO 8601 with offset).
+"""
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (auth, users, organisations, vans, cold_rooms, probes, deliveries, readings):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(
+    settings: Settings | None = None, reading_store: ReadingStore | None = None
+) -> FastAPI:
+    settings = settings or load_settings()
+    engine = make_engine(settings.server.database_url)
+    if settings.server.migrate_on_start:
+        migrate(engine)
+    store = reading_store if reading_store is not None else open_reading_store(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if reading_store is None:  # we opened it, we close it
+            store.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Coldchain server",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.reading_store = store
+    app.state.default_language = settings.server.default_language
+    app.state.password_hasher = password_hasher(settings.server)
+    app.state.dummy_hash = dummy_hash(app.state.password_hasher)
+    errors.install(app)
+    app.include_router(api_router())
+
+    @app.get("/healthz", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=settings.server.max_body_bytes,
+        default_language=settings.server.default_language,
+    )
+    return app

@@ -1,0 +1,260 @@
+"""The delivery lifecycle rules: planning (stops, loads), departure check, handover, closing.
+
+planned --(departure check passed)--> departed --(every stop handed over)--> closed
+Routes call these functions; each raises ApiError with the reason when a rule says no.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.readingstore import ReadingStore
+from server import categories
+from server.access import BRUSSELS
+from server.errors import ApiError
+from server.models import (
+    ColdRoom,
+    ColdRoomLoan,
+    CooperativeMember,
+    Delivery,
+    DeliveryStatus,
+    DepartureCheck,
+    Handover,
+    HandoverZoneTemperature,
+    Load,
+    LoadDecision,
+    Stop,
+    StopKind,
+    Zone,
+)
+from server.placereadings import zone_temperature
+from server.schemas.deliveries import DepartureIn, HandoverIn, LoadIn, StopIn
+
+# How old a zone reading may be to stand for "the temperature now" (departure, handover).
+READING_MAX_AGE = timedelta(minutes=15)
+
+
+def require_status(delivery: Delivery, *allowed: DeliveryStatus) -> None:
+    if delivery.status not in allowed:
+        raise ApiError(409, "delivery_not_editable", state=delivery.status)
+
+
+def day_start(delivery: Delivery) -> datetime:
+    return datetime.combine(delivery.day, time(0), BRUSSELS).astimezone(UTC)
+
+
+def add_stop(session: Session, delivery: Delivery, body: StopIn) -> Stop:
+    require_status(delivery, DeliveryStatus.PLANNED)
+    if body.planned_at < day_start(delivery):
+        raise ApiError(
+            422,
+            "stop_before_delivery",
+            at=body.planned_at.astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M"),
+            day=delivery.day.strftime("%d/%m/%Y"),
+        )
+    if body.cold_room_id is not None:
+        room = session.get(ColdRoom, body.cold_room_id)
+        if room is None or not _cold_room_serves(session, room, delivery.cooperative_id):
+            raise ApiError(404, "not_found")
+    last = session.scalar(select(func.max(Stop.sequence)).where(Stop.delivery_id == delivery.id))
+    stop = Stop(delivery_id=delivery.id, sequence=(last or 0) + 1, **body.model_dump())
+    session.add(stop)
+    return stop
+
+
+def _cold_room_serves(session: Session, room: ColdRoom, cooperative_id: int) -> bool:
+    """A pickup is at a cold room of the cooperative, of a member producer, or lent to it."""
+    if room.owner_id == cooperative_id:
+        return True
+    member = session.scalar(
+        select(CooperativeMember.id).where(
+            CooperativeMember.cooperative_id == cooperative_id,
+            CooperativeMember.producer_id == room.owner_id,
+        )
+    )
+    lent = session.scalar(
+        select(ColdRoomLoan.id).where(
+            ColdRoomLoan.cold_room_id == room.id, ColdRoomLoan.cooperative_id == cooperative_id
+        )
+    )
+    return member is not None or lent is not None
+
+
+def add_load(session: Session, delivery: Delivery, body: LoadIn) -> Load:
+    require_status(delivery, DeliveryStatus.PLANNED)
+    categories.check(body.category)
+    zone = session.get(Zone, body.zone_id)
+    if zone is None or zone.van_id != delivery.van_id:
+        raise ApiError(422, "validation_error", detail="zone_id: not a zone of the delivery's van")
+    pickup = session.get(Stop, body.pickup_stop_id)
+    drop = session.get(Stop, body.drop_stop_id)
+    if pickup is None or pickup.delivery_id != delivery.id or pickup.kind != StopKind.PICKUP:
+        raise ApiError(
+            422, "validation_error", detail="pickup_stop_id: not a pickup of this delivery"
+        )
+    if drop is None or drop.delivery_id != delivery.id or drop.kind != StopKind.DROP:
+        raise ApiError(422, "validation_error", detail="drop_stop_id: not a drop of this delivery")
+    if drop.sequence < pickup.sequence:
+        raise ApiError(422, "validation_error", detail="the drop comes before the pickup")
+    member = session.scalar(
+        select(CooperativeMember.id).where(
+            CooperativeMember.cooperative_id == delivery.cooperative_id,
+            CooperativeMember.producer_id == body.consignor_id,
+        )
+    )
+    if member is None:
+        raise ApiError(
+            422, "validation_error", detail="consignor_id: not a producer of the cooperative"
+        )
+    load = Load(delivery_id=delivery.id, **body.model_dump())
+    session.add(load)
+    return load
+
+
+def zone_limits(session: Session, delivery: Delivery) -> dict[int, float]:
+    """Each loaded zone's limit: the strictest load in it (a lower label temperature wins)."""
+    limits: dict[int, float] = {}
+    for load in session.scalars(select(Load).where(Load.delivery_id == delivery.id)):
+        limit = categories.limit_c(load.category, load.label_max_c)
+        if limit is not None:  # ambient goods set no limit on their zone
+            limits[load.zone_id] = min(limit, limits.get(load.zone_id, limit))
+    return limits
+
+
+def depart(
+    session: Session,
+    store: ReadingStore,
+    delivery: Delivery,
+    body: DepartureIn,
+    user_id: int,
+    now: datetime,
+) -> list[DepartureCheck]:
+    """Check every loaded zone is pre-cooled below its limit, record it, and leave."""
+    require_status(delivery, DeliveryStatus.PLANNED)
+    if session.scalar(select(Load.id).where(Load.delivery_id == delivery.id).limit(1)) is None:
+        raise ApiError(422, "validation_error", detail="the delivery has no load")
+    limits = zone_limits(session, delivery)
+    at = body.checked_at or now
+    given = {z.zone_id: z.temperature_c for z in body.zones}
+    unknown = set(given) - set(limits)
+    if unknown:
+        raise ApiError(
+            422, "validation_error", detail=f"zones without a chilled load: {sorted(unknown)}"
+        )
+    checks = []
+    for zone_id, limit in sorted(limits.items()):
+        zone_name = session.get(Zone, zone_id).name  # type: ignore[union-attr]
+        temperature = given.get(zone_id)
+        source = "manual"
+        if temperature is None:
+            reading = zone_temperature(session, store, zone_id, at, READING_MAX_AGE)
+            if reading is None or reading.value is None:
+                raise ApiError(422, "no_zone_reading", zone=zone_name)
+            temperature, source = reading.value, "readings"
+        if temperature > limit:
+            raise ApiError(
+                422, "departure_check_failed", zone=zone_name, temperature=temperature, limit=limit
+            )
+        checks.append(
+            DepartureCheck(
+                delivery_id=delivery.id,
+                zone_id=zone_id,
+                checked_by_id=user_id,
+                checked_at=at,
+                temperature_c=temperature,
+                limit_c=limit,
+                source=source,
+            )
+        )
+    session.add_all(checks)
+    delivery.status = DeliveryStatus.DEPARTED
+    delivery.departed_at = at
+    return checks
+
+
+def hand_over(
+    session: Session,
+    store: ReadingStore,
+    delivery: Delivery,
+    stop: Stop,
+    body: HandoverIn,
+    user_id: int,
+    now: datetime,
+) -> Handover:
+    """Record the handover at a stop: time, zone temperatures, each load accepted or refused."""
+    require_status(delivery, DeliveryStatus.DEPARTED)
+    if session.scalar(select(Handover.id).where(Handover.stop_id == stop.id)) is not None:
+        raise ApiError(409, "conflict", detail="this stop was already handed over")
+    at = body.at or now
+    if delivery.departed_at is not None and at < delivery.departed_at:
+        raise ApiError(422, "validation_error", detail="at: before the departure")
+    column = Load.pickup_stop_id if stop.kind == StopKind.PICKUP else Load.drop_stop_id
+    loads = list(session.scalars(select(Load).where(column == stop.id)))
+    if stop.kind == StopKind.DROP:  # a load refused at pickup never came on board
+        refused = select(LoadDecision.load_id).where(LoadDecision.accepted.is_(False))
+        loads = [load for load in loads if load.id not in set(session.scalars(refused))]
+    decisions = {d.load_id: d for d in body.decisions}
+    expected = {load.id for load in loads}
+    if set(decisions) - expected:
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=f"loads not at this stop: {sorted(set(decisions) - expected)}",
+        )
+    if expected - set(decisions):
+        raise ApiError(
+            422,
+            "handover_incomplete",
+            missing=", ".join(map(str, sorted(expected - set(decisions)))),
+        )
+    if any(not d.accepted and not d.reason for d in decisions.values()):
+        raise ApiError(422, "refusal_needs_reason")
+    handover = Handover(
+        stop_id=stop.id,
+        at=at,
+        recorded_by_id=user_id,
+        receiver_name=body.receiver_name,
+        core_temperature_c=body.core_temperature_c,
+    )
+    session.add(handover)
+    session.flush()
+    for zone_id in sorted({load.zone_id for load in loads}):
+        reading = zone_temperature(session, store, zone_id, at, READING_MAX_AGE)
+        if reading is not None and reading.value is not None:
+            session.add(
+                HandoverZoneTemperature(
+                    handover_id=handover.id,
+                    zone_id=zone_id,
+                    channel=reading.channel,
+                    temperature_c=reading.value,
+                    measured_at=reading.time,
+                )
+            )
+    for decision in decisions.values():
+        session.add(
+            LoadDecision(
+                handover_id=handover.id,
+                load_id=decision.load_id,
+                accepted=decision.accepted,
+                reason=decision.reason,
+            )
+        )
+    stop.actual_at = at
+    return handover
+
+
+def close(session: Session, delivery: Delivery, user_id: int, now: datetime) -> None:
+    require_status(delivery, DeliveryStatus.DEPARTED)
+    pending = session.scalars(
+        select(Stop.sequence)
+        .where(Stop.delivery_id == delivery.id, Stop.actual_at.is_(None))
+        .order_by(Stop.sequence)
+    ).all()
+    if pending:
+        raise ApiError(409, "stops_pending", pending=", ".join(map(str, pending)))
+    delivery.status = DeliveryStatus.CLOSED
+    delivery.closed_at = now
+    delivery.closed_by_id = user_id

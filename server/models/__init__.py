@@ -1,0 +1,61 @@
+"""All tables. Importing this package registers every model on `Base.metadata` (Alembic)."""
+
+from server.models.auth import AccessToken, FailedLogin
+from server.models.base import Base, UTCDateTime, utcnow
+from server.models.deliveries import (
+    Delivery,
+    DeliveryStatus,
+    DepartureCheck,
+    Handover,
+    HandoverZoneTemperature,
+    Load,
+    LoadDecision,
+    PlaceKind,
+    Stop,
+    StopKind,
+)
+from server.models.fleet import ColdRoom, ColdRoomLoan, Van, VanPoolEntry, Zone, ZoneKind
+from server.models.organisations import (
+    ROLES_BY_KIND,
+    CooperativeMember,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
+from server.models.probes import Calibration, Installation, Probe
+
+__all__ = [
+    "ROLES_BY_KIND",
+    "AccessToken",
+    "Base",
+    "Calibration",
+    "ColdRoom",
+    "ColdRoomLoan",
+    "CooperativeMember",
+    "Delivery",
+    "DeliveryStatus",
+    "DepartureCheck",
+    "FailedLogin",
+    "Handover",
+    "HandoverZoneTemperature",
+    "Installation",
+    "Load",
+    "LoadDecision",
+    "Membership",
+    "Organisation",
+    "OrganisationKind",
+    "PlaceKind",
+    "Probe",
+    "Role",
+    "Stop",
+    "StopKind",
+    "UTCDateTime",
+    "User",
+    "Van",
+    "VanPoolEntry",
+    "Zone",
+    "ZoneKind",
+    "utcnow",
+]

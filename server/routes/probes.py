@@ -1,0 +1,175 @@
+"""Probes, their installations over time, their calibrations, their attributed readings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+
+from coldchain.protocol import CHANNELS
+from server.access import Viewer, can_manage_org, get_visible, require, visible_probes
+from server.crud import commit, paginate
+from server.deps import SessionDep, StoreDep, ViewerDep
+from server.errors import ApiError
+from server.installations import check_no_overlap, check_place, place_at
+from server.models import Calibration, Installation, Probe, Role
+from server.placereadings import Calibrations, to_ms
+from server.routes.readings import check_range
+from server.schemas.common import IdPath, Instant, Page, Paging, paging
+from server.schemas.readings import AttributedReadingOut
+from server.schemas.registry import (
+    CalibrationIn,
+    CalibrationOut,
+    InstallationEnd,
+    InstallationIn,
+    InstallationOut,
+    ProbeIn,
+    ProbeOut,
+)
+
+router = APIRouter(prefix="/probes", tags=["probes"])
+
+
+def _managed_probe(session: SessionDep, viewer: Viewer, probe_pk: int) -> Probe:
+    probe = get_visible(session, viewer, Probe, probe_pk)
+    require(can_manage_org(viewer, probe.owner_id))
+    return probe
+
+
+@router.post("", status_code=201, responses={403: {}, 409: {}})
+def create_probe(body: ProbeIn, viewer: ViewerDep, session: SessionDep) -> ProbeOut:
+    require(can_manage_org(viewer, body.owner_id))
+    probe = Probe(probe_id=body.probe_id, label=body.label, owner_id=body.owner_id)
+    session.add(probe)
+    commit(session, "probe id already registered")
+    return ProbeOut.model_validate(probe)
+
+
+@router.get("")
+def list_probes(
+    viewer: ViewerDep, session: SessionDep, page: Annotated[Paging, Depends(paging)]
+) -> Page[ProbeOut]:
+    return paginate(
+        session, select(Probe).where(visible_probes(viewer)).order_by(Probe.id), page, ProbeOut
+    )
+
+
+@router.get("/{probe_pk}", responses={404: {}})
+def read_probe(probe_pk: IdPath, viewer: ViewerDep, session: SessionDep) -> ProbeOut:
+    return ProbeOut.model_validate(get_visible(session, viewer, Probe, probe_pk))
+
+
+@router.post("/{probe_pk}/installations", status_code=201, responses={403: {}, 404: {}, 409: {}})
+def install_probe(
+    probe_pk: IdPath, body: InstallationIn, viewer: ViewerDep, session: SessionDep
+) -> InstallationOut:
+    """Probe measures a zone or a cold room from `start` (until `end`, or open)."""
+    probe = _managed_probe(session, viewer, probe_pk)
+    check_place(session, viewer, body.zone_id, body.cold_room_id)
+    check_no_overlap(session, probe, body.start, body.end)
+    installation = Installation(
+        probe_id=probe.id,
+        zone_id=body.zone_id,
+        cold_room_id=body.cold_room_id,
+        start=body.start,
+        end=body.end,
+        created_by_id=viewer.user_id,
+    )
+    session.add(installation)
+    commit(session, "installation")
+    return InstallationOut.model_validate(installation)
+
+
+@router.post(
+    "/{probe_pk}/installations/{installation_id}/end", responses={403: {}, 404: {}, 409: {}}
+)
+def end_installation(
+    probe_pk: IdPath,
+    installation_id: IdPath,
+    body: InstallationEnd,
+    viewer: ViewerDep,
+    session: SessionDep,
+) -> InstallationOut:
+    """The probe was removed from its place at `end`."""
+    probe = _managed_probe(session, viewer, probe_pk)
+    installation = session.get(Installation, installation_id)
+    if installation is None or installation.probe_id != probe.id:
+        raise ApiError(404, "not_found")
+    check_no_overlap(session, probe, installation.start, body.end, ignore_id=installation.id)
+    installation.end = body.end
+    commit(session, "installation")
+    return InstallationOut.model_validate(installation)
+
+
+@router.get("/{probe_pk}/installations", responses={404: {}})
+def list_installations(
+    probe_pk: IdPath, viewer: ViewerDep, session: SessionDep
+) -> list[InstallationOut]:
+    probe = get_visible(session, viewer, Probe, probe_pk)
+    rows = session.scalars(
+        select(Installation).where(Installation.probe_id == probe.id).order_by(Installation.start)
+    )
+    return [InstallationOut.model_validate(r) for r in rows]
+
+
+@router.post("/{probe_pk}/calibrations", status_code=201, responses={403: {}, 404: {}, 422: {}})
+def add_calibration(
+    probe_pk: IdPath, body: CalibrationIn, viewer: ViewerDep, session: SessionDep
+) -> CalibrationOut:
+    """Record a calibration: readings of that channel from `calibrated_at` on get its offset."""
+    probe = get_visible(session, viewer, Probe, probe_pk)
+    require(
+        can_manage_org(viewer, probe.owner_id) or viewer.has(probe.owner_id, Role.HYGIENE_OFFICER)
+    )
+    if body.channel not in CHANNELS:
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=f"unknown channel {body.channel!r}; known: {', '.join(CHANNELS)}",
+        )
+    calibration = Calibration(probe_id=probe.id, recorded_by_id=viewer.user_id, **body.model_dump())
+    session.add(calibration)
+    commit(session, "calibration")
+    return CalibrationOut.model_validate(calibration)
+
+
+@router.get("/{probe_pk}/calibrations", responses={404: {}})
+def list_calibrations(
+    probe_pk: IdPath, viewer: ViewerDep, session: SessionDep
+) -> list[CalibrationOut]:
+    probe = get_visible(session, viewer, Probe, probe_pk)
+    rows = session.scalars(
+        select(Calibration)
+        .where(Calibration.probe_id == probe.id)
+        .order_by(Calibration.calibrated_at)
+    )
+    return [CalibrationOut.model_validate(r) for r in rows]
+
+
+@router.get("/{probe_pk}/readings", responses={404: {}, 422: {}})
+def probe_readings(
+    probe_pk: IdPath,
+    start: Annotated[Instant, Query()],
+    end: Annotated[Instant, Query()],
+    viewer: ViewerDep,
+    session: SessionDep,
+    store: StoreDep,
+) -> list[AttributedReadingOut]:
+    """The probe's readings, each with the place it measured at its device time."""
+    probe = get_visible(session, viewer, Probe, probe_pk)
+    check_range(start, end)
+    history = list(session.scalars(select(Installation).where(Installation.probe_id == probe.id)))
+    calibrations = Calibrations(session, [probe.id])
+    out = []
+    for reading in store.readings(probe.probe_id, to_ms(start), to_ms(end))[:20000]:
+        calibrated = calibrations.apply(probe.id, reading)
+        where = place_at(history, calibrated.time)
+        out.append(
+            AttributedReadingOut(
+                **calibrated.__dict__,
+                zone_id=where.zone_id if where else None,
+                cold_room_id=where.cold_room_id if where else None,
+            )
+        )
+    return out

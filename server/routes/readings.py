@@ -1,0 +1,98 @@
+"""Readings of a place: latest values and time series, calibrated, within what the
+caller may see (server/access.py decides the time windows)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from server.access import cold_room_windows, zone_windows
+from server.deps import SessionDep, StoreDep, ViewerDep
+from server.errors import ApiError
+from server.models import utcnow
+from server.placereadings import Place, PlaceReading, latest, series
+from server.schemas.common import IdPath, Instant
+from server.schemas.readings import LatestOut, PlaceReadingOut, SeriesOut
+
+router = APIRouter(tags=["readings"])
+
+MAX_RANGE = timedelta(days=31)
+MAX_POINTS = 50_000
+Channel = Annotated[str | None, Query(max_length=20)]
+
+
+def check_range(start: datetime, end: datetime) -> None:
+    if end <= start:
+        raise ApiError(422, "validation_error", detail="end must be after start")
+    if end - start > MAX_RANGE:
+        raise ApiError(422, "validation_error", detail="at most 31 days per request")
+
+
+def _series(label: str, found: list[PlaceReading], start: datetime, end: datetime) -> SeriesOut:
+    return SeriesOut(
+        place=label,
+        start=start,
+        end=end,
+        readings=[PlaceReadingOut.model_validate(r.__dict__) for r in found[:MAX_POINTS]],
+        truncated=len(found) > MAX_POINTS,
+    )
+
+
+@router.get("/zones/{zone_id}/readings", responses={404: {}, 422: {}})
+def zone_series(
+    zone_id: IdPath,
+    start: Annotated[Instant, Query()],
+    end: Annotated[Instant, Query()],
+    viewer: ViewerDep,
+    session: SessionDep,
+    store: StoreDep,
+    channel: Channel = None,
+) -> SeriesOut:
+    check_range(start, end)
+    windows = zone_windows(session, viewer, zone_id)
+    place = Place(zone_id=zone_id)
+    found = series(session, store, place, windows, start, end, channel)
+    return _series(f"zone:{zone_id}", found, start, end)
+
+
+@router.get("/zones/{zone_id}/readings/latest", responses={404: {}})
+def zone_latest(
+    zone_id: IdPath, viewer: ViewerDep, session: SessionDep, store: StoreDep
+) -> LatestOut:
+    windows = zone_windows(session, viewer, zone_id)
+    newest = latest(session, store, Place(zone_id=zone_id), windows, utcnow())
+    return LatestOut(
+        place=f"zone:{zone_id}",
+        readings=[PlaceReadingOut.model_validate(r.__dict__) for r in newest.values()],
+    )
+
+
+@router.get("/cold-rooms/{cold_room_id}/readings", responses={404: {}, 422: {}})
+def cold_room_series(
+    cold_room_id: IdPath,
+    start: Annotated[Instant, Query()],
+    end: Annotated[Instant, Query()],
+    viewer: ViewerDep,
+    session: SessionDep,
+    store: StoreDep,
+    channel: Channel = None,
+) -> SeriesOut:
+    check_range(start, end)
+    windows = cold_room_windows(session, viewer, cold_room_id)
+    place = Place(cold_room_id=cold_room_id)
+    found = series(session, store, place, windows, start, end, channel)
+    return _series(f"cold_room:{cold_room_id}", found, start, end)
+
+
+@router.get("/cold-rooms/{cold_room_id}/readings/latest", responses={404: {}})
+def cold_room_latest(
+    cold_room_id: IdPath, viewer: ViewerDep, session: SessionDep, store: StoreDep
+) -> LatestOut:
+    windows = cold_room_windows(session, viewer, cold_room_id)
+    newest = latest(session, store, Place(cold_room_id=cold_room_id), windows, utcnow())
+    return LatestOut(
+        place=f"cold_room:{cold_room_id}",
+        readings=[PlaceReadingOut.model_validate(r.__dict__) for r in newest.values()],
+    )

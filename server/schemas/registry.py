@@ -1,0 +1,171 @@
+"""Organisations, users, vans, zones, cold rooms, probes, installations, calibrations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from coldchain.protocol import PROBE_ID_RE
+from server.models import OrganisationKind, Role, ZoneKind
+from server.schemas.common import (
+    Code,
+    Day,
+    Email,
+    IdRef,
+    Input,
+    Instant,
+    Name,
+    Output,
+    Password,
+    ShortText,
+    Text,
+)
+
+ProbeId = Annotated[str, Field(pattern=f"^{PROBE_ID_RE.pattern}$", max_length=32)]
+Channel = Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class OrganisationIn(Input):
+    name: Name
+    kind: OrganisationKind
+    address: Text | None = None
+
+
+class OrganisationOut(Output):
+    id: int
+    name: str
+    kind: str
+    address: str | None
+
+
+class MemberIn(Input):
+    producer_id: IdRef
+
+
+class MembershipIn(Input):
+    organisation_id: IdRef
+    role: Role
+
+
+class MembershipOut(Output):
+    organisation_id: int
+    role: str
+
+
+class UserIn(Input):
+    email: Email
+    full_name: Name
+    password: Password
+    memberships: list[MembershipIn] = Field(min_length=1, max_length=20)
+
+
+class UserOut(Output):
+    id: int
+    email: str
+    full_name: str
+    is_active: bool
+    is_superuser: bool
+    memberships: list[MembershipOut]
+
+
+class VanIn(Input):
+    name: Name
+    plate: Annotated[str, Field(min_length=1, max_length=20)]
+    owner_id: IdRef
+
+
+class VanOut(Output):
+    id: int
+    name: str
+    plate: str
+    owner_id: int
+
+
+class ZoneIn(Input):
+    name: ShortText
+    kind: ZoneKind
+
+
+class ZoneOut(Output):
+    id: int
+    van_id: int
+    name: str
+    kind: str
+
+
+class PoolIn(Input):
+    cooperative_id: IdRef
+
+
+class ColdRoomIn(Input):
+    name: Name
+    owner_id: IdRef
+    category: Code
+    address: Text | None = None
+
+
+class ColdRoomOut(Output):
+    id: int
+    name: str
+    owner_id: int
+    category: str
+    address: str | None
+
+
+class LoanIn(Input):
+    cooperative_id: IdRef
+
+
+class ProbeIn(Input):
+    probe_id: ProbeId
+    label: Name | None = None
+    owner_id: IdRef
+
+
+class ProbeOut(Output):
+    id: int
+    probe_id: str
+    label: str | None
+    owner_id: int
+
+
+class InstallationIn(Input):
+    zone_id: IdRef | None = None
+    cold_room_id: IdRef | None = None
+    start: Instant
+    end: Instant | None = None
+
+
+class InstallationEnd(Input):
+    end: Instant
+
+
+class InstallationOut(Output):
+    id: int
+    probe_id: int
+    zone_id: int | None
+    cold_room_id: int | None
+    start: datetime
+    end: datetime | None
+
+
+class CalibrationIn(Input):
+    channel: Channel
+    offset: Annotated[float, Field(ge=-10, le=10, allow_inf_nan=False)]
+    calibrated_at: Instant
+    reference_instrument: Name
+    performed_by: Name
+    next_due: Day | None = None
+
+
+class CalibrationOut(Output):
+    id: int
+    probe_id: int
+    channel: str
+    offset: float
+    calibrated_at: datetime
+    reference_instrument: str
+    performed_by: str
+    next_due: date | None
