@@ -31,10 +31,12 @@ from server.models import (
     Zone,
 )
 from server.placereadings import zone_temperature
-from server.schemas.deliveries import DepartureIn, HandoverIn, LoadIn, StopIn
+from server.schemas.deliveries import CloseIn, DepartureIn, HandoverIn, LoadIn, StopIn
 
 # How old a zone reading may be to stand for "the temperature now" (departure, handover).
 READING_MAX_AGE = timedelta(minutes=15)
+# Times given by a client (a phone) may run slightly ahead of the server's clock.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def require_status(delivery: Delivery, *allowed: DeliveryStatus) -> None:
@@ -138,6 +140,8 @@ def depart(
         raise ApiError(422, "validation_error", detail="the delivery has no load")
     limits = zone_limits(session, delivery)
     at = body.checked_at or now
+    if at > now + CLOCK_SKEW:
+        raise ApiError(422, "validation_error", detail="checked_at: in the future")
     given = {z.zone_id: z.temperature_c for z in body.zones}
     unknown = set(given) - set(limits)
     if unknown:
@@ -189,6 +193,8 @@ def hand_over(
     if session.scalar(select(Handover.id).where(Handover.stop_id == stop.id)) is not None:
         raise ApiError(409, "conflict", detail="this stop was already handed over")
     at = body.at or now
+    if at > now + CLOCK_SKEW:
+        raise ApiError(422, "validation_error", detail="at: in the future")
     if delivery.departed_at is not None and at < delivery.departed_at:
         raise ApiError(422, "validation_error", detail="at: before the departure")
     column = Load.pickup_stop_id if stop.kind == StopKind.PICKUP else Load.drop_stop_id
@@ -246,8 +252,17 @@ def hand_over(
     return handover
 
 
-def close(session: Session, delivery: Delivery, user_id: int, now: datetime) -> None:
+def close(session: Session, delivery: Delivery, body: CloseIn, user_id: int, now: datetime) -> None:
+    """Close after the last handover; the delivery's van readings end here for its viewers."""
     require_status(delivery, DeliveryStatus.DEPARTED)
+    at = body.closed_at or now
+    last = session.scalar(select(func.max(Stop.actual_at)).where(Stop.delivery_id == delivery.id))
+    if at > now + CLOCK_SKEW or (last is not None and at < last):
+        raise ApiError(
+            422,
+            "validation_error",
+            detail="closed_at: after the last handover and not in the future",
+        )
     pending = session.scalars(
         select(Stop.sequence)
         .where(Stop.delivery_id == delivery.id, Stop.actual_at.is_(None))
@@ -256,5 +271,5 @@ def close(session: Session, delivery: Delivery, user_id: int, now: datetime) -> 
     if pending:
         raise ApiError(409, "stops_pending", pending=", ".join(map(str, pending)))
     delivery.status = DeliveryStatus.CLOSED
-    delivery.closed_at = now
+    delivery.closed_at = at
     delivery.closed_by_id = user_id

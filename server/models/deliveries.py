@@ -131,9 +131,10 @@ class LoadDecision(Base):
     """The receiver accepts or refuses one load (a refusal carries its reason)."""
 
     __tablename__ = "load_decision"
+    __table_args__ = (UniqueConstraint("handover_id", "load_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id"), index=True)
-    load_id: Mapped[int] = mapped_column(ForeignKey("load.id"), unique=True)
+    load_id: Mapped[int] = mapped_column(ForeignKey("load.id"), index=True)
     accepted: Mapped[bool]
     reason: Mapped[str | None] = mapped_column(String(500))

@@ -37,6 +37,7 @@ from server.models import (
 )
 from server.schemas.common import Day, IdPath, Page, Paging, paging
 from server.schemas.deliveries import (
+    CloseIn,
     DeliveryDetail,
     DeliveryIn,
     DeliveryOut,
@@ -202,10 +203,12 @@ def hand_over(
 
 
 @router.post("/deliveries/{delivery_id}/close", responses={403: {}, 404: {}, 409: {}})
-def close(delivery_id: IdPath, viewer: ViewerDep, session: SessionDep) -> DeliveryDetail:
+def close(
+    delivery_id: IdPath, body: CloseIn, viewer: ViewerDep, session: SessionDep
+) -> DeliveryDetail:
     delivery = get_visible(session, viewer, Delivery, delivery_id)
     require(can_operate(viewer, delivery))
-    lifecycle.close(session, delivery, viewer.user_id, utcnow())
+    lifecycle.close(session, delivery, body, viewer.user_id, utcnow())
     commit(session, "closing")
     return detail(session, delivery)
 

@@ -115,6 +115,10 @@ class DepartureIn(Input):
     zones: list[ZoneCheckIn] = Field(default_factory=list, max_length=20)
 
 
+class CloseIn(Input):
+    closed_at: Instant | None = None  # default: now
+
+
 class DepartureCheckOut(Output):
     zone_id: int
     checked_by_id: int

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from coldchain.protocol import Reading
 from server.admin import create_superuser
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -240,3 +241,27 @@ def plan_delivery(
         }
         ids[lot] = by.ok("POST", f"/api/v1/deliveries/{delivery}/loads", load, 201)["id"]
     return int(delivery)
+
+
+def reading(probe_id: str, channel: str, at: datetime, value: float, seq: int) -> Reading:
+    return Reading(
+        probe_id=probe_id, channel=channel, time_ms=int(at.timestamp() * 1000), seq=seq, value=value
+    )
+
+
+def run_delivery_a(world: World) -> None:
+    """Delivery DA happens on D1: departs 06:50, pickup 07:05, drop 10:05, closed 10:30 (Brussels).
+    The departure check uses temperatures the driver measured (no readings needed)."""
+    ids, driver = world.ids, world["driver_a"]
+    url = f"/api/v1/deliveries/{ids['DA']}"
+    departure = {
+        "checked_at": iso(brussels(D1, 6, 50)),
+        "zones": [{"zone_id": ids["VA_frais"], "temperature_c": 3.5}],
+    }
+    driver.ok("POST", f"{url}/departure", departure)
+    accept = [{"load_id": ids["L1"], "accepted": True}, {"load_id": ids["L2"], "accepted": True}]
+    for stop, at in (("A_pickup", brussels(D1, 7, 5)), ("A_drop", brussels(D1, 10, 5))):
+        driver.ok(
+            "POST", f"{url}/stops/{ids[stop]}/handover", {"at": iso(at), "decisions": accept}, 201
+        )
+    driver.ok("POST", f"{url}/close", {"closed_at": iso(brussels(D1, 10, 30))})

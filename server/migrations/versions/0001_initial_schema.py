@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 05:10:27.125622
+Create Date: 2026-11-22 05:19:15.161951
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "failed_login",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -484,17 +483,20 @@ def upgrade() -> None:
             ["load_id"], ["load.id"], name=op.f("fk_load_decision_load_id_load")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_load_decision")),
-        sa.UniqueConstraint("load_id", name=op.f("uq_load_decision_load_id")),
+        sa.UniqueConstraint(
+            "handover_id", "load_id", name=op.f("uq_load_decision_handover_id_load_id")
+        ),
     )
     with op.batch_alter_table("load_decision", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_load_decision_handover_id"), ["handover_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_load_decision_load_id"), ["load_id"], unique=False)
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("load_decision", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_load_decision_load_id"))
         batch_op.drop_index(batch_op.f("ix_load_decision_handover_id"))
 
     op.drop_table("load_decision")
