@@ -149,13 +149,15 @@ class Probe:
         return seq
 
     async def _sampler(self):
+        due = self.board.uptime_ms()
         while True:
-            start = self.board.uptime_ms()
             for ch, value, fault in await self.board.read_sensors():
                 self.record(ch, value, fault)
-            self.sample_beat = self.board.uptime_ms()
-            wait = self.interval * 1000 - (self.board.uptime_ms() - start)
-            await self.board.sleep_ms(max(0, wait))
+            now = self.sample_beat = self.board.uptime_ms()
+            # Absolute schedule: sleep overshoot never accumulates into drift; after a stall
+            # (or an interval change) the next sample is taken at once, not in a burst.
+            due = max(due + self.interval * 1000, now)
+            await self.board.sleep_ms(due - now)
 
     async def _door(self):
         last = None
@@ -246,6 +248,12 @@ class Probe:
             return SerialLink(self.board.serial_port(), self.on_down, self._connected, self.log)
         from mqtt import MQTTLink
 
+        user = self.cfg["mqtt"].get("user")
+        if user is not None and user != self.id:
+            # Under MQTT 3.1.1 Mosquitto PUBACKs a publish its ACL refused: the readings would
+            # leave flash and vanish. Refuse to send at all; they stay queued until fixed.
+            self.log("config error: mqtt user %r is not the probe id %r, not sending" % (user, self.id))
+            return None
         return MQTTLink(self.board, self.cfg["mqtt"], self.id, self.on_down, self._connected, self.log)
 
     async def run(self):

@@ -1,0 +1,183 @@
+"""The probe over MQTT: real firmware (unix port) against a real Mosquitto with the probe ACL."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from coldchain import protocol
+from tests.firmware.conftest import Collector, SimProbe, now_ms, probe_config, scenario
+from tests.harness.servers import Mosquitto
+
+CONFIG_TOPIC = "cc/v1/dev/probe-01/down/config"
+ALARM_TOPIC = "cc/v1/dev/probe-01/down/alarm"
+
+
+def _seqs(readings: list[dict[str, Any]]) -> list[int]:
+    return [r["s"] for r in readings]
+
+
+def test_steady_run_contract_payloads_and_contiguous_sequence(
+    mosquitto_acl: Mosquitto,
+    sim: Callable[..., SimProbe],
+    collector_factory: Callable[[Mosquitto], Collector],
+) -> None:
+    server = collector_factory(mosquitto_acl)
+    probe = sim(probe_config(mosquitto_acl), scenario(supply=12.4, rssi=-61))
+    probe.start()
+    server.wait_for(lambda: len(server.readings()) >= 30)
+    probe.stop()
+    for topic, payload, retain in list(server.messages):
+        if topic.endswith("/up/readings"):
+            batch = protocol.parse_readings(payload, now_ms(), topic)
+            assert isinstance(batch, protocol.ReadingsBatch), batch
+            assert batch.probe_id == "probe-01" and not retain
+        else:
+            status = protocol.parse_status(payload, now_ms(), topic)
+            assert isinstance(status, protocol.ProbeStatus), status
+    seqs = _seqs(server.readings())
+    assert seqs == list(range(1, len(seqs) + 1))
+    channels = {r["c"] for r in server.readings()}
+    assert channels == {"air", "product", "door", "battery"}
+    # One sample every 10 scenario seconds, stamped in device time (whole seconds; at 60x
+    # speed a 17 ms scheduling delay on the host is one scenario second).
+    air = [r["t"] for r in server.readings() if r["c"] == "air"]
+    steps = [b - a for a, b in zip(air, air[1:], strict=False)]
+    assert all(8_000 <= s <= 12_000 for s in steps), steps
+    assert abs((air[-1] - air[0]) / len(steps) - 10_000) <= 1_000
+    statuses = [json.loads(p) for t, p, _ in server.messages if t.endswith("/up/status")]
+    online = [s for s in statuses if s["online"]]
+    assert online and online[0]["mode"] == "normal" and online[0]["supply"] == 12.4
+    assert statuses[-1] == {"v": 1, "id": "probe-01", "online": False}  # the last will
+
+
+def test_broker_down_five_minutes_every_reading_arrives_in_order(
+    mosquitto_acl: Mosquitto,
+    sim: Callable[..., SimProbe],
+    collector_factory: Callable[[Mosquitto], Collector],
+) -> None:
+    probe = sim(probe_config(mosquitto_acl, live_threshold=100000), scenario())
+    server = collector_factory(mosquitto_acl)
+    probe.start()
+    server.wait_for(lambda: len(server.readings()) >= 6)
+    mosquitto_acl.stop()
+    time.sleep(5)  # 5 scenario minutes at 60x: 30 samples (60 readings) wait in flash
+    probe.assert_alive()
+    mosquitto_acl.start()
+    server.wait_for(lambda: len(server.readings()) >= 90, timeout=30)
+    probe.stop()
+    assert sum(line.startswith("LOG boot") for line in probe.lines) == 1  # no restart
+    assert any("mqtt link down" in line for line in probe.lines)
+    seqs = _seqs(server.readings())
+    first_seen = list(dict.fromkeys(seqs))  # at-least-once: a resend after a lost PUBACK is fine
+    assert first_seen == list(range(1, len(first_seen) + 1))
+
+
+def test_probe_cannot_publish_as_another_probe(
+    mosquitto_acl: Mosquitto,
+    sim: Callable[..., SimProbe],
+    collector_factory: Callable[[Mosquitto], Collector],
+) -> None:
+    server = collector_factory(mosquitto_acl)
+    cfg = probe_config(mosquitto_acl, probe_id="probe-02")  # probe-01's credentials
+    probe = sim(cfg, scenario())
+    probe.start()
+    probe.wait_line(lambda line: "is not the probe id" in line)
+    # It keeps measuring into flash, and nothing reaches the broker under another probe's name.
+    time.sleep(2)
+    probe.stop()
+    assert not server.messages
+    assert len(list((probe.data / "queue").glob("*.seg"))) == 1
+
+
+def test_retained_config_is_applied_and_survives_a_restart(
+    mosquitto_acl: Mosquitto,
+    sim: Callable[..., SimProbe],
+    collector_factory: Callable[[Mosquitto], Collector],
+) -> None:
+    server = collector_factory(mosquitto_acl)
+    config = protocol.ProbeConfig(
+        interval_s=30, alarms={"air": protocol.ChannelAlarm(high=4.0, delay_s=120)}
+    )
+    server.publish(CONFIG_TOPIC, protocol.encode_config(config), retain=True)
+    sc = scenario(series={"air": [[0, 3.0], [300, 3.0], [310, 9.0]], "product": [[0, 3.0]]})
+    probe = sim(probe_config(mosquitto_acl, interval_s=10), sc)
+    probe.start()
+    probe.wait_line(lambda line: "config applied: interval 30 s" in line)
+    server.wait_for(lambda: sum(r["c"] == "air" for r in server.readings()) >= 4)
+    air = [r["t"] for r in server.readings() if r["c"] == "air"]
+    steps = [b - a for a, b in zip(air[1:], air[2:], strict=False)]
+    assert all(28_000 <= s <= 32_000 for s in steps), steps
+    probe.kill()
+    assert json.loads((probe.data / "probe_config.json").read_text())["interval"] == 30
+
+    # Restart with no broker at all: the thresholds from flash still raise the local alarm.
+    mosquitto_acl.stop()
+    mark = probe.mark()
+    probe.start()
+    probe.wait_line(lambda line: line == "EV buzzer 1", timeout=20, since=mark)
+    probe.wait_line(lambda line: line == "EV led 1", since=mark)
+    probe.wait_line(lambda line: line.startswith("EV display ALARME air 9.0/4.0"), since=mark)
+
+
+def test_down_alarm_drives_buzzer_and_display(
+    mosquitto_acl: Mosquitto,
+    sim: Callable[..., SimProbe],
+    collector_factory: Callable[[Mosquitto], Collector],
+) -> None:
+    server = collector_factory(mosquitto_acl)
+    probe = sim(probe_config(mosquitto_acl), scenario())
+    probe.start()
+    server.wait_for(lambda: len(server.readings()) >= 3)
+    on = protocol.AlarmCommand(on=True, text="Zone A 6.2 °C > 4 °C", alert_id="a-1")
+    server.publish(ALARM_TOPIC, protocol.encode_alarm(on))
+    probe.wait_line(lambda line: line == "EV buzzer 1")
+    probe.wait_line(lambda line: line == "EV display Zone A 6.2 °C > 4 °C")
+    mark = probe.mark()
+    server.publish(ALARM_TOPIC, protocol.encode_alarm(protocol.AlarmCommand(on=False)))
+    probe.wait_line(lambda line: line == "EV buzzer 0", since=mark)
+    probe.wait_line(lambda line: line == "EV led 0", since=mark)
+
+
+HOSTILE_CONFIGS: list[bytes] = [
+    b"interval=60",
+    b"\xff\xfe{not utf8",
+    b'{"v":1,"interval":"60"}',
+    b'{"v":1,"interval":60,"alarm":{"air":{"high":NaN,"delay":0}}}',
+    b'{"v":1,"interval":60,"alarm":[[[[[[[[1]]]]]]]]}',
+    b'{"v":1,"interval":60,"interval":61}',
+    b'{"v":1,"interval":60,"wifi_password":"x"}',
+    b'{"v":1,"interval":60,"alarm":{"air":{"high":1e999,"delay":0}}}',
+    b"[]",
+    b"",
+]
+
+
+def test_hostile_downlink_is_rejected_counted_kept_and_never_crashes(
+    mosquitto_acl: Mosquitto,
+    sim: Callable[..., SimProbe],
+    collector_factory: Callable[[Mosquitto], Collector],
+) -> None:
+    server = collector_factory(mosquitto_acl)
+    probe = sim(probe_config(mosquitto_acl), scenario())
+    probe.start()
+    server.wait_for(lambda: len(server.readings()) >= 3)
+    for payload in HOSTILE_CONFIGS:
+        server.publish(CONFIG_TOPIC, payload)
+    server.publish(CONFIG_TOPIC, b'{"v":1,"interval":60,"x":"' + b"y" * 40_000 + b'"}')
+    server.publish(ALARM_TOPIC, b'{"v":1,"on":"yes"}')
+    server.publish(ALARM_TOPIC, b'{"v":1,"on":true,"text":"' + b"x" * 65 + b'"}')
+    server.publish(CONFIG_TOPIC, b'{"v":1,"interval":20}')
+    probe.wait_line(lambda line: "config applied: interval 20 s" in line)
+    probe.assert_alive()
+    rejected = [line for line in probe.lines if "rejected:" in line]
+    assert len(rejected) == len(HOSTILE_CONFIGS) + 2
+    assert any("oversize config message dropped" in line for line in probe.lines)
+    kept = (probe.data / "rejected.log").read_bytes().splitlines()
+    assert len(kept) == len(HOSTILE_CONFIGS) + 2
+    assert kept[0].startswith(b"config invalid_json interval=60")
+    # Readings kept flowing through it all.
+    count = len(server.readings())
+    server.wait_for(lambda: len(server.readings()) > count + 3)
