@@ -1,0 +1,142 @@
+"""Alert events: what the engine tells the server, carrying the whole alert record (§4.1)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from alerts.limits import ZoneLimit
+from alerts.profiles import ProductProfile
+from alerts.records import AlertKind, Record, Severity
+
+
+class EventType(StrEnum):
+    OPENED = "opened"
+    ESCALATED = "escalated"  # warning -> critical (or tolerated -> critical)
+    UPDATED = "updated"  # peak, window, gaps or limit changed; or a periodic progress update
+    RESOLVED = "resolved"
+    WITHDRAWN = "withdrawn"  # late readings show the alert should not have been raised
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    event: EventType
+    alert_id: str
+    kind: AlertKind
+    severity: Severity
+    status: str  # open, closed or withdrawn
+    location_id: str
+    location_kind: str
+    location_name: str
+    probe_id: str
+    channel: str  # what was measured: air or product (simulant); door, ...
+    detail: str  # fault code, stuck_value, impossible_jump, "<reason>|<mode>" of a window
+    start_ms: int  # first out-of-limit reading (device time, UTC ms)
+    last_out_ms: int  # last out-of-limit reading
+    end_ms: int | None  # first reading back inside, once the excursion is over
+    duration_ms: int
+    n_readings: int
+    interval_s: int  # recording interval in force
+    peak: float | None
+    mean: float | None
+    time_above_ms: int  # time beyond the legal limit
+    degree_minutes: float  # integral of the excess over the legal limit
+    tolerated_ms: int  # time spent within a legal transport tolerance
+    gaps: tuple[tuple[int, int], ...]  # data gaps inside the excursion
+    clock_unsynced: bool  # a reading inside came from a probe whose clock was not synced
+    limit: dict[str, Any] | None  # the limit, its source and our choices (see limit_record)
+    lot_ids: tuple[str, ...]  # lots on board during the excursion
+    alert_at_ms: int | None  # device time at which the alert condition was met
+    critical_at_ms: int | None
+    detected_at_ms: int  # wall clock when the engine saw it
+    detected_late: bool  # the readings that revealed it arrived late
+    text_fr: str
+    text_en: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["event"], out["kind"], out["severity"] = (
+            self.event.value,
+            self.kind.value,
+            self.severity.value,
+        )
+        out["gaps"] = [list(g) for g in self.gaps]
+        out["lot_ids"] = list(self.lot_ids)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AlertEvent:
+        fields = dict(data)
+        fields["event"] = EventType(data["event"])
+        fields["kind"] = AlertKind(data["kind"])
+        fields["severity"] = Severity(data["severity"])
+        fields["gaps"] = tuple((int(a), int(b)) for a, b in data["gaps"])
+        fields["lot_ids"] = tuple(data["lot_ids"])
+        return cls(**fields)
+
+
+def limit_record(
+    limit: ZoneLimit | None, side: int, profiles: dict[str, ProductProfile]
+) -> dict[str, Any] | None:
+    """The applicable limit and its basis, as the alert record shows it (§4.1 point 5)."""
+    if limit is None:
+        return None
+    code = limit.max_category if side >= 0 else limit.min_category
+    profile = profiles.get(code or "")
+    choices = limit.choices
+    return {
+        "max_c": limit.max_c,
+        "min_c": limit.min_c,
+        "category": code,
+        "category_name_fr": profile.name_fr if profile else None,
+        "category_name_en": profile.name_en if profile else None,
+        "basis": limit.max_basis if side >= 0 else limit.min_basis,
+        "label_applied": limit.label_applied,
+        "applies_to": profile.applies_to.value if profile else None,
+        "legal_source": profile.source.cite() if profile else None,
+        "confidence": profile.source.confidence if profile else None,
+        "source_note": profile.source.note if profile else None,
+        "categories_on_board": list(limit.categories),
+        "warning_max_c": limit.warn_max,
+        "warning_min_c": limit.warn_min,
+        "tolerance_c": limit.tolerance_c,
+        "tolerance_max_min": limit.tolerance_min,
+        "our_choices": {  # HACCP decisions, justified in docs/alerts.md
+            "warning_margin_c": choices.warning_margin_c,
+            "warning_delay_min": choices.warning_delay_min,
+            "critical_delay_min": choices.critical_delay_min,
+            "hard_margin_c": choices.hard_margin_c,
+            "clearance_margin_c": choices.clearance_margin_c,
+            "clearance_min": choices.clearance_min,
+        },
+        "conflict": limit.conflict,
+    }
+
+
+def record_fields(record: Record) -> dict[str, Any]:
+    """The measured part of an event, straight from the record."""
+    return {
+        "alert_id": record.alert_id,
+        "kind": record.kind,
+        "severity": record.severity or Severity.INFO,
+        "status": "closed" if record.closed else "open",
+        "probe_id": record.probe_id,
+        "channel": record.channel,
+        "detail": record.detail,
+        "start_ms": record.start_ms,
+        "last_out_ms": record.last_out_ms,
+        "end_ms": record.end_ms,
+        "duration_ms": record.duration_ms,
+        "n_readings": record.n,
+        "peak": record.peak,
+        "mean": record.mean,
+        "time_above_ms": record.time_above_ms,
+        "degree_minutes": record.degree_ms / 60_000,
+        "tolerated_ms": record.tolerated_ms,
+        "gaps": tuple(record.gaps),
+        "clock_unsynced": record.clock_unsynced,
+        "alert_at_ms": record.alert_at_ms,
+        "critical_at_ms": record.critical_at_ms,
+    }

@@ -1,0 +1,349 @@
+"""One location (a cold room or a van zone): its configuration, limits, streams and alerts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from alerts.events import AlertEvent, EventType, limit_record, record_fields
+from alerts.limits import (
+    MINUTE_MS,
+    LimitTimeline,
+    Lot,
+    limit_for_category,
+    timeline_for_lots,
+)
+from alerts.machine import ChannelMachine, Context
+from alerts.profiles import ProductProfile
+from alerts.publisher import Publisher
+from alerts.records import AlertKind, Record, Severity
+from alerts.schedules import DailyWindow, Schedule, Window
+from alerts.stream import Stream
+from alerts.texts import texts
+from coldchain.protocol import CHANNELS
+
+
+class LocationKind(StrEnum):
+    COLD_ROOM = "cold_room"
+    VAN_ZONE = "van_zone"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Engine-wide choices (ours; docs/alerts.md explains each)."""
+
+    history_ms: int = 6 * 3_600_000  # reorder history: late readings placed up to this far back
+    checkpoint_every_ms: int = 10 * MINUTE_MS
+    update_every_ms: int = 15 * MINUTE_MS  # progress update of an open alert
+    stuck_ms: int = 3 * 3_600_000  # the exact same value this long: the sensor is stuck
+    fault_clearance_ms: int = 10 * MINUTE_MS
+    offline_critical_ms: int = 60 * MINUTE_MS  # silent this long: no monitoring of the CCP
+
+
+@dataclass(frozen=True, slots=True)
+class LocationConfig:
+    location_id: str
+    kind: LocationKind
+    name: str  # shown to people: "Camionnette 2 — zone froide", "Chambre froide Ferme du Pont"
+    category: str  # a cold room's category; a van zone's own setting when nothing is on board
+    label_max_c: float | None = None
+    interval_s: int = 60  # the probes' recording interval
+    door_open_max_min: float = 5.0  # ours: a delivery stop needs the door open a few minutes
+    door_critical_min: float = 20.0  # ours
+    windows: tuple[Window, ...] = ()
+    daily_windows: tuple[DailyWindow, ...] = ()
+    probes: tuple[str, ...] = ()  # installed probes: silence is noticed even before a reading
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)  # ignored by the engine
+
+    @property
+    def gap_ms(self) -> int:
+        """No reading for max(3 x interval, 10 min): a data gap, and live, a silent probe."""
+        return max(3 * self.interval_s * 1000, 10 * MINUTE_MS)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "location_id": self.location_id,
+            "kind": self.kind.value,
+            "name": self.name,
+            "category": self.category,
+            "label_max_c": self.label_max_c,
+            "interval_s": self.interval_s,
+            "door_open_max_min": self.door_open_max_min,
+            "door_critical_min": self.door_critical_min,
+            "schedule": Schedule(self.windows, self.daily_windows).to_state(),
+            "probes": list(self.probes),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> LocationConfig:
+        schedule = Schedule.from_state(state["schedule"])
+        return cls(
+            state["location_id"],
+            LocationKind(state["kind"]),
+            state["name"],
+            state["category"],
+            state["label_max_c"],
+            int(state["interval_s"]),
+            float(state["door_open_max_min"]),
+            float(state["door_critical_min"]),
+            schedule.windows,
+            schedule.daily,
+            tuple(state["probes"]),
+        )
+
+
+class BadReading(ValueError):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def check_reading(reading: Any) -> tuple[str, str, int, float | None, str | None, bool]:
+    """The fields the engine needs, or BadReading naming what is wrong."""
+    try:
+        probe_id, channel, t = reading.probe_id, reading.channel, reading.time_ms
+        value, fault, synced = reading.value, reading.fault, reading.clock_synced
+    except AttributeError as exc:
+        raise BadReading("malformed_reading", f"not a reading: {exc}") from None
+    if not isinstance(probe_id, str) or not probe_id:
+        raise BadReading("malformed_reading", "probe_id must be a non-empty string")
+    if channel not in CHANNELS:
+        raise BadReading("unknown_channel", f"unknown channel {str(channel)[:32]!r}")
+    if isinstance(t, bool) or not isinstance(t, int):
+        raise BadReading("malformed_reading", "time_ms must be integer milliseconds")
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BadReading("malformed_reading", "value must be a number")
+        if not math.isfinite(value):
+            raise BadReading("non_finite_value", f"value {value!r} is not finite")
+        value = float(value)
+    elif fault is None:
+        raise BadReading("malformed_reading", "a reading needs a value or a fault code")
+    if fault is not None and not isinstance(fault, str):
+        raise BadReading("malformed_reading", "fault must be a string")
+    return probe_id, channel, t, value, fault, bool(synced)
+
+
+class Location:
+    """Evaluates one location. Readings must already be attributed to it by the caller."""
+
+    def __init__(
+        self,
+        config: LocationConfig,
+        profiles: Mapping[str, ProductProfile],
+        settings: Settings,
+        lots: Sequence[Lot] = (),
+        now_ms: int = 0,
+    ) -> None:
+        self.profiles = dict(profiles)
+        self.settings = settings
+        self.config = config
+        self.lots: tuple[Lot, ...] = tuple(lots)
+        self.ctx = self._context(config, self._timeline(config, self.lots))
+        self.streams: dict[str, dict[str, Stream]] = {}
+        self.publisher = Publisher(settings.update_every_ms)
+        self.arrivals: dict[str, list[int]] = {p: [now_ms, -(2**62)] for p in config.probes}
+        self.offline: dict[str, Record] = {}
+
+    # --- configuration -------------------------------------------------------------------
+
+    def _timeline(self, config: LocationConfig, lots: Sequence[Lot]) -> LimitTimeline:
+        if config.kind is LocationKind.VAN_ZONE:
+            return timeline_for_lots(self.profiles, lots, config.category, config.label_max_c)
+        if lots:
+            raise ValueError("lots are for van zones; a cold room uses its configured category")
+        limit = limit_for_category(self.profiles, config.category, config.label_max_c, False)
+        return LimitTimeline(limit)
+
+    def _context(self, config: LocationConfig, timeline: LimitTimeline) -> Context:
+        return Context(
+            location_id=config.location_id,
+            timeline=timeline,
+            schedule=Schedule(config.windows, config.daily_windows),
+            gap_ms=config.gap_ms,
+            door_max_ms=int(config.door_open_max_min * MINUTE_MS),
+            door_critical_ms=int(config.door_critical_min * MINUTE_MS),
+            stuck_ms=self.settings.stuck_ms,
+            fault_clearance_ms=self.settings.fault_clearance_ms,
+        )
+
+    def reconfigure(
+        self, config: LocationConfig, lots: Sequence[Lot] | None, now_ms: int
+    ) -> list[AlertEvent]:
+        """New configuration or lots: re-judge the retained readings from where it differs."""
+        lots = self.lots if lots is None else tuple(lots)
+        timeline = self._timeline(config, lots)
+        old = self.ctx
+        ctx = self._context(config, timeline)
+        if config == self.config:
+            since = old.timeline.first_difference(timeline)
+        else:
+            since = -(2**62)
+        self.config, self.lots, self.ctx = config, lots, ctx
+        for probe in config.probes:
+            self.arrivals.setdefault(probe, [now_ms, -(2**62)])
+        events: list[AlertEvent] = []
+        if since is None:
+            return events
+        for channels in self.streams.values():
+            for stream in channels.values():
+                stream.machine.set_context(ctx)
+                start = stream.replay(since)
+                if start is not None:
+                    self._republish(stream, start, now_ms, events)
+        return events
+
+    # --- readings ------------------------------------------------------------------------
+
+    def ingest(
+        self, readings: Iterable[Any], now_ms: int, errors: list[tuple[str, str, Any]]
+    ) -> list[AlertEvent]:
+        events: list[AlertEvent] = []
+        touched: dict[int, Stream] = {}
+        seen: dict[str, int] = {}
+        streams = self.streams
+        for reading in readings:
+            try:
+                probe_id, channel, t, value, fault, synced = check_reading(reading)
+            except BadReading as exc:
+                errors.append((exc.reason, str(exc), reading))
+                continue
+            channels = streams.get(probe_id)
+            if channels is None:
+                channels = streams[probe_id] = {}
+            stream = channels.get(channel)
+            if stream is None:
+                machine = ChannelMachine(probe_id, channel, self.ctx)
+                stream = channels[channel] = Stream(
+                    machine, self.settings.history_ms, self.settings.checkpoint_every_ms
+                )
+            status = stream.add(t, value, fault, synced)
+            if status == "too_old":
+                errors.append(
+                    (
+                        "beyond_reorder_history",
+                        f"{channel} at {t} is older than the reorder history",
+                        reading,
+                    )
+                )
+                continue
+            touched[id(stream)] = stream
+            if t > seen.get(probe_id, -(2**62)):
+                seen[probe_id] = t
+        for probe_id, t in seen.items():
+            self._arrived(probe_id, t, now_ms, events)
+        for stream in touched.values():
+            if stream.replay_from is not None:
+                start = stream.replay()
+                if start is not None:
+                    self._republish(stream, start, now_ms, events)
+            elif stream.machine.dirty or stream.new_closed:
+                self._publish(stream, now_ms, events)
+        return events
+
+    def _maker(self, now_ms: int) -> Any:
+        config, profiles, late_ms = self.config, self.profiles, self.config.gap_ms
+
+        def make(event_type: EventType, record: Record) -> AlertEvent:
+            fields = record_fields(record)
+            if event_type is EventType.ESCALATED:
+                due = record.critical_at_ms
+            elif event_type is EventType.OPENED:
+                due = record.alert_at_ms
+            else:
+                due = record.end_ms if record.closed else record.last_out_ms
+            late = (
+                due is not None
+                and record.kind is not AlertKind.PROBE_OFFLINE
+                and (now_ms - due > late_ms)
+            )
+            text_fr, text_en = texts(record, config.name, profiles)
+            lots = tuple(lot.lot_id for lot in self.lots if _overlaps(lot, record))
+            return AlertEvent(
+                event=event_type,
+                location_id=config.location_id,
+                location_kind=config.kind.value,
+                location_name=config.name,
+                interval_s=config.interval_s,
+                limit=limit_record(record.limit, record.side, self.profiles),
+                lot_ids=lots,
+                detected_at_ms=now_ms,
+                detected_late=late,
+                text_fr=text_fr,
+                text_en=text_en,
+                **fields,
+            )
+
+        return make
+
+    def _publish(self, stream: Stream, now_ms: int, events: list[AlertEvent]) -> None:
+        machine = stream.machine
+        machine.dirty = False
+        make = self._maker(now_ms)
+        publisher = self.publisher
+        for closed in stream.new_closed:
+            publisher.publish(closed, make, events)
+        stream.new_closed = []
+        for record in machine.records():
+            if record is not None and record.severity is not None:
+                publisher.publish(record, make, events)
+
+    def _republish(self, stream: Stream, start: int, now_ms: int, events: list[AlertEvent]) -> None:
+        machine = stream.machine
+        machine.dirty = False
+        previous = self.publisher.span(machine.probe_id, machine.channel, start)
+        records = [r for r in stream.records() if r.end_ms is None or r.end_ms > start]
+        self.publisher.republish(records, previous, self._maker(now_ms), now_ms, events)
+
+    # --- silence -------------------------------------------------------------------------
+
+    def _arrived(self, probe_id: str, t: int, now_ms: int, events: list[AlertEvent]) -> None:
+        arrival = self.arrivals.get(probe_id)
+        if arrival is None:
+            self.arrivals[probe_id] = [now_ms, t]
+        else:
+            arrival[0] = max(arrival[0], now_ms)
+            arrival[1] = max(arrival[1], t)
+        record = self.offline.pop(probe_id, None)
+        if record is not None:
+            record.close(now_ms)
+            self.publisher.publish(record, self._maker(now_ms), events)
+
+    def check_silence(self, now_ms: int) -> list[AlertEvent]:
+        """Probes that sent nothing for max(3 x interval, 10 min) (wall clock): offline alerts."""
+        events: list[AlertEvent] = []
+        gap_ms = self.config.gap_ms
+        for probe_id, (arrival_ms, last_t) in self.arrivals.items():
+            silent_ms = now_ms - arrival_ms
+            if silent_ms <= gap_ms:
+                continue
+            record = self.offline.get(probe_id)
+            if record is None:
+                start = last_t if last_t > -(2**62) else arrival_ms
+                record = self.offline[probe_id] = Record(
+                    AlertKind.PROBE_OFFLINE, probe_id, "*", start
+                )
+                record.raise_to(Severity.WARNING, now_ms)
+            record.last_out_ms = now_ms
+            if silent_ms > self.settings.offline_critical_ms:
+                record.raise_to(Severity.CRITICAL, now_ms)
+            self.publisher.publish(record, self._maker(now_ms), events)
+        newest = max((s.last_t for c in self.streams.values() for s in c.values()), default=0)
+        self.publisher.forget_before(newest - self.settings.history_ms - gap_ms)
+        return events
+
+    def open_alerts(self) -> list[dict[str, Any]]:
+        return [v.last for v in self.publisher.views.values() if v.last["status"] == "open"]
+
+    def records(self) -> list[Record]:
+        """Every retained alertable record of every channel (tests, exports)."""
+        found = [r for c in self.streams.values() for s in c.values() for r in s.records()]
+        return sorted(found, key=lambda r: (r.start_ms, r.probe_id, r.channel, r.kind.value))
+
+
+def _overlaps(lot: Lot, record: Record) -> bool:
+    end = record.end_ms if record.end_ms is not None else record.last_out_ms
+    return lot.on_ms <= end and (lot.off_ms is None or record.start_ms < lot.off_ms)

@@ -1,0 +1,479 @@
+"""The state machine that judges one probe channel, reading by reading, in device-time order.
+
+It is fed only in time order (the stream replays it from a checkpoint when a reading arrives
+late), so its result depends on the set of readings, never on their arrival order.
+Semantics and worked examples: docs/alerts.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alerts.limits import MINUTE_MS, LimitTimeline, ZoneLimit
+from alerts.records import IMPOSSIBLE_JUMP, STUCK_VALUE, AlertKind, Record, Severity
+from alerts.schedules import Mode, Schedule, Window
+
+# Fastest change a probe can honestly report, °C (or %RH) per minute, plus a fixed slack.
+# Our choice: air in a van can swing fast when the door opens; a product simulant cannot.
+JUMP_RATE_PER_MIN = {"air": 10.0, "product": 2.0, "humidity": 30.0}
+JUMP_SLACK = 2.0
+STUCK_CHANNELS = frozenset({"air", "product", "humidity"})
+TEMPERATURE = frozenset({"air", "product"})
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every machine of a location shares: limits, windows and our chosen delays."""
+
+    location_id: str
+    timeline: LimitTimeline
+    schedule: Schedule
+    gap_ms: int  # no reading for this long is a data gap (and, live, a silent probe)
+    door_max_ms: int
+    door_critical_ms: int
+    stuck_ms: int
+    fault_clearance_ms: int
+
+
+_RECORD_SLOTS = ("high", "low", "door", "fault", "jump", "stuck", "susp")
+
+
+class ChannelMachine:
+    __slots__ = (
+        "channel",
+        "closed",
+        "ctx",
+        "dirty",
+        "door",
+        "fault",
+        "high",
+        "is_door",
+        "is_temp",
+        "jump",
+        "jump_last_t",
+        "jump_last_v",
+        "jump_rate",
+        "jump_run",
+        "lim",
+        "lim_hi",
+        "lim_lo",
+        "low",
+        "prev_judged",
+        "prev_t",
+        "prev_v",
+        "probe_id",
+        "stuck",
+        "stuck_since",
+        "stuck_value",
+        "susp",
+        "susp_end",
+        "track_stuck",
+        "win",
+        "win_hi",
+        "win_lo",
+    )
+
+    def __init__(self, probe_id: str, channel: str, ctx: Context) -> None:
+        self.probe_id = probe_id
+        self.channel = channel
+        self.ctx = ctx
+        self.is_temp = channel in TEMPERATURE
+        self.is_door = channel == "door"
+        self.jump_rate = JUMP_RATE_PER_MIN.get(channel)
+        self.track_stuck = channel in STUCK_CHANNELS
+        self.closed: list[Record] = []  # records closed by the last steps, taken by the stream
+        self.dirty = False  # a record changed since the stream last looked
+        self.reset()
+        self.set_context(ctx)
+
+    def set_context(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.lim_lo = self.lim_hi = self.win_lo = self.win_hi = 0  # caches, refilled on use
+        self.lim: ZoneLimit = ctx.timeline.at(0)
+        self.win: Window | None = None
+
+    def reset(self) -> None:
+        self.prev_t: int | None = None
+        self.prev_v: float | None = None
+        self.prev_judged: tuple[ZoneLimit, float] | None = None  # limit and relaxation at prev_t
+        self.high: Record | None = None
+        self.low: Record | None = None
+        self.door: Record | None = None
+        self.fault: Record | None = None
+        self.jump: Record | None = None
+        self.stuck: Record | None = None
+        self.susp: Record | None = None
+        self.susp_end = 0
+        self.stuck_since = 0
+        self.stuck_value: float | None = None
+        self.jump_run = 0
+        self.jump_last_v = 0.0
+        self.jump_last_t = 0
+
+    # --- checkpoints ---------------------------------------------------------------------
+
+    def snapshot(self) -> tuple[Any, ...]:
+        return (
+            self.prev_t,
+            self.prev_v,
+            self.prev_judged,
+            self.susp_end,
+            self.stuck_since,
+            self.stuck_value,
+            self.jump_run,
+            self.jump_last_v,
+            self.jump_last_t,
+            *(None if r is None else r.clone() for r in self.records()),
+        )
+
+    def restore(self, snap: tuple[Any, ...]) -> None:
+        (
+            self.prev_t,
+            self.prev_v,
+            self.prev_judged,
+            self.susp_end,
+            self.stuck_since,
+            self.stuck_value,
+            self.jump_run,
+            self.jump_last_v,
+            self.jump_last_t,
+        ) = snap[:9]
+        for name, record in zip(_RECORD_SLOTS, snap[9:], strict=True):
+            setattr(self, name, None if record is None else record.clone())
+        self.closed = []
+
+    def records(self) -> tuple[Record | None, ...]:
+        return (self.high, self.low, self.door, self.fault, self.jump, self.stuck, self.susp)
+
+    def snapshot_to_state(self, snap: tuple[Any, ...]) -> dict[str, Any]:
+        judged = snap[2]
+        return {
+            "prev_t": snap[0],
+            "prev_v": snap[1],
+            "prev_relax": None if judged is None else judged[1],
+            "susp_end": snap[3],
+            "stuck_since": snap[4],
+            "stuck_value": snap[5],
+            "jump_run": snap[6],
+            "jump_last_v": snap[7],
+            "jump_last_t": snap[8],
+            "records": [None if r is None else r.to_state() for r in snap[9:]],
+        }
+
+    def snapshot_from_state(self, state: dict[str, Any]) -> tuple[Any, ...]:
+        timeline = self.ctx.timeline
+        judged = None
+        if state["prev_relax"] is not None and state["prev_t"] is not None:
+            judged = (timeline.at(state["prev_t"]), float(state["prev_relax"]))
+        records = [
+            None
+            if r is None
+            else Record.from_state(
+                r, None if r["limit_t_ms"] is None else timeline.at(r["limit_t_ms"])
+            )
+            for r in state["records"]
+        ]
+        return (
+            state["prev_t"],
+            state["prev_v"],
+            judged,
+            state["susp_end"],
+            state["stuck_since"],
+            state["stuck_value"],
+            state["jump_run"],
+            state["jump_last_v"],
+            state["jump_last_t"],
+            *records,
+        )
+
+    # --- the step ----------------------------------------------------------------------
+
+    def _finish(self, record: Record, end_ms: int) -> None:
+        record.close(end_ms)
+        if record.severity is not None:
+            self.closed.append(record)
+        self.dirty = True
+
+    def step(self, t: int, v: float | None, fault: str | None, synced: bool) -> None:
+        if fault is not None or v is None:
+            self._fault_reading(t, fault or "no_value")
+            return
+        if self.fault is not None:
+            self._clearing(self.fault, t, self.ctx.fault_clearance_ms, "fault")
+        if self.jump_rate is not None and self.prev_v is not None and self._is_jump(t, v):
+            return
+        if self.jump is not None:
+            self._clearing(self.jump, t, self.ctx.fault_clearance_ms, "jump")
+        if self.track_stuck:
+            self._stuck_check(t, v)
+        if not (self.is_temp or self.is_door):
+            self.prev_t, self.prev_v = t, v
+            return
+        if not self.win_lo <= t < self.win_hi:
+            self.win, self.win_lo, self.win_hi = self.ctx.schedule.at(t)
+        relax = 0.0
+        window = self.win
+        if window is not None or self.susp is not None:
+            if self._suspension(t, v, window):
+                self.prev_t, self.prev_v, self.prev_judged = t, v, None
+                return
+            if window is not None:
+                relax = window.relax_c
+        if self.is_temp:
+            self._judge_temperature(t, v, synced, relax)
+        else:
+            self._judge_door(t, v)
+        self.prev_t, self.prev_v = t, v
+
+    def _clearing(self, record: Record, t: int, clearance_ms: int, slot: str) -> None:
+        if record.clear_since is None:
+            record.clear_since = t
+        elif t - record.clear_since >= clearance_ms:
+            self._finish(record, record.clear_since)
+            setattr(self, slot, None)
+
+    def _fault_reading(self, t: int, code: str) -> None:
+        record = self.fault
+        if record is None:
+            record = self.fault = Record(
+                AlertKind.SENSOR_FAULT, self.probe_id, self.channel, t, detail=code
+            )
+            record.raise_to(Severity.WARNING, t)
+        record.n += 1
+        record.last_out_ms = t
+        record.clear_since = None
+        self.dirty = True
+
+    def _is_jump(self, t: int, v: float) -> bool:
+        """A physically impossible jump: excluded from judgement and recorded as a fault."""
+        assert self.prev_t is not None and self.prev_v is not None and self.jump_rate is not None
+        rate = self.jump_rate / MINUTE_MS
+        if abs(v - self.prev_v) <= JUMP_SLACK + rate * (t - self.prev_t):
+            self.jump_run = 0
+            return False
+        # Three consistent readings at a new level: the level is real (the probe was moved).
+        consistent = abs(v - self.jump_last_v) <= JUMP_SLACK + rate * (t - self.jump_last_t)
+        if self.jump_run >= 2 and consistent:
+            self.jump_run = 0
+            return False
+        self.jump_run = self.jump_run + 1 if consistent or self.jump_run == 0 else 1
+        self.jump_last_v, self.jump_last_t = v, t
+        record = self.jump
+        if record is None:
+            record = self.jump = Record(
+                AlertKind.SENSOR_FAULT, self.probe_id, self.channel, t, detail=IMPOSSIBLE_JUMP
+            )
+            record.raise_to(Severity.WARNING, t)
+        record.n += 1
+        record.sum_v += v
+        record.last_out_ms = t
+        record.clear_since = None
+        if record.peak is None or abs(v - self.prev_v) > abs(record.peak - self.prev_v):
+            record.peak = v
+        self.dirty = True
+        return True
+
+    def _stuck_check(self, t: int, v: float) -> None:
+        if v != self.stuck_value:
+            self.stuck_value, self.stuck_since = v, t
+            if self.stuck is not None:
+                self._finish(self.stuck, t)
+                self.stuck = None
+            return
+        if t - self.stuck_since < self.ctx.stuck_ms:
+            return
+        record = self.stuck
+        if record is None:
+            record = self.stuck = Record(
+                AlertKind.SENSOR_FAULT,
+                self.probe_id,
+                self.channel,
+                self.stuck_since,
+                detail=STUCK_VALUE,
+            )
+            record.raise_to(Severity.WARNING, t)
+            record.peak = v
+        record.n += 1
+        record.last_out_ms = t
+        self.dirty = True
+
+    def _suspension(self, t: int, v: float, window: Window | None) -> bool:
+        """Record the window in force; True when the reading must not be judged."""
+        record = self.susp
+        if record is not None and (window is None or record.start_ms != window.start_ms):
+            self._finish(record, self.susp_end)
+            record = self.susp = None
+        if window is None:
+            return False
+        if record is None:
+            record = self.susp = Record(
+                AlertKind.SUSPENDED,
+                self.probe_id,
+                self.channel,
+                window.start_ms,
+                detail=f"{window.reason}|{window.mode}",
+            )
+            record.raise_to(Severity.INFO, t)
+            self.susp_end = window.end_ms
+        record.n += 1
+        record.sum_v += v
+        record.last_out_ms = t
+        if record.peak is None or v > record.peak:
+            record.peak = v
+        self.dirty = True
+        return window.mode is Mode.SUSPEND
+
+    def _judge_door(self, t: int, v: float) -> None:
+        record = self.door
+        if v >= 0.5:
+            if record is None:
+                record = self.door = Record(AlertKind.DOOR_OPEN, self.probe_id, self.channel, t)
+            record.n += 1
+            record.last_out_ms = t
+            open_for = t - record.start_ms
+            if open_for >= self.ctx.door_max_ms:
+                record.raise_to(Severity.WARNING, t)
+                self.dirty = True
+            if open_for >= self.ctx.door_critical_ms:
+                record.raise_to(Severity.CRITICAL, t)
+        elif record is not None:
+            self._finish(record, t)
+            self.door = None
+
+    def _judge_temperature(self, t: int, v: float, synced: bool, relax: float) -> None:
+        if not self.lim_lo <= t < self.lim_hi:
+            self.lim, self.lim_lo, self.lim_hi = self.ctx.timeline.segment(t)
+        lim = self.lim
+        prev = self.prev_judged
+        self.prev_judged = (lim, relax)
+        high, low = self.high, self.low
+        warn_max, warn_min = lim.warn_max, lim.warn_min
+        # The common case, kept cheap: inside the band with no episode open.
+        if high is None and low is None:
+            if (warn_max is None or v <= warn_max + relax) and (warn_min is None or v >= warn_min):
+                return
+        if lim.max_c is None or warn_max is None:
+            if high is not None:
+                self._finish(high, t)
+                self.high = None
+        elif high is not None or v > warn_max + relax:
+            self.high = self._episode(
+                high, 1, t, v, synced, lim, lim.max_c + relax, warn_max + relax, prev
+            )
+        if lim.min_c is None or warn_min is None:
+            if low is not None:
+                self._finish(low, t)
+                self.low = None
+        elif low is not None or v < warn_min:
+            self.low = self._episode(low, -1, t, v, synced, lim, lim.min_c, warn_min, prev)
+
+    def _episode(
+        self,
+        record: Record | None,
+        s: int,
+        t: int,
+        v: float,
+        synced: bool,
+        lim: ZoneLimit,
+        limit: float,
+        warn: float,
+        prev: tuple[ZoneLimit, float] | None,
+    ) -> Record | None:
+        """One side (s=+1 too warm, s=-1 too cold) of a temperature excursion."""
+        u, u_limit, u_warn = s * v, s * limit, s * warn
+        choices = lim.choices
+        if record is None:
+            record = Record(AlertKind.TEMPERATURE, self.probe_id, self.channel, t, side=s)
+            record.limit, record.limit_t_ms = lim, t
+        elif self.prev_t is not None and self.prev_v is not None and prev is not None:
+            self._integrate(record, s, t, u, u_limit, prev)
+        self.dirty = True
+        if u > u_warn - choices.clearance_margin_c:
+            record.n += 1 + record.pend_n
+            record.sum_v += v + record.pend_sum
+            record.pend_n, record.pend_sum = 0, 0.0
+        else:  # counted only if the value goes out again before the clearance time
+            record.pend_n += 1
+            record.pend_sum += v
+        if record.peak is None or u > s * record.peak:
+            record.peak = v
+        if not synced:
+            record.clock_unsynced = True
+        own = record.limit
+        own_bound = None if own is None else own.max_c if s > 0 else own.min_c
+        bound = lim.max_c if s > 0 else lim.min_c
+        if own_bound is None or (bound is not None and s * bound < s * own_bound):
+            record.limit, record.limit_t_ms = lim, t  # judged against a stricter limit now
+        if u > u_warn:
+            record.last_out_ms = t
+            record.clear_since = None
+            self._severity(record, s, t, u, u_limit, lim)
+            return record
+        if u > u_warn - choices.clearance_margin_c:
+            record.clear_since = None  # back under the margin but not clear of it yet
+            return record
+        if record.clear_since is None:
+            record.clear_since = t
+        if t - record.clear_since >= choices.clearance_min * MINUTE_MS:
+            self._finish(record, record.clear_since)
+            return None
+        return record
+
+    def _severity(
+        self, record: Record, s: int, t: int, u: float, u_limit: float, lim: ZoneLimit
+    ) -> None:
+        choices = lim.choices
+        if u > u_limit:
+            if record.beyond_since is None:
+                record.beyond_since = t
+            beyond_ms = t - record.beyond_since
+            tolerance = lim.tolerance_c if s > 0 else None
+            if u > u_limit + choices.hard_margin_c:
+                record.raise_to(Severity.CRITICAL, t)
+            elif (
+                tolerance is not None and lim.tolerance_min is not None and u <= u_limit + tolerance
+            ):
+                if beyond_ms >= lim.tolerance_min * MINUTE_MS:
+                    record.raise_to(Severity.CRITICAL, t)
+                else:
+                    record.raise_to(Severity.TOLERATED, t)
+                return
+            elif beyond_ms >= choices.critical_delay_min * MINUTE_MS:
+                record.raise_to(Severity.CRITICAL, t)
+        if t - record.start_ms >= choices.warning_delay_min * MINUTE_MS:
+            record.raise_to(Severity.WARNING, t)
+
+    def _integrate(
+        self,
+        record: Record,
+        s: int,
+        t: int,
+        u: float,
+        u_limit: float,
+        prev: tuple[ZoneLimit, float],
+    ) -> None:
+        """Hold the previous reading until this one: time and degree-minutes beyond the limit."""
+        assert self.prev_t is not None and self.prev_v is not None
+        dt = t - self.prev_t
+        prev_lim, prev_relax = prev
+        bound = prev_lim.max_c if s > 0 else prev_lim.min_c
+        if bound is None:
+            return
+        if s > 0:
+            bound += prev_relax
+        prev_u, prev_limit = s * self.prev_v, s * bound
+        tolerance = prev_lim.tolerance_c if s > 0 else None
+        if dt > self.ctx.gap_ms:
+            record.gaps.append((self.prev_t, t))
+            if not (prev_u > prev_limit and u > u_limit):
+                return  # a gap counts as beyond the limit only when both ends are
+            excess = min(prev_u - prev_limit, u - u_limit)
+        elif prev_u > prev_limit:
+            excess = prev_u - prev_limit
+        else:
+            return
+        record.time_above_ms += dt
+        record.degree_ms += excess * dt
+        if tolerance is not None and excess <= tolerance:
+            record.tolerated_ms += dt
