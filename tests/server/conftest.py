@@ -70,7 +70,7 @@ def make_settings(database_url: str, tmp_path: Path, **server: object) -> Settin
             database_url=database_url,
             argon2_time_cost=1,  # fast hashes: tests log in often; production keeps the defaults
             argon2_memory_kib=1024,
-            **server,  # type: ignore[arg-type]
+            **server,
         ),
         store=StoreSettings(sqlite_path=tmp_path / "readings.sqlite3"),
     )

@@ -53,11 +53,11 @@ class As:
         self.client = client
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    def get(self, url: str, **kw: Any) -> Any:
-        return self.client.get(url, headers=self.headers, **kw)
+    def get(self, url: str, headers: dict[str, str] | None = None, **kw: Any) -> Any:
+        return self.client.get(url, headers={**self.headers, **(headers or {})}, **kw)
 
-    def post(self, url: str, json: Any = None, **kw: Any) -> Any:
-        return self.client.post(url, json=json, headers=self.headers, **kw)
+    def post(self, url: str, json: Any = None, headers: dict[str, str] | None = None) -> Any:
+        return self.client.post(url, json=json, headers={**self.headers, **(headers or {})})
 
     def ok(self, method: str, url: str, json: Any = None, status: int = 200) -> Any:
         response = self.client.request(method, url, json=json, headers=self.headers)
@@ -86,7 +86,7 @@ def make_user(world: World, by: As, name: str, *roles: tuple[int, str]) -> None:
         "memberships": [{"organisation_id": org, "role": role} for org, role in roles],
     }
     world.user_ids[name] = by.ok("POST", "/api/v1/users", body, 201)["id"]
-    world.users[name] = As(world.client, login(world.client, body["email"]))
+    world.users[name] = As(world.client, login(world.client, f"{name}@example.be"))
 
 
 def build_world(client: TestClient, app: FastAPI) -> World:
