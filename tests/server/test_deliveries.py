@@ -204,7 +204,8 @@ def test_planning_refusals_give_reasons(world: World) -> None:
     response = hygiene.post(f"{url}/stops", stop)
     assert response.status_code == 422
     assert response.json()["error"]["message"] == (
-        "L'heure prévue de l'arrêt (10/03/2026 23:00) est avant le jour de la livraison (11/03/2026)."
+        "L'heure prévue de l'arrêt (10/03/2026 23:00) est avant le jour de la livraison "
+        "(11/03/2026)."
     )
     pickup_elsewhere = {**stop, "kind": "pickup", "planned_at": "2026-03-11T08:00:00+00:00"}
     response = hygiene.post(f"{url}/stops", pickup_elsewhere)

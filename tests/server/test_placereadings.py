@@ -86,8 +86,8 @@ def test_probe_cannot_be_at_two_places(world: World) -> None:
     error = response.json()["error"]
     assert error["code"] == "probe_already_installed"
     assert (
-        error["message"]
-        == f"La sonde twice est déjà installée ailleurs sur cette période (installation {first['id']})."
+        error["message"] == "La sonde twice est déjà installée ailleurs sur cette période "
+        f"(installation {first['id']})."
     )
     english = admin.post(url, overlapping, headers={"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"})
     assert english.json()["error"]["message"].startswith(
