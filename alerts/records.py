@@ -141,7 +141,6 @@ class Record:
             None if self.peak is None else round(self.peak, 1),
             len(self.gaps),
             self.limit.max_c if self.limit else None,
-            self.tolerated_ms > 0,
         )
 
     def to_state(self) -> dict[str, Any]:

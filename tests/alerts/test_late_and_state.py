@@ -1,0 +1,153 @@
+"""Late data judged where it belongs in device time; state saved and restored; bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from alerts.engine import ConfigError, Engine
+from alerts.events import EventType
+from alerts.limits import Lot
+from alerts.location import LocationConfig, LocationKind
+from alerts.records import AlertKind, Severity
+from coldchain.protocol import Reading
+from tests.alerts.helpers import MIN, T0, config, engine_for, excursion_view, feed, minutes
+
+
+def test_van_back_in_coverage_reveals_an_excursion_detected_late():
+    engine = engine_for("minced_meat")
+    readings = minutes([0.5] * 10 + [3.0] * 25 + [0.5] * 20)
+    live, backlog, after = readings[:10], readings[10:50], readings[50:]
+    feed(engine, live)
+    # out of coverage for 40 minutes: the probe is silent, then sends its backlog
+    silence = engine.check_silence(T0 + 25 * MIN)
+    assert [e.kind for e in silence] == [AlertKind.PROBE_OFFLINE]
+    arrival = T0 + 50 * MIN
+    events = engine.ingest("loc-1", backlog, arrival).events
+    temperature = [e for e in events if e.kind is AlertKind.TEMPERATURE]
+    assert [e.event for e in temperature] == [EventType.OPENED, EventType.RESOLVED]
+    opened = temperature[0]
+    assert opened.detected_late and opened.detected_at_ms == arrival
+    assert opened.start_ms == T0 + 10 * MIN and opened.end_ms == T0 + 35 * MIN
+    assert opened.severity is Severity.CRITICAL and opened.alert_at_ms == T0 + 20 * MIN
+    assert [e.event for e in events if e.kind is AlertKind.PROBE_OFFLINE] == [EventType.RESOLVED]
+    feed(engine, after)
+
+
+def test_late_readings_into_a_gap_give_the_same_excursion_as_live_ones():
+    readings = minutes([0.5] * 10 + [3.0] * 25 + [0.5] * 20)
+    live = engine_for("minced_meat")
+    feed(live, readings)
+    late = engine_for("minced_meat")
+    feed(late, readings[:10] + readings[50:])  # the tail arrives first
+    feed(late, readings[10:50], live=False)  # then the backlog
+    assert excursion_view(late.records("loc-1")) == excursion_view(live.records("loc-1"))
+
+
+def test_late_readings_that_split_an_excursion_withdraw_the_alert():
+    engine = engine_for("minced_meat")
+    readings = minutes([0.5] * 5 + [3.0] + [0.5] * 25 + [3.0] + [0.5] * 15)
+    first, gap, rest = readings[:6], readings[6:31], readings[31:]
+    feed(engine, first + rest)  # a 26-minute gap at 3 °C at both ends: one critical excursion
+    assert engine.records("loc-1")[0].gaps
+    events = engine.ingest("loc-1", gap, T0 + 60 * MIN).events
+    assert [e.event for e in events] == [EventType.WITHDRAWN]  # the gap was in fact fine
+    assert engine.records("loc-1") == []
+
+
+def test_reading_older_than_the_reorder_history_is_refused_and_kept():
+    engine = engine_for("minced_meat")
+    feed(engine, minutes([0.5] * 50, step_ms=10 * MIN))  # 8 h 20 min; history is 6 h
+    old = minutes([9.0], start=T0 + 30 * MIN + 1)
+    result = engine.ingest("loc-1", old, T0 + 9 * 3_600_000)
+    assert [e.reason for e in result.errors] == ["beyond_reorder_history"]
+    assert engine.rejected[-1].item is old[0] and engine.counters["beyond_reorder_history"] == 1
+
+
+def test_duplicates_change_nothing():
+    readings = minutes([0.5] * 5 + [3.0] * 20 + [0.5] * 15)
+    once, twice = engine_for("minced_meat"), engine_for("minced_meat")
+    feed(once, readings)
+    feed(twice, readings)
+    assert feed(twice, readings) == []
+    assert excursion_view(twice.records("loc-1")) == excursion_view(once.records("loc-1"))
+
+
+@pytest.mark.parametrize("cut", [8, 17, 22, 30])
+def test_save_and_restore_mid_excursion_neither_re_raises_nor_forgets(cut):
+    readings = minutes([0.5] * 5 + [3.0] * 20 + [0.5] * 15)
+    reference = engine_for("minced_meat")
+    expected = feed(reference, readings)
+
+    engine = engine_for("minced_meat")
+    before = feed(engine, readings[:cut])
+    state = json.loads(json.dumps(engine.save()))  # through JSON, as the server stores it
+    restored = Engine()
+    assert restored.restore(state, readings[cut - 1].time_ms + 2000) == []
+    after = feed(restored, readings[cut:])
+    strip = [(e.event, e.severity, e.alert_id, e.start_ms, e.end_ms) for e in before + after]
+    assert strip == [(e.event, e.severity, e.alert_id, e.start_ms, e.end_ms) for e in expected]
+    assert excursion_view(restored.records("loc-1")) == excursion_view(reference.records("loc-1"))
+
+
+def test_restore_keeps_offline_alerts_and_lots():
+    lots = [Lot("M", "minced_meat", T0 - MIN)]
+    engine = engine_for("ambient", lots=lots, probes=("p2",))
+    feed(engine, minutes([0.5] * 3))
+    assert engine.check_silence(T0 + 15 * MIN)
+    restored = Engine()
+    assert restored.restore(json.loads(json.dumps(engine.save())), T0 + 16 * MIN) == []
+    assert restored.check_silence(T0 + 17 * MIN) == []  # still open, nothing new to say
+    assert restored.locations["loc-1"].lots == tuple(lots)
+
+
+@pytest.mark.parametrize(
+    ("reading", "reason"),
+    [
+        (Reading("p1", "air", T0, 1, math.nan), "non_finite_value"),
+        (Reading("p1", "air", T0, 1, math.inf), "non_finite_value"),
+        (Reading("p1", "smell", T0, 1, 1.0), "unknown_channel"),
+        (Reading("p1", "air", T0, 1, None), "malformed_reading"),
+        (Reading("p1", "air", "soon", 1, 1.0), "malformed_reading"),  # type: ignore[arg-type]
+        (Reading("p1", "air", T0, 1, "3"), "malformed_reading"),  # type: ignore[arg-type]
+        ({"c": "air", "v": 1.0}, "malformed_reading"),
+        (None, "malformed_reading"),
+    ],
+)
+def test_malformed_reading_is_an_error_not_a_crash(reading, reason):
+    engine = engine_for("minced_meat")
+    good = minutes([0.5, 0.6], start=T0 + MIN)
+    result = engine.ingest("loc-1", [reading, *good], T0 + 3 * MIN)
+    assert [e.reason for e in result.errors] == [reason]
+    assert result.errors[0].item is reading and engine.rejected[-1].item is reading
+    assert engine.counters[reason] == 1 and engine.counters["readings"] == 2
+
+
+def test_unknown_location_and_category_are_clear_errors():
+    engine = engine_for("minced_meat")
+    result = engine.ingest("nowhere", minutes([1.0]), T0)
+    assert [e.reason for e in result.errors] == ["unknown_location"]
+    with pytest.raises(ConfigError, match="unknown product category 'caviar'"):
+        engine.configure(config("caviar"), T0)
+    with pytest.raises(ConfigError, match="unknown product category"):
+        engine.set_lots("loc-1", [Lot("X", "caviar", T0)], T0)
+    room = LocationConfig("room", LocationKind.COLD_ROOM, "Chambre", "offal")
+    with pytest.raises(ConfigError, match="van zones"):
+        engine.configure(room, T0, [Lot("X", "offal", T0)])
+    # the engine still works after refusing all that
+    assert engine.ingest("loc-1", minutes([1.0]), T0).errors == []
+
+
+def test_a_bug_in_one_location_does_not_stop_the_others(monkeypatch):
+    engine = engine_for("minced_meat")
+    engine.configure(LocationConfig("other", LocationKind.COLD_ROOM, "B", "offal"), T0)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine.locations["other"], "ingest", broken)
+    result = engine.ingest("other", minutes([1.0]), T0)
+    assert [e.reason for e in result.errors] == ["internal_error"]
+    assert engine.ingest("loc-1", minutes([1.0]), T0).errors == []
