@@ -7,10 +7,12 @@ not a pure-Python broker).
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +67,15 @@ class BrokerFiles:
     def persistence(self) -> Path:
         return self.directory / "persist"
 
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "mosquitto.pid"
+
+    @property
+    def credentials(self) -> Path:
+        """Generated passwords of the service users (mode 0600), for the processes we start."""
+        return self.directory / "service-credentials.json"
+
 
 def mosquitto_binary(name: str = "mosquitto") -> str:
     found = shutil.which(name) or (
@@ -110,6 +121,7 @@ def write_config(
         "\n".join(
             [
                 f"user {user}",
+                f"pid_file {files.pid_file}",
                 "per_listener_settings false",
                 # Persistence on, saved every second: queued QoS 1 messages for a stopped
                 # gateway survive a broker restart (the default autosave is 1800 s).
@@ -153,3 +165,27 @@ def remove_user(files: BrokerFiles, username: str) -> None:
 
 def new_password() -> str:
     return secrets.token_urlsafe(18)
+
+
+def service_credentials(files: BrokerFiles) -> dict[str, str]:
+    """Passwords of the gateway and server users: generated once, kept 0600, set in the broker."""
+    if files.credentials.exists():
+        stored: dict[str, str] = json.loads(files.credentials.read_text())
+        if set(stored) == set(SERVICE_USERS):
+            return stored
+    created = {user: new_password() for user in SERVICE_USERS}
+    files.credentials.touch(mode=0o600, exist_ok=True)
+    files.credentials.write_text(json.dumps(created))
+    for user, password in created.items():
+        set_password(files, user, password)
+    return created
+
+
+def reload(files: BrokerFiles) -> bool:
+    """Make the running broker re-read its password file and ACL (SIGHUP); False if not running."""
+    try:
+        pid = int(files.pid_file.read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError):
+        return False
+    return True

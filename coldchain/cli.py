@@ -16,7 +16,9 @@ from pathlib import Path
 from coldchain import __version__
 
 SUBCOMMAND_MODULES = (
+    "coldchain.commands.broker",
     "coldchain.commands.config",
+    "coldchain.commands.up",
     "coldchain.commands.validate",
     "gateway.cli",
 )

@@ -33,6 +33,8 @@ class MqttSettings(BaseModel):
     tls_key: Path | None = None
     keepalive_s: int = Field(30, ge=5, le=3600)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=60)  # a persistent session outlives restarts
+    # `coldchain up` runs its own Mosquitto on host:port; false = use an existing broker.
+    managed: bool = True
 
 
 class StoreSettings(BaseModel):
@@ -58,6 +60,7 @@ class StoreSettings(BaseModel):
 class GatewaySettings(BaseModel):
     client_id: str = "coldchain-gateway-1"  # stable: the broker keeps its session by this id
     share_group: str = "gateway"
+    shared_subscription: bool = True  # false: plain subscription (one gateway; see docs/gateway.md)
     spool_path: Path = Path("var/gateway-spool.sqlite3")
     spool_max_readings: int = Field(5_000_000, ge=1000)
     batch_size: int = Field(5000, ge=1, le=5000)

@@ -1,0 +1,110 @@
+"""`coldchain up`: the whole system with one command.
+
+With no configuration: Mosquitto with a generated config (per-probe passwords and ACL,
+persistence on, queues raised), the gateway on the embedded SQLite store, and the server.
+With configuration (`mqtt.managed = false`, `store.kind = "influxdb1"`...), the same
+command uses the existing broker and InfluxDB. Ctrl-C stops everything; no orphans.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from pydantic import ValidationError
+
+from coldchain import broker
+from coldchain.commands.broker import broker_files
+from coldchain.settings import Settings, load_settings
+from coldchain.supervisor import Service, Supervisor, port_open
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "up", help="start the broker, the gateway and the server; Ctrl-C stops them"
+    )
+    parser.set_defaults(handler=run)
+
+
+def services(settings: Settings) -> list[Service]:
+    coldchain = [sys.executable, "-m", "coldchain.cli"]
+    found: list[Service] = []
+    gateway_env: dict[str, str] = {}
+    server_env: dict[str, str] = {}
+    if settings.mqtt.managed:
+        files = broker.write_config(
+            broker_files(settings).directory, settings.mqtt.port, bind=settings.mqtt.host
+        )
+        credentials = broker.service_credentials(files)
+        found.append(
+            Service(
+                "broker",
+                [broker.mosquitto_binary(), "-c", str(files.config)],
+                ready=port_open(settings.mqtt.port, settings.mqtt.host),
+            )
+        )
+        gateway_env = {
+            "COLDCHAIN_MQTT__USERNAME": broker.GATEWAY_USER,
+            "COLDCHAIN_MQTT__PASSWORD": credentials[broker.GATEWAY_USER],
+        }
+        server_env = {
+            "COLDCHAIN_MQTT__USERNAME": broker.SERVER_USER,
+            "COLDCHAIN_MQTT__PASSWORD": credentials[broker.SERVER_USER],
+        }
+    found.append(Service("gateway", [*coldchain, "gateway", "run"], env=gateway_env))
+    found.append(
+        Service(
+            "server",
+            [*coldchain, "server", "run"],
+            env=server_env,
+            ready=port_open(settings.server.port, settings.server.host),
+        )
+    )
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+    except ValidationError as exc:
+        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    for name, host, port in (
+        ("mqtt.port", settings.mqtt.host, settings.mqtt.port),
+        ("server.port", settings.server.host, settings.server.port),
+    ):
+        if (name != "mqtt.port" or settings.mqtt.managed) and port_open(port, host)():
+            print(
+                f"coldchain: {host}:{port} is already in use ({name}); stop what listens there "
+                "(a system Mosquitto: sudo systemctl disable --now mosquitto) or change "
+                f"{name}",
+                file=sys.stderr,
+            )
+            return 2
+    supervisor = Supervisor(services(settings), settings.data_dir.resolve() / "logs")
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
+    try:
+        supervisor.start()
+        print(
+            f"coldchain tourne / is running:\n"
+            f"  pages et API : http://{settings.server.host}:{settings.server.port}/\n"
+            f"  broker MQTT  : {settings.mqtt.host}:{settings.mqtt.port}"
+            f"{' (géré / managed)' if settings.mqtt.managed else ''}\n"
+            f"  journaux     : {supervisor.log_dir}\n"
+            "  nouvelle sonde / new probe : coldchain broker add-probe <id>\n"
+            "Ctrl-C pour arrêter / to stop.",
+            flush=True,
+        )
+        supervisor.run()
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"coldchain: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        supervisor.stop()
+    return 0
