@@ -22,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from coldchain.protocol import Kind, share_filter
+from coldchain.protocol import TOPIC_ROOT, Kind, share_filter
 from coldchain.settings import GatewaySettings, MqttSettings
 from gateway.intake import Envelope, Intake, Outcome, now_ms
 from gateway.metrics import GatewayMetrics
@@ -42,9 +42,15 @@ class MqttSource:
         self.intake = intake
         self.metrics = metrics
         self.client_id = gateway_settings.client_id
+        group = gateway_settings.share_group
+        # shared_subscription=false means a plain subscription: Mosquitto 2.0 does not restore
+        # shared subscriptions from its persistence file after a restart (measured,
+        # docs/gateway.md), so a single-gateway site then loses nothing published between a
+        # broker restart and the gateway's re-subscription.
+        shared = gateway_settings.shared_subscription
         self.filters = [
-            share_filter(gateway_settings.share_group, Kind.READINGS),
-            share_filter(gateway_settings.share_group, Kind.STATUS),
+            share_filter(group, kind) if shared else f"{TOPIC_ROOT}/+/{kind.value}"
+            for kind in (Kind.READINGS, Kind.STATUS)
         ]
         self.receive_maximum = gateway_settings.receive_maximum
         self._generation = 0
