@@ -114,10 +114,10 @@ def test_kill_9_at_five_random_moments(
 def test_broker_restart_during_stream(
     mosquitto: Mosquitto, gateway_factory, tmp_path: Path
 ) -> None:
-    """Plain subscription (shared_subscription=false): Mosquitto 2.0.11 restores persistent sessions and
-    their plain subscriptions after a restart, but not shared subscriptions, so messages
-    published between the restart and the gateway's re-subscription would be dropped by the
-    broker (test_mosquitto_forgets_shared_subscriptions_on_restart)."""
+    """Plain subscription (shared_subscription=false): Mosquitto 2.0.11 restores persistent
+    sessions and their plain subscriptions after a restart, but not shared subscriptions, so
+    messages published between the restart and the gateway's re-subscription would be dropped
+    by the broker (test_mosquitto_forgets_shared_subscriptions_on_restart)."""
     readings = tmp_path / "readings.sqlite3"
     gw = gateway_factory(
         mosquitto, {"kind": "sqlite", "sqlite_path": str(readings)}, shared_subscription="false"
@@ -197,7 +197,7 @@ def test_mosquitto_forgets_shared_subscriptions_on_restart(mosquitto: Mosquitto)
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                         protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
         c.on_connect = lambda cl, *_: cl.subscribe(topic_filter, 1)
-        c.on_message = lambda _c, _u, m: got.append(m.payload)
+        c.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600
         c.connect("127.0.0.1", mosquitto.port, clean_start=False, properties=props)
