@@ -202,40 +202,42 @@ class Location:
         self, readings: Iterable[Any], now_ms: int, errors: list[tuple[str, str, Any]]
     ) -> list[AlertEvent]:
         events: list[AlertEvent] = []
-        touched: dict[int, Stream] = {}
+        touched: list[Stream] = []
         seen: dict[str, int] = {}
         streams = self.streams
         for reading in readings:
-            try:
-                probe_id, channel, t, value, fault, synced = check_reading(reading)
-            except BadReading as exc:
-                errors.append((exc.reason, str(exc), reading))
-                continue
+            try:  # the common, well-formed case is checked inline; anything else in full
+                probe_id, channel, t = reading.probe_id, reading.channel, reading.time_ms
+                value, fault, synced = reading.value, reading.fault, reading.clock_synced
+                well_formed = (
+                    type(value) is float and value - value == 0.0 and fault is None
+                    and type(t) is int and type(probe_id) is str and channel in CHANNELS
+                )  # fmt: skip
+            except AttributeError:
+                well_formed = False
+            if not well_formed:
+                try:
+                    probe_id, channel, t, value, fault, synced = check_reading(reading)
+                except BadReading as exc:
+                    errors.append((exc.reason, str(exc), reading))
+                    continue
             channels = streams.get(probe_id)
             if channels is None:
                 channels = streams[probe_id] = {}
             stream = channels.get(channel)
             if stream is None:
-                machine = ChannelMachine(probe_id, channel, self.ctx)
-                stream = channels[channel] = Stream(
-                    machine, self.settings.history_ms, self.settings.checkpoint_every_ms
-                )
+                stream = channels[channel] = self._stream(probe_id, channel)
             status = stream.add(t, value, fault, synced)
             if status == "too_old":
-                errors.append(
-                    (
-                        "beyond_reorder_history",
-                        f"{channel} at {t} is older than the reorder history",
-                        reading,
-                    )
-                )
+                detail = f"{channel} at {t} is older than the reorder history"
+                errors.append(("beyond_reorder_history", detail, reading))
                 continue
-            touched[id(stream)] = stream
+            touched.append(stream)
             if t > seen.get(probe_id, -(2**62)):
                 seen[probe_id] = t
         for probe_id, t in seen.items():
             self._arrived(probe_id, t, now_ms, events)
-        for stream in touched.values():
+        for stream in touched:
             if stream.replay_from is not None:
                 start = stream.replay()
                 if start is not None:
@@ -243,6 +245,10 @@ class Location:
             elif stream.machine.dirty or stream.new_closed:
                 self._publish(stream, now_ms, events)
         return events
+
+    def _stream(self, probe_id: str, channel: str) -> Stream:
+        machine = ChannelMachine(probe_id, channel, self.ctx)
+        return Stream(machine, self.settings.history_ms, self.settings.checkpoint_every_ms)
 
     def _maker(self, now_ms: int) -> Any:
         config, profiles, late_ms = self.config, self.profiles, self.config.gap_ms
@@ -307,6 +313,8 @@ class Location:
         else:
             arrival[0] = max(arrival[0], now_ms)
             arrival[1] = max(arrival[1], t)
+        if not self.offline:
+            return
         record = self.offline.pop(probe_id, None)
         if record is not None:
             record.close(now_ms)

@@ -201,12 +201,21 @@ class ChannelMachine:
             return
         if self.fault is not None:
             self._clearing(self.fault, t, self.ctx.fault_clearance_ms, "fault")
-        if self.jump_rate is not None and self.prev_v is not None and self._is_jump(t, v):
-            return
+        rate = self.jump_rate
+        prev_v = self.prev_v
+        if rate is not None and prev_v is not None:
+            assert self.prev_t is not None
+            if abs(v - prev_v) > JUMP_SLACK + rate * (t - self.prev_t) / MINUTE_MS:
+                if self._is_jump(t, v):
+                    return
+            elif self.jump_run:
+                self.jump_run = 0
         if self.jump is not None:
             self._clearing(self.jump, t, self.ctx.fault_clearance_ms, "jump")
-        if self.track_stuck:
+        if self.track_stuck and (v == self.stuck_value or self.stuck is not None):
             self._stuck_check(t, v)
+        elif self.track_stuck:
+            self.stuck_value, self.stuck_since = v, t
         if not (self.is_temp or self.is_door):
             self.prev_t, self.prev_v = t, v
             return
@@ -249,9 +258,6 @@ class ChannelMachine:
         """A physically impossible jump: excluded from judgement and recorded as a fault."""
         assert self.prev_t is not None and self.prev_v is not None and self.jump_rate is not None
         rate = self.jump_rate / MINUTE_MS
-        if abs(v - self.prev_v) <= JUMP_SLACK + rate * (t - self.prev_t):
-            self.jump_run = 0
-            return False
         # Three consistent readings at a new level: the level is real (the probe was moved).
         consistent = abs(v - self.jump_last_v) <= JUMP_SLACK + rate * (t - self.jump_last_t)
         if self.jump_run >= 2 and consistent:

@@ -66,7 +66,10 @@ class Stream:
         if self.replay_from is None and (not times or t > times[-1]):
             times.append(t)
             self.rows.append((t, v, fault, synced))
-            self._step(t, v, fault, synced)
+            machine = self.machine
+            machine.step(t, v, fault, synced)
+            if machine.closed or t >= self.ck_next:
+                self._after_step(t)
             return "ok"
         i = bisect.bisect_left(times, t)
         if i < len(times) and times[i] == t:
@@ -79,12 +82,12 @@ class Stream:
             if self.replay_from is None or t < self.replay_from:
                 self.replay_from = t
             return "late"
-        self._step(t, v, fault, synced)  # landed at the end after all
+        self.machine.step(t, v, fault, synced)  # landed at the end after all
+        self._after_step(t)
         return "ok"
 
-    def _step(self, t: int, v: float | None, fault: str | None, synced: bool) -> None:
+    def _after_step(self, t: int) -> None:
         machine = self.machine
-        machine.step(t, v, fault, synced)
         if machine.closed:
             index = self.base + len(self.rows) - 1
             for record in machine.closed:

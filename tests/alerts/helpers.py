@@ -27,7 +27,14 @@ def minutes(
 ) -> list[Reading]:
     """One reading per step; None values become fault readings."""
     return [
-        Reading(probe, channel, start + i * step_ms, i, v, None if v is not None else fault or "crc_error")
+        Reading(
+            probe,
+            channel,
+            start + i * step_ms,
+            i,
+            v,
+            None if v is not None else fault or "crc_error",
+        )
         for i, v in enumerate(values)
     ]
 
@@ -73,9 +80,23 @@ def excursion_view(records: Sequence[Record]) -> list[tuple[object, ...]]:
     """What must not depend on arrival order: windows, severity and statistics."""
     return [
         (
-            r.kind.value, r.probe_id, r.channel, r.detail, r.side, r.start_ms, r.last_out_ms,
-            r.end_ms, r.severity, r.n, r.peak, round(r.sum_v, 6), r.time_above_ms,
-            round(r.degree_ms, 3), tuple(r.gaps), r.alert_at_ms, r.critical_at_ms,
+            r.kind.value,
+            r.probe_id,
+            r.channel,
+            r.detail,
+            r.side,
+            r.start_ms,
+            r.last_out_ms,
+            r.end_ms,
+            r.severity,
+            r.n,
+            r.peak,
+            round(r.sum_v, 6),
+            r.time_above_ms,
+            round(r.degree_ms, 3),
+            tuple(r.gaps),
+            r.alert_at_ms,
+            r.critical_at_ms,
         )
         for r in records
     ]

@@ -144,7 +144,7 @@ def test_a_bug_in_one_location_does_not_stop_the_others(monkeypatch):
     engine = engine_for("minced_meat")
     engine.configure(LocationConfig("other", LocationKind.COLD_ROOM, "B", "offal"), T0)
 
-    def broken(*args, **kwargs):
+    def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(engine.locations["other"], "ingest", broken)

@@ -50,13 +50,26 @@ GOOD = Path(__file__).parents[2] / "alerts" / "profiles.toml"
     [
         (lambda t: t + "\n[[[", "not valid TOML"),
         (lambda t: t.replace("version = 1", "version = 2"), "unsupported"),
-        (lambda t: t.replace('max = { value = 2.0, basis = "law" }', 'max = { value = "x", basis = "law" }'), "finite number"),
+        (
+            lambda t: t.replace(
+                'max = { value = 2.0, basis = "law" }', 'max = { value = "x", basis = "law" }'
+            ),
+            "finite number",
+        ),
         (lambda t: t.replace('basis = "law" }', 'basis = "maybe" }', 1), "basis"),
         (lambda t: t.replace('applies_to = "air"', 'applies_to = "water"', 1), "applies_to"),
         (lambda t: t.replace("warning_delay_min = 10", "warning_delay_min = -1"), "negative"),
         (lambda t: t.replace('name_fr = "Glaces"\n', ""), "name_fr"),
-        (lambda t: t.replace('min = { value = -2.0, basis = "law" }', 'min = { value = 9.0, basis = "law" }'), "min must be below"),
-        (lambda t: t.replace("[categories.ambient]", "[categories.ambient]\ncolour = 1"), "unknown field"),
+        (
+            lambda t: t.replace(
+                'min = { value = -2.0, basis = "law" }', 'min = { value = 9.0, basis = "law" }'
+            ),
+            "min must be below",
+        ),
+        (
+            lambda t: t.replace("[categories.ambient]", "[categories.ambient]\ncolour = 1"),
+            "unknown field",
+        ),
         (lambda t: t.replace('confidence = "Q" }', 'confidence = "sure" }', 1), "confidence"),
     ],
 )
@@ -118,7 +131,7 @@ def test_zone_judged_at_4c_once_the_minced_lot_is_dropped(keep_minced):
     engine = engine_for("ambient", lots=lots)
     events = feed(engine, minutes([3.5] * 30 + [1.0] * 15))
     final = events[-1]
-    assert final.kind is AlertKind.TEMPERATURE
+    assert final.kind is AlertKind.TEMPERATURE and final.limit is not None
     if keep_minced:
         assert final.severity is Severity.CRITICAL and final.limit["max_c"] == 2.0
     else:

@@ -121,7 +121,8 @@ def test_quick_frozen_tolerance_is_reported_not_silent():
     assert [e.event for e in events] == [EventType.OPENED, EventType.RESOLVED]
     assert events[0].severity is Severity.TOLERATED
     assert "tolérance de transport" in events[0].text_fr
-    assert events[-1].tolerated_ms == 10 * MIN and events[-1].limit["tolerance_c"] == 3.0
+    limit = events[-1].limit
+    assert events[-1].tolerated_ms == 10 * MIN and limit and limit["tolerance_c"] == 3.0
 
 
 def test_door_open_too_long():
