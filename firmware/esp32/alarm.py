@@ -32,7 +32,7 @@ class LocalAlarm:
         return value + self.offsets.get(ch, 0.0)
 
     def observe(self, ch, value, now_s):
-        """One reading. Faults (value None) leave an excursion as it was: no news is not good news."""
+        """One reading. A fault (value None) leaves an excursion as it was."""
         if value is None:
             return
         if ch == "door":
@@ -78,7 +78,9 @@ class LocalAlarm:
                 lines.append("PORTE OUVERTE")
             else:
                 limits = self.alarms[ch]
-                bound = limits[0] if limits[0] is not None and self.last[ch] > limits[0] else limits[1]
+                bound = (
+                    limits[0] if limits[0] is not None and self.last[ch] > limits[0] else limits[1]
+                )
                 lines.append("ALARME %s %.1f/%.1f" % (ch, self.last[ch], bound))
         if self.remote and self.remote_text:
             lines.extend(self.remote_text.split("\n"))

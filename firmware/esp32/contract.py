@@ -22,7 +22,15 @@ MAX_JSON_DEPTH = 4
 CHANNELS = ("air", "product", "humidity", "door", "battery")
 RANGES = ((-55.0, 85.0), (-55.0, 85.0), (0.0, 100.0), (0.0, 1.0), (0.0, 36.0))
 TEMPERATURE = ("air", "product")
-FAULTS = (None, "power_on_value", "disconnected", "crc_error", "i2c_nack", "out_of_range", "not_ready")
+FAULTS = (
+    None,
+    "power_on_value",
+    "disconnected",
+    "crc_error",
+    "i2c_nack",
+    "out_of_range",
+    "not_ready",
+)
 
 
 def channel_code(name):

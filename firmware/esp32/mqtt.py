@@ -280,7 +280,10 @@ class MQTTLink:
         task = asyncio.create_task(reader())
         try:
             await proto.subscribe(
-                (contract.topic(self.probe_id, "down/config"), contract.topic(self.probe_id, "down/alarm"))
+                (
+                    contract.topic(self.probe_id, "down/config"),
+                    contract.topic(self.probe_id, "down/alarm"),
+                )
             )
             self.up = True
             self.connects += 1
@@ -307,7 +310,9 @@ class MQTTLink:
         if not self.up or proto is None:
             return False
         try:
-            await proto.publish(contract.topic(self.probe_id, "up/" + kind), payload, 1, kind == "status")
+            await proto.publish(
+                contract.topic(self.probe_id, "up/" + kind), payload, 1, kind == "status"
+            )
             return True
         except (OSError, asyncio.TimeoutError) as e:
             self.log("publish %s failed: %r" % (kind, e))

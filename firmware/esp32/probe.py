@@ -40,6 +40,12 @@ class Probe:
         self.id = cfg["id"]
         self.fw = FW
         self.dir = data_dir
+        try:
+            import os
+
+            os.mkdir(data_dir)
+        except OSError:
+            pass  # exists
         self.state = State(data_dir + "/state.json")
         d = self.state.data
         # Boot-loop guard: `unstable` counts boots that did not stay up for stable_s.
@@ -56,7 +62,12 @@ class Probe:
         self.clock.set_estimate(last)
         self.state.save()
         self.alarm = LocalAlarm(board)
-        self.counters = {"config_rejected": 0, "alarm_rejected": 0, "oversize": 0, "unknown_topic": 0}
+        self.counters = {
+            "config_rejected": 0,
+            "alarm_rejected": 0,
+            "oversize": 0,
+            "unknown_topic": 0,
+        }
         self.interval = self.cfg["interval_s"]
         self.settings = None
         stored = load_json(data_dir + "/probe_config.json")
@@ -104,7 +115,9 @@ class Probe:
         try:
             with open(path, "ab") as f:
                 f.write(("%s %s " % (kind, err.reason)).encode())
-                f.write(bytes(raw[:512]) if isinstance(raw, (bytes, bytearray)) else raw[:512].encode())
+                f.write(
+                    bytes(raw[:512]) if isinstance(raw, (bytes, bytearray)) else raw[:512].encode()
+                )
                 f.write(b"\n")
         except OSError as e:
             self.log("cannot keep rejected item: %r" % (e,))
@@ -170,8 +183,9 @@ class Probe:
 
     async def _alarm(self):
         while True:
-            if self.board.button():
+            if self.board.button() and self.alarm.sounding:
                 self.alarm.silence()
+                self.status_due.set()
                 self.log("button: buzzer silenced")
             self.alarm.update(self.clock.uptime_s())
             await asyncio.sleep_ms(100)
@@ -191,7 +205,9 @@ class Probe:
             out["t"] = self.clock.wall_s() * 1000
         oldest = q.peek(1)
         if oldest:
-            out["oldest"] = self.clock.stamp(oldest[0].t, oldest[0].flags & UPTIME, oldest[0].boot)[0]
+            out["oldest"] = self.clock.stamp(oldest[0].t, oldest[0].flags & UPTIME, oldest[0].boot)[
+                0
+            ]
         out["heap"] = gc.mem_free()
         out["rssi"] = self.board.rssi()
         supply = self.board.supply_v()
@@ -245,16 +261,22 @@ class Probe:
         if transport == "serial":
             from serial_link import SerialLink
 
-            return SerialLink(self.board.serial_port(), self.on_down, self._connected, self.log)
+            port = self.board.serial_port()
+            response_s = self.cfg.get("serial_response_s", 10)
+            return SerialLink(port, self.on_down, self._connected, self.log, response_s)
         from mqtt import MQTTLink
 
         user = self.cfg["mqtt"].get("user")
         if user is not None and user != self.id:
             # Under MQTT 3.1.1 Mosquitto PUBACKs a publish its ACL refused: the readings would
             # leave flash and vanish. Refuse to send at all; they stay queued until fixed.
-            self.log("config error: mqtt user %r is not the probe id %r, not sending" % (user, self.id))
+            self.log(
+                "config error: mqtt user %r is not the probe id %r, not sending" % (user, self.id)
+            )
             return None
-        return MQTTLink(self.board, self.cfg["mqtt"], self.id, self.on_down, self._connected, self.log)
+        return MQTTLink(
+            self.board, self.cfg["mqtt"], self.id, self.on_down, self._connected, self.log
+        )
 
     async def run(self):
         self.link = self._make_link()
@@ -262,7 +284,12 @@ class Probe:
         if self.link is not None:
             c = self.cfg
             self.uplink = Uplink(
-                self, self.link, c["batch"], c["backlog_pace_ms"], c["live_threshold"], c["hold_unsynced_s"]
+                self,
+                self.link,
+                c["batch"],
+                c["backlog_pace_ms"],
+                c["live_threshold"],
+                c["hold_unsynced_s"],
             )
             tasks += [self.link.run(), self.uplink.run(), self._status()]
         for t in tasks:

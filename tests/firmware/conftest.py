@@ -17,6 +17,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import FIRMWARE
 from tests.harness.servers import MicroPython, Mosquitto
@@ -25,14 +26,12 @@ FW_TESTS = FIRMWARE / "tests"
 SPEED = 60  # scenario seconds per real second
 
 
-def mp_env() -> dict[str, str]:
-    return MicroPython.environment([FIRMWARE], None)
-
-
 class SimProbe:
     """One simulated probe process: config, scenario, data folder, stdout lines."""
 
-    def __init__(self, mp: MicroPython, workdir: Path, cfg: dict[str, Any], scenario: dict[str, Any]):
+    def __init__(
+        self, mp: MicroPython, workdir: Path, cfg: dict[str, Any], scenario: dict[str, Any]
+    ):
         self.mp = mp
         self.workdir = workdir
         self.data = workdir / "data"
@@ -43,6 +42,7 @@ class SimProbe:
         self.scenario_path.write_text(json.dumps(scenario))
         self.proc: subprocess.Popen[bytes] | None = None
         self.lines: list[str] = []
+        self.times: list[float] = []  # host time.time() when each line arrived
         self._cond = threading.Condition()
 
     def start(self) -> None:
@@ -61,6 +61,7 @@ class SimProbe:
         for raw in proc.stdout:
             with self._cond:
                 self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+                self.times.append(time.time())
                 self._cond.notify_all()
 
     def mark(self) -> int:
@@ -82,8 +83,14 @@ class SimProbe:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     tail = "\n".join(self.lines[-30:])
-                    raise AssertionError(f"no matching line within {timeout} s; last lines:\n{tail}")
+                    raise AssertionError(
+                        f"no matching line within {timeout} s; last lines:\n{tail}"
+                    )
                 self._cond.wait(left)
+
+    def time_of(self, line: str) -> float:
+        with self._cond:
+            return self.times[self.lines.index(line)]
 
     def events(self, name: str) -> list[str]:
         prefix = f"EV {name} "
@@ -110,7 +117,9 @@ class SimProbe:
         assert self.proc is not None and self.proc.poll() is None, "\n".join(self.lines[-40:])
 
 
-def probe_config(broker: Mosquitto | None, probe_id: str = "probe-01", **extra: Any) -> dict[str, Any]:
+def probe_config(
+    broker: Mosquitto | None, probe_id: str = "probe-01", **extra: Any
+) -> dict[str, Any]:
     cfg: dict[str, Any] = {"id": probe_id, "interval_s": 10, "stable_s": 30}
     if broker is not None:
         cfg["mqtt"] = {
@@ -149,7 +158,7 @@ class Collector:
         self._lock = threading.Condition()
         # A persistent session: what the probe sends while this client reconnects is queued.
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id="test-server", clean_session=False
+            CallbackAPIVersion.VERSION2, client_id="test-server", clean_session=False
         )
         self.client.reconnect_delay_set(1, 1)
         user = "coldchain-server"
@@ -165,7 +174,7 @@ class Collector:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
-            self.messages.append((msg.topic, msg.payload, bool(msg.retain)))
+            self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
             self._lock.notify_all()
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
@@ -225,4 +234,3 @@ def collector_factory() -> Iterator[Callable[[Mosquitto], Collector]]:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-

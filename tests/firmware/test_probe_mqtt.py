@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -44,7 +45,7 @@ def test_steady_run_contract_payloads_and_contiguous_sequence(
     # One sample every 10 scenario seconds, stamped in device time (whole seconds; at 60x
     # speed a 17 ms scheduling delay on the host is one scenario second).
     air = [r["t"] for r in server.readings() if r["c"] == "air"]
-    steps = [b - a for a, b in zip(air, air[1:], strict=False)]
+    steps = [b - a for a, b in itertools.pairwise(air)]
     assert all(8_000 <= s <= 12_000 for s in steps), steps
     assert abs((air[-1] - air[0]) / len(steps) - 10_000) <= 1_000
     statuses = [json.loads(p) for t, p, _ in server.messages if t.endswith("/up/status")]
@@ -108,7 +109,7 @@ def test_retained_config_is_applied_and_survives_a_restart(
     probe.wait_line(lambda line: "config applied: interval 30 s" in line)
     server.wait_for(lambda: sum(r["c"] == "air" for r in server.readings()) >= 4)
     air = [r["t"] for r in server.readings() if r["c"] == "air"]
-    steps = [b - a for a, b in zip(air[1:], air[2:], strict=False)]
+    steps = [b - a for a, b in itertools.pairwise(air[1:])]
     assert all(28_000 <= s <= 32_000 for s in steps), steps
     probe.kill()
     assert json.loads((probe.data / "probe_config.json").read_text())["interval"] == 30

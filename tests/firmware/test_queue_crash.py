@@ -13,6 +13,7 @@ import random
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import FIRMWARE
 from tests.firmware.conftest import FW_TESTS
@@ -30,12 +31,12 @@ def _tear_tail(root: Path, rng: random.Random) -> None:
         f.write(garbage)
 
 
-def _dump(micropython: MicroPython, root: Path) -> dict[str, object]:
+def _dump(micropython: MicroPython, root: Path) -> dict[str, Any]:
     done = micropython.run(
         FW_TESTS / "queue_dump.py", module_path=[FIRMWARE], args=[str(root), str(SEGMENT_RECORDS)]
     )
     assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
@@ -75,14 +76,14 @@ def test_random_kills_lose_nothing_and_corrupt_nothing(
         assert isinstance(seqs, list)
         # Nothing durable is lost: every reported write is either acknowledged or still queued.
         assert state["acked"] >= acked
-        missing = [s for s in written if s > state["acked"] and s not in seqs]  # type: ignore[operator]
+        missing = [s for s in written if s > state["acked"] and s not in seqs]
         assert not missing, f"run {i}: lost {missing[:10]}"
         # Readable, in order, and contiguous: a torn record's number is reused, not skipped.
         assert seqs == sorted(set(seqs))
         if seqs:
             assert seqs == list(range(seqs[0], seqs[-1] + 1))
-            assert seqs[0] == state["acked"] + 1  # type: ignore[operator]
-        assert state["next"] == (seqs[-1] + 1 if seqs else state["acked"] + 1)  # type: ignore[operator]
+            assert seqs[0] == state["acked"] + 1
+        assert state["next"] == (seqs[-1] + 1 if seqs else state["acked"] + 1)
         assert state["lost"] == 0
     assert len(written) > 200, "the load did not write enough to mean anything"
     assert acked > 0

@@ -1,9 +1,8 @@
 # MicroPython side of tests/firmware/test_contract.py (not deployed to the probe).
 # micropython vectors.py <tests/vectors dir>  -> one JSON object: {file: {vector name: verdict}}
+import binascii
 import json
 import sys
-
-import binascii
 
 import contract
 import serial_link
