@@ -42,8 +42,11 @@ class GatewayProcess:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gateway", "run"],
-                cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.starts += 1
         if wait_subscribed:
             self.wait_for_log("subscribed to", timeout, since=mark)
@@ -103,8 +106,9 @@ def gateway_env(
 def gateway_factory(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
     started: list[GatewayProcess] = []
 
-    def make(broker: Mosquitto, store: dict[str, str], client_id: str = "gw-1",
-             **extra: str) -> GatewayProcess:  # fmt: skip
+    def make(
+        broker: Mosquitto, store: dict[str, str], client_id: str = "gw-1", **extra: str
+    ) -> GatewayProcess:
         workdir = tmp_path / f"gateway-{client_id}"
         workdir.mkdir(exist_ok=True)
         gw = GatewayProcess(workdir, gateway_env(workdir, broker, store, client_id, **extra))

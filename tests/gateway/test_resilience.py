@@ -28,8 +28,15 @@ SINK_OUTAGE_S = float(os.environ.get("COLDCHAIN_TEST_SINK_OUTAGE_S", "8"))
 class Stream(threading.Thread):
     """Publishes `total` readings from `probes` probes at `rate` messages per second."""
 
-    def __init__(self, broker: Mosquitto, total: int, rate: float, probes: int = 50,
-                 per_message: int = 10, client_id: str = "simulator") -> None:  # fmt: skip
+    def __init__(
+        self,
+        broker: Mosquitto,
+        total: int,
+        rate: float,
+        probes: int = 50,
+        per_message: int = 10,
+        client_id: str = "simulator",
+    ) -> None:
         super().__init__(daemon=True)
         self.broker, self.total, self.rate = broker, total, rate
         self.probes, self.per_message, self.client_id = probes, per_message, client_id
@@ -194,8 +201,9 @@ def test_mosquitto_forgets_shared_subscriptions_on_restart(mosquitto: Mosquitto)
     from paho.mqtt.properties import Properties
 
     def session(client_id: str, topic_filter: str, got: list[bytes]) -> mqtt.Client:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                        protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+        )
         c.on_connect = lambda cl, *_: cl.subscribe(topic_filter, 1)
         c.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
         props = Properties(PacketTypes.CONNECT)
