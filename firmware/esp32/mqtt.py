@@ -4,6 +4,7 @@
 # backoff. Nothing here blocks sampling or the alarm: every wait is an asyncio wait, except
 # DNS and the TLS handshake (see _open) which the MicroPython socket API makes blocking.
 import asyncio
+import binascii
 import struct
 import time
 
@@ -26,6 +27,16 @@ def _varlen(n):
 def _utf8(s):
     b = s.encode() if isinstance(s, str) else s
     return struct.pack("!H", len(b)) + b
+
+
+def _der(cert):
+    # MicroPython's load_verify_locations(cadata=) rejects a PEM file read as is ("invalid cert":
+    # mbedtls wants the PEM NUL-terminated); the DER inside it is always accepted.
+    if not cert.lstrip().startswith(b"-----BEGIN"):
+        return cert
+    first = cert.split(b"-----END")[0]  # one CA certificate: the first block of a bundle
+    body = b"".join(line for line in first.split(b"\n") if line and not line.startswith(b"-----"))
+    return binascii.a2b_base64(body)
 
 
 class MQTTProtocol:
@@ -217,7 +228,7 @@ class MQTTLink:
         ca = self.net.get("ca_file")
         if ca:
             with open(ca, "rb") as f:
-                ctx.load_verify_locations(cadata=f.read())
+                ctx.load_verify_locations(cadata=_der(f.read()))
             ctx.verify_mode = ssl.CERT_REQUIRED
         else:
             ctx.verify_mode = ssl.CERT_NONE  # not advised: docs/firmware.md, "TLS"
@@ -238,6 +249,8 @@ class MQTTLink:
                 await self._session()
             except (OSError, asyncio.TimeoutError) as e:
                 self.log("mqtt link down: %r" % (e,))
+            except Exception as e:  # noqa: BLE001 - a bad CA file or TLS setting: keep retrying
+                self.log("mqtt link down (configuration?): %r" % (e,))
             self.up = False
             self.failures += 1
             if self.proto is not None:

@@ -164,6 +164,8 @@ class Collector:
         user = "coldchain-server"
         if user in broker.users:
             self.client.username_pw_set(user, broker.users[user])
+        if broker.ca_file is not None:
+            self.client.tls_set(ca_certs=str(broker.ca_file))
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.connect(broker.host, broker.port)
