@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from gateway.simulate import connect, expected_keys, fleet_batches, publish
+from gateway.spool import Spool
 from gateway.store_influxdb import InfluxQLReadingStore
 from tests.gateway.conftest import past_start_ms, wait_until
 from tests.harness.servers import InfluxDB1, Mosquitto, VictoriaMetrics
@@ -32,7 +33,10 @@ def test_100k_readings_into_influxdb1(mosquitto, influxdb1: InfluxDB1, gateway_f
     _stream(mosquitto, start_ms)
     store = InfluxQLReadingStore(influxdb1.url, "coldchain")
     wait_until(lambda: store.count() >= TOTAL, 120, "all readings in InfluxDB")
-    assert gw.stop() == 0
+    assert gw.stop() == 0  # SIGTERM: graceful, exit status 0, spool flushed
+    spool = Spool(gw.spool_path)
+    assert spool.depth() == 0
+    spool.close()
     assert store.count() == TOTAL
     # Exactly the published keys: every probe has its 500, in its own time range.
     for probe in ("sim-000", "sim-137", "sim-199"):

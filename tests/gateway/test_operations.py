@@ -1,0 +1,154 @@
+"""Operations: TLS and password brokers, a full spool, a sink that refuses points, metrics."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from coldchain.protocol import Reading, ReadingsBatch
+from coldchain.settings import GatewaySettings, MqttSettings, Settings, StoreSettings
+from gateway.app import Gateway
+from gateway.simulate import connect, fleet_batches, publish
+from gateway.store_influxdb import InfluxQLReadingStore
+from gateway.store_sqlite import SqliteReadingStore
+from tests.gateway.conftest import past_start_ms, wait_until
+from tests.harness.servers import GATEWAY_USER, InfluxDB1, Mosquitto, free_port
+
+GatewayMaker = Callable[..., Gateway]
+
+
+@pytest.fixture
+def make_gateway(tmp_path: Path) -> Iterator[GatewayMaker]:
+    started: list[Gateway] = []
+
+    def make(mqtt: MqttSettings, store: StoreSettings | None = None, **gateway: object) -> Gateway:
+        settings = Settings(
+            mqtt=mqtt,
+            store=store or StoreSettings(sqlite_path=tmp_path / "readings.sqlite3"),
+            gateway=GatewaySettings(
+                spool_path=tmp_path / "spool.sqlite3",
+                spool_fsync=False,
+                **{"metrics_port": None, "sink_max_backoff_s": 0.5, **gateway},  # type: ignore[arg-type]
+            ),
+        )
+        gw = Gateway(settings)
+        gw.start()
+        started.append(gw)
+        assert gw.mqtt is not None and gw.mqtt.subscribed.wait(15), "gateway did not subscribe"
+        return gw
+
+    yield make
+    for gw in started:
+        gw.stop()
+
+
+def _sample(gw: Gateway, name: str, labels: dict[str, str] | None = None) -> float:
+    return gw.metrics.registry.get_sample_value(name, labels or {}) or 0.0
+
+
+def test_tls_broker(mosquitto_tls: Mosquitto, make_gateway: GatewayMaker, tmp_path: Path) -> None:
+    assert mosquitto_tls.ca_file is not None
+    make_gateway(MqttSettings(port=mosquitto_tls.port, tls_ca=mosquitto_tls.ca_file))
+    client = connect("127.0.0.1", mosquitto_tls.port, "probe-tls", tls_ca=mosquitto_tls.ca_file)
+    publish(client, fleet_batches(3, 60, 10, past_start_ms()))
+    client.disconnect()
+    store = SqliteReadingStore(tmp_path / "readings.sqlite3")
+    wait_until(lambda: store.count() == 60, 20, "readings over TLS stored")
+    store.close()
+
+
+def test_password_and_acl_broker(
+    mosquitto_acl: Mosquitto, make_gateway: GatewayMaker, tmp_path: Path
+) -> None:
+    mqtt = MqttSettings(
+        port=mosquitto_acl.port,
+        username=GATEWAY_USER,
+        password=SecretStr(mosquitto_acl.users[GATEWAY_USER]),
+    )
+    gw = make_gateway(mqtt)
+    probe = connect(
+        "127.0.0.1", mosquitto_acl.port, "probe-01", username="probe-01",
+        password=mosquitto_acl.users["probe-01"],
+    )  # fmt: skip
+    start = past_start_ms()
+    batches = [
+        ReadingsBatch(
+            "probe-01",
+            "1.0.0",
+            tuple(
+                Reading("probe-01", "air", start + (10 * m + k) * 60_000, 10 * m + k, 4.0)
+                for k in range(10)
+            ),
+        )
+        for m in range(3)
+    ]
+    publish(probe, batches)
+    probe.disconnect()
+    store = SqliteReadingStore(tmp_path / "readings.sqlite3")
+    wait_until(lambda: store.count("probe-01") == 30, 20, "probe-01 readings stored")
+    store.close()
+    assert _sample(gw, "coldchain_gateway_broker_connected") == 1
+
+
+def test_full_spool_stops_acking_and_loses_nothing(
+    mosquitto: Mosquitto, influxdb1: InfluxDB1, make_gateway: GatewayMaker
+) -> None:
+    influxdb1.stop()
+    store_settings = StoreSettings(kind="influxdb1", url=influxdb1.url, timeout_s=2)
+    gw = make_gateway(
+        MqttSettings(port=mosquitto.port), store_settings, spool_max_readings=1000,
+        receive_maximum=50, metrics_port=free_port(),
+    )  # fmt: skip
+    client = connect("127.0.0.1", mosquitto.port, "probes")
+    total = 6000
+    start = past_start_ms()
+    publish(client, fleet_batches(20, total, 10, start))  # the broker took them all
+    wait_until(lambda: _sample(gw, "coldchain_gateway_spool_full") == 1, 20, "spool-full alarm")
+    time.sleep(1)
+    depth = gw.spool.depth()
+    assert 1000 <= depth < 1000 + 2000, depth  # bounded: the rest waits in the broker
+    assert gw.metrics.registry.get_sample_value("coldchain_gateway_sink_failures_total")
+    port = gw.settings.gateway.metrics_port
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        exposed = resp.read().decode()
+    assert "coldchain_gateway_spool_full 1.0" in exposed
+    influxdb1.start()
+    influxdb1.query('CREATE DATABASE "coldchain"')  # a query racing the sink's first write
+    reader = InfluxQLReadingStore(influxdb1.url, "coldchain")
+    wait_until(lambda: reader.count() >= total, 60, "every reading delivered after the outage")
+    assert reader.count() == total
+    wait_until(lambda: _sample(gw, "coldchain_gateway_spool_full") == 0, 10, "alarm cleared")
+    lag = _sample(gw, "coldchain_gateway_ingestion_lag_seconds_count")
+    assert lag == total
+    assert _sample(gw, "coldchain_gateway_ingestion_lag_seconds_sum") / lag > 3 * 3600
+    client.disconnect()
+    reader.close()
+
+
+def test_points_the_sink_refuses_go_to_quarantine(
+    mosquitto: Mosquitto, influxdb1: InfluxDB1, make_gateway: GatewayMaker
+) -> None:
+    start = past_start_ms()
+    # Someone wrote `value` as a string into this shard: InfluxDB refuses our float points
+    # with HTTP 400 (field type conflict), for good. Retrying would block the spool forever.
+    influxdb1.query('CREATE DATABASE "coldchain"')
+    body = f'reading,channel=air,probe=intruder value="oops" {start * 1_000_000}'.encode()
+    urllib.request.urlopen(f"{influxdb1.url}/write?db=coldchain", data=body, timeout=10).close()
+    gw = make_gateway(
+        MqttSettings(port=mosquitto.port), StoreSettings(kind="influxdb1", url=influxdb1.url)
+    )
+    client = connect("127.0.0.1", mosquitto.port, "probes")
+    publish(client, fleet_batches(2, 40, 10, start))
+    wait_until(lambda: gw.spool.quarantine_counts().get("sink_rejected", 0) >= 1, 20,
+               "refused batch quarantined")  # fmt: skip
+    assert gw.spool.depth() == 0
+    kept = b"".join(q.payload for q in gw.spool.quarantine(reason="sink_rejected"))
+    assert kept.count(b'"probe_id"') == 40  # every refused reading kept for inspection
+    assert "field type conflict" in gw.spool.quarantine(reason="sink_rejected")[0].detail
+    assert _sample(gw, "coldchain_gateway_sink_rejected_readings_total") == 40
+    client.disconnect()
