@@ -33,7 +33,7 @@ def make_gateway(tmp_path: Path) -> Iterator[GatewayMaker]:
             gateway=GatewaySettings(
                 spool_path=tmp_path / "spool.sqlite3",
                 spool_fsync=False,
-                **{"metrics_port": None, "sink_max_backoff_s": 0.5, **gateway},  # type: ignore[arg-type]
+                **{"metrics_port": None, "sink_max_backoff_s": 0.5, **gateway},
             ),
         )
         gw = Gateway(settings)
