@@ -21,7 +21,7 @@ from alerts.profiles import ProductProfile
 from alerts.publisher import Publisher
 from alerts.records import AlertKind, Record, Severity
 from alerts.schedules import DailyWindow, Schedule, Window
-from alerts.stream import Stream
+from alerts.stream import DUPLICATE, TOO_OLD, Stream
 from alerts.texts import texts
 from coldchain.protocol import CHANNELS
 
@@ -36,7 +36,7 @@ class Settings:
     """Engine-wide choices (ours; docs/alerts.md explains each)."""
 
     history_ms: int = 6 * 3_600_000  # reorder history: late readings placed up to this far back
-    checkpoint_every_ms: int = 10 * MINUTE_MS
+    checkpoint_every_ms: int = 30 * MINUTE_MS  # a late reading replays at most this much
     update_every_ms: int = 15 * MINUTE_MS  # progress update of an open alert
     stuck_ms: int = 3 * 3_600_000  # the exact same value this long: the sensor is stuck
     fault_clearance_ms: int = 10 * MINUTE_MS
@@ -205,6 +205,9 @@ class Location:
         touched: list[Stream] = []
         seen: dict[str, int] = {}
         streams = self.streams
+        last_probe: str | None = None
+        channels: dict[str, Stream] = {}
+        newest = -(2**62)  # newest device time of last_probe in this batch
         for reading in readings:
             try:  # the common, well-formed case is checked inline; anything else in full
                 probe_id, channel, t = reading.probe_id, reading.channel, reading.time_ms
@@ -221,23 +224,30 @@ class Location:
                 except BadReading as exc:
                     errors.append((exc.reason, str(exc), reading))
                     continue
-            channels = streams.get(probe_id)
-            if channels is None:
-                channels = streams[probe_id] = {}
+            if probe_id != last_probe:  # a message usually carries one probe's readings
+                if last_probe is not None and newest > seen.get(last_probe, -(2**62)):
+                    seen[last_probe] = newest
+                last_probe, newest = probe_id, seen.get(probe_id, -(2**62))
+                found = streams.get(probe_id)
+                channels = streams[probe_id] = {} if found is None else found
             stream = channels.get(channel)
             if stream is None:
                 stream = channels[channel] = self._stream(probe_id, channel)
             status = stream.add(t, value, fault, synced)
-            if status == "too_old":
-                detail = f"{channel} at {t} is older than the reorder history"
-                errors.append(("beyond_reorder_history", detail, reading))
-                continue
-            touched.append(stream)
-            if t > seen.get(probe_id, -(2**62)):
-                seen[probe_id] = t
+            if status:
+                if status == TOO_OLD:
+                    detail = f"{channel} at {t} is older than the reorder history"
+                    errors.append(("beyond_reorder_history", detail, reading))
+                    continue
+                if status != DUPLICATE:
+                    touched.append(stream)
+            if t > newest:
+                newest = t
+        if last_probe is not None and newest > seen.get(last_probe, -(2**62)):
+            seen[last_probe] = newest
         for probe_id, t in seen.items():
             self._arrived(probe_id, t, now_ms, events)
-        for stream in touched:
+        for stream in touched:  # only the streams whose records changed
             if stream.replay_from is not None:
                 start = stream.replay()
                 if start is not None:

@@ -124,7 +124,13 @@ class ChannelMachine:
             self.jump_run,
             self.jump_last_v,
             self.jump_last_t,
-            *(None if r is None else r.clone() for r in self.records()),
+            None if self.high is None else self.high.clone(),
+            None if self.low is None else self.low.clone(),
+            None if self.door is None else self.door.clone(),
+            None if self.fault is None else self.fault.clone(),
+            None if self.jump is None else self.jump.clone(),
+            None if self.stuck is None else self.stuck.clone(),
+            None if self.susp is None else self.susp.clone(),
         )
 
     def restore(self, snap: tuple[Any, ...]) -> None:
@@ -201,11 +207,9 @@ class ChannelMachine:
             return
         if self.fault is not None:
             self._clearing(self.fault, t, self.ctx.fault_clearance_ms, "fault")
-        rate = self.jump_rate
-        prev_v = self.prev_v
-        if rate is not None and prev_v is not None:
-            assert self.prev_t is not None
-            if abs(v - prev_v) > JUMP_SLACK + rate * (t - self.prev_t) / MINUTE_MS:
+        rate, prev_v, prev_t = self.jump_rate, self.prev_v, self.prev_t
+        if rate is not None and prev_v is not None and prev_t is not None:
+            if abs(v - prev_v) > JUMP_SLACK + rate * (t - prev_t) / MINUTE_MS:
                 if self._is_jump(t, v):
                     return
             elif self.jump_run:
@@ -352,7 +356,8 @@ class ChannelMachine:
             self.lim, self.lim_lo, self.lim_hi = self.ctx.timeline.segment(t)
         lim = self.lim
         prev = self.prev_judged
-        self.prev_judged = (lim, relax)
+        if prev is None or prev[0] is not lim or prev[1] != relax:
+            self.prev_judged = (lim, relax)
         high, low = self.high, self.low
         warn_max, warn_min = lim.warn_max, lim.warn_min
         # The common case, kept cheap: inside the band with no episode open.

@@ -16,6 +16,9 @@ from alerts.records import Record
 
 Row = tuple[int, float | None, str | None, bool]  # time_ms, value, fault, clock synced
 
+# What `Stream.add` did with a reading (ints: this is the per-reading hot path).
+QUIET, CHANGED, LATE, DUPLICATE, TOO_OLD = 0, 1, 2, 3, 4
+
 
 class Stream:
     __slots__ = (
@@ -60,8 +63,9 @@ class Stream:
         """Readings at or before this time can no longer be placed in order."""
         return self.ck_t[0]
 
-    def add(self, t: int, v: float | None, fault: str | None, synced: bool) -> str:
-        """Place one reading: 'ok', 'late' (replay pending), 'duplicate' or 'too_old'."""
+    def add(self, t: int, v: float | None, fault: str | None, synced: bool) -> int:
+        """Place one reading. QUIET: judged, nothing to publish; CHANGED: judged, a record
+        changed; LATE: placed, replay pending; DUPLICATE or TOO_OLD: not placed."""
         times = self.times
         if self.replay_from is None and (not times or t > times[-1]):
             times.append(t)
@@ -70,21 +74,21 @@ class Stream:
             machine.step(t, v, fault, synced)
             if machine.closed or t >= self.ck_next:
                 self._after_step(t)
-            return "ok"
+            return CHANGED if machine.dirty or self.new_closed else QUIET
         i = bisect.bisect_left(times, t)
         if i < len(times) and times[i] == t:
-            return "duplicate"  # (probe, channel, time) identifies a reading
+            return DUPLICATE  # (probe, channel, time) identifies a reading
         if t <= self.ck_t[0]:
-            return "too_old"
+            return TOO_OLD
         times.insert(i, t)
         self.rows.insert(i, (t, v, fault, synced))
         if i < len(times) - 1 or self.replay_from is not None:
             if self.replay_from is None or t < self.replay_from:
                 self.replay_from = t
-            return "late"
+            return LATE
         self.machine.step(t, v, fault, synced)  # landed at the end after all
         self._after_step(t)
-        return "ok"
+        return CHANGED
 
     def _after_step(self, t: int) -> None:
         machine = self.machine

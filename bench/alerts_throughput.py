@@ -57,26 +57,26 @@ def build_engine(locations: int) -> Engine:
     return engine
 
 
-def run_engine(locations: int, minutes: int) -> tuple[float, int, int]:
+def run_engine(locations: int, minutes: int) -> tuple[float, float, int, int]:
     engine = build_engine(locations)
     batches = messages(locations, minutes)
     count = sum(len(b) for _, b, _ in batches)
     events = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for location_id, readings, now_ms in batches:
         events += len(engine.ingest(location_id, readings, now_ms).events)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert engine.counters["readings"] == count and not engine.rejected
-    return count / elapsed, count, events
+    return count / elapsed, count / cpu, count, events
 
 
-def run_naive(locations: int, minutes: int, window_ms: int) -> tuple[float, int]:
+def run_naive(locations: int, minutes: int, window_ms: int) -> tuple[float, float, int]:
     """Per reading: keep the window's readings and judge all of them again from scratch."""
     engine = build_engine(locations)
     batches = messages(locations, minutes)
     windows: dict[tuple[str, str, str], list[Reading]] = {}
     count = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for location_id, readings, _now in batches:
         ctx = engine.locations[location_id].ctx
         for r in readings:
@@ -89,24 +89,32 @@ def run_naive(locations: int, minutes: int, window_ms: int) -> tuple[float, int]
             for w in window:
                 machine.step(w.time_ms, w.value, w.fault, w.clock_synced)
             count += 1
-    return count / (time.perf_counter() - start), count
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return count / elapsed, count / cpu, count
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--locations", type=int, default=1000)
     parser.add_argument("--minutes", type=int, default=60)
-    parser.add_argument("--naive-locations", type=int, default=100)
-    parser.add_argument("--window-min", type=int, default=30)
     args = parser.parse_args()
-    rate, count, events = run_engine(args.locations, args.minutes)
-    naive_rate, naive_count = run_naive(args.naive_locations, args.minutes, args.window_min * MIN)
-    print(f"engine: {rate:,.0f} readings/s ({count:,} readings, {args.locations} locations, "
-          f"{args.minutes} min of data, {events} alert events)")  # fmt: skip
-    print(f"naive re-scan of a {args.window_min}-min window per reading: {naive_rate:,.0f} "
-          f"readings/s ({naive_count:,} readings, {args.naive_locations} locations)")  # fmt: skip
-    print(f"ratio engine / naive: {rate / naive_rate:.1f}x   target >= 200,000/s: "
-          f"{'met' if rate >= 200_000 else 'NOT met'}")  # fmt: skip
+    rate, cpu_rate, count, events = run_engine(args.locations, args.minutes)
+    print(
+        f"engine: {rate:,.0f} readings/s wall, {cpu_rate:,.0f} readings/s of CPU time "
+        f"({count:,} readings, {args.locations} locations, {args.minutes} min of data, "
+        f"{events} alert events)"
+    )
+    # Naive baselines, same run: a 30-min reorder window, then the engine's 6-hour history
+    # (what the engine guarantees order-independence over), on fewer locations (it is slow).
+    for window_min, locations, minutes in ((30, 100, args.minutes), (360, 10, 420)):
+        naive_rate, naive_cpu, naive_count = run_naive(locations, minutes, window_min * MIN)
+        print(
+            f"naive re-scan of a {window_min}-min window per reading: {naive_rate:,.0f}/s wall, "
+            f"{naive_cpu:,.0f}/s CPU ({naive_count:,} readings, {locations} locations) -> "
+            f"engine {rate / naive_rate:.1f}x faster (CPU time: {cpu_rate / naive_cpu:.1f}x)"
+        )
+    verdict = "met" if rate >= 200_000 else "NOT met (is the machine busy? see CPU figure)"
+    print(f"target >= 200,000 readings/s (wall): {verdict}")
 
 
 if __name__ == "__main__":
