@@ -115,7 +115,7 @@ class Engine:
             items = list(readings)
             raw = [("unknown_location", f"no location {location_id!r}", r) for r in items]
         else:
-            items = readings if type(readings) in (list, tuple) else list(readings)
+            items = readings if isinstance(readings, list) else list(readings)
             try:
                 result.events = location.ingest(items, now_ms, raw)
             except Exception as exc:  # a bug must not take every other location down
