@@ -30,7 +30,7 @@ Authenticate with `POST /api/v1/auth/login`, then send `Authorization: Bearer <t
 
 
 def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
+    router = APIRouter(prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
     for module in (auth, users, organisations, vans, cold_rooms, probes, deliveries, readings):
         router.include_router(module.router)
     return router

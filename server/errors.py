@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,32 @@ MESSAGES: dict[str, tuple[str, str]] = {  # code -> (français, English)
 }
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str  # French unless Accept-Language prefers English
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# Declared on every API route, so the OpenAPI document shows the one error body.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Malformed request body (not JSON, not UTF-8)"),
+        (401, "Not authenticated"),
+        (403, "Not allowed"),
+        (404, "Not found (or not visible to the caller)"),
+        (409, "Conflicts with existing data or the delivery's state"),
+        (413, "Request body too large"),
+        (422, "Invalid input; the message says why"),
+        (429, "Too many failed logins"),
+    )
+}
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, **params: Any) -> None:
         super().__init__(code)
@@ -131,6 +158,7 @@ def error_response(
 
 
 _HTTP_CODES = {
+    400: "invalid_json",
     401: "not_authenticated",
     403: "forbidden",
     404: "not_found",

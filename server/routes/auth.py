@@ -16,7 +16,7 @@ from server.security import new_token, sign_cookie, token_digest, verify_passwor
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/login", responses={401: {}, 429: {}})
+@router.post("/login")
 def login(
     body: LoginIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep
 ) -> TokenOut:
@@ -61,7 +61,7 @@ def login(
     return TokenOut(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
-@router.post("/logout", status_code=204, responses={401: {}})
+@router.post("/logout", status_code=204)
 def logout(access: AccessTokenDep, session: SessionDep, settings: SettingsDep) -> Response:
     """Revoke the token (or session) used for this request."""
     access.revoked_at = utcnow()
@@ -71,7 +71,7 @@ def logout(access: AccessTokenDep, session: SessionDep, settings: SettingsDep) -
     return response
 
 
-@router.post("/password", status_code=204, responses={401: {}, 422: {}})
+@router.post("/password", status_code=204)
 def change_password(
     body: PasswordChangeIn,
     request: Request,

@@ -19,7 +19,7 @@ from server.schemas.registry import ColdRoomIn, ColdRoomOut, LoanIn
 router = APIRouter(prefix="/cold-rooms", tags=["cold rooms"])
 
 
-@router.post("", status_code=201, responses={403: {}, 404: {}, 422: {}})
+@router.post("", status_code=201)
 def create_cold_room(body: ColdRoomIn, viewer: ViewerDep, session: SessionDep) -> ColdRoomOut:
     require(can_manage_org(viewer, body.owner_id))
     categories.check(body.category)
@@ -39,12 +39,12 @@ def list_cold_rooms(
     return paginate(session, query, page, ColdRoomOut)
 
 
-@router.get("/{cold_room_id}", responses={404: {}})
+@router.get("/{cold_room_id}")
 def read_cold_room(cold_room_id: IdPath, viewer: ViewerDep, session: SessionDep) -> ColdRoomOut:
     return ColdRoomOut.model_validate(get_visible(session, viewer, ColdRoom, cold_room_id))
 
 
-@router.post("/{cold_room_id}/loans", status_code=204, responses={403: {}, 404: {}, 409: {}})
+@router.post("/{cold_room_id}/loans", status_code=204)
 def lend_cold_room(
     cold_room_id: IdPath, body: LoanIn, viewer: ViewerDep, session: SessionDep
 ) -> None:

@@ -35,7 +35,7 @@ from server.models import (
     Van,
     utcnow,
 )
-from server.schemas.common import Day, IdPath, Page, Paging, paging
+from server.schemas.common import Day, IdPath, Page, Paging, ShortText, paging
 from server.schemas.deliveries import (
     CloseIn,
     DeliveryDetail,
@@ -56,7 +56,7 @@ from server.schemas.deliveries import (
 router = APIRouter(tags=["deliveries"])
 
 
-@router.post("/deliveries", status_code=201, responses={403: {}, 404: {}, 422: {}})
+@router.post("/deliveries", status_code=201)
 def create_delivery(body: DeliveryIn, viewer: ViewerDep, session: SessionDep) -> DeliveryOut:
     require(viewer.has(body.cooperative_id, Role.ADMIN, Role.HYGIENE_OFFICER))
     van = session.get(Van, body.van_id)
@@ -135,7 +135,7 @@ def detail(session: Session, delivery: Delivery) -> DeliveryDetail:
     )
 
 
-@router.get("/deliveries/{delivery_id}", responses={404: {}})
+@router.get("/deliveries/{delivery_id}")
 def read_delivery(delivery_id: IdPath, viewer: ViewerDep, session: SessionDep) -> DeliveryDetail:
     return detail(session, get_visible(session, viewer, Delivery, delivery_id))
 
@@ -143,7 +143,6 @@ def read_delivery(delivery_id: IdPath, viewer: ViewerDep, session: SessionDep) -
 @router.post(
     "/deliveries/{delivery_id}/stops",
     status_code=201,
-    responses={403: {}, 404: {}, 409: {}, 422: {}},
 )
 def add_stop(delivery_id: IdPath, body: StopIn, viewer: ViewerDep, session: SessionDep) -> StopOut:
     delivery = get_visible(session, viewer, Delivery, delivery_id)
@@ -156,7 +155,6 @@ def add_stop(delivery_id: IdPath, body: StopIn, viewer: ViewerDep, session: Sess
 @router.post(
     "/deliveries/{delivery_id}/loads",
     status_code=201,
-    responses={403: {}, 404: {}, 409: {}, 422: {}},
 )
 def add_load(delivery_id: IdPath, body: LoadIn, viewer: ViewerDep, session: SessionDep) -> LoadOut:
     delivery = get_visible(session, viewer, Delivery, delivery_id)
@@ -166,7 +164,7 @@ def add_load(delivery_id: IdPath, body: LoadIn, viewer: ViewerDep, session: Sess
     return LoadOut.model_validate(load)
 
 
-@router.post("/deliveries/{delivery_id}/departure", responses={403: {}, 404: {}, 409: {}, 422: {}})
+@router.post("/deliveries/{delivery_id}/departure")
 def depart(
     delivery_id: IdPath, body: DepartureIn, viewer: ViewerDep, session: SessionDep, store: StoreDep
 ) -> DeliveryDetail:
@@ -182,7 +180,6 @@ def depart(
 @router.post(
     "/deliveries/{delivery_id}/stops/{stop_id}/handover",
     status_code=201,
-    responses={403: {}, 404: {}, 409: {}, 422: {}},
 )
 def hand_over(
     delivery_id: IdPath,
@@ -202,7 +199,7 @@ def hand_over(
     return detail(session, delivery)
 
 
-@router.post("/deliveries/{delivery_id}/close", responses={403: {}, 404: {}, 409: {}})
+@router.post("/deliveries/{delivery_id}/close")
 def close(
     delivery_id: IdPath, body: CloseIn, viewer: ViewerDep, session: SessionDep
 ) -> DeliveryDetail:
@@ -213,12 +210,12 @@ def close(
     return detail(session, delivery)
 
 
-@router.get("/loads", tags=["deliveries"])
+@router.get("/loads")
 def list_loads(
     viewer: ViewerDep,
     session: SessionDep,
     page: Annotated[Paging, Depends(paging)],
-    lot_reference: Annotated[str | None, Query(max_length=100)] = None,
+    lot_reference: Annotated[ShortText | None, Query()] = None,
 ) -> Page[LoadOut]:
     """Lots the caller may see: a producer sees their own, staff their cooperative's."""
     query = select(Load).where(visible_loads(viewer))

@@ -18,7 +18,7 @@ from server.schemas.registry import MemberIn, OrganisationIn, OrganisationOut
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 
-@router.post("", status_code=201, responses={403: {}, 409: {}})
+@router.post("", status_code=201)
 def create_organisation(
     body: OrganisationIn, viewer: ViewerDep, session: SessionDep
 ) -> OrganisationOut:
@@ -48,7 +48,7 @@ def list_organisations(
     return paginate(session, query, page, OrganisationOut)
 
 
-@router.post("/{cooperative_id}/members", status_code=204, responses={403: {}, 404: {}, 409: {}})
+@router.post("/{cooperative_id}/members", status_code=204)
 def add_member(
     cooperative_id: IdPath, body: MemberIn, viewer: ViewerDep, session: SessionDep
 ) -> None:

@@ -37,7 +37,7 @@ def _managed_probe(session: SessionDep, viewer: Viewer, probe_pk: int) -> Probe:
     return probe
 
 
-@router.post("", status_code=201, responses={403: {}, 409: {}})
+@router.post("", status_code=201)
 def create_probe(body: ProbeIn, viewer: ViewerDep, session: SessionDep) -> ProbeOut:
     require(can_manage_org(viewer, body.owner_id))
     probe = Probe(probe_id=body.probe_id, label=body.label, owner_id=body.owner_id)
@@ -55,12 +55,12 @@ def list_probes(
     )
 
 
-@router.get("/{probe_pk}", responses={404: {}})
+@router.get("/{probe_pk}")
 def read_probe(probe_pk: IdPath, viewer: ViewerDep, session: SessionDep) -> ProbeOut:
     return ProbeOut.model_validate(get_visible(session, viewer, Probe, probe_pk))
 
 
-@router.post("/{probe_pk}/installations", status_code=201, responses={403: {}, 404: {}, 409: {}})
+@router.post("/{probe_pk}/installations", status_code=201)
 def install_probe(
     probe_pk: IdPath, body: InstallationIn, viewer: ViewerDep, session: SessionDep
 ) -> InstallationOut:
@@ -81,9 +81,7 @@ def install_probe(
     return InstallationOut.model_validate(installation)
 
 
-@router.post(
-    "/{probe_pk}/installations/{installation_id}/end", responses={403: {}, 404: {}, 409: {}}
-)
+@router.post("/{probe_pk}/installations/{installation_id}/end")
 def end_installation(
     probe_pk: IdPath,
     installation_id: IdPath,
@@ -102,7 +100,7 @@ def end_installation(
     return InstallationOut.model_validate(installation)
 
 
-@router.get("/{probe_pk}/installations", responses={404: {}})
+@router.get("/{probe_pk}/installations")
 def list_installations(
     probe_pk: IdPath, viewer: ViewerDep, session: SessionDep
 ) -> list[InstallationOut]:
@@ -113,7 +111,7 @@ def list_installations(
     return [InstallationOut.model_validate(r) for r in rows]
 
 
-@router.post("/{probe_pk}/calibrations", status_code=201, responses={403: {}, 404: {}, 422: {}})
+@router.post("/{probe_pk}/calibrations", status_code=201)
 def add_calibration(
     probe_pk: IdPath, body: CalibrationIn, viewer: ViewerDep, session: SessionDep
 ) -> CalibrationOut:
@@ -134,7 +132,7 @@ def add_calibration(
     return CalibrationOut.model_validate(calibration)
 
 
-@router.get("/{probe_pk}/calibrations", responses={404: {}})
+@router.get("/{probe_pk}/calibrations")
 def list_calibrations(
     probe_pk: IdPath, viewer: ViewerDep, session: SessionDep
 ) -> list[CalibrationOut]:
@@ -147,7 +145,7 @@ def list_calibrations(
     return [CalibrationOut.model_validate(r) for r in rows]
 
 
-@router.get("/{probe_pk}/readings", responses={404: {}, 422: {}})
+@router.get("/{probe_pk}/readings")
 def probe_readings(
     probe_pk: IdPath,
     start: Annotated[Instant, Query()],

@@ -13,14 +13,14 @@ from server.deps import SessionDep, StoreDep, ViewerDep
 from server.errors import ApiError
 from server.models import utcnow
 from server.placereadings import Place, PlaceReading, latest, series
-from server.schemas.common import IdPath, Instant
+from server.schemas.common import IdPath, Instant, Tag
 from server.schemas.readings import LatestOut, PlaceReadingOut, SeriesOut
 
 router = APIRouter(tags=["readings"])
 
 MAX_RANGE = timedelta(days=31)
 MAX_POINTS = 50_000
-Channel = Annotated[str | None, Query(max_length=20)]
+Channel = Annotated[Tag | None, Query()]
 
 
 def check_range(start: datetime, end: datetime) -> None:
@@ -40,7 +40,7 @@ def _series(label: str, found: list[PlaceReading], start: datetime, end: datetim
     )
 
 
-@router.get("/zones/{zone_id}/readings", responses={404: {}, 422: {}})
+@router.get("/zones/{zone_id}/readings")
 def zone_series(
     zone_id: IdPath,
     start: Annotated[Instant, Query()],
@@ -57,7 +57,7 @@ def zone_series(
     return _series(f"zone:{zone_id}", found, start, end)
 
 
-@router.get("/zones/{zone_id}/readings/latest", responses={404: {}})
+@router.get("/zones/{zone_id}/readings/latest")
 def zone_latest(
     zone_id: IdPath, viewer: ViewerDep, session: SessionDep, store: StoreDep
 ) -> LatestOut:
@@ -69,7 +69,7 @@ def zone_latest(
     )
 
 
-@router.get("/cold-rooms/{cold_room_id}/readings", responses={404: {}, 422: {}})
+@router.get("/cold-rooms/{cold_room_id}/readings")
 def cold_room_series(
     cold_room_id: IdPath,
     start: Annotated[Instant, Query()],
@@ -86,7 +86,7 @@ def cold_room_series(
     return _series(f"cold_room:{cold_room_id}", found, start, end)
 
 
-@router.get("/cold-rooms/{cold_room_id}/readings/latest", responses={404: {}})
+@router.get("/cold-rooms/{cold_room_id}/readings/latest")
 def cold_room_latest(
     cold_room_id: IdPath, viewer: ViewerDep, session: SessionDep, store: StoreDep
 ) -> LatestOut:

@@ -47,7 +47,7 @@ def _may_grant(session: SessionDep, viewer: Viewer, grant: MembershipIn) -> None
     require(any(viewer.has(coop, Role.ADMIN) for coop in member_of))
 
 
-@router.post("", status_code=201, responses={403: {}, 404: {}, 409: {}})
+@router.post("", status_code=201)
 def create_user(body: UserIn, request: Request, viewer: ViewerDep, session: SessionDep) -> UserOut:
     for grant in body.memberships:
         _may_grant(session, viewer, grant)

@@ -25,7 +25,7 @@ def _cooperative(session: SessionDep, org_id: int) -> Organisation:
     return organisation
 
 
-@router.post("", status_code=201, responses={403: {}, 404: {}, 409: {}})
+@router.post("", status_code=201)
 def create_van(body: VanIn, viewer: ViewerDep, session: SessionDep) -> VanOut:
     require(viewer.has(body.owner_id, Role.ADMIN))
     _cooperative(session, body.owner_id)
@@ -44,19 +44,19 @@ def list_vans(
     return paginate(session, select(Van).where(visible_vans(viewer)).order_by(Van.id), page, VanOut)
 
 
-@router.get("/{van_id}", responses={404: {}})
+@router.get("/{van_id}")
 def read_van(van_id: IdPath, viewer: ViewerDep, session: SessionDep) -> VanOut:
     return VanOut.model_validate(get_visible(session, viewer, Van, van_id))
 
 
-@router.get("/{van_id}/zones", responses={404: {}})
+@router.get("/{van_id}/zones")
 def list_zones(van_id: IdPath, viewer: ViewerDep, session: SessionDep) -> list[ZoneOut]:
     van = get_visible(session, viewer, Van, van_id)
     zones = session.scalars(select(Zone).where(Zone.van_id == van.id).order_by(Zone.id))
     return [ZoneOut.model_validate(z) for z in zones]
 
 
-@router.post("/{van_id}/zones", status_code=201, responses={403: {}, 404: {}, 409: {}})
+@router.post("/{van_id}/zones", status_code=201)
 def create_zone(van_id: IdPath, body: ZoneIn, viewer: ViewerDep, session: SessionDep) -> ZoneOut:
     van = get_visible(session, viewer, Van, van_id)
     require(viewer.has(van.owner_id, Role.ADMIN))
@@ -66,7 +66,7 @@ def create_zone(van_id: IdPath, body: ZoneIn, viewer: ViewerDep, session: Sessio
     return ZoneOut.model_validate(zone)
 
 
-@router.post("/{van_id}/pool", status_code=204, responses={403: {}, 404: {}, 409: {}})
+@router.post("/{van_id}/pool", status_code=204)
 def share_van(van_id: IdPath, body: PoolIn, viewer: ViewerDep, session: SessionDep) -> None:
     """Let another cooperative use the van (admin of the owning cooperative)."""
     van = get_visible(session, viewer, Van, van_id)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import Field
-
-from server.schemas.common import Email, Input, Password
+from server.schemas.common import AnyPassword, Email, Input, Password
 
 
 class LoginIn(Input):
     email: Email
-    password: Annotated[str, Field(min_length=1, max_length=200)]
+    password: AnyPassword
 
 
 class TokenOut(Input):
@@ -21,5 +17,5 @@ class TokenOut(Input):
 
 
 class PasswordChangeIn(Input):
-    current_password: Annotated[str, Field(min_length=1, max_length=200)]
+    current_password: AnyPassword
     new_password: Password

@@ -13,10 +13,26 @@ MAX_ID = 2_147_483_647  # every id fits a 32-bit integer column on both database
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+
+def _clean(value: str) -> str:
+    """No NUL (PostgreSQL text refuses it) and no lone surrogate (not encodable as UTF-8)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+Clean = AfterValidator(_clean)
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Clean]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Clean
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Clean]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=50), Clean]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=20), Clean]  # unit, channel
 Email = Annotated[
     str,
     StringConstraints(
@@ -26,8 +42,10 @@ Email = Annotated[
         max_length=254,
         pattern=r"^[^@\s]+@[^@\s]+$",
     ),
+    Clean,
 ]
-Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=200), Clean]
+AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=200), Clean]
 IdRef = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Celsius = Annotated[float, Field(ge=-80, le=100, allow_inf_nan=False)]

@@ -19,6 +19,7 @@ from server.schemas.common import (
     Name,
     Output,
     ShortText,
+    Tag,
     Text,
 )
 
@@ -80,7 +81,7 @@ class LoadIn(Input):
     description: Text
     category: Code
     quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3, allow_inf_nan=False)]
-    unit: Annotated[str, Field(min_length=1, max_length=20)]
+    unit: Tag
     consignor_id: IdRef  # the producer who owns the goods
     consignee: Name
     label_max_c: Celsius | None = None

@@ -20,11 +20,11 @@ from server.schemas.common import (
     Output,
     Password,
     ShortText,
+    Tag,
     Text,
 )
 
 ProbeId = Annotated[str, Field(pattern=f"^{PROBE_ID_RE.pattern}$", max_length=32)]
-Channel = Annotated[str, Field(min_length=1, max_length=20)]
 
 
 class OrganisationIn(Input):
@@ -72,7 +72,7 @@ class UserOut(Output):
 
 class VanIn(Input):
     name: Name
-    plate: Annotated[str, Field(min_length=1, max_length=20)]
+    plate: Tag
     owner_id: IdRef
 
 
@@ -152,7 +152,7 @@ class InstallationOut(Output):
 
 
 class CalibrationIn(Input):
-    channel: Channel
+    channel: Tag
     offset: Annotated[float, Field(ge=-10, le=10, allow_inf_nan=False)]
     calibrated_at: Instant
     reference_instrument: Name
