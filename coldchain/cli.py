@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "coldchain.commands.up",
     "coldchain.commands.validate",
     "gateway.cli",
+    "server.cli",
 )
 
 

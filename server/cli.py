@@ -1,0 +1,115 @@
+"""`coldchain server`: run the API (uvicorn), migrate the database, create the first admin."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from coldchain.settings import Settings, load_settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("server", help="the FastAPI server (registry, deliveries)")
+    commands = parser.add_subparsers(dest="server_command", required=True, metavar="ACTION")
+
+    run_parser = commands.add_parser("run", help="serve the API with uvicorn")
+    run_parser.add_argument("--host", help="listen address (default: server.host)")
+    run_parser.add_argument("--port", type=int, help="listen port (default: server.port)")
+    run_parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    run_parser.set_defaults(handler=run)
+
+    migrate_parser = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate_parser.set_defaults(handler=migrate)
+
+    admin = commands.add_parser(
+        "create-admin", help="create a superuser (creates organisations and their admins)"
+    )
+    admin.add_argument("email")
+    admin.add_argument("--name", default="Administrateur", help="full name")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    admin.set_defaults(handler=create_admin)
+
+
+def _settings(args: argparse.Namespace) -> Settings | None:
+    try:
+        return load_settings(args.config)
+    except ValidationError as exc:
+        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
+        return None
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from server.db import make_engine
+    from server.db import migrate as upgrade
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    engine = make_engine(settings.server.database_url)
+    upgrade(engine)
+    engine.dispose()
+    print("database schema up to date")
+    return 0
+
+
+def create_admin(args: argparse.Namespace) -> int:
+    from server.admin import create_superuser
+    from server.db import make_engine, make_sessionmaker
+    from server.db import migrate as upgrade
+    from server.security import password_hasher
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Mot de passe / password: ")
+    engine = make_engine(settings.server.database_url)
+    upgrade(engine)
+    try:
+        with make_sessionmaker(engine)() as session:
+            user = create_superuser(
+                session, password_hasher(settings.server), args.email, args.name, password
+            )
+    except ValueError as exc:
+        print(f"coldchain: {exc}", file=sys.stderr)
+        return 2
+    except IntegrityError:
+        print(f"coldchain: {args.email} already exists", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"superuser {user.email} created (id {user.id})")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    if args.config is not None:  # the worker processes load the same file
+        os.environ["COLDCHAIN_CONFIG"] = str(args.config)
+    if args.workers > 1:
+        # One migration before the workers start, not one race per worker.
+        migrate(args)
+        os.environ["COLDCHAIN_SERVER__MIGRATE_ON_START"] = "false"
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host or settings.server.host,
+        port=args.port or settings.server.port,
+        workers=args.workers,
+        proxy_headers=True,  # client IPs behind a reverse proxy (failed-login limits per IP)
+        log_level="info",
+    )
+    return 0
