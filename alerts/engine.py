@@ -192,6 +192,8 @@ class Engine:
                 )
                 stream.load_state(stream_state)
                 location.streams.setdefault(probe, {})[channel] = stream
+                if channel == "door":
+                    location._door_known_open(probe)
                 location._republish(stream, int(stream_state["ck_t"]), now_ms, events)
             self.locations[config.location_id] = location
         self.counters.update(state.get("counters", {}))

@@ -188,10 +188,12 @@ class Location:
         events: list[AlertEvent] = []
         if since is None:
             return events
-        for channels in self.streams.values():
+        for probe_id, channels in self.streams.items():
             for stream in channels.values():
                 stream.machine.set_context(ctx)
                 start = stream.replay(since)
+                if stream.machine.is_door:
+                    self._door_known_open(probe_id)
                 if start is not None:
                     self._republish(stream, start, now_ms, events)
         return events
@@ -247,14 +249,30 @@ class Location:
             seen[last_probe] = newest
         for probe_id, t in seen.items():
             self._arrived(probe_id, t, now_ms, events)
+        replayed: dict[int, tuple[Stream, int | None]] = {}
         for stream in touched:  # only the streams whose records changed
-            if stream.replay_from is not None:
-                start = stream.replay()
-                if start is not None:
-                    self._republish(stream, start, now_ms, events)
-            elif stream.machine.dirty or stream.new_closed:
+            if stream.replay_from is not None and id(stream) not in replayed:
+                replayed[id(stream)] = (stream, stream.replay())
+        for probe_id in seen:
+            door = self._door_known_open(probe_id)
+            if door is not None:
+                touched.append(door)
+        for stream, start in replayed.values():
+            if start is not None:
+                self._republish(stream, start, now_ms, events)
+        for stream in touched:
+            if id(stream) not in replayed and (stream.machine.dirty or stream.new_closed):
                 self._publish(stream, now_ms, events)
         return events
+
+    def _door_known_open(self, probe_id: str) -> Stream | None:
+        """Door events come only on change: any later reading of the same probe shows the
+        door still open at its device time. Returns the door stream if its record changed."""
+        door = self.streams.get(probe_id, {}).get("door")
+        arrival = self.arrivals.get(probe_id)
+        if door is None or door.machine.door is None or arrival is None:
+            return None
+        return door if door.machine.door_open_until(arrival[1]) else None
 
     def _stream(self, probe_id: str, channel: str) -> Stream:
         machine = ChannelMachine(probe_id, channel, self.ctx)
@@ -301,11 +319,11 @@ class Location:
         make = self._maker(now_ms)
         publisher = self.publisher
         for closed in stream.new_closed:
-            publisher.publish(closed, make, events)
+            publisher.publish(closed, make, events, now_ms)
         stream.new_closed = []
         for record in machine.records():
             if record is not None and record.severity is not None:
-                publisher.publish(record, make, events)
+                publisher.publish(record, make, events, now_ms)
 
     def _republish(self, stream: Stream, start: int, now_ms: int, events: list[AlertEvent]) -> None:
         machine = stream.machine
@@ -328,7 +346,7 @@ class Location:
         record = self.offline.pop(probe_id, None)
         if record is not None:
             record.close(now_ms)
-            self.publisher.publish(record, self._maker(now_ms), events)
+            self.publisher.publish(record, self._maker(now_ms), events, now_ms)
 
     def check_silence(self, now_ms: int) -> list[AlertEvent]:
         """Probes that sent nothing for max(3 x interval, 10 min) (wall clock): offline alerts."""
@@ -348,7 +366,7 @@ class Location:
             record.last_out_ms = now_ms
             if silent_ms > self.settings.offline_critical_ms:
                 record.raise_to(Severity.CRITICAL, now_ms)
-            self.publisher.publish(record, self._maker(now_ms), events)
+            self.publisher.publish(record, self._maker(now_ms), events, now_ms)
         newest = max((s.last_t for c in self.streams.values() for s in c.values()), default=0)
         self.publisher.forget_before(newest - self.settings.history_ms - gap_ms)
         return events

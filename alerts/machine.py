@@ -197,7 +197,9 @@ class ChannelMachine:
 
     def _finish(self, record: Record, end_ms: int) -> None:
         record.close(end_ms)
-        if record.severity is not None:
+        # A door record's severity can fall when its close event arrives late: the publisher
+        # must see it to withdraw what was said. Other records only ever rise.
+        if record.severity is not None or record.kind is AlertKind.DOOR_OPEN:
             self.closed.append(record)
         self.dirty = True
 
@@ -335,21 +337,42 @@ class ChannelMachine:
         return window.mode is Mode.SUSPEND
 
     def _judge_door(self, t: int, v: float) -> None:
+        # The probe sends the door as events (on change): judged open until the close event.
         record = self.door
         if v >= 0.5:
             if record is None:
                 record = self.door = Record(AlertKind.DOOR_OPEN, self.probe_id, self.channel, t)
             record.n += 1
-            record.last_out_ms = t
-            open_for = t - record.start_ms
-            if open_for >= self.ctx.door_max_ms:
-                record.raise_to(Severity.WARNING, t)
-                self.dirty = True
-            if open_for >= self.ctx.door_critical_ms:
-                record.raise_to(Severity.CRITICAL, t)
+            self.door_open_until(t)
         elif record is not None:
+            self.door_open_until(t, closing=True)  # later readings may have moved it past t
             self._finish(record, t)
             self.door = None
+
+    def door_open_until(self, t: int, closing: bool = False) -> bool:
+        """The door is known open until device time `t` (a close event, or any later reading
+        of the same probe). Severity is a function of that span only, so it does not depend
+        on when the readings arrived. True when the record changed."""
+        record = self.door
+        if record is None or (t < record.last_out_ms and not closing):
+            return False
+        before = (record.severity, record.last_out_ms)
+        record.last_out_ms = t
+        open_for = t - record.start_ms
+        start, door_max, door_critical = (
+            record.start_ms,
+            self.ctx.door_max_ms,
+            self.ctx.door_critical_ms,
+        )
+        record.severity = record.alert_at_ms = record.critical_at_ms = None
+        if open_for >= door_max:
+            record.severity, record.alert_at_ms = Severity.WARNING, start + door_max
+        if open_for >= door_critical:
+            record.severity, record.critical_at_ms = Severity.CRITICAL, start + door_critical
+        if (record.severity, record.last_out_ms) != before:
+            self.dirty = True
+            return True
+        return False
 
     def _judge_temperature(self, t: int, v: float, synced: bool, relax: float) -> None:
         if not self.lim_lo <= t < self.lim_hi:

@@ -54,8 +54,12 @@ class Publisher:
         self.update_every_ms = update_every_ms
         self.views: dict[str, View] = {}
 
-    def publish(self, record: Record, make: MakeEvent, out: list[AlertEvent]) -> None:
+    def publish(self, record: Record, make: MakeEvent, out: list[AlertEvent], now_ms: int) -> None:
         view = self.views.get(record.alert_id)
+        if record.severity is None:  # no longer alertable (a door close event arrived late)
+            if view is not None:
+                self.withdraw(record.alert_id, out, now_ms)
+            return
         signature = record.signature()
         if view is None:
             types = [EventType.OPENED]
@@ -99,16 +103,17 @@ class Publisher:
                         record.alert_id = alert_id  # the same alert, seen with more data
                         break
             matched.add(record.alert_id)
-            self.publish(record, make, out)
-        for alert_id, view in previous.items():
-            if alert_id in matched:
-                continue
-            fields = {k: v for k, v in view.last.items() if k != "limit_side"}
-            fields.update(
-                event=EventType.WITHDRAWN.value, status="withdrawn", detected_at_ms=now_ms
-            )
-            out.append(AlertEvent.from_dict(fields))
-            del self.views[alert_id]
+            self.publish(record, make, out, now_ms)
+        for alert_id in previous:
+            if alert_id not in matched:
+                self.withdraw(alert_id, out, now_ms)
+
+    def withdraw(self, alert_id: str, out: list[AlertEvent], now_ms: int) -> None:
+        """Late readings show this alert should not have been raised: say so, forget it."""
+        view = self.views.pop(alert_id)
+        fields = {k: v for k, v in view.last.items() if k != "limit_side"}
+        fields.update(event=EventType.WITHDRAWN.value, status="withdrawn", detected_at_ms=now_ms)
+        out.append(AlertEvent.from_dict(fields))
 
     def span(self, probe_id: str, channel: str, from_t: int) -> dict[str, View]:
         """Published alerts of one channel still open or ending after `from_t`."""

@@ -154,7 +154,7 @@ class Stream:
 
     def records(self) -> list[Record]:
         """Every record the stream knows: retained closed ones and the open ones."""
-        found = [r for _, r in self.closed]
+        found = [r for _, r in self.closed if r.severity]
         found.extend(r for r in self.machine.records() if r is not None and r.severity)
         return found
 

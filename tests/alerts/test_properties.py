@@ -19,12 +19,14 @@ PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[Healt
 
 
 def build(steps: list[tuple[float | None, int, bool]]) -> list[Reading]:
-    readings, t = [], T0
+    readings, t, door = [], T0, False
     for seq, (value, gap_min, door_open) in enumerate(steps):
         t += gap_min * MIN
         fault = "crc_error" if value is None else None
         readings.append(Reading("p1", "air", t, 2 * seq, value, fault))
-        readings.append(Reading("p1", "door", t, 2 * seq + 1, 1.0 if door_open else 0.0))
+        if door_open != door:  # like the firmware: the door is sent as events, on change
+            readings.append(Reading("p1", "door", t + 1, 2 * seq + 1, float(door_open)))
+            door = door_open
     return readings
 
 

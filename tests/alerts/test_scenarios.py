@@ -11,6 +11,7 @@ import pytest
 from alerts.events import EventType
 from alerts.location import LocationKind
 from alerts.records import AlertKind, Severity
+from coldchain.protocol import Reading
 from tests.alerts.helpers import MIN, T0, engine_for, feed, minutes
 
 VAN, ROOM = LocationKind.VAN_ZONE, LocationKind.COLD_ROOM
@@ -136,6 +137,30 @@ def test_door_open_too_long():
     assert events[0].start_ms == T0 + 9 * MIN and events[0].alert_at_ms == T0 + 14 * MIN
     assert events[1].end_ms == T0 + 17 * MIN
     assert "porte" in events[0].text_fr
+
+
+def test_door_sent_as_events_is_judged_open_until_it_closes():
+    """The firmware sends the door only on change; air readings show it is still open."""
+    engine = engine_for("chilled_retail", door_open_max_min=5)
+    readings = minutes([3.0] * 20)
+    readings.insert(2, Reading("p1", "door", T0 + 2 * MIN + 500, 1000, 1.0))
+    readings.insert(16, Reading("p1", "door", T0 + 14 * MIN + 500, 1001, 0.0))
+    events = [e for e in feed(engine, readings) if e.kind is AlertKind.DOOR_OPEN]
+    assert [e.event for e in events] == [EventType.OPENED, EventType.RESOLVED]
+    assert events[0].alert_at_ms == T0 + 7 * MIN + 500
+    assert events[0].detected_at_ms == T0 + 8 * MIN + 1000  # the air reading that showed it
+    assert events[1].end_ms == T0 + 14 * MIN + 500 and events[1].duration_ms == 12 * MIN
+
+
+def test_door_close_event_arriving_late_withdraws_the_door_alert():
+    engine = engine_for("chilled_retail", door_open_max_min=5)
+    feed(engine, [Reading("p1", "door", T0, 1000, 1.0)])
+    opened = feed(engine, minutes([3.0] * 10, start=T0 + MIN))
+    assert [(e.kind, e.event) for e in opened] == [(AlertKind.DOOR_OPEN, EventType.OPENED)]
+    # the close event at T0 + 3 min was stuck in the probe's queue
+    late = engine.ingest("loc-1", [Reading("p1", "door", T0 + 3 * MIN, 1001, 0.0)], T0 + 11 * MIN)
+    assert [(e.kind, e.event) for e in late.events] == [(AlertKind.DOOR_OPEN, EventType.WITHDRAWN)]
+    assert engine.open_alerts() == []
 
 
 def test_fault_codes_open_a_sensor_fault_alert():
