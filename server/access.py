@@ -26,7 +26,9 @@ from server.models import (
     ColdRoom,
     ColdRoomLoan,
     Delivery,
+    Handover,
     Load,
+    LoadDecision,
     Probe,
     Role,
     Stop,
@@ -205,23 +207,39 @@ def zone_windows(session: Session, viewer: Viewer, zone_id: int) -> list[Interva
         select(Delivery).where(Delivery.van_id == zone.van_id, visible_deliveries(viewer))
     )
     windows.extend(delivery_window(d) for d in used_by_viewer)
+    windows.extend(on_board_windows(session, viewer, zone_id))
+    if not windows:
+        raise ApiError(404, "not_found")
+    return windows
+
+
+def on_board_windows(session: Session, viewer: Viewer, zone_id: int) -> list[Interval]:
+    """When the viewer's own lots were in the zone: from the pickup handover (accepted)
+    until the drop handover (accepted), or until closing if the receiver refused them."""
     pickup, drop = aliased(Stop), aliased(Stop)
     own_loads = session.execute(
-        select(Delivery, pickup, drop)
-        .join(Load, Load.delivery_id == Delivery.id)
+        select(Load, Delivery, pickup, drop)
+        .join(Delivery, Delivery.id == Load.delivery_id)
         .join(pickup, pickup.id == Load.pickup_stop_id)
         .join(drop, drop.id == Load.drop_stop_id)
         .where(Load.zone_id == zone_id, Load.consignor_id.in_(viewer.producers))
-    )
-    for delivery, pickup_stop, drop_stop in own_loads:
-        # On board from the pickup until the drop (or until closing if not yet dropped).
-        start = pickup_stop.actual_at or pickup_stop.planned_at
-        end = drop_stop.actual_at or delivery.closed_at
-        if delivery.departed_at is None and pickup_stop.actual_at is None:
-            continue  # not loaded yet: nothing of theirs is in the van
-        windows.append((start, end))
-    if not windows:
-        raise ApiError(404, "not_found")
+    ).all()
+    accepted = {
+        (decision.load_id, handover.stop_id): decision.accepted
+        for decision, handover in session.execute(
+            select(LoadDecision, Handover)
+            .join(Handover, Handover.id == LoadDecision.handover_id)
+            .where(LoadDecision.load_id.in_([row[0].id for row in own_loads]))
+        )
+    }
+    windows: list[Interval] = []
+    for load, delivery, pickup_stop, drop_stop in own_loads:
+        if pickup_stop.actual_at is None or not accepted.get((load.id, pickup_stop.id)):
+            continue  # not loaded (yet, or refused at pickup): nothing of theirs on board
+        if drop_stop.actual_at is not None and accepted.get((load.id, drop_stop.id)):
+            windows.append((pickup_stop.actual_at, drop_stop.actual_at))
+        else:  # still on board, or refused at the drop and brought back
+            windows.append((pickup_stop.actual_at, delivery.closed_at))
     return windows
 
 

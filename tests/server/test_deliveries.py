@@ -138,6 +138,19 @@ def test_delivery_lifecycle(world: World, reading_store: SqliteReadingStore) -> 
     assert closed["status"] == "closed"
     assert closed["closed_at"].startswith("2026-03-10T09:30:00")  # 10:30 in Brussels (UTC+1)
     assert [s["actual_at"] is not None for s in closed["stops"]] == [True, True]
+    # Producers see the van's temperatures only while their goods were on board.
+    day = {"start": iso(brussels(D1, 0)), "end": iso(brussels(D1, 23))}
+    frais, surgele = (f"/api/v1/zones/{ids[z]}/readings" for z in ("VA_frais", "VA_surgele"))
+    producer1, producer2 = world["producer1"], world["producer2"]
+    # L1 (producer 1): pickup 07:05 to drop 10:05, so the 06:45 reading is not theirs.
+    seen = producer1.ok("GET", frais, params=day)["readings"]
+    assert [(r["probe_id"], r["value"]) for r in seen] == [("van-a-1", 4.1)]
+    # L2 (producer 2) was refused at pickup: never on board, nothing to see in the compartment.
+    assert producer2.get(frais, params=day).status_code == 404
+    # The minced meat (producer 2) was refused at the drop: on board from 07:05 to closing.
+    seen = producer2.ok("GET", surgele, params=day)["readings"]
+    assert [(r["channel"], r["value"]) for r in seen] == [("product", 1.8)]
+
     again = driver.post(f"{url}/close", {})
     assert again.status_code == 409 and again.json()["error"]["code"] == "delivery_not_editable"
 

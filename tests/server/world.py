@@ -59,8 +59,10 @@ class As:
     def post(self, url: str, json: Any = None, headers: dict[str, str] | None = None) -> Any:
         return self.client.post(url, json=json, headers={**self.headers, **(headers or {})})
 
-    def ok(self, method: str, url: str, json: Any = None, status: int = 200) -> Any:
-        response = self.client.request(method, url, json=json, headers=self.headers)
+    def ok(
+        self, method: str, url: str, json: Any = None, status: int = 200, params: Any = None
+    ) -> Any:
+        response = self.client.request(method, url, json=json, headers=self.headers, params=params)
         assert response.status_code == status, (
             f"{method} {url}: {response.status_code} {response.text}"
         )
