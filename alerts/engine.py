@@ -12,9 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerts.config import LocationConfig, Settings
 from alerts.events import AlertEvent
 from alerts.limits import Lot, UnknownCategory
-from alerts.location import Location, LocationConfig, Settings
+from alerts.location import Location
 from alerts.profiles import ProductProfile, load_profiles
 from alerts.records import Record
 

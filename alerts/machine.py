@@ -10,15 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from alerts.excursion import episode
 from alerts.limits import MINUTE_MS, LimitTimeline, ZoneLimit
-from alerts.records import IMPOSSIBLE_JUMP, STUCK_VALUE, AlertKind, Record, Severity
+from alerts.records import AlertKind, Record, Severity
 from alerts.schedules import Mode, Schedule, Window
+from alerts.sensor import (
+    JUMP_RATE_PER_MIN,
+    JUMP_SLACK,
+    STUCK_CHANNELS,
+    fault_reading,
+    is_jump,
+    stuck_check,
+)
 
-# Fastest change a probe can honestly report, °C (or %RH) per minute, plus a fixed slack.
-# Our choice: air in a van can swing fast when the door opens; a product simulant cannot.
-JUMP_RATE_PER_MIN = {"air": 10.0, "product": 2.0, "humidity": 30.0}
-JUMP_SLACK = 2.0
-STUCK_CHANNELS = frozenset({"air", "product", "humidity"})
 TEMPERATURE = frozenset({"air", "product"})
 
 
@@ -195,7 +199,7 @@ class ChannelMachine:
 
     # --- the step ----------------------------------------------------------------------
 
-    def _finish(self, record: Record, end_ms: int) -> None:
+    def finish(self, record: Record, end_ms: int) -> None:
         record.close(end_ms)
         # A door record's severity can fall when its close event arrives late: the publisher
         # must see it to withdraw what was said. Other records only ever rise.
@@ -205,21 +209,21 @@ class ChannelMachine:
 
     def step(self, t: int, v: float | None, fault: str | None, synced: bool) -> None:
         if fault is not None or v is None:
-            self._fault_reading(t, fault or "no_value")
+            fault_reading(self, t, fault or "no_value")
             return
         if self.fault is not None:
             self._clearing(self.fault, t, self.ctx.fault_clearance_ms, "fault")
         rate, prev_v, prev_t = self.jump_rate, self.prev_v, self.prev_t
         if rate is not None and prev_v is not None and prev_t is not None:
             if abs(v - prev_v) > JUMP_SLACK + rate * (t - prev_t) / MINUTE_MS:
-                if self._is_jump(t, v):
+                if is_jump(self, t, v):
                     return
             elif self.jump_run:
                 self.jump_run = 0
         if self.jump is not None:
             self._clearing(self.jump, t, self.ctx.fault_clearance_ms, "jump")
         if self.track_stuck and (v == self.stuck_value or self.stuck is not None):
-            self._stuck_check(t, v)
+            stuck_check(self, t, v)
         elif self.track_stuck:
             self.stuck_value, self.stuck_since = v, t
         if not (self.is_temp or self.is_door):
@@ -245,76 +249,14 @@ class ChannelMachine:
         if record.clear_since is None:
             record.clear_since = t
         elif t - record.clear_since >= clearance_ms:
-            self._finish(record, record.clear_since)
+            self.finish(record, record.clear_since)
             setattr(self, slot, None)
-
-    def _fault_reading(self, t: int, code: str) -> None:
-        record = self.fault
-        if record is None:
-            record = self.fault = Record(
-                AlertKind.SENSOR_FAULT, self.probe_id, self.channel, t, detail=code
-            )
-            record.raise_to(Severity.WARNING, t)
-        record.n += 1
-        record.last_out_ms = t
-        record.clear_since = None
-        self.dirty = True
-
-    def _is_jump(self, t: int, v: float) -> bool:
-        """A physically impossible jump: excluded from judgement and recorded as a fault."""
-        assert self.prev_t is not None and self.prev_v is not None and self.jump_rate is not None
-        rate = self.jump_rate / MINUTE_MS
-        # Three consistent readings at a new level: the level is real (the probe was moved).
-        consistent = abs(v - self.jump_last_v) <= JUMP_SLACK + rate * (t - self.jump_last_t)
-        if self.jump_run >= 2 and consistent:
-            self.jump_run = 0
-            return False
-        self.jump_run = self.jump_run + 1 if consistent or self.jump_run == 0 else 1
-        self.jump_last_v, self.jump_last_t = v, t
-        record = self.jump
-        if record is None:
-            record = self.jump = Record(
-                AlertKind.SENSOR_FAULT, self.probe_id, self.channel, t, detail=IMPOSSIBLE_JUMP
-            )
-            record.raise_to(Severity.WARNING, t)
-        record.n += 1
-        record.sum_v += v
-        record.last_out_ms = t
-        record.clear_since = None
-        if record.peak is None or abs(v - self.prev_v) > abs(record.peak - self.prev_v):
-            record.peak = v
-        self.dirty = True
-        return True
-
-    def _stuck_check(self, t: int, v: float) -> None:
-        if v != self.stuck_value:
-            self.stuck_value, self.stuck_since = v, t
-            if self.stuck is not None:
-                self._finish(self.stuck, t)
-                self.stuck = None
-            return
-        if t - self.stuck_since < self.ctx.stuck_ms:
-            return
-        record = self.stuck
-        if record is None:
-            record = self.stuck = Record(
-                AlertKind.SENSOR_FAULT,
-                self.probe_id,
-                self.channel,
-                self.stuck_since,
-                detail=STUCK_VALUE,
-            )
-            record.raise_to(Severity.WARNING, t)
-            record.peak = v
-        record.n += 1
-        record.last_out_ms = t
-        self.dirty = True
 
     def _suspension(self, t: int, v: float, window: Window | None) -> bool:
         """Record the window in force; True when the reading must not be judged."""
         record = self.susp
         if record is not None and (window is None or record.start_ms != window.start_ms):
-            self._finish(record, self.susp_end)
+            self.finish(record, self.susp_end)
             record = self.susp = None
         if window is None:
             return False
@@ -346,7 +288,7 @@ class ChannelMachine:
             self.door_open_until(t)
         elif record is not None:
             self.door_open_until(t, closing=True)  # later readings may have moved it past t
-            self._finish(record, t)
+            self.finish(record, t)
             self.door = None
 
     def door_open_until(self, t: int, closing: bool = False) -> bool:
@@ -389,125 +331,15 @@ class ChannelMachine:
                 return
         if lim.max_c is None or warn_max is None:
             if high is not None:
-                self._finish(high, t)
+                self.finish(high, t)
                 self.high = None
         elif high is not None or v > warn_max + relax:
-            self.high = self._episode(
-                high, 1, t, v, synced, lim, lim.max_c + relax, warn_max + relax, prev
+            self.high = episode(
+                self, high, 1, t, v, synced, lim, lim.max_c + relax, warn_max + relax, prev
             )
         if lim.min_c is None or warn_min is None:
             if low is not None:
-                self._finish(low, t)
+                self.finish(low, t)
                 self.low = None
         elif low is not None or v < warn_min:
-            self.low = self._episode(low, -1, t, v, synced, lim, lim.min_c, warn_min, prev)
-
-    def _episode(
-        self,
-        record: Record | None,
-        s: int,
-        t: int,
-        v: float,
-        synced: bool,
-        lim: ZoneLimit,
-        limit: float,
-        warn: float,
-        prev: tuple[ZoneLimit, float] | None,
-    ) -> Record | None:
-        """One side (s=+1 too warm, s=-1 too cold) of a temperature excursion."""
-        u, u_limit, u_warn = s * v, s * limit, s * warn
-        choices = lim.choices
-        if record is None:
-            record = Record(AlertKind.TEMPERATURE, self.probe_id, self.channel, t, side=s)
-            record.limit, record.limit_t_ms = lim, t
-        elif self.prev_t is not None and self.prev_v is not None and prev is not None:
-            self._integrate(record, s, t, u, u_limit, prev)
-        self.dirty = True
-        if u > u_warn - choices.clearance_margin_c:
-            record.n += 1 + record.pend_n
-            record.sum_v += v + record.pend_sum
-            record.pend_n, record.pend_sum = 0, 0.0
-        else:  # counted only if the value goes out again before the clearance time
-            record.pend_n += 1
-            record.pend_sum += v
-        if record.peak is None or u > s * record.peak:
-            record.peak = v
-        if not synced:
-            record.clock_unsynced = True
-        own = record.limit
-        own_bound = None if own is None else own.max_c if s > 0 else own.min_c
-        bound = lim.max_c if s > 0 else lim.min_c
-        if own_bound is None or (bound is not None and s * bound < s * own_bound):
-            record.limit, record.limit_t_ms = lim, t  # judged against a stricter limit now
-        if u > u_warn:
-            record.last_out_ms = t
-            record.clear_since = None
-            self._severity(record, s, t, u, u_limit, lim)
-            return record
-        if u > u_warn - choices.clearance_margin_c:
-            record.clear_since = None  # back under the margin but not clear of it yet
-            return record
-        if record.clear_since is None:
-            record.clear_since = t
-        if t - record.clear_since >= choices.clearance_min * MINUTE_MS:
-            self._finish(record, record.clear_since)
-            return None
-        return record
-
-    def _severity(
-        self, record: Record, s: int, t: int, u: float, u_limit: float, lim: ZoneLimit
-    ) -> None:
-        choices = lim.choices
-        if u > u_limit:
-            if record.beyond_since is None:
-                record.beyond_since = t
-            beyond_ms = t - record.beyond_since
-            tolerance = lim.tolerance_c if s > 0 else None
-            if u > u_limit + choices.hard_margin_c:
-                record.raise_to(Severity.CRITICAL, t)
-            elif (
-                tolerance is not None and lim.tolerance_min is not None and u <= u_limit + tolerance
-            ):
-                if beyond_ms >= lim.tolerance_min * MINUTE_MS:
-                    record.raise_to(Severity.CRITICAL, t)
-                else:
-                    record.raise_to(Severity.TOLERATED, t)
-                return
-            elif beyond_ms >= choices.critical_delay_min * MINUTE_MS:
-                record.raise_to(Severity.CRITICAL, t)
-        if t - record.start_ms >= choices.warning_delay_min * MINUTE_MS:
-            record.raise_to(Severity.WARNING, t)
-
-    def _integrate(
-        self,
-        record: Record,
-        s: int,
-        t: int,
-        u: float,
-        u_limit: float,
-        prev: tuple[ZoneLimit, float],
-    ) -> None:
-        """Hold the previous reading until this one: time and degree-minutes beyond the limit."""
-        assert self.prev_t is not None and self.prev_v is not None
-        dt = t - self.prev_t
-        prev_lim, prev_relax = prev
-        bound = prev_lim.max_c if s > 0 else prev_lim.min_c
-        if bound is None:
-            return
-        if s > 0:
-            bound += prev_relax
-        prev_u, prev_limit = s * self.prev_v, s * bound
-        tolerance = prev_lim.tolerance_c if s > 0 else None
-        if dt > self.ctx.gap_ms:
-            record.gaps.append((self.prev_t, t))
-            if not (prev_u > prev_limit and u > u_limit):
-                return  # a gap counts as beyond the limit only when both ends are
-            excess = min(prev_u - prev_limit, u - u_limit)
-        elif prev_u > prev_limit:
-            excess = prev_u - prev_limit
-        else:
-            return
-        record.time_above_ms += dt
-        record.degree_ms += excess * dt
-        if tolerance is not None and excess <= tolerance:
-            record.tolerated_ms += dt
+            self.low = episode(self, low, -1, t, v, synced, lim, lim.min_c, warn_min, prev)

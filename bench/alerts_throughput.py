@@ -14,9 +14,9 @@ import argparse
 import random
 import time
 
+from alerts.config import LocationConfig, LocationKind
 from alerts.engine import Engine
 from alerts.limits import Lot
-from alerts.location import LocationConfig, LocationKind
 from alerts.machine import ChannelMachine
 from coldchain.protocol import Reading
 

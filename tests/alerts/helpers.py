@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from alerts.config import LocationConfig, LocationKind
 from alerts.engine import Engine
 from alerts.events import AlertEvent
 from alerts.limits import Lot
-from alerts.location import LocationConfig, LocationKind
 from alerts.records import Record
 from coldchain.protocol import Reading
 

@@ -7,10 +7,10 @@ import math
 
 import pytest
 
+from alerts.config import LocationConfig, LocationKind
 from alerts.engine import ConfigError, Engine
 from alerts.events import EventType
 from alerts.limits import Lot
-from alerts.location import LocationConfig, LocationKind
 from alerts.records import AlertKind, Severity
 from coldchain.protocol import Reading
 from tests.alerts.helpers import MIN, T0, config, engine_for, excursion_view, feed, minutes

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from alerts.config import LocationKind
 from alerts.events import EventType
-from alerts.location import LocationKind
 from alerts.records import AlertKind, Severity
 from coldchain.protocol import Reading
 from tests.alerts.helpers import MIN, T0, engine_for, feed, minutes
