@@ -70,6 +70,7 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     def health() -> dict[str, str]:
+        """Liveness probe."""
         return {"status": "ok"}
 
     app.add_middleware(

@@ -21,6 +21,7 @@ router = APIRouter(prefix="/cold-rooms", tags=["cold rooms"])
 
 @router.post("", status_code=201)
 def create_cold_room(body: ColdRoomIn, viewer: ViewerDep, session: SessionDep) -> ColdRoomOut:
+    """Register a cold room of a producer or a cooperative, with its product category."""
     require(can_manage_org(viewer, body.owner_id))
     categories.check(body.category)
     room = ColdRoom(
@@ -35,12 +36,14 @@ def create_cold_room(body: ColdRoomIn, viewer: ViewerDep, session: SessionDep) -
 def list_cold_rooms(
     viewer: ViewerDep, session: SessionDep, page: Annotated[Paging, Depends(paging)]
 ) -> Page[ColdRoomOut]:
+    """Cold rooms the caller may see: their own, and those lent to their cooperative."""
     query = select(ColdRoom).where(visible_cold_rooms(viewer)).order_by(ColdRoom.id)
     return paginate(session, query, page, ColdRoomOut)
 
 
 @router.get("/{cold_room_id}")
 def read_cold_room(cold_room_id: IdPath, viewer: ViewerDep, session: SessionDep) -> ColdRoomOut:
+    """One cold room (404 when not visible to the caller)."""
     return ColdRoomOut.model_validate(get_visible(session, viewer, ColdRoom, cold_room_id))
 
 

@@ -58,6 +58,7 @@ router = APIRouter(tags=["deliveries"])
 
 @router.post("/deliveries", status_code=201)
 def create_delivery(body: DeliveryIn, viewer: ViewerDep, session: SessionDep) -> DeliveryOut:
+    """Plan a delivery: cooperative, van (from its pool), driver, date."""
     require(viewer.has(body.cooperative_id, Role.ADMIN, Role.HYGIENE_OFFICER))
     van = session.get(Van, body.van_id)
     if van is None or not can_use_van(session, body.cooperative_id, van):
@@ -85,6 +86,7 @@ def list_deliveries(
     day: Annotated[Day | None, Query()] = None,
     status: Annotated[DeliveryStatus | None, Query()] = None,
 ) -> Page[DeliveryOut]:
+    """Deliveries the caller may see, newest day first; filter by day or status."""
     query = select(Delivery).where(visible_deliveries(viewer))
     if day is not None:
         query = query.where(Delivery.day == day)
@@ -137,6 +139,7 @@ def detail(session: Session, delivery: Delivery) -> DeliveryDetail:
 
 @router.get("/deliveries/{delivery_id}")
 def read_delivery(delivery_id: IdPath, viewer: ViewerDep, session: SessionDep) -> DeliveryDetail:
+    """A delivery with its stops, loads, departure checks and handovers."""
     return detail(session, get_visible(session, viewer, Delivery, delivery_id))
 
 
@@ -145,6 +148,7 @@ def read_delivery(delivery_id: IdPath, viewer: ViewerDep, session: SessionDep) -
     status_code=201,
 )
 def add_stop(delivery_id: IdPath, body: StopIn, viewer: ViewerDep, session: SessionDep) -> StopOut:
+    """Add a pickup (at a cold room) or a drop (shop, restaurant, canteen) to a planned delivery."""
     delivery = get_visible(session, viewer, Delivery, delivery_id)
     require(can_plan(viewer, delivery))
     stop = lifecycle.add_stop(session, delivery, body)
@@ -157,6 +161,7 @@ def add_stop(delivery_id: IdPath, body: StopIn, viewer: ViewerDep, session: Sess
     status_code=201,
 )
 def add_load(delivery_id: IdPath, body: LoadIn, viewer: ViewerDep, session: SessionDep) -> LoadOut:
+    """Add a lot to a planned delivery (931/2011 traceability fields, category, zone, stops)."""
     delivery = get_visible(session, viewer, Delivery, delivery_id)
     require(can_plan(viewer, delivery))
     load = lifecycle.add_load(session, delivery, body)
@@ -189,6 +194,8 @@ def hand_over(
     session: SessionDep,
     store: StoreDep,
 ) -> DeliveryDetail:
+    """Record the handover at a stop: time, zone temperatures from the readings, core
+    temperature (hand thermometer), each load accepted or refused (with a reason)."""
     delivery = get_visible(session, viewer, Delivery, delivery_id)
     require(can_operate(viewer, delivery))
     stop = session.get(Stop, stop_id)
@@ -203,6 +210,7 @@ def hand_over(
 def close(
     delivery_id: IdPath, body: CloseIn, viewer: ViewerDep, session: SessionDep
 ) -> DeliveryDetail:
+    """Close the delivery once every stop is handed over."""
     delivery = get_visible(session, viewer, Delivery, delivery_id)
     require(can_operate(viewer, delivery))
     lifecycle.close(session, delivery, body, viewer.user_id, utcnow())

@@ -39,6 +39,7 @@ def _managed_probe(session: SessionDep, viewer: Viewer, probe_pk: int) -> Probe:
 
 @router.post("", status_code=201)
 def create_probe(body: ProbeIn, viewer: ViewerDep, session: SessionDep) -> ProbeOut:
+    """Register a probe under its id on the wire (`cc/v1/dev/<probe_id>/...`)."""
     require(can_manage_org(viewer, body.owner_id))
     probe = Probe(probe_id=body.probe_id, label=body.label, owner_id=body.owner_id)
     session.add(probe)
@@ -50,6 +51,7 @@ def create_probe(body: ProbeIn, viewer: ViewerDep, session: SessionDep) -> Probe
 def list_probes(
     viewer: ViewerDep, session: SessionDep, page: Annotated[Paging, Depends(paging)]
 ) -> Page[ProbeOut]:
+    """Probes of the caller's organisations."""
     return paginate(
         session, select(Probe).where(visible_probes(viewer)).order_by(Probe.id), page, ProbeOut
     )
@@ -57,6 +59,7 @@ def list_probes(
 
 @router.get("/{probe_pk}")
 def read_probe(probe_pk: IdPath, viewer: ViewerDep, session: SessionDep) -> ProbeOut:
+    """One probe (404 when not visible to the caller)."""
     return ProbeOut.model_validate(get_visible(session, viewer, Probe, probe_pk))
 
 
@@ -104,6 +107,7 @@ def end_installation(
 def list_installations(
     probe_pk: IdPath, viewer: ViewerDep, session: SessionDep
 ) -> list[InstallationOut]:
+    """Where the probe was, oldest first."""
     probe = get_visible(session, viewer, Probe, probe_pk)
     rows = session.scalars(
         select(Installation).where(Installation.probe_id == probe.id).order_by(Installation.start)
@@ -136,6 +140,7 @@ def add_calibration(
 def list_calibrations(
     probe_pk: IdPath, viewer: ViewerDep, session: SessionDep
 ) -> list[CalibrationOut]:
+    """The probe's calibrations, oldest first."""
     probe = get_visible(session, viewer, Probe, probe_pk)
     rows = session.scalars(
         select(Calibration)

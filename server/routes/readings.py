@@ -50,6 +50,8 @@ def zone_series(
     store: StoreDep,
     channel: Channel = None,
 ) -> SeriesOut:
+    """Calibrated readings measured in the van zone in [start, end), within what the
+    caller may see (server/access.py)."""
     check_range(start, end)
     windows = zone_windows(session, viewer, zone_id)
     place = Place(zone_id=zone_id)
@@ -61,6 +63,7 @@ def zone_series(
 def zone_latest(
     zone_id: IdPath, viewer: ViewerDep, session: SessionDep, store: StoreDep
 ) -> LatestOut:
+    """Newest calibrated reading per channel in the van zone (last 48 hours)."""
     windows = zone_windows(session, viewer, zone_id)
     newest = latest(session, store, Place(zone_id=zone_id), windows, utcnow())
     return LatestOut(
@@ -79,6 +82,7 @@ def cold_room_series(
     store: StoreDep,
     channel: Channel = None,
 ) -> SeriesOut:
+    """Calibrated readings measured in the cold room in [start, end)."""
     check_range(start, end)
     windows = cold_room_windows(session, viewer, cold_room_id)
     place = Place(cold_room_id=cold_room_id)
@@ -90,6 +94,7 @@ def cold_room_series(
 def cold_room_latest(
     cold_room_id: IdPath, viewer: ViewerDep, session: SessionDep, store: StoreDep
 ) -> LatestOut:
+    """Newest calibrated reading per channel in the cold room (last 48 hours)."""
     windows = cold_room_windows(session, viewer, cold_room_id)
     newest = latest(session, store, Place(cold_room_id=cold_room_id), windows, utcnow())
     return LatestOut(

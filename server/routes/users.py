@@ -49,6 +49,8 @@ def _may_grant(session: SessionDep, viewer: Viewer, grant: MembershipIn) -> None
 
 @router.post("", status_code=201)
 def create_user(body: UserIn, request: Request, viewer: ViewerDep, session: SessionDep) -> UserOut:
+    """Create a user with their roles (by the admin of each organisation, or of a
+    cooperative the producer belongs to)."""
     for grant in body.memberships:
         _may_grant(session, viewer, grant)
     user = User(
@@ -67,6 +69,7 @@ def create_user(body: UserIn, request: Request, viewer: ViewerDep, session: Sess
 
 @router.get("/me")
 def read_me(user: CurrentUser) -> UserOut:
+    """The caller's profile and roles."""
     return UserOut.model_validate(user)
 
 

@@ -27,6 +27,7 @@ def _cooperative(session: SessionDep, org_id: int) -> Organisation:
 
 @router.post("", status_code=201)
 def create_van(body: VanIn, viewer: ViewerDep, session: SessionDep) -> VanOut:
+    """Register a van of the cooperative (its admin); the owner is in the van's pool."""
     require(viewer.has(body.owner_id, Role.ADMIN))
     _cooperative(session, body.owner_id)
     van = Van(name=body.name, plate=body.plate, owner_id=body.owner_id)
@@ -41,16 +42,19 @@ def create_van(body: VanIn, viewer: ViewerDep, session: SessionDep) -> VanOut:
 def list_vans(
     viewer: ViewerDep, session: SessionDep, page: Annotated[Paging, Depends(paging)]
 ) -> Page[VanOut]:
+    """Vans the caller may see: their cooperatives' pool, or the vans they drive."""
     return paginate(session, select(Van).where(visible_vans(viewer)).order_by(Van.id), page, VanOut)
 
 
 @router.get("/{van_id}")
 def read_van(van_id: IdPath, viewer: ViewerDep, session: SessionDep) -> VanOut:
+    """One van (404 when not visible to the caller)."""
     return VanOut.model_validate(get_visible(session, viewer, Van, van_id))
 
 
 @router.get("/{van_id}/zones")
 def list_zones(van_id: IdPath, viewer: ViewerDep, session: SessionDep) -> list[ZoneOut]:
+    """The van's zones (compartments and thermo-boxes)."""
     van = get_visible(session, viewer, Van, van_id)
     zones = session.scalars(select(Zone).where(Zone.van_id == van.id).order_by(Zone.id))
     return [ZoneOut.model_validate(z) for z in zones]
@@ -58,6 +62,7 @@ def list_zones(van_id: IdPath, viewer: ViewerDep, session: SessionDep) -> list[Z
 
 @router.post("/{van_id}/zones", status_code=201)
 def create_zone(van_id: IdPath, body: ZoneIn, viewer: ViewerDep, session: SessionDep) -> ZoneOut:
+    """Add a compartment or a thermo-box to the van (admin of the owner)."""
     van = get_visible(session, viewer, Van, van_id)
     require(viewer.has(van.owner_id, Role.ADMIN))
     zone = Zone(van_id=van.id, name=body.name, kind=body.kind)
