@@ -40,10 +40,6 @@ class IngestResult:
     errors: list[IngestError] = field(default_factory=list)
 
 
-def _lot_state(lot: Lot) -> list[Any]:
-    return [lot.lot_id, lot.category, lot.on_ms, lot.off_ms, lot.label_max_c]
-
-
 class Engine:
     def __init__(
         self,
@@ -148,54 +144,33 @@ class Engine:
         """A JSON-able snapshot: configuration, retained readings, published alerts."""
         return {
             "version": STATE_VERSION,
-            "locations": [
-                {
-                    "config": loc.config.to_state(),
-                    "lots": [_lot_state(lot) for lot in loc.lots],
-                    "streams": [
-                        [probe, channel, stream.to_state()]
-                        for probe, channels in loc.streams.items()
-                        for channel, stream in channels.items()
-                    ],
-                    "published": loc.publisher.to_state(),
-                    "arrivals": {p: list(a) for p, a in loc.arrivals.items()},
-                    "offline": {p: r.to_state() for p, r in loc.offline.items()},
-                }
-                for loc in self.locations.values()
-            ],
+            "locations": [loc.to_state() for loc in self.locations.values()],
             "counters": dict(self.counters),
         }
 
     def restore(self, state: dict[str, Any], now_ms: int) -> list[AlertEvent]:
-        """Load a saved snapshot into this (empty) engine.
+        """Load a saved snapshot into this engine; all or nothing.
 
         Readings are judged again from the oldest checkpoint; the events returned are only
         the differences with what was published before the save (none, if nothing changed).
         """
-        if state.get("version") != STATE_VERSION:
-            raise ConfigError(f"unsupported engine state version {state.get('version')!r}")
-        from alerts.machine import ChannelMachine  # local: only restore needs it
-        from alerts.stream import Stream
-
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            version = state.get("version") if isinstance(state, dict) else None
+            raise ConfigError(f"unsupported engine state version {version!r}")
         events: list[AlertEvent] = []
-        for item in state["locations"]:
-            config = LocationConfig.from_state(item["config"])
-            lots = [Lot(a, b, int(c), d, e) for a, b, c, d, e in item["lots"]]
-            self._check(config, lots)
-            location = Location(config, self.profiles, self.settings, lots, now_ms)
-            location.publisher.load_state(item["published"])
-            location.arrivals = {p: [int(a), int(b)] for p, (a, b) in item["arrivals"].items()}
-            location.offline = {p: Record.from_state(r, None) for p, r in item["offline"].items()}
-            for probe, channel, stream_state in item["streams"]:
-                machine = ChannelMachine(probe, channel, location.ctx)
-                stream = Stream(
-                    machine, self.settings.history_ms, self.settings.checkpoint_every_ms
+        restored: dict[str, Location] = {}
+        try:
+            for item in state["locations"]:
+                config = LocationConfig.from_state(item["config"])
+                lots = [Lot(a, b, int(c), d, e) for a, b, c, d, e in item["lots"]]
+                self._check(config, lots)
+                location = Location.from_state(
+                    item, config, lots, self.profiles, self.settings, now_ms, events
                 )
-                stream.load_state(stream_state)
-                location.streams.setdefault(probe, {})[channel] = stream
-                if channel == "door":
-                    location._door_known_open(probe)
-                location._republish(stream, int(stream_state["ck_t"]), now_ms, events)
-            self.locations[config.location_id] = location
-        self.counters.update(state.get("counters", {}))
+                restored[config.location_id] = location
+            counters = {str(k): int(v) for k, v in state.get("counters", {}).items()}
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ConfigError(f"engine state unreadable: {type(exc).__name__}: {exc}") from None
+        self.locations.update(restored)
+        self.counters.update(counters)
         return events

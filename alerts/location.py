@@ -274,6 +274,49 @@ class Location:
         self.publisher.forget_before(newest - self.settings.history_ms - gap_ms)
         return events
 
+    # --- save / restore --------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_state(),
+            "lots": [[x.lot_id, x.category, x.on_ms, x.off_ms, x.label_max_c] for x in self.lots],
+            "streams": [
+                [probe, channel, stream.to_state()]
+                for probe, channels in self.streams.items()
+                for channel, stream in channels.items()
+            ],
+            "published": self.publisher.to_state(),
+            "arrivals": {p: list(a) for p, a in self.arrivals.items()},
+            "offline": {p: r.to_state() for p, r in self.offline.items()},
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        state: dict[str, Any],
+        config: LocationConfig,
+        lots: Sequence[Lot],
+        profiles: Mapping[str, ProductProfile],
+        settings: Settings,
+        now_ms: int,
+        events: list[AlertEvent],
+    ) -> Location:
+        """Rebuild a saved location; `events` gets what differs from what was published."""
+        location = cls(config, profiles, settings, lots, now_ms)
+        location.publisher.load_state(state["published"])
+        location.arrivals = {p: [int(a), int(b)] for p, (a, b) in state["arrivals"].items()}
+        location.offline = {p: Record.from_state(r, None) for p, r in state["offline"].items()}
+        for probe, channel, stream_state in state["streams"]:
+            if channel not in CHANNELS:
+                raise ValueError(f"unknown channel {channel!r} in saved state")
+            stream = location._stream(probe, channel)
+            stream.load_state(stream_state)
+            location.streams.setdefault(probe, {})[channel] = stream
+            if channel == "door":
+                location._door_known_open(probe)
+            location._republish(stream, int(stream_state["ck_t"]), now_ms, events)
+        return location
+
     def open_alerts(self) -> list[dict[str, Any]]:
         return [v.last for v in self.publisher.views.values() if v.last["status"] == "open"]
 

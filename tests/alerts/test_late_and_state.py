@@ -151,3 +151,39 @@ def test_a_bug_in_one_location_does_not_stop_the_others(monkeypatch):
     result = engine.ingest("other", minutes([1.0]), T0)
     assert [e.reason for e in result.errors] == ["internal_error"]
     assert engine.ingest("loc-1", minutes([1.0]), T0).errors == []
+
+
+def test_late_reading_after_a_restore_is_still_placed_in_order():
+    readings = minutes([0.5] * 5 + [3.0] * 20 + [0.5] * 15)
+    reference = engine_for("minced_meat")
+    feed(reference, readings)
+    engine = engine_for("minced_meat")
+    held_back = readings[12]  # arrives only after the restart
+    feed(engine, [r for r in readings[:30] if r is not held_back])
+    restored = Engine()
+    restored.restore(json.loads(json.dumps(engine.save())), T0 + 31 * MIN)
+    feed(restored, [held_back, *readings[30:]])
+    assert excursion_view(restored.records("loc-1")) == excursion_view(reference.records("loc-1"))
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda s: {"version": 99},
+        lambda s: "not a dict",
+        lambda s: {**s, "locations": [{"config": {}}]},
+        lambda s: {**s, "locations": [{**s["locations"][0], "streams": [["p1", "smell", {}]]}]},
+        lambda s: {
+            **s,
+            "locations": [{**s["locations"][0], "lots": [["L", "caviar", 0, None, None]]}],
+        },
+    ],
+)
+def test_unreadable_state_is_refused_and_changes_nothing(mangle):
+    engine = engine_for("minced_meat")
+    feed(engine, minutes([0.5] * 5 + [3.0] * 20))
+    state = json.loads(json.dumps(engine.save()))
+    target = engine_for("offal")
+    with pytest.raises(ConfigError):
+        target.restore(mangle(state), T0)
+    assert target.locations["loc-1"].config.category == "offal"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alerts.engine import Engine
 from alerts.records import AlertKind
 from coldchain.protocol import Reading
 from tests.alerts.helpers import MIN, T0, engine_for, excursion_view
@@ -81,3 +84,20 @@ def test_an_excursion_spans_its_out_of_limit_readings(steps):
         assert record.last_out_ms == out[-1].time_ms
         assert end > record.last_out_ms  # never ends before its last out reading
         assert record.peak == max(r.value for r in out if r.value is not None)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(STEPS, st.integers(0, 60), st.randoms(use_true_random=False))
+def test_save_and_restore_anywhere_never_changes_the_excursions(steps, cut, rnd):
+    readings = build(steps)
+    shuffled = list(readings)
+    rnd.shuffle(shuffled)
+    cut = min(cut, len(shuffled))
+    engine = engine_for("minced_meat")
+    for r in shuffled[:cut]:
+        engine.ingest("loc-1", [r], T0)
+    restored = Engine()
+    assert restored.restore(json.loads(json.dumps(engine.save())), T0) == []
+    for r in shuffled[cut:]:
+        assert not restored.ingest("loc-1", [r], T0).errors
+    assert excursion_view(restored.records("loc-1")) == judge([[r] for r in readings])
