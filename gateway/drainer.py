@@ -72,17 +72,17 @@ class Drainer:
     def drain_once(self) -> bool:
         """Send one batch. True when a batch went out (so there may be more right away)."""
         batch = self.spool.take(self.batch_size)
-        self._export_depth(batch[0][2] if batch else None)
-        if not batch:
+        self._export_depth(batch.oldest_arrival_ms)
+        if batch.first_id is None or batch.last_id is None:
             return False
-        readings = [reading for _, reading, _ in batch]
+        readings = batch.readings
         started = time.perf_counter()
         try:
             self.sink.write(readings)
         except SinkRejected as exc:
             log.error("ALARM sink refused %d readings for good: %s; moved to quarantine",
-                      len(batch), exc)  # fmt: skip
-            self.metrics.sink_rejected.inc(len(batch))
+                      len(readings), exc)  # fmt: skip
+            self.metrics.sink_rejected.inc(len(readings))
             self.metrics.rejected.labels("sink_rejected").inc()
             self.spool.move_to_quarantine(batch, "sink_rejected", str(exc), now_ms())
             return True
@@ -92,14 +92,14 @@ class Drainer:
             self.backoff_s = min(self.max_backoff_s, max(0.5, self.backoff_s * 2))
             level = logging.WARNING if isinstance(exc, SinkError) else logging.ERROR
             log.log(level, "sink write of %d readings failed (%s); %d spooled; retry in %.1f s",
-                    len(batch), exc, self.spool.depth(), self.backoff_s)  # fmt: skip
+                    len(readings), exc, self.spool.depth(), self.backoff_s)  # fmt: skip
             return False
         self.metrics.sink_latency.observe(time.perf_counter() - started)
-        self.metrics.sink_points.inc(len(batch))
+        self.metrics.sink_points.inc(len(readings))
         if self.backoff_s:
             log.info("sink is back; draining %d spooled readings", self.spool.depth())
         self.backoff_s = 0.0
-        self.spool.remove(batch[0][0], batch[-1][0])
+        self.spool.remove(batch.first_id, batch.last_id)
         return True
 
     def _export_depth(self, oldest_arrival_ms: int | None) -> None:

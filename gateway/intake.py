@@ -139,7 +139,7 @@ class Intake:
 
     def _commit(self, batch: list[Envelope]) -> None:
         now = now_ms()
-        readings: list[tuple[Reading, int]] = []
+        messages: list[tuple[tuple[Reading, ...], int]] = []
         rejects: list[Quarantined] = []
         statuses: list[StatusUpdate] = []
         outcomes: list[Outcome] = []
@@ -160,12 +160,12 @@ class Intake:
                 )  # fmt: skip
                 outcomes.append(Outcome(False, reason=result.reason.value))
             elif isinstance(result, ReadingsBatch):
-                readings.extend((r, env.received_ms) for r in result.readings)
+                messages.append((result.readings, env.received_ms))
                 outcomes.append(Outcome(True, readings=len(result.readings)))
             else:
                 statuses.append(StatusUpdate(result, env.received_ms, env.source))
                 outcomes.append(Outcome(True))
-        added = self.spool.commit(readings, rejects, statuses)
+        added = self.spool.commit(messages, rejects, statuses)
         # Durable from here on: acknowledge, then account.
         for env, outcome in zip(batch, outcomes, strict=True):
             try:
@@ -173,14 +173,16 @@ class Intake:
             except Exception:
                 log.exception("acknowledging a %s message failed", env.source)
         self.on_committed()
-        self.metrics.readings.inc(len(readings))
-        self.metrics.duplicates.inc(len(readings) - added)
+        received = sum(len(readings) for readings, _ in messages)
+        self.metrics.readings.inc(received)
+        self.metrics.duplicates.inc(received - added)
         for q in rejects:
             self.metrics.rejected.labels(q.reason).inc()
             log.warning("quarantined %s message on %s: %s (%s)", q.source, q.topic, q.reason,
                         q.detail)  # fmt: skip
-        for reading, arrived in readings:
-            self.metrics.lag.observe((arrived - reading.time_ms) / 1000)
+        for readings, arrived in messages:
+            for reading in readings:
+                self.metrics.lag.observe((arrived - reading.time_ms) / 1000)
         self.metrics.spool_depth.set(self.spool.depth())
 
     @staticmethod

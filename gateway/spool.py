@@ -6,9 +6,11 @@ only what the sink confirmed, so a crash, a sink outage or a restart loses nothi
 The same file keeps the quarantine (rejected input, for inspection) and each probe's latest
 status.
 
-A reading already waiting in the spool is not spooled twice (a redelivered message); that is
-the duplicate count. Duplicates that arrive after delivery are harmless: every sink is
-idempotent on (probe, channel, time_ms).
+The spool keeps one row per accepted message (its readings as compact JSON): committing and
+draining then cost one row per message, not per reading. A message already waiting in the
+spool (a redelivery: same probe, same first and last seq and time) is not spooled twice; its
+readings are the duplicate count. Duplicates that arrive after delivery are harmless: every
+sink is idempotent on (probe, channel, time_ms).
 """
 
 from __future__ import annotations
@@ -17,25 +19,26 @@ import dataclasses
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldchain.protocol import ProbeStatus, Reading
-from gateway.store_sqlite import connect, from_row, to_row
+from gateway.store_sqlite import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     probe TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    time_ms INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    value REAL,
-    fault TEXT,
-    clock_synced INTEGER NOT NULL,
-    arrived_ms INTEGER NOT NULL
+    first_seq INTEGER NOT NULL,
+    first_ms INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    arrived_ms INTEGER NOT NULL,
+    readings TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS pending_key ON pending (probe, channel, time_ms);
+CREATE UNIQUE INDEX IF NOT EXISTS pending_message
+    ON pending (probe, first_seq, first_ms, last_seq, last_ms);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     received_ms INTEGER NOT NULL,
@@ -57,9 +60,26 @@ CREATE TABLE IF NOT EXISTS probe_status (
 
 _INSERT_PENDING = (
     "INSERT OR IGNORE INTO pending "
-    "(probe, channel, time_ms, seq, value, fault, clock_synced, arrived_ms) "
+    "(probe, first_seq, first_ms, last_seq, last_ms, n, arrived_ms, readings) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+# One probe's readings as they arrived together, oldest first.
+Message = tuple[Sequence[Reading], int]  # (readings of one probe, arrival ms)
+
+
+def _pending_row(message: Message) -> tuple[object, ...]:
+    readings, arrived_ms = message
+    first, last = readings[0], readings[-1]
+    rows = [[r.channel, r.time_ms, r.seq, r.value, r.fault, int(r.clock_synced)] for r in readings]
+    return (
+        first.probe_id, first.seq, first.time_ms, last.seq, last.time_ms, len(readings),
+        arrived_ms, json.dumps(rows, separators=(",", ":")),
+    )  # fmt: skip
+
+
+def _readings(probe: str, blob: str) -> list[Reading]:
+    return [Reading(probe, c, t, s, v, f, bool(u)) for c, t, s, v, f, u in json.loads(blob)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +93,16 @@ class Quarantined:
     detail: str
     payload: bytes
     id: int | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    """Oldest spooled messages, for one sink write: readings and the spool id range."""
+
+    readings: list[Reading] = field(default_factory=list)
+    first_id: int | None = None
+    last_id: int | None = None
+    oldest_arrival_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,29 +127,28 @@ class Spool:
         self._wconn = connect(path, synchronous=sync)
         self._wconn.executescript(_SCHEMA)
         self._rconn = connect(path, synchronous=sync)
-        (self._depth,) = self._rconn.execute("SELECT COUNT(*) FROM pending").fetchone()
+        (self._depth,) = self._rconn.execute("SELECT COALESCE(SUM(n), 0) FROM pending").fetchone()
         self._depth_lock = threading.Lock()
 
     # --- intake side ------------------------------------------------------------------------
 
     def commit(
         self,
-        readings: Sequence[tuple[Reading, int]],
+        messages: Sequence[Message],
         quarantined: Sequence[Quarantined] = (),
         statuses: Sequence[StatusUpdate] = (),
     ) -> int:
-        """Make (reading, arrival ms) pairs, rejects and statuses durable in one transaction.
-
-        Returns how many readings were new (the rest were already waiting: duplicates).
-        """
-        rows = [(*to_row(r), arrived) for r, arrived in readings]
+        """Make messages (one probe's readings + arrival ms), rejects and statuses durable in
+        one transaction. Returns how many readings were new (the rest: duplicates)."""
+        added = 0
         with self._write_lock:
             conn = self._wconn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                before = conn.total_changes
-                conn.executemany(_INSERT_PENDING, rows)
-                added = conn.total_changes - before
+                for message in messages:
+                    if message[0]:
+                        cur = conn.execute(_INSERT_PENDING, _pending_row(message))
+                        added += len(message[0]) if cur.rowcount == 1 else 0
                 if quarantined:
                     conn.executemany(
                         "INSERT INTO quarantine "
@@ -156,15 +185,22 @@ class Spool:
 
     # --- drainer side -----------------------------------------------------------------------
 
-    def take(self, limit: int) -> list[tuple[int, Reading, int]]:
-        """The oldest `limit` pending readings as (spool id, reading, arrival ms)."""
+    def take(self, limit: int) -> Batch:
+        """The oldest pending messages holding at most `limit` readings (at least one message)."""
+        batch = Batch()
         with self._read_lock:
-            rows = self._rconn.execute(
-                "SELECT id, probe, channel, time_ms, seq, value, fault, clock_synced, arrived_ms "
-                "FROM pending ORDER BY id LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [(row[0], from_row(row[1:8]), row[8]) for row in rows]
+            cursor = self._rconn.execute(
+                "SELECT id, probe, n, arrived_ms, readings FROM pending ORDER BY id"
+            )
+            for spool_id, probe, n, arrived_ms, blob in cursor:
+                if batch.readings and len(batch.readings) + n > limit:
+                    break
+                if batch.first_id is None:
+                    batch.first_id, batch.oldest_arrival_ms = spool_id, arrived_ms
+                batch.last_id = spool_id
+                batch.readings.extend(_readings(probe, blob))
+            cursor.close()
+        return batch
 
     def remove(self, first_id: int, last_id: int) -> None:
         """Delete a delivered batch. Batches are always the oldest rows, so a range is exact."""
@@ -172,26 +208,26 @@ class Spool:
             conn = self._rconn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                cur = conn.execute(
-                    "DELETE FROM pending WHERE id BETWEEN ? AND ?", (first_id, last_id)
-                )
+                (removed,) = conn.execute(
+                    "SELECT COALESCE(SUM(n), 0) FROM pending WHERE id BETWEEN ? AND ?",
+                    (first_id, last_id),
+                ).fetchone()
+                conn.execute("DELETE FROM pending WHERE id BETWEEN ? AND ?", (first_id, last_id))
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
         with self._depth_lock:
-            self._depth -= cur.rowcount
+            self._depth -= int(removed)
 
-    def move_to_quarantine(
-        self, batch: Sequence[tuple[int, Reading, int]], reason: str, detail: str, now_ms: int
-    ) -> None:
+    def move_to_quarantine(self, batch: Batch, reason: str, detail: str, now_ms: int) -> None:
         """The sink refused a batch for good: keep its readings in the quarantine, unspool them."""
-        if not batch:
+        if batch.first_id is None or batch.last_id is None:
             return
-        payload = json.dumps([dataclasses.asdict(r) for _, r, _ in batch]).encode()
+        payload = json.dumps([dataclasses.asdict(r) for r in batch.readings]).encode()
         item = Quarantined(now_ms, "sink", None, reason, detail[:500], payload)
         self.commit([], [item])
-        self.remove(batch[0][0], batch[-1][0])
+        self.remove(batch.first_id, batch.last_id)
 
     # --- inspection ---------------------------------------------------------------------------
 
