@@ -19,7 +19,7 @@ class LocationKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class EngineSettings:
     """Engine-wide choices (ours; docs/alerts.md explains each)."""
 
     history_ms: int = 6 * 3_600_000  # reorder history: late readings placed up to this far back

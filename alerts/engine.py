@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerts.config import LocationConfig, Settings
+from alerts.config import EngineSettings, LocationConfig
 from alerts.events import AlertEvent
 from alerts.limits import Lot, UnknownCategory
 from alerts.location import Location
@@ -44,11 +44,11 @@ class Engine:
     def __init__(
         self,
         profiles: Mapping[str, ProductProfile] | None = None,
-        settings: Settings | None = None,
+        settings: EngineSettings | None = None,
         max_kept: int = 1000,
     ) -> None:
         self.profiles = dict(profiles) if profiles is not None else load_profiles()
-        self.settings = settings or Settings()
+        self.settings = settings or EngineSettings()
         self.locations: dict[str, Location] = {}
         self.counters: collections.Counter[str] = collections.Counter()
         self.rejected: collections.deque[IngestError] = collections.deque(maxlen=max_kept)

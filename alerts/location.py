@@ -7,9 +7,9 @@ from typing import Any
 
 from alerts.config import (
     BadReading,
+    EngineSettings,
     LocationConfig,
     LocationKind,
-    Settings,
     check_reading,
 )
 from alerts.events import AlertEvent, EventType, limit_record, record_fields
@@ -37,7 +37,7 @@ class Location:
         self,
         config: LocationConfig,
         profiles: Mapping[str, ProductProfile],
-        settings: Settings,
+        settings: EngineSettings,
         lots: Sequence[Lot] = (),
         now_ms: int = 0,
     ) -> None:
@@ -297,7 +297,7 @@ class Location:
         config: LocationConfig,
         lots: Sequence[Lot],
         profiles: Mapping[str, ProductProfile],
-        settings: Settings,
+        settings: EngineSettings,
         now_ms: int,
         events: list[AlertEvent],
     ) -> Location:

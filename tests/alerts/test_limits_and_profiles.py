@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from alerts.config import LocationKind
+from alerts.events import EventType
 from alerts.limits import Lot, limit_for_lots, timeline_for_lots
 from alerts.profiles import Basis, ProfileError, load_profiles, parse_profiles
 from alerts.records import AlertKind, Severity
-from tests.alerts.helpers import MIN, T0, engine_for, feed, minutes
+from tests.alerts.helpers import MIN, T0, config, engine_for, feed, minutes
 
 CODES = {
     "fresh_meat_ungulates": 7.0, "offal": 3.0, "poultry_meat": 4.0, "minced_meat": 2.0,
@@ -150,3 +152,11 @@ def test_dropping_a_lot_afterwards_re_judges_the_zone():
     events = engine.set_lots("loc-1", corrected, T0 + 31 * MIN)
     assert events and events[-1].severity is Severity.WARNING
     assert engine.records("loc-1")[0].severity is Severity.WARNING
+
+
+def test_changing_a_cold_room_category_re_judges_its_retained_readings():
+    engine = engine_for("chilled_retail", kind=LocationKind.COLD_ROOM)
+    assert feed(engine, minutes([3.0] * 30)) == []  # fine at 7 °C
+    events = engine.configure(config("minced_meat", LocationKind.COLD_ROOM), T0 + 31 * MIN)
+    assert [(e.event, e.severity) for e in events] == [(EventType.OPENED, Severity.CRITICAL)]
+    assert events[0].detected_late and events[0].start_ms == T0
