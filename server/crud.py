@@ -33,3 +33,12 @@ def commit(session: Session, what: str) -> None:
     except IntegrityError as exc:
         session.rollback()
         raise ApiError(409, "conflict", detail=what) from exc
+
+
+def flush(session: Session, what: str) -> None:
+    """Flush (to get ids) with the same 409 as `commit` on a violation."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ApiError(409, "conflict", detail=what) from exc

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gateway.readingstore import ReadingStore
 from server import categories
 from server.access import BRUSSELS
+from server.crud import flush
 from server.errors import ApiError
 from server.models import (
     ColdRoom,
@@ -200,8 +201,15 @@ def hand_over(
     column = Load.pickup_stop_id if stop.kind == StopKind.PICKUP else Load.drop_stop_id
     loads = list(session.scalars(select(Load).where(column == stop.id)))
     if stop.kind == StopKind.DROP:  # a load refused at pickup never came on board
-        refused = select(LoadDecision.load_id).where(LoadDecision.accepted.is_(False))
-        loads = [load for load in loads if load.id not in set(session.scalars(refused))]
+        refused = set(
+            session.scalars(
+                select(LoadDecision.load_id).where(
+                    LoadDecision.load_id.in_([load.id for load in loads]),
+                    LoadDecision.accepted.is_(False),
+                )
+            )
+        )
+        loads = [load for load in loads if load.id not in refused]
     decisions = {d.load_id: d for d in body.decisions}
     expected = {load.id for load in loads}
     if set(decisions) - expected:
@@ -226,7 +234,7 @@ def hand_over(
         core_temperature_c=body.core_temperature_c,
     )
     session.add(handover)
-    session.flush()
+    flush(session, "this stop was already handed over")
     for zone_id in sorted({load.zone_id for load in loads}):
         reading = zone_temperature(session, store, zone_id, at, READING_MAX_AGE)
         if reading is not None and reading.value is not None:

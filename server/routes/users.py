@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from server.access import Viewer, require
 from server.crud import commit, paginate
@@ -26,7 +27,7 @@ from server.schemas.registry import MembershipIn, UserIn, UserOut
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-def _may_grant(session: SessionDep, viewer: Viewer, grant: MembershipIn) -> None:
+def _may_grant(session: Session, viewer: Viewer, grant: MembershipIn) -> None:
     organisation = session.get(Organisation, grant.organisation_id)
     if organisation is None:
         raise ApiError(404, "not_found")

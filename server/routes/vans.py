@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from server.access import get_visible, require, visible_vans
-from server.crud import commit, paginate
+from server.crud import commit, flush, paginate
 from server.deps import SessionDep, ViewerDep
 from server.errors import ApiError
 from server.models import Organisation, OrganisationKind, Role, Van, VanPoolEntry, Zone
@@ -32,7 +32,7 @@ def create_van(body: VanIn, viewer: ViewerDep, session: SessionDep) -> VanOut:
     _cooperative(session, body.owner_id)
     van = Van(name=body.name, plate=body.plate, owner_id=body.owner_id)
     session.add(van)
-    session.flush()
+    flush(session, "plate already registered")
     session.add(VanPoolEntry(van_id=van.id, cooperative_id=body.owner_id))
     commit(session, "plate already registered")
     return VanOut.model_validate(van)

@@ -134,6 +134,21 @@ def test_hostile_strings(world: World) -> None:
         _error(admin.client.post("/api/v1/auth/login", json=credentials), 422, "validation_error")
 
 
+def test_duplicates_are_conflicts(world: World) -> None:
+    admin, ids = world["admin_a"], world.ids
+    van = {"name": "Autre", "plate": "1-ABC-123", "owner_id": ids["A"]}  # VA's plate
+    message = _error(admin.post("/api/v1/vans", van), 409, "conflict")
+    assert message == "Conflit avec les données existantes : plate already registered"
+    zone = {"name": "frais", "kind": "compartment"}
+    _error(admin.post(f"/api/v1/vans/{ids['VA']}/zones", zone), 409, "conflict")
+    user = {"email": "DRIVER_A@example.be", "full_name": "Bis", "password": "0123456789ab",
+            "memberships": [{"organisation_id": ids["A"], "role": "driver"}]}  # fmt: skip
+    _error(admin.post("/api/v1/users", user), 409, "conflict")
+    wrong_role = [{"organisation_id": ids["A"], "role": "producer"}]  # not a cooperative role
+    response = admin.post("/api/v1/users", {**user, "email": "n@x.be", "memberships": wrong_role})
+    assert "producer" in _error(response, 422, "validation_error")
+
+
 def test_unknown_route_and_method(world: World) -> None:
     admin = world["admin_a"]
     assert _error(admin.get("/api/v1/nothing-here"), 404, "not_found") == "Introuvable."
