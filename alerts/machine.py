@@ -231,18 +231,19 @@ class ChannelMachine:
             return
         if not self.win_lo <= t < self.win_hi:
             self.win, self.win_lo, self.win_hi = self.ctx.schedule.at(t)
-        relax = 0.0
         window = self.win
+        if self.is_door:
+            self._judge_door(t, v, window)
+            self.prev_t, self.prev_v = t, v
+            return
+        relax = 0.0
         if window is not None or self.susp is not None:
             if self._suspension(t, v, window):
                 self.prev_t, self.prev_v, self.prev_judged = t, v, None
                 return
             if window is not None:
                 relax = window.relax_c
-        if self.is_temp:
-            self._judge_temperature(t, v, synced, relax)
-        else:
-            self._judge_door(t, v)
+        self._judge_temperature(t, v, synced, relax)
         self.prev_t, self.prev_v = t, v
 
     def _clearing(self, record: Record, t: int, clearance_ms: int, slot: str) -> None:
@@ -278,12 +279,16 @@ class ChannelMachine:
         self.dirty = True
         return window.mode is Mode.SUSPEND
 
-    def _judge_door(self, t: int, v: float) -> None:
+    def _judge_door(self, t: int, v: float, window: Window | None) -> None:
         # The probe sends the door as events (on change): judged open until the close event.
+        # Opened during a loading (or any) window, the door's time counts from the window's end.
         record = self.door
         if v >= 0.5:
             if record is None:
                 record = self.door = Record(AlertKind.DOOR_OPEN, self.probe_id, self.channel, t)
+                if window is not None:
+                    record.beyond_since = window.end_ms
+                    record.detail = f"{window.reason}|{window.mode}"
             record.n += 1
             self.door_open_until(t)
         elif record is not None:
@@ -300,12 +305,9 @@ class ChannelMachine:
             return False
         before = (record.severity, record.last_out_ms)
         record.last_out_ms = t
-        open_for = t - record.start_ms
-        start, door_max, door_critical = (
-            record.start_ms,
-            self.ctx.door_max_ms,
-            self.ctx.door_critical_ms,
-        )
+        start = record.start_ms if record.beyond_since is None else record.beyond_since
+        open_for = t - start
+        door_max, door_critical = self.ctx.door_max_ms, self.ctx.door_critical_ms
         record.severity = record.alert_at_ms = record.critical_at_ms = None
         if open_for >= door_max:
             record.severity, record.alert_at_ms = Severity.WARNING, start + door_max

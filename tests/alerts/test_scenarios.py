@@ -257,3 +257,16 @@ def test_relaxed_loading_window_raises_the_limit_and_is_recorded():
     engine2 = engine_for("chilled_retail", windows=(window,))
     events2 = feed(engine2, minutes([3.0] * 5 + [12.0] * 20 + [3.0] * 10))
     assert AlertKind.TEMPERATURE in {e.kind for e in events2}
+
+
+def test_door_opened_for_loading_counts_from_the_end_of_the_window():
+    from alerts.schedules import Mode, Window
+
+    window = Window("loading", Mode.SUSPEND, T0, T0 + 10 * MIN)
+    engine = engine_for("chilled_retail", door_open_max_min=5, windows=(window,))
+    readings = minutes([3.0] * 20)
+    readings.insert(1, Reading("p1", "door", T0 + MIN + 500, 1000, 1.0))
+    events = [e for e in feed(engine, readings) if e.kind is AlertKind.DOOR_OPEN]
+    assert [e.event for e in events] == [EventType.OPENED]
+    assert events[0].start_ms == T0 + MIN + 500  # the record keeps the real opening time
+    assert events[0].alert_at_ms == T0 + 15 * MIN and events[0].detail == "loading|suspend"
