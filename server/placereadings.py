@@ -148,12 +148,36 @@ def latest(
     lookback: timedelta = timedelta(hours=48),
 ) -> dict[str, PlaceReading]:
     """The newest calibrated reading per channel measured at `place` (in the lookback)."""
+    start, end = now - lookback, now + timedelta(minutes=10)
+    found = installations(session, place, start, end)
+    probes = {
+        p.id: p
+        for p in session.scalars(select(Probe).where(Probe.id.in_({i.probe_id for i in found})))
+    }
+    calibrations = Calibrations(session, list(probes))
     newest: dict[str, PlaceReading] = {}
-    for reading in series(
-        session, store, place, windows, now - lookback, now + timedelta(minutes=10)
-    ):
-        newest[reading.channel] = reading  # series is oldest first
+    for installation in found:
+        probe = probes[installation.probe_id]
+        span: Interval = (installation.start, installation.end)
+        allowed = [part for a, b in clip(windows, start, end) for part in clip([span], a, b)]
+        if not allowed:
+            continue
+        candidates = list(store.latest([probe.probe_id]).values())
+        if not all(_inside(allowed, r.time_ms) for r in candidates):
+            # The probe measured elsewhere (or out of the caller's windows) since: read the span.
+            candidates = [
+                r for a, b in allowed for r in store.readings(probe.probe_id, to_ms(a), to_ms(b))
+            ]
+        for reading in candidates:
+            calibrated = calibrations.apply(probe.id, reading)
+            current = newest.get(reading.channel)
+            if current is None or calibrated.time > current.time:
+                newest[reading.channel] = calibrated
     return newest
+
+
+def _inside(intervals: list[tuple[datetime, datetime]], time_ms: int) -> bool:
+    return any(to_ms(a) <= time_ms < to_ms(b) for a, b in intervals)
 
 
 def zone_temperature(

@@ -209,6 +209,26 @@ def test_latest_values(world: World, reading_store: SqliteReadingStore) -> None:
     )
 
 
+def test_latest_follows_a_moved_probe(world: World, reading_store: SqliteReadingStore) -> None:
+    admin, ids = world["admin_a"], world.ids
+    now = datetime.now(UTC)
+    probe = admin.ok("POST", "/api/v1/probes", {"probe_id": "mover2", "owner_id": ids["A"]}, 201)
+    url = f"/api/v1/probes/{probe['id']}/installations"
+    span = {"start": iso(now - timedelta(hours=3)), "end": iso(now - timedelta(hours=1))}
+    admin.ok("POST", url, {"cold_room_id": ids["CRA"], **span}, 201)
+    admin.ok("POST", url, {"cold_room_id": ids["CR1"], "start": iso(now - timedelta(hours=1))}, 201)
+    reading_store.write(
+        [
+            reading("mover2", "air", now - timedelta(hours=2), 5.0, 1),
+            reading("mover2", "air", now - timedelta(minutes=30), 2.0, 2),
+        ]
+    )
+    depot = admin.ok("GET", f"/api/v1/cold-rooms/{ids['CRA']}/readings/latest")["readings"]
+    lent = admin.ok("GET", f"/api/v1/cold-rooms/{ids['CR1']}/readings/latest")["readings"]
+    assert [(r["probe_id"], r["value"]) for r in depot] == [("mover2", 5.0)]
+    assert [(r["probe_id"], r["value"]) for r in lent] == [("mover2", 2.0)]
+
+
 def _q(params: dict[str, str]) -> str:
     from urllib.parse import urlencode
 
