@@ -270,8 +270,11 @@ class Location:
             if silent_ms > self.settings.offline_critical_ms:
                 record.raise_to(Severity.CRITICAL, now_ms)
             self.publisher.publish(record, self._maker(now_ms), events, now_ms)
-        newest = max((s.last_t for c in self.streams.values() for s in c.values()), default=0)
-        self.publisher.forget_before(newest - self.settings.history_ms - gap_ms)
+        # Closed alerts older than every channel's oldest checkpoint can never be replayed.
+        oldest = min((s.oldest_placeable_t for c in self.streams.values() for s in c.values()),
+                     default=None)  # fmt: skip
+        if oldest is not None:
+            self.publisher.forget_before(oldest)
         return events
 
     # --- save / restore --------------------------------------------------------------------

@@ -160,3 +160,14 @@ def test_changing_a_cold_room_category_re_judges_its_retained_readings():
     events = engine.configure(config("minced_meat", LocationKind.COLD_ROOM), T0 + 31 * MIN)
     assert [(e.event, e.severity) for e in events] == [(EventType.OPENED, Severity.CRITICAL)]
     assert events[0].detected_late and events[0].start_ms == T0
+
+
+def test_reconfiguring_after_hours_does_not_raise_old_alerts_again():
+    engine = engine_for("minced_meat", interval_s=300)
+    values = [0.5] * 3 + [3.0] * 5 + [0.5] * 100  # then 8 h of good readings, 5 min apart
+    readings = minutes(values, step_ms=5 * MIN)
+    events = feed(engine, readings)
+    assert EventType.RESOLVED in {e.event for e in events}
+    assert engine.check_silence(readings[-1].time_ms + MIN) == []
+    changed = config("minced_meat", interval_s=300, door_open_max_min=8)
+    assert engine.configure(changed, readings[-1].time_ms + 2 * MIN) == []
