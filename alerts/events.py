@@ -103,6 +103,7 @@ def limit_record(
         "warning_min_c": limit.warn_min,
         "tolerance_c": limit.tolerance_c,
         "tolerance_max_min": limit.tolerance_min,
+        "haccp_rationale": "docs/alerts.md, « Our HACCP choices »",
         "our_choices": {  # HACCP decisions, justified in docs/alerts.md
             "warning_margin_c": choices.warning_margin_c,
             "warning_delay_min": choices.warning_delay_min,
