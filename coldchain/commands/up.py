@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import subprocess
 import sys
 
 from pydantic import ValidationError
@@ -67,6 +68,31 @@ def services(settings: Settings) -> list[Service]:
     return found
 
 
+FIRST_ADMIN = "admin@coldchain.local"
+
+
+def first_admin(config: str | None) -> str:
+    """Create the first administrator on a fresh database; say how to log in either way."""
+    password = broker.new_password()
+    command = [sys.executable, "-m", "coldchain.cli"]
+    if config:
+        command += ["--config", config]
+    created = subprocess.run(
+        [*command, "server", "create-admin", FIRST_ADMIN, "--password-stdin"],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+    )
+    if created.returncode == 0:
+        return (
+            f"  connexion / log in : {FIRST_ADMIN} / {password}\n"
+            "  (mot de passe affiché une seule fois / shown only once: changez-le / change it)"
+        )
+    if "already exists" in created.stderr:
+        return f"  connexion / log in : {FIRST_ADMIN} (mot de passe donné au premier démarrage)"
+    raise RuntimeError(f"could not create the first administrator: {created.stderr.strip()}")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config)
@@ -90,12 +116,14 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     try:
+        login = first_admin(str(args.config) if args.config else None)
         supervisor.start()
         print(
             f"coldchain tourne / is running:\n"
             f"  pages et API : http://{settings.server.host}:{settings.server.port}/\n"
             f"  broker MQTT  : {settings.mqtt.host}:{settings.mqtt.port}"
             f"{' (géré / managed)' if settings.mqtt.managed else ''}\n"
+            f"{login}\n"
             f"  journaux     : {supervisor.log_dir}\n"
             "  nouvelle sonde / new probe : coldchain broker add-probe <id>\n"
             "Ctrl-C pour arrêter / to stop.",

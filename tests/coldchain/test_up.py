@@ -42,7 +42,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def wait_until(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -73,11 +73,12 @@ def system(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, st
         lines = []
         for line in proc.stdout:
             lines.append(line)
-            if "is running" in line:
+            if "Ctrl-C" in line:
                 break
         else:
             logs = "".join(p.read_text() for p in (var / "logs").glob("*.log"))
             raise AssertionError(f"coldchain up did not start:\n{''.join(lines)}\n{logs}")
+        assert any("admin@coldchain.local / " in line for line in lines), lines
         yield proc, env, var
     finally:
         if proc.poll() is None:
@@ -120,6 +121,19 @@ def test_up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c(
     assert not [pid for pid in children if alive(pid)]
     credentials = json.loads((var / "broker" / "service-credentials.json").read_text())
     assert set(credentials) == {"coldchain-gateway", "coldchain-server"}
+    # A second start keeps the data and the administrator, and says so.
+    again = subprocess.Popen(
+        [COLDCHAIN, "up"], cwd=var.parent, env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert again.stdout is not None
+    lines = []
+    for line in again.stdout:
+        lines.append(line)
+        if "Ctrl-C" in line:
+            break
+    again.send_signal(signal.SIGINT)
+    assert again.wait(60) == 0
+    assert any("premier démarrage" in line for line in lines), lines
 
 
 def test_a_killed_supervisor_leaves_no_orphans(
