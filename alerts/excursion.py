@@ -63,7 +63,7 @@ def episode(
     if record.clear_since is None:
         record.clear_since = t
     if t - record.clear_since >= choices.clearance_min * MINUTE_MS:
-        m.finish(record, record.clear_since)
+        m.finish(record, record.clear_since, t)
         return None
     return record
 

@@ -190,8 +190,10 @@ class Location:
                 due = record.critical_at_ms
             elif event_type is EventType.OPENED:
                 due = record.alert_at_ms
+            elif record.closed:
+                due = record.resolved_at_ms if record.resolved_at_ms is not None else record.end_ms
             else:
-                due = record.end_ms if record.closed else record.last_out_ms
+                due = record.last_out_ms
             late = (
                 due is not None
                 and record.kind is not AlertKind.PROBE_OFFLINE

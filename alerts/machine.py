@@ -199,8 +199,10 @@ class ChannelMachine:
 
     # --- the step ----------------------------------------------------------------------
 
-    def finish(self, record: Record, end_ms: int) -> None:
+    def finish(self, record: Record, end_ms: int, at_ms: int) -> None:
+        """Close `record` (ended at `end_ms`) on the reading at `at_ms` that showed it."""
         record.close(end_ms)
+        record.resolved_at_ms = at_ms
         # A door record's severity can fall when its close event arrives late: the publisher
         # must see it to withdraw what was said. Other records only ever rise.
         if record.severity is not None or record.kind is AlertKind.DOOR_OPEN:
@@ -250,14 +252,14 @@ class ChannelMachine:
         if record.clear_since is None:
             record.clear_since = t
         elif t - record.clear_since >= clearance_ms:
-            self.finish(record, record.clear_since)
+            self.finish(record, record.clear_since, t)
             setattr(self, slot, None)
 
     def _suspension(self, t: int, v: float, window: Window | None) -> bool:
         """Record the window in force; True when the reading must not be judged."""
         record = self.susp
         if record is not None and (window is None or record.start_ms != window.start_ms):
-            self.finish(record, self.susp_end)
+            self.finish(record, self.susp_end, t)
             record = self.susp = None
         if window is None:
             return False
@@ -293,7 +295,7 @@ class ChannelMachine:
             self.door_open_until(t)
         elif record is not None:
             self.door_open_until(t, closing=True)  # later readings may have moved it past t
-            self.finish(record, t)
+            self.finish(record, t, t)
             self.door = None
 
     def door_open_until(self, t: int, closing: bool = False) -> bool:
@@ -333,7 +335,7 @@ class ChannelMachine:
                 return
         if lim.max_c is None or warn_max is None:
             if high is not None:
-                self.finish(high, t)
+                self.finish(high, t, t)
                 self.high = None
         elif high is not None or v > warn_max + relax:
             self.high = episode(
@@ -341,7 +343,7 @@ class ChannelMachine:
             )
         if lim.min_c is None or warn_min is None:
             if low is not None:
-                self.finish(low, t)
+                self.finish(low, t, t)
                 self.low = None
         elif low is not None or v < warn_min:
             self.low = episode(self, low, -1, t, v, synced, lim, lim.min_c, warn_min, prev)

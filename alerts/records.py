@@ -59,6 +59,7 @@ class Record:
         "pend_n",
         "pend_sum",
         "probe_id",
+        "resolved_at_ms",
         "severity",
         "side",
         "start_ms",
@@ -86,6 +87,7 @@ class Record:
         self.last_out_ms = start_ms
         self.end_ms: int | None = None
         self.closed = False
+        self.resolved_at_ms: int | None = None  # device time of the reading that closed it
         self.clear_since: int | None = None
         self.severity: Severity | None = None
         self.alert_at_ms: int | None = None

@@ -63,7 +63,7 @@ def stuck_check(m: ChannelMachine, t: int, v: float) -> None:
     if v != m.stuck_value:
         m.stuck_value, m.stuck_since = v, t
         if m.stuck is not None:
-            m.finish(m.stuck, t)
+            m.finish(m.stuck, t, t)
             m.stuck = None
         return
     if t - m.stuck_since < m.ctx.stuck_ms:

@@ -83,7 +83,8 @@ def test_minced_meat_critical_carries_the_alert_record():
     ]
     opened, escalated, resolved = events
     assert opened.alert_at_ms == T0 + 15 * MIN and escalated.critical_at_ms == T0 + 20 * MIN
-    assert not opened.detected_late
+    assert not opened.detected_late and not escalated.detected_late
+    assert not resolved.detected_late  # known once the clearance time has passed, not late
     assert resolved.duration_ms == 20 * MIN and resolved.n_readings == 20
     assert resolved.time_above_ms == 20 * MIN
     assert resolved.degree_minutes == pytest.approx(0.6 * 20)
