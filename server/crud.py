@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.errors import ApiError
+from server.errors import ApiError, Both
 from server.schemas.common import Page, Paging
 
 S = TypeVar("S", bound=BaseModel)
@@ -26,7 +26,7 @@ def paginate(session: Session, query: Select[Any], paging: Paging, schema: type[
     )
 
 
-def commit(session: Session, what: str) -> None:
+def commit(session: Session, what: Both) -> None:
     """Commit; a unique or foreign-key violation becomes a 409 naming `what`."""
     try:
         session.commit()
@@ -35,7 +35,7 @@ def commit(session: Session, what: str) -> None:
         raise ApiError(409, "conflict", detail=what) from exc
 
 
-def flush(session: Session, what: str) -> None:
+def flush(session: Session, what: Both) -> None:
     """Flush (to get ids) with the same 409 as `commit` on a violation."""
     try:
         session.flush()

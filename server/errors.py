@@ -7,6 +7,7 @@ the API can answer is listed in MESSAGES with both languages.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from server.validation_fr import problem
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +111,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class Both:
+    """A message parameter in both languages (the error body picks the caller's)."""
+
+    fr: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.fr
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, **params: Any) -> None:
         super().__init__(code)
@@ -137,6 +151,9 @@ def language(request: Request, default: str) -> str:
 def message(code: str, lang: str, params: dict[str, Any]) -> str:
     french, english = MESSAGES.get(code, MESSAGES["internal_error"])
     template = english if lang == "en" else french
+    params = {
+        k: (v.en if lang == "en" else v.fr) if isinstance(v, Both) else v for k, v in params.items()
+    }
     try:
         return template.format(**params)
     except (KeyError, IndexError):
@@ -166,13 +183,13 @@ _HTTP_CODES = {
 }
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_details(exc: RequestValidationError, lang: str) -> list[dict[str, Any]]:
     details = []
     for error in exc.errors()[:20]:  # a hostile body could produce thousands
         details.append(
             {
                 "field": ".".join(str(part) for part in error.get("loc", ())),
-                "problem": str(error.get("msg", ""))[:300],
+                "problem": problem(error, lang)[:300],
                 "type": error.get("type"),
             }
         )
@@ -191,7 +208,8 @@ def install(app: FastAPI) -> None:
 
     async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        details = _validation_details(exc)
+        lang = language(request, request.app.state.default_language)
+        details = _validation_details(exc, lang)
         if any(d["type"] == "json_invalid" for d in details):
             return error_response(request, 422, "invalid_json", details=details)
         summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:3])

@@ -15,7 +15,7 @@ from gateway.readingstore import ReadingStore
 from server import categories
 from server.access import BRUSSELS
 from server.crud import flush
-from server.errors import ApiError
+from server.errors import ApiError, Both
 from server.models import (
     ColdRoom,
     ColdRoomLoan,
@@ -91,17 +91,40 @@ def add_load(session: Session, delivery: Delivery, body: LoadIn) -> Load:
     categories.check(body.category)
     zone = session.get(Zone, body.zone_id)
     if zone is None or zone.van_id != delivery.van_id:
-        raise ApiError(422, "validation_error", detail="zone_id: not a zone of the delivery's van")
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=Both(
+                "zone_id : pas une zone du véhicule de la livraison",
+                "zone_id: not a zone of the delivery's van",
+            ),
+        )
     pickup = session.get(Stop, body.pickup_stop_id)
     drop = session.get(Stop, body.drop_stop_id)
     if pickup is None or pickup.delivery_id != delivery.id or pickup.kind != StopKind.PICKUP:
         raise ApiError(
-            422, "validation_error", detail="pickup_stop_id: not a pickup of this delivery"
+            422,
+            "validation_error",
+            detail=Both(
+                "pickup_stop_id : pas un enlèvement de cette livraison",
+                "pickup_stop_id: not a pickup of this delivery",
+            ),
         )
     if drop is None or drop.delivery_id != delivery.id or drop.kind != StopKind.DROP:
-        raise ApiError(422, "validation_error", detail="drop_stop_id: not a drop of this delivery")
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=Both(
+                "drop_stop_id : pas une livraison (dépôt) de cette tournée",
+                "drop_stop_id: not a drop of this delivery",
+            ),
+        )
     if drop.sequence < pickup.sequence:
-        raise ApiError(422, "validation_error", detail="the drop comes before the pickup")
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=Both("le dépôt vient avant l'enlèvement", "the drop comes before the pickup"),
+        )
     member = session.scalar(
         select(CooperativeMember.id).where(
             CooperativeMember.cooperative_id == delivery.cooperative_id,
@@ -110,7 +133,12 @@ def add_load(session: Session, delivery: Delivery, body: LoadIn) -> Load:
     )
     if member is None:
         raise ApiError(
-            422, "validation_error", detail="consignor_id: not a producer of the cooperative"
+            422,
+            "validation_error",
+            detail=Both(
+                "consignor_id : pas un producteur de la coopérative",
+                "consignor_id: not a producer of the cooperative",
+            ),
         )
     load = Load(delivery_id=delivery.id, **body.model_dump())
     session.add(load)
@@ -138,16 +166,29 @@ def depart(
     """Check every loaded zone is pre-cooled below its limit, record it, and leave."""
     require_status(delivery, DeliveryStatus.PLANNED)
     if session.scalar(select(Load.id).where(Load.delivery_id == delivery.id).limit(1)) is None:
-        raise ApiError(422, "validation_error", detail="the delivery has no load")
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=Both("la livraison n'a aucun chargement", "the delivery has no load"),
+        )
     limits = zone_limits(session, delivery)
     at = body.checked_at or now
     if at > now + CLOCK_SKEW:
-        raise ApiError(422, "validation_error", detail="checked_at: in the future")
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=Both("checked_at : dans le futur", "checked_at: in the future"),
+        )
     given = {z.zone_id: z.temperature_c for z in body.zones}
     unknown = set(given) - set(limits)
     if unknown:
         raise ApiError(
-            422, "validation_error", detail=f"zones without a chilled load: {sorted(unknown)}"
+            422,
+            "validation_error",
+            detail=Both(
+                f"zones sans chargement réfrigéré : {sorted(unknown)}",
+                f"zones without a chilled load: {sorted(unknown)}",
+            ),
         )
     checks = []
     for zone_id, limit in sorted(limits.items()):
@@ -192,12 +233,20 @@ def hand_over(
     """Record the handover at a stop: time, zone temperatures, each load accepted or refused."""
     require_status(delivery, DeliveryStatus.DEPARTED)
     if session.scalar(select(Handover.id).where(Handover.stop_id == stop.id)) is not None:
-        raise ApiError(409, "conflict", detail="this stop was already handed over")
+        raise ApiError(
+            409,
+            "conflict",
+            detail=Both("cet arrêt a déjà été remis", "this stop was already handed over"),
+        )
     at = body.at or now
     if at > now + CLOCK_SKEW:
-        raise ApiError(422, "validation_error", detail="at: in the future")
+        raise ApiError(
+            422, "validation_error", detail=Both("at : dans le futur", "at: in the future")
+        )
     if delivery.departed_at is not None and at < delivery.departed_at:
-        raise ApiError(422, "validation_error", detail="at: before the departure")
+        raise ApiError(
+            422, "validation_error", detail=Both("at : avant le départ", "at: before the departure")
+        )
     column = Load.pickup_stop_id if stop.kind == StopKind.PICKUP else Load.drop_stop_id
     loads = list(session.scalars(select(Load).where(column == stop.id)))
     if stop.kind == StopKind.DROP:  # a load refused at pickup never came on board
@@ -216,7 +265,10 @@ def hand_over(
         raise ApiError(
             422,
             "validation_error",
-            detail=f"loads not at this stop: {sorted(set(decisions) - expected)}",
+            detail=Both(
+                f"chargements absents de cet arrêt : {sorted(set(decisions) - expected)}",
+                f"loads not at this stop: {sorted(set(decisions) - expected)}",
+            ),
         )
     if expected - set(decisions):
         raise ApiError(
@@ -234,7 +286,7 @@ def hand_over(
         core_temperature_c=body.core_temperature_c,
     )
     session.add(handover)
-    flush(session, "this stop was already handed over")
+    flush(session, Both("cet arrêt a déjà été remis", "this stop was already handed over"))
     for zone_id in sorted({load.zone_id for load in loads}):
         reading = zone_temperature(session, store, zone_id, at, READING_MAX_AGE)
         if reading is not None and reading.value is not None:
@@ -269,7 +321,10 @@ def close(session: Session, delivery: Delivery, body: CloseIn, user_id: int, now
         raise ApiError(
             422,
             "validation_error",
-            detail="closed_at: after the last handover and not in the future",
+            detail=Both(
+                "closed_at : après la dernière remise et pas dans le futur",
+                "closed_at: after the last handover and not in the future",
+            ),
         )
     pending = session.scalars(
         select(Stop.sequence)

@@ -11,7 +11,7 @@ from server import categories
 from server.access import can_manage_org, get_visible, require, visible_cold_rooms
 from server.crud import commit, paginate
 from server.deps import SessionDep, ViewerDep
-from server.errors import ApiError
+from server.errors import ApiError, Both
 from server.models import ColdRoom, ColdRoomLoan, Organisation, OrganisationKind
 from server.schemas.common import IdPath, Page, Paging, paging
 from server.schemas.registry import ColdRoomIn, ColdRoomOut, LoanIn
@@ -28,7 +28,7 @@ def create_cold_room(body: ColdRoomIn, viewer: ViewerDep, session: SessionDep) -
         name=body.name, owner_id=body.owner_id, category=body.category, address=body.address
     )
     session.add(room)
-    commit(session, "cold room")
+    commit(session, Both("chambre froide", "cold room"))
     return ColdRoomOut.model_validate(room)
 
 
@@ -58,4 +58,10 @@ def lend_cold_room(
     if cooperative is None or cooperative.kind != OrganisationKind.COOPERATIVE:
         raise ApiError(404, "not_found")
     session.add(ColdRoomLoan(cold_room_id=room.id, cooperative_id=body.cooperative_id))
-    commit(session, "cold room already lent to this cooperative")
+    commit(
+        session,
+        Both(
+            "chambre froide déjà prêtée à cette coopérative",
+            "cold room already lent to this cooperative",
+        ),
+    )

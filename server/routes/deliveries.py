@@ -20,7 +20,7 @@ from server.access import (
 )
 from server.crud import commit, paginate
 from server.deps import SessionDep, StoreDep, ViewerDep
-from server.errors import ApiError
+from server.errors import ApiError, Both
 from server.models import (
     Delivery,
     DeliveryStatus,
@@ -71,10 +71,17 @@ def create_delivery(body: DeliveryIn, viewer: ViewerDep, session: SessionDep) ->
         )
     )
     if driver is None:
-        raise ApiError(422, "validation_error", detail="driver_id: not a driver of the cooperative")
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=Both(
+                "driver_id : pas un chauffeur de la coopérative",
+                "driver_id: not a driver of the cooperative",
+            ),
+        )
     delivery = Delivery(**body.model_dump(), status=DeliveryStatus.PLANNED)
     session.add(delivery)
-    commit(session, "delivery")
+    commit(session, Both("livraison", "delivery"))
     return DeliveryOut.model_validate(delivery)
 
 
@@ -152,7 +159,7 @@ def add_stop(delivery_id: IdPath, body: StopIn, viewer: ViewerDep, session: Sess
     delivery = get_visible(session, viewer, Delivery, delivery_id)
     require(can_plan(viewer, delivery))
     stop = lifecycle.add_stop(session, delivery, body)
-    commit(session, "stop")
+    commit(session, Both("arrêt", "stop"))
     return StopOut.model_validate(stop)
 
 
@@ -165,7 +172,7 @@ def add_load(delivery_id: IdPath, body: LoadIn, viewer: ViewerDep, session: Sess
     delivery = get_visible(session, viewer, Delivery, delivery_id)
     require(can_plan(viewer, delivery))
     load = lifecycle.add_load(session, delivery, body)
-    commit(session, "load")
+    commit(session, Both("chargement", "load"))
     return LoadOut.model_validate(load)
 
 
@@ -178,7 +185,7 @@ def depart(
     delivery = get_visible(session, viewer, Delivery, delivery_id)
     require(can_operate(viewer, delivery))
     lifecycle.depart(session, store, delivery, body, viewer.user_id, utcnow())
-    commit(session, "departure check")
+    commit(session, Both("contrôle au départ", "departure check"))
     return detail(session, delivery)
 
 
@@ -202,7 +209,7 @@ def hand_over(
     if stop is None or stop.delivery_id != delivery.id:
         raise ApiError(404, "not_found")
     lifecycle.hand_over(session, store, delivery, stop, body, viewer.user_id, utcnow())
-    commit(session, "handover")
+    commit(session, Both("remise", "handover"))
     return detail(session, delivery)
 
 
@@ -214,7 +221,7 @@ def close(
     delivery = get_visible(session, viewer, Delivery, delivery_id)
     require(can_operate(viewer, delivery))
     lifecycle.close(session, delivery, body, viewer.user_id, utcnow())
-    commit(session, "closing")
+    commit(session, Both("clôture", "closing"))
     return detail(session, delivery)
 
 

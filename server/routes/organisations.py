@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from server.access import require
 from server.crud import commit, paginate
 from server.deps import SessionDep, ViewerDep
-from server.errors import ApiError
+from server.errors import ApiError, Both
 from server.models import CooperativeMember, Organisation, OrganisationKind, Role
 from server.schemas.common import IdPath, Page, Paging, paging
 from server.schemas.registry import MemberIn, OrganisationIn, OrganisationOut
@@ -30,7 +30,7 @@ def create_organisation(
     )
     organisation = Organisation(name=body.name, kind=body.kind, address=body.address)
     session.add(organisation)
-    commit(session, "organisation name already used")
+    commit(session, Both("nom d'organisation déjà utilisé", "organisation name already used"))
     return OrganisationOut.model_validate(organisation)
 
 
@@ -61,4 +61,4 @@ def add_member(
     if producer is None or producer.kind != OrganisationKind.PRODUCER:
         raise ApiError(404, "not_found")
     session.add(CooperativeMember(cooperative_id=cooperative_id, producer_id=body.producer_id))
-    commit(session, "producer already a member")
+    commit(session, Both("ce producteur est déjà membre", "producer already a member"))

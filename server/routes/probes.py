@@ -11,7 +11,7 @@ from coldchain.protocol import CHANNELS
 from server.access import Viewer, can_manage_org, get_visible, require, visible_probes
 from server.crud import commit, paginate
 from server.deps import SessionDep, StoreDep, ViewerDep
-from server.errors import ApiError
+from server.errors import ApiError, Both
 from server.installations import check_no_overlap, check_place, place_at
 from server.models import Calibration, Installation, Probe, Role
 from server.placereadings import Calibrations, to_ms
@@ -43,7 +43,7 @@ def create_probe(body: ProbeIn, viewer: ViewerDep, session: SessionDep) -> Probe
     require(can_manage_org(viewer, body.owner_id))
     probe = Probe(probe_id=body.probe_id, label=body.label, owner_id=body.owner_id)
     session.add(probe)
-    commit(session, "probe id already registered")
+    commit(session, Both("identifiant de sonde déjà enregistré", "probe id already registered"))
     return ProbeOut.model_validate(probe)
 
 
@@ -80,7 +80,7 @@ def install_probe(
         created_by_id=viewer.user_id,
     )
     session.add(installation)
-    commit(session, "installation")
+    commit(session, Both("installation", "installation"))
     return InstallationOut.model_validate(installation)
 
 
@@ -99,7 +99,7 @@ def end_installation(
         raise ApiError(404, "not_found")
     check_no_overlap(session, probe, installation.start, body.end, ignore_id=installation.id)
     installation.end = body.end
-    commit(session, "installation")
+    commit(session, Both("installation", "installation"))
     return InstallationOut.model_validate(installation)
 
 
@@ -128,11 +128,14 @@ def add_calibration(
         raise ApiError(
             422,
             "validation_error",
-            detail=f"unknown channel {body.channel!r}; known: {', '.join(CHANNELS)}",
+            detail=Both(
+                f"canal inconnu {body.channel!r} ; canaux connus : {', '.join(CHANNELS)}",
+                f"unknown channel {body.channel!r}; known: {', '.join(CHANNELS)}",
+            ),
         )
     calibration = Calibration(probe_id=probe.id, recorded_by_id=viewer.user_id, **body.model_dump())
     session.add(calibration)
-    commit(session, "calibration")
+    commit(session, Both("étalonnage", "calibration"))
     return CalibrationOut.model_validate(calibration)
 
 

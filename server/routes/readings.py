@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from server.access import cold_room_windows, zone_windows
 from server.deps import SessionDep, StoreDep, ViewerDep
-from server.errors import ApiError
+from server.errors import ApiError, Both
 from server.models import utcnow
 from server.placereadings import Place, PlaceReading, latest, series
 from server.schemas.common import IdPath, Instant, Tag
@@ -25,9 +25,17 @@ Channel = Annotated[Tag | None, Query()]
 
 def check_range(start: datetime, end: datetime) -> None:
     if end <= start:
-        raise ApiError(422, "validation_error", detail="end must be after start")
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=Both("la fin doit être après le début", "end must be after start"),
+        )
     if end - start > MAX_RANGE:
-        raise ApiError(422, "validation_error", detail="at most 31 days per request")
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=Both("au plus 31 jours par requête", "at most 31 days per request"),
+        )
 
 
 def _series(label: str, found: list[PlaceReading], start: datetime, end: datetime) -> SeriesOut:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from server.access import Viewer, require
 from server.crud import commit, paginate
 from server.deps import CurrentUser, SessionDep, ViewerDep
-from server.errors import ApiError
+from server.errors import ApiError, Both
 from server.models import (
     ROLES_BY_KIND,
     CooperativeMember,
@@ -35,7 +35,10 @@ def _may_grant(session: Session, viewer: Viewer, grant: MembershipIn) -> None:
         raise ApiError(
             422,
             "validation_error",
-            detail=f"role {grant.role} does not exist in a {organisation.kind}",
+            detail=Both(
+                f"le rôle {grant.role} n'existe pas dans un type {organisation.kind}",
+                f"role {grant.role} does not exist in a {organisation.kind}",
+            ),
         )
     if viewer.is_superuser or viewer.has(organisation.id, Role.ADMIN):
         return
@@ -64,7 +67,7 @@ def create_user(body: UserIn, request: Request, viewer: ViewerDep, session: Sess
         for g in {(g.organisation_id, g.role): g for g in body.memberships}.values()
     ]
     session.add(user)
-    commit(session, "email already registered")
+    commit(session, Both("adresse e-mail déjà enregistrée", "email already registered"))
     return UserOut.model_validate(user)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from server.access import get_visible, require, visible_vans
 from server.crud import commit, flush, paginate
 from server.deps import SessionDep, ViewerDep
-from server.errors import ApiError
+from server.errors import ApiError, Both
 from server.models import Organisation, OrganisationKind, Role, Van, VanPoolEntry, Zone
 from server.schemas.common import IdPath, Page, Paging, paging
 from server.schemas.registry import PoolIn, VanIn, VanOut, ZoneIn, ZoneOut
@@ -32,9 +32,9 @@ def create_van(body: VanIn, viewer: ViewerDep, session: SessionDep) -> VanOut:
     _cooperative(session, body.owner_id)
     van = Van(name=body.name, plate=body.plate, owner_id=body.owner_id)
     session.add(van)
-    flush(session, "plate already registered")
+    flush(session, Both("plaque déjà enregistrée", "plate already registered"))
     session.add(VanPoolEntry(van_id=van.id, cooperative_id=body.owner_id))
-    commit(session, "plate already registered")
+    commit(session, Both("plaque déjà enregistrée", "plate already registered"))
     return VanOut.model_validate(van)
 
 
@@ -67,7 +67,10 @@ def create_zone(van_id: IdPath, body: ZoneIn, viewer: ViewerDep, session: Sessio
     require(viewer.has(van.owner_id, Role.ADMIN))
     zone = Zone(van_id=van.id, name=body.name, kind=body.kind)
     session.add(zone)
-    commit(session, "zone name already used in this van")
+    commit(
+        session,
+        Both("nom de zone déjà utilisé dans ce véhicule", "zone name already used in this van"),
+    )
     return ZoneOut.model_validate(zone)
 
 
@@ -78,4 +81,7 @@ def share_van(van_id: IdPath, body: PoolIn, viewer: ViewerDep, session: SessionD
     require(viewer.has(van.owner_id, Role.ADMIN))
     _cooperative(session, body.cooperative_id)
     session.add(VanPoolEntry(van_id=van.id, cooperative_id=body.cooperative_id))
-    commit(session, "cooperative already in the van's pool")
+    commit(
+        session,
+        Both("coopérative déjà dans le pool du véhicule", "cooperative already in the van's pool"),
+    )

@@ -247,4 +247,6 @@ def test_planning_refusals_give_reasons(world: World) -> None:
     # Departure with no cold-chain reading for a load-free delivery is refused with its reason.
     empty = world["admin_a"].ok("POST", "/api/v1/deliveries", {**body, "van_id": ids["VA"]}, 201)
     response = world["driver_a"].post(f"/api/v1/deliveries/{empty['id']}/departure", {})
-    assert response.status_code == 422 and "no load" in response.json()["error"]["message"]
+    assert response.json()["error"]["message"] == (
+        "Données invalides : la livraison n'a aucun chargement"
+    )

@@ -64,7 +64,18 @@ def test_malformed_json_and_wrong_shapes(world: World) -> None:
         422,
         "validation_error",
     )
-    assert "name" in message and "plate" in message
+    assert message.startswith("Données invalides : body.name: doit être un texte; body.plate:")
+    english = admin.post(
+        "/api/v1/vans",
+        {"name": "V"},
+        headers={"Accept-Language": "de-DE, en;q=0.8, fr;q=0.5"},
+    ).json()["error"]
+    assert (
+        english["message"]
+        == "Invalid data: body.plate: Field required; body.owner_id: Field required"
+    )
+    french = admin.post("/api/v1/vans", {"name": "V"}).json()["error"]
+    assert [d["problem"] for d in french["details"]] == ["champ obligatoire", "champ obligatoire"]
     details = admin.post("/api/v1/vans", {"name": 5, "plate": ["x"], "owner_id": "A"}).json()[
         "error"
     ]["details"]
@@ -138,7 +149,9 @@ def test_duplicates_are_conflicts(world: World) -> None:
     admin, ids = world["admin_a"], world.ids
     van = {"name": "Autre", "plate": "1-ABC-123", "owner_id": ids["A"]}  # VA's plate
     message = _error(admin.post("/api/v1/vans", van), 409, "conflict")
-    assert message == "Conflit avec les données existantes : plate already registered"
+    assert message == "Conflit avec les données existantes : plaque déjà enregistrée"
+    english = admin.post("/api/v1/vans", van, headers={"Accept-Language": "en"})
+    assert english.json()["error"]["message"].endswith("plate already registered")
     zone = {"name": "frais", "kind": "compartment"}
     _error(admin.post(f"/api/v1/vans/{ids['VA']}/zones", zone), 409, "conflict")
     user = {"email": "DRIVER_A@example.be", "full_name": "Bis", "password": "0123456789ab",

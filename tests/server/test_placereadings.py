@@ -113,7 +113,10 @@ def test_probe_cannot_be_at_two_places(world: World) -> None:
     )
     assert both.status_code == 422
     naive = admin.post(url, {"zone_id": ids["VA_surgele"], "start": "2026-03-10T01:00:00"})
-    assert naive.status_code == 422 and "timezone" in naive.text
+    assert naive.status_code == 422
+    assert naive.json()["error"]["details"][0]["problem"] == (
+        "l'heure doit indiquer son fuseau (par ex. +01:00 ou Z)"
+    )
 
 
 def test_calibration_in_force_per_reading_time(
