@@ -180,9 +180,9 @@ class Intake:
             self.metrics.rejected.labels(q.reason).inc()
             log.warning("quarantined %s message on %s: %s (%s)", q.source, q.topic, q.reason,
                         q.detail)  # fmt: skip
-        for readings, arrived in messages:
-            for reading in readings:
-                self.metrics.lag.observe((arrived - reading.time_ms) / 1000)
+        self.metrics.lag.observe_many(
+            (arrived - r.time_ms) / 1000 for readings, arrived in messages for r in readings
+        )
         self.metrics.spool_depth.set(self.spool.depth())
 
     @staticmethod

@@ -14,6 +14,7 @@ a fault) and `clock_synced` (boolean); the point's time is the device time in na
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 from collections.abc import Iterator, Sequence
@@ -40,6 +41,11 @@ def _string_field(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@functools.lru_cache(maxsize=65536)
+def _series(channel: str, probe: str) -> str:
+    return f"{MEASUREMENT},channel={_tag(channel)},probe={_tag(probe)} "
+
+
 def line(r: Reading) -> str:
     """One point in line protocol (tags sorted by key, as InfluxDB prefers)."""
     fields = []
@@ -49,10 +55,7 @@ def line(r: Reading) -> str:
     if r.fault is not None:
         fields.append(f"fault={_string_field(r.fault)}")
     fields.append("clock_synced=" + ("true" if r.clock_synced else "false"))
-    return (
-        f"{MEASUREMENT},channel={_tag(r.channel)},probe={_tag(r.probe_id)} "
-        f"{','.join(fields)} {r.time_ms * NS_PER_MS}"
-    )
+    return f"{_series(r.channel, r.probe_id)}{','.join(fields)} {r.time_ms * NS_PER_MS}"
 
 
 def lines(readings: Sequence[Reading]) -> bytes:

@@ -40,12 +40,15 @@ def test_commit_take_remove_and_redelivery(tmp_path: Path) -> None:
 def test_quarantine_and_status(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool.sqlite3", fsync=False)
     bad = Quarantined(T0, "mqtt", "cc/v1/dev/x/up/readings", "invalid_json", "oops", b"\xff{")
-    newer = StatusUpdate(ProbeStatus("x", online=True, firmware="1.0"), T0 + 10, "mqtt")
-    older = StatusUpdate(ProbeStatus("x", online=False), T0, "mqtt")
+    newer = StatusUpdate(ProbeStatus("x", online=True, time_ms=T0 + 10), T0 + 10, "mqtt")
+    older = StatusUpdate(ProbeStatus("x", online=False, time_ms=T0), T0 + 20, "mqtt")
     spool.commit([], [bad], [newer])
     spool.commit([], [], [older])  # a late redelivery never overwrites a newer status
     assert spool.quarantine_counts() == {"invalid_json": 1}
     assert spool.quarantine()[0].payload == b"\xff{"
     status = spool.statuses()["x"]
-    assert status["online"] is True and status["received_ms"] == T0 + 10
+    assert status["online"] is True and status["time_ms"] == T0 + 10
+    latest = StatusUpdate(ProbeStatus("x", online=False), T0 + 30, "serial:/dev/ttyUSB0")
+    spool.commit([], [], [latest])  # no device time: its arrival time orders it
+    assert spool.statuses()["x"]["online"] is False
     spool.close()
