@@ -26,6 +26,9 @@ from gateway.spool import Quarantined, Spool, StatusUpdate
 log = logging.getLogger(__name__)
 
 MAX_MESSAGES_PER_COMMIT = 2000
+# What the quarantine keeps of one rejected input: 4x the contract's limit shows what an
+# oversize payload was without letting a flood of 1 MB messages fill the disk.
+MAX_KEPT_BYTES = 4 * protocol.MAX_PAYLOAD_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,7 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    kind: Kind  # READINGS or STATUS
+    kind: Kind | None  # READINGS or STATUS; None for a serial line that is not a frame
     payload: bytes
     topic: str | None  # the MQTT topic (probe id checked against it); None on serial
     source: str  # "mqtt" or "serial:<port>"
@@ -144,13 +147,17 @@ class Intake:
         statuses: list[StatusUpdate] = []
         outcomes: list[Outcome] = []
         for env in batch:
-            if env.preset_reason is not None:
-                rejects.append(Quarantined(env.received_ms, env.source, env.topic,
-                                           env.preset_reason, env.detail, env.payload))  # fmt: skip
-                outcomes.append(Outcome(False, reason=env.preset_reason))
+            if len(env.payload) > MAX_KEPT_BYTES:
+                env = _truncated(env)
+            kind_label = env.kind.name.lower() if env.kind else "noise"
+            self.metrics.messages.labels(env.source.partition(":")[0], kind_label).inc()
+            if env.preset_reason is not None or env.kind is None:
+                reason = env.preset_reason or "not_a_frame"
+                rejects.append(Quarantined(env.received_ms, env.source, env.topic, reason,
+                                           env.detail, env.payload))  # fmt: skip
+                outcomes.append(Outcome(False, reason=reason))
                 continue
             result = self._validate(env, now)
-            self.metrics.messages.labels(env.source.partition(":")[0], env.kind.name.lower()).inc()
             if isinstance(result, Rejection):
                 rejects.append(
                     Quarantined(
@@ -194,3 +201,13 @@ class Intake:
         except Exception as exc:  # the validator never raises; if it ever does, quarantine
             log.exception("validator raised")
             return Rejection(protocol.Reason.INVALID_JSON, f"validator error: {exc!r}"[:200])
+
+
+def _truncated(env: Envelope) -> Envelope:
+    """An oversize input: validation needs only its size, the quarantine keeps its head."""
+    detail = f"{len(env.payload)} bytes > {protocol.MAX_PAYLOAD_BYTES}; first {MAX_KEPT_BYTES} kept"
+    return Envelope(
+        env.kind, env.payload[:MAX_KEPT_BYTES], env.topic, env.source, env.received_ms,
+        env.done, preset_reason=env.preset_reason or protocol.Reason.PAYLOAD_TOO_LARGE.value,
+        detail=env.detail or detail,
+    )  # fmt: skip

@@ -139,11 +139,19 @@ class MqttSource:
         log.warning("disconnected from the broker (%s); paho reconnects", reason)
 
     def _on_message(self, client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        kind = Kind.STATUS if msg.topic.endswith("/" + Kind.STATUS.value) else Kind.READINGS
         mid, qos, generation = msg.mid, msg.qos, self._generation
 
         def ack(_outcome: Outcome) -> None:
             if qos > 0 and generation == self._generation:
                 client.ack(mid, qos)
 
-        self.intake.submit(Envelope(kind, bytes(msg.payload), msg.topic, "mqtt", now_ms(), ack))
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # brokers check this; never let input kill paho's thread
+            raw = msg._topic.decode("utf-8", "replace")  # paho keeps the raw bytes here
+            self.intake.submit(Envelope(Kind.READINGS, bytes(msg.payload), raw, "mqtt", now_ms(),
+                                        ack, preset_reason="invalid_topic",
+                                        detail="topic is not UTF-8"))  # fmt: skip
+            return
+        kind = Kind.STATUS if topic.endswith("/" + Kind.STATUS.value) else Kind.READINGS
+        self.intake.submit(Envelope(kind, bytes(msg.payload), topic, "mqtt", now_ms(), ack))

@@ -130,7 +130,7 @@ class SerialPort:
         self.metrics.serial_noise.labels(self.port).inc()
         self.intake.submit(
             Envelope(
-                Kind.READINGS, line, None, self.source, now_ms(), _ignore,
+                None, line, None, self.source, now_ms(), _ignore,
                 preset_reason=error.value, detail="serial line is not a valid frame",
             )
         )  # fmt: skip

@@ -216,3 +216,16 @@ def test_fuzzed_payloads_never_crash_and_are_all_accounted(gateway: Gateway, mos
     assert gateway.mqtt is not None and gateway.mqtt.connected.is_set()
     probe.disconnect()
     probe.loop_stop()
+
+
+def test_huge_payload_is_quarantined_truncated(gateway: Gateway, mosquitto) -> None:
+    huge = b'{"v":1,"id":"van1-zone-a","fw":"1","r":[' + b" " * 300_000 + b"]}"
+    probe = connect("127.0.0.1", mosquitto.port, "huge")
+    probe.publish("cc/v1/dev/van1-zone-a/up/readings", huge, qos=1).wait_for_publish(10)
+    wait_until(lambda: _messages(gateway) >= 1, 20, "huge message processed")
+    assert gateway.intake.flush(10)
+    (kept,) = gateway.spool.quarantine(reason="payload_too_large")
+    assert kept.payload == huge[: len(kept.payload)] and len(kept.payload) == 4 * 16_384
+    assert "300" in kept.detail and "bytes" in kept.detail
+    probe.disconnect()
+    probe.loop_stop()
