@@ -96,6 +96,40 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(1_000_000, ge=1024)  # larger request bodies get 413
 
 
+class WebhookTarget(BaseModel):
+    url: str
+    secret: SecretStr  # HMAC-SHA256 key for the X-Coldchain-Signature header
+
+
+class AlertingSettings(BaseModel):
+    """The alert worker, escalation and notifications (docs/alert-lifecycle.md)."""
+
+    client_id: str = "coldchain-alerts-1"  # stable: the broker keeps this worker's session
+    share_group: str = "alerts"
+    in_server: bool = False  # also run the worker inside `coldchain server run`
+    receive_maximum: int = Field(1000, ge=1, le=65535)
+    state_save_s: float = Field(1.0, gt=0)  # engine state saved (then messages acked) this often
+    silence_check_s: float = Field(60.0, gt=0)
+    refresh_s: float = Field(30.0, gt=0)  # re-read installations, calibrations and lots
+    empty_zone_category: str = "ambient"  # a van zone with nothing on board
+    escalation_after_min: float = Field(15.0, gt=0)
+    reminder_every_min: float = Field(30.0, gt=0)
+    notify_poll_s: float = Field(1.0, gt=0)
+    notify_retry_s: float = Field(30.0, gt=0)  # first retry delay, doubled each attempt
+    notify_max_attempts: int = Field(8, ge=1)
+    sse_poll_s: float = Field(0.25, gt=0)
+    smtp_host: str | None = None  # unset: no e-mail
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "alertes@coldchain.invalid"
+    smtp_timeout_s: float = Field(10.0, gt=0)
+    webhooks: list[WebhookTarget] = []
+    webhook_timeout_s: float = Field(5.0, gt=0)
+    public_url: str = "http://127.0.0.1:8000"  # links in e-mails
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COLDCHAIN_",
@@ -110,6 +144,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     gateway: GatewaySettings = GatewaySettings()
     server: ServerSettings = ServerSettings()
+    alerting: AlertingSettings = AlertingSettings()
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
