@@ -1,0 +1,50 @@
+"""`coldchain gateway`: configuration errors, JSON logs, the commands on an empty spool."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gateway.cli import JsonFormatter
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
+    env.update(PYTHONPATH=str(REPO), **env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "coldchain.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+
+
+def test_invalid_configuration_exits_2() -> None:
+    result = _run("gateway", "run", env_extra={"COLDCHAIN_GATEWAY__BATCH_SIZE": "0"})
+    assert result.returncode == 2
+    assert "batch_size" in result.stderr
+
+
+def test_status_without_a_spool_says_so(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing.sqlite3"
+    result = _run("gateway", "status", env_extra={"COLDCHAIN_GATEWAY__SPOOL_PATH": str(missing)})
+    assert result.returncode == 2
+    assert "no spool" in result.stderr
+    assert not missing.exists()
+
+
+def test_json_log_lines() -> None:
+    record = logging.LogRecord(
+        "gateway.intake", logging.ERROR, __file__, 1, "ALARM %s", ("x",), None
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert line["level"] == "ERROR" and line["message"] == "ALARM x"
+    assert line["logger"] == "gateway.intake" and line["time"].endswith("+00:00")
