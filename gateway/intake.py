@@ -71,7 +71,10 @@ class Intake:
         self.on_committed = on_committed
         self._queue: queue.SimpleQueue[Envelope] = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._idle = threading.Event()
+        # flush() waits until everything submitted before it was committed and answered.
+        self._progress = threading.Condition()
+        self._submitted = 0
+        self._processed = 0
         self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
         self._full_since: float | None = None
 
@@ -79,16 +82,15 @@ class Intake:
         self._thread.start()
 
     def submit(self, envelope: Envelope) -> None:
-        self._idle.clear()
+        with self._progress:
+            self._submitted += 1
         self._queue.put(envelope)
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything submitted so far is committed (True) or `timeout` passes."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._queue.empty() and self._idle.wait(0.05):
-                return True
-        return False
+        with self._progress:
+            target = self._submitted
+            return self._progress.wait_for(lambda: self._processed >= target, timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.flush(timeout)
@@ -102,7 +104,6 @@ class Intake:
             try:
                 first = self._queue.get(timeout=0.2)
             except queue.Empty:
-                self._idle.set()
                 continue
             self._wait_for_room()
             batch = [first]
@@ -121,8 +122,9 @@ class Intake:
                 for envelope in batch:
                     self._queue.put(envelope)
                 continue
-            if self._queue.empty():
-                self._idle.set()
+            with self._progress:
+                self._processed += len(batch)
+                self._progress.notify_all()
 
     def _wait_for_room(self) -> None:
         while self.spool.depth() >= self.spool_max and not self._stop.is_set():
@@ -149,8 +151,6 @@ class Intake:
         for env in batch:
             if len(env.payload) > MAX_KEPT_BYTES:
                 env = _truncated(env)
-            kind_label = env.kind.name.lower() if env.kind else "noise"
-            self.metrics.messages.labels(env.source.partition(":")[0], kind_label).inc()
             if env.preset_reason is not None or env.kind is None:
                 reason = env.preset_reason or "not_a_frame"
                 rejects.append(Quarantined(env.received_ms, env.source, env.topic, reason,
@@ -180,6 +180,9 @@ class Intake:
             except Exception:
                 log.exception("acknowledging a %s message failed", env.source)
         self.on_committed()
+        for env in batch:
+            kind_label = env.kind.name.lower() if env.kind else "noise"
+            self.metrics.messages.labels(env.source.partition(":")[0], kind_label).inc()
         received = sum(len(readings) for readings, _ in messages)
         self.metrics.readings.inc(received)
         self.metrics.duplicates.inc(received - added)
