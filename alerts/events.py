@@ -36,6 +36,7 @@ class AlertEvent:
     start_ms: int  # first out-of-limit reading (device time, UTC ms)
     last_out_ms: int  # last out-of-limit reading
     end_ms: int | None  # first reading back inside, once the excursion is over
+    resolved_at_ms: int | None  # the reading that showed it was over (after the clearance time)
     duration_ms: int
     n_readings: int
     interval_s: int  # recording interval in force
@@ -129,6 +130,7 @@ def record_fields(record: Record) -> dict[str, Any]:
         "start_ms": record.start_ms,
         "last_out_ms": record.last_out_ms,
         "end_ms": record.end_ms,
+        "resolved_at_ms": record.resolved_at_ms,
         "duration_ms": record.duration_ms,
         "n_readings": record.n,
         "peak": record.peak,

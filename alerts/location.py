@@ -184,8 +184,9 @@ class Location:
     def _maker(self, now_ms: int) -> Any:
         config, profiles, late_ms = self.config, self.profiles, self.config.gap_ms
 
-        def make(event_type: EventType, record: Record) -> AlertEvent:
+        def make(event_type: EventType, record: Record, alert_id: str) -> AlertEvent:
             fields = record_fields(record)
+            fields["alert_id"] = alert_id
             if event_type is EventType.ESCALATED:
                 due = record.critical_at_ms
             elif event_type is EventType.OPENED:
@@ -234,7 +235,12 @@ class Location:
         machine = stream.machine
         machine.dirty = False
         previous = self.publisher.span(machine.probe_id, machine.channel, start)
-        records = [r for r in stream.records() if r.end_ms is None or r.end_ms > start]
+        alias = self.publisher.alias
+        records = [
+            r
+            for r in stream.records()
+            if (r.resolved_at_ms or 2**62) > start or alias.get(r.alert_id) in previous
+        ]
         self.publisher.republish(records, previous, self._maker(now_ms), now_ms, events)
 
     # --- silence -------------------------------------------------------------------------

@@ -140,6 +140,7 @@ class Record:
             self.closed,
             self.start_ms,
             self.end_ms,
+            self.resolved_at_ms,
             None if self.peak is None else round(self.peak, 1),
             len(self.gaps),
             self.limit.max_c if self.limit else None,
