@@ -101,3 +101,28 @@ def test_save_and_restore_anywhere_never_changes_the_excursions(steps, cut, rnd)
     for r in shuffled[cut:]:
         assert not restored.ingest("loc-1", [r], T0).errors
     assert excursion_view(restored.records("loc-1")) == judge([[r] for r in readings])
+
+
+@PROFILE
+@given(STEPS, st.integers(1, 6), st.randoms(use_true_random=False))
+def test_what_was_published_always_matches_the_excursions(steps, batch, rnd):
+    """Whatever the arrival order, the alerts told to people end as the excursions found:
+    one published alert per record, same window and severity, none lost, none doubled."""
+    readings = build(steps)
+    rnd.shuffle(readings)
+    engine = engine_for("minced_meat")
+    events = []
+    for i in range(0, len(readings), batch):
+        events.extend(engine.ingest("loc-1", readings[i : i + batch], T0).events)
+    views = engine.locations["loc-1"].publisher.views.values()
+    published = sorted(
+        (v.last["kind"], v.last["start_ms"], v.last["end_ms"], v.last["severity"]) for v in views
+    )
+    found = sorted(
+        (r.kind.value, r.start_ms, r.end_ms, r.severity.value) for r in engine.records("loc-1")
+    )
+    assert published == found
+    last_event = {e.alert_id: e for e in events}
+    assert sorted(a for a, e in last_event.items() if e.event.value != "withdrawn") == sorted(
+        a for a in engine.locations["loc-1"].publisher.views
+    )
