@@ -119,7 +119,7 @@ def test_what_was_published_always_matches_the_excursions(steps, batch, rnd):
         (v.last["kind"], v.last["start_ms"], v.last["end_ms"], v.last["severity"]) for v in views
     )
     found = sorted(
-        (r.kind.value, r.start_ms, r.end_ms, r.severity.value) for r in engine.records("loc-1")
+        (r.kind.value, r.start_ms, r.end_ms, str(r.severity)) for r in engine.records("loc-1")
     )
     assert published == found
     last_event = {e.alert_id: e for e in events}
