@@ -13,13 +13,18 @@ from sqlalchemy.orm import Session
 from coldchain.settings import ServerSettings
 from gateway.readingstore import ReadingStore
 from server.access import Viewer
+from server.db import WRITE
 from server.errors import ApiError
 from server.models import AccessToken, User, utcnow
 from server.security import token_digest, unsign_cookie
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def get_session(request: Request) -> Iterator[Session]:
     with request.app.state.sessionmaker() as session:
+        if request.method not in SAFE_METHODS:
+            session.connection(execution_options={WRITE: True})  # see server/db.py
         yield session
 
 

@@ -40,7 +40,10 @@ READING_MAX_AGE = timedelta(minutes=15)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def require_status(delivery: Delivery, *allowed: DeliveryStatus) -> None:
+def require_status(session: Session, delivery: Delivery, *allowed: DeliveryStatus) -> None:
+    """Lock the delivery row (PostgreSQL; SQLite has one writer) and check its state, so
+    concurrent changes to one delivery happen one after the other on fresh data."""
+    session.refresh(delivery, with_for_update=True)
     if delivery.status not in allowed:
         raise ApiError(409, "delivery_not_editable", state=delivery.status)
 
@@ -50,7 +53,7 @@ def day_start(delivery: Delivery) -> datetime:
 
 
 def add_stop(session: Session, delivery: Delivery, body: StopIn) -> Stop:
-    require_status(delivery, DeliveryStatus.PLANNED)
+    require_status(session, delivery, DeliveryStatus.PLANNED)
     if body.planned_at < day_start(delivery):
         raise ApiError(
             422,
@@ -87,7 +90,7 @@ def _cold_room_serves(session: Session, room: ColdRoom, cooperative_id: int) -> 
 
 
 def add_load(session: Session, delivery: Delivery, body: LoadIn) -> Load:
-    require_status(delivery, DeliveryStatus.PLANNED)
+    require_status(session, delivery, DeliveryStatus.PLANNED)
     categories.check(body.category)
     zone = session.get(Zone, body.zone_id)
     if zone is None or zone.van_id != delivery.van_id:
@@ -164,7 +167,7 @@ def depart(
     now: datetime,
 ) -> list[DepartureCheck]:
     """Check every loaded zone is pre-cooled below its limit, record it, and leave."""
-    require_status(delivery, DeliveryStatus.PLANNED)
+    require_status(session, delivery, DeliveryStatus.PLANNED)
     if session.scalar(select(Load.id).where(Load.delivery_id == delivery.id).limit(1)) is None:
         raise ApiError(
             422,
@@ -231,7 +234,7 @@ def hand_over(
     now: datetime,
 ) -> Handover:
     """Record the handover at a stop: time, zone temperatures, each load accepted or refused."""
-    require_status(delivery, DeliveryStatus.DEPARTED)
+    require_status(session, delivery, DeliveryStatus.DEPARTED)
     if session.scalar(select(Handover.id).where(Handover.stop_id == stop.id)) is not None:
         raise ApiError(
             409,
@@ -314,7 +317,7 @@ def hand_over(
 
 def close(session: Session, delivery: Delivery, body: CloseIn, user_id: int, now: datetime) -> None:
     """Close after the last handover; the delivery's van readings end here for its viewers."""
-    require_status(delivery, DeliveryStatus.DEPARTED)
+    require_status(session, delivery, DeliveryStatus.DEPARTED)
     at = body.closed_at or now
     last = session.scalar(select(func.max(Stop.actual_at)).where(Stop.delivery_id == delivery.id))
     if at > now + CLOCK_SKEW or (last is not None and at < last):
