@@ -105,6 +105,12 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class GatewayRun:
     def __init__(self, workdir: Path, broker_port: int, store: dict[str, str], name: str) -> None:
         self.metrics_port = free_port()
@@ -124,6 +130,7 @@ class GatewayRun:
         self.env = env
         self.log = workdir / f"gateway-{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.cpu_s = 0.0
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -154,6 +161,7 @@ class GatewayRun:
     def stop(self) -> float:
         assert self.proc is not None
         rss = peak_rss_mb(self.proc.pid)
+        self.cpu_s = cpu_seconds(self.proc.pid)
         self.proc.terminate()
         self.proc.wait(60)
         # End the stopped gateway's persistent session, or the broker would keep queueing a
@@ -168,15 +176,21 @@ class GatewayRun:
         return rss
 
 
-def end_to_end(workdir: Path, broker_port: int, store: dict[str, str], name: str,
-               readings: int, per_message: int, start_ms: int) -> tuple[float, float]:  # fmt: skip
+def end_to_end(
+    workdir: Path, broker_port: int, store: dict[str, str], name: str,
+    readings: int, per_message: int, start_ms: int,
+) -> tuple[float, float, float]:  # fmt: skip
+    """(readings/s, peak RSS MB, gateway CPU microseconds per reading)."""
     gw = GatewayRun(workdir, broker_port, store, name)
     gw.start()
+    assert gw.proc is not None
+    cpu_before = cpu_seconds(gw.proc.pid)
     started = time.perf_counter()
     publisher = start_publisher(broker_port, readings, per_message, start_ms)
     finished = gw.wait_written(readings)
     publisher.wait()
-    return readings / (finished - started), gw.stop()
+    rss = gw.stop()
+    return readings / (finished - started), rss, (gw.cpu_s - cpu_before) / readings * 1e6
 
 
 def drain(workdir: Path, broker_port: int, store: dict[str, str], name: str,
@@ -237,16 +251,21 @@ def main() -> int:
         offset = 10**7
         for i, (name, store) in enumerate(sinks.items()):
             tag = f"s{i}"
-            rate10, rss10 = end_to_end(tmp, broker.port, store, tag + "m10", n10, 10,
+            rate10, rss10, cpu10 = end_to_end(tmp, broker.port, store, tag + "m10", n10, 10,
                                        start_ms + offset)  # fmt: skip
             offset += 10**7
-            rate1, rss1 = end_to_end(tmp, broker.port, store, tag + "m1", n1, 1, start_ms + offset)
+            rate1, rss1, cpu1 = end_to_end(
+                tmp, broker.port, store, tag + "m1", n1, 1, start_ms + offset
+            )
             offset += 10**7
             peak = max(peak, rss10, rss1)
             print(f"{name:28s} 10/message: {rate10:8,.0f} readings/s "
                   f"({rate10 / 30_000:.0%} of the 30,000 target, {rate10 / bare10:.0%} of bare)  "
                   f"1/message: {rate1:7,.0f} readings/s ({rate1 / bare1:.0%} of bare; target 50%)  "
                   f"peak RSS {max(rss10, rss1):.0f} MB")  # fmt: skip
+            print(f"{'':28s} gateway CPU per reading: {cpu10:.1f} us (10/message, one core "
+                  f"would carry {1e6 / cpu10:,.0f}/s), {cpu1:.1f} us (1/message, "
+                  f"{1e6 / cpu1:,.0f}/s)")  # fmt: skip
         for i, (name, store) in enumerate(sinks.items()):
             seconds, rss = drain(tmp, broker.port, store, f"d{i}", n_drain, start_ms + offset)
             offset += 10**7
