@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "coldchain.commands.validate",
     "gateway.cli",
     "server.cli",
+    "server.alerting.cli",
 )
 
 

@@ -12,6 +12,7 @@ from coldchain import __version__
 from coldchain.settings import Settings, load_settings
 from gateway.readingstore import ReadingStore
 from server import errors
+from server.alerting import app as alerting_app
 from server.bodyguard import BodyGuard
 from server.db import make_engine, make_sessionmaker, migrate
 from server.readingstore import open_reading_store
@@ -33,6 +34,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
     for module in (auth, users, organisations, vans, cold_rooms, probes, deliveries, readings):
         router.include_router(module.router)
+    router.include_router(alerting_app.router)
     return router
 
 
@@ -47,7 +49,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = alerting_app.start_worker(_app)  # only if alerting.in_server
         yield
+        alerting_app.stop_worker(worker)
         if reading_store is None:  # we opened it, we close it
             store.close()
         engine.dispose()

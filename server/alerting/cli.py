@@ -1,0 +1,57 @@
+"""`coldchain alert-worker`: the alert worker as its own process (restart it with a
+supervisor; its stable client id gets the readings queued while it was down)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from pydantic import ValidationError
+
+from coldchain.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "alert-worker", help="judge readings from the broker, raise alerts, notify people"
+    )
+    parser.add_argument("--client-id", help="MQTT client id (default: alerting.client_id)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from server.alerting.worker import AlertWorker
+    from server.db import make_engine, make_sessionmaker, migrate
+
+    try:
+        settings = load_settings(args.config)
+    except ValidationError as exc:
+        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    if args.client_id:
+        settings.alerting.client_id = args.client_id
+    engine = make_engine(settings.server.database_url)
+    if settings.server.migrate_on_start:
+        migrate(engine)
+    worker = AlertWorker(settings, make_sessionmaker(engine))
+    stopping = threading.Event()
+
+    def stop(_signum: int, _frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    worker.start()
+    log.info("alert worker running as %s", settings.alerting.client_id)
+    print("alert worker ready", flush=True)
+    while not stopping.wait(60):
+        log.info("alert worker: %s", worker.status())
+    worker.stop()
+    engine.dispose()
+    return 0

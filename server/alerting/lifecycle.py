@@ -1,0 +1,171 @@
+"""The alert lifecycle (regulatory.md §4): open -> acknowledged (who, when) ->
+corrective action recorded -> closed by the hygiene officer's review.
+
+A critical alert cannot close without a corrective action; no alert closes while its
+excursion is still going on. Acknowledging silences the probe's in-van alarm and stops
+the escalation. Every step is an entry in the alert's history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coldchain.settings import AlertingSettings
+from server.access import STAFF, Viewer, require
+from server.alerting import outbox
+from server.alerting.models import (
+    Alert,
+    AlertLot,
+    AlertState,
+    CorrectiveAction,
+    LotDecision,
+)
+from server.alerting.schemas import CorrectiveActionIn
+from server.errors import MESSAGES, ApiError, Both
+from server.models import Delivery, Role
+
+MESSAGES.update(  # this feature's error codes, in the one error body (server/errors.py)
+    {
+        "alert_state": (
+            "L'alerte est « {state} » : impossible de {action}.",
+            "The alert is '{state}': cannot {action}.",
+        ),
+        "corrective_action_required": (
+            "Une alerte critique ne peut être clôturée sans action corrective enregistrée.",
+            "A critical alert cannot be closed without a recorded corrective action.",
+        ),
+        "excursion_ongoing": (
+            "L'excursion est toujours en cours : clôture impossible avant son retour à la normale.",
+            "The excursion is still going on: it cannot be closed before it is over.",
+        ),
+        "lot_decisions_invalid": (
+            "Décisions par lot invalides : {detail}",
+            "Invalid decisions per lot: {detail}",
+        ),
+    }
+)
+
+
+def is_driver(viewer: Viewer, session: Session, alert: Alert) -> bool:
+    if alert.delivery_id is None:
+        return False
+    delivery = session.get(Delivery, alert.delivery_id)
+    return delivery is not None and delivery.driver_id == viewer.user_id
+
+
+def may_act(viewer: Viewer, session: Session, alert: Alert) -> bool:
+    """Record a corrective action: the cooperative's staff, the driver, the room's producer."""
+    staff = alert.cooperative_id is not None and viewer.has(alert.cooperative_id, *STAFF)
+    owner = alert.owner_id is not None and viewer.has(alert.owner_id, Role.PRODUCER)
+    return staff or owner or is_driver(viewer, session, alert)
+
+
+def may_review(viewer: Viewer, alert: Alert) -> bool:
+    """Close: the cooperative's hygiene officer (a producer's own room: the producer)."""
+    if alert.cooperative_id is not None:
+        return viewer.has(alert.cooperative_id, Role.HYGIENE_OFFICER)
+    return alert.owner_id is not None and viewer.has(alert.owner_id, Role.PRODUCER)
+
+
+def _state_error(alert: Alert, fr: str, en: str) -> ApiError:
+    return ApiError(409, "alert_state", state=alert.state, action=Both(fr, en))
+
+
+def acknowledge(
+    session: Session,
+    alert: Alert,
+    viewer: Viewer,
+    note: str | None,
+    settings: AlertingSettings,
+    now: datetime,
+) -> None:
+    if alert.state != AlertState.OPEN:
+        raise _state_error(alert, "en accuser réception", "acknowledge it")
+    alert.state = AlertState.ACKNOWLEDGED
+    alert.acknowledged_by_id, alert.acknowledged_at = viewer.user_id, now
+    alert.next_escalation_at = None
+    outbox.add_entry(session, alert, "acknowledged", {"note": note}, settings, viewer.user_id)
+    outbox.probe_alarm(session, alert, False, now)  # silenced: someone is on it
+
+
+def record_action(
+    session: Session,
+    alert: Alert,
+    viewer: Viewer,
+    body: CorrectiveActionIn,
+    settings: AlertingSettings,
+    now: datetime,
+) -> CorrectiveAction:
+    require(may_act(viewer, session, alert))
+    if alert.state not in (AlertState.OPEN, AlertState.ACKNOWLEDGED):
+        raise _state_error(alert, "enregistrer une action corrective", "record a corrective action")
+    affected = set(session.scalars(select(AlertLot.load_id).where(AlertLot.alert_id == alert.id)))
+    decided = [d.load_id for d in body.lot_decisions]
+    problems = []
+    if len(decided) != len(set(decided)):
+        problems.append(Both("un lot a deux décisions", "a lot has two decisions"))
+    if set(decided) - affected:
+        extra = sorted(set(decided) - affected)
+        problems.append(Both(f"lots non concernés : {extra}", f"lots not affected: {extra}"))
+    if affected - set(decided):
+        missing = sorted(affected - set(decided))
+        problems.append(Both(f"décision manquante : {missing}", f"decision missing: {missing}"))
+    if problems:
+        raise ApiError(
+            422,
+            "lot_decisions_invalid",
+            detail=Both("; ".join(p.fr for p in problems), "; ".join(p.en for p in problems)),
+        )
+    if alert.state == AlertState.OPEN:  # acting on it is acknowledging it
+        acknowledge(session, alert, viewer, None, settings, now)
+    fields = body.model_dump(exclude={"lot_decisions"})
+    action = CorrectiveAction(
+        alert_id=alert.id, recorded_by_id=viewer.user_id, recorded_at=now, **fields
+    )
+    session.add(action)
+    session.flush()
+    for decision in body.lot_decisions:
+        session.add(
+            LotDecision(
+                corrective_action_id=action.id,
+                load_id=decision.load_id,
+                decision=decision.decision.value,
+                justification=decision.justification,
+            )
+        )
+    alert.state = AlertState.ACTION_RECORDED
+    outbox.add_entry(
+        session, alert, "corrective_action", body.model_dump(mode="json"), settings, viewer.user_id
+    )
+    return action
+
+
+def close(
+    session: Session,
+    alert: Alert,
+    viewer: Viewer,
+    review_note: str,
+    settings: AlertingSettings,
+    now: datetime,
+) -> None:
+    require(may_review(viewer, alert))
+    if alert.state in (AlertState.CLOSED, AlertState.INFO):
+        raise _state_error(alert, "la clôturer", "close it")
+    if alert.engine_status == "open":
+        raise ApiError(409, "excursion_ongoing")
+    has_action = session.scalar(
+        select(CorrectiveAction.id).where(CorrectiveAction.alert_id == alert.id)
+    )
+    if alert.severity == "critical" and has_action is None:
+        raise ApiError(409, "corrective_action_required")
+    if alert.acknowledged_at is None:
+        alert.acknowledged_by_id, alert.acknowledged_at = viewer.user_id, now
+    alert.state = AlertState.CLOSED
+    alert.closed_by_id, alert.closed_at, alert.review_note = viewer.user_id, now, review_note
+    alert.next_escalation_at = None
+    outbox.add_entry(
+        session, alert, "closed", {"review_note": review_note}, settings, viewer.user_id
+    )

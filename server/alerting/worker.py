@@ -1,0 +1,231 @@
+"""The alert worker: readings from the broker -> location (installation history) ->
+calibration -> the rules engine -> alerts in the database -> notifications.
+
+One processing thread owns the engine (it is not thread-safe). Alert events are committed
+as soon as a batch of messages is judged (low latency for the SSE streams); the engine
+state is saved at most every `state_save_s`, and only then are the messages it includes
+acknowledged to the broker. A crash loses nothing: unacknowledged messages come back at
+reconnect (same client id, persistent session), the restored state judges them again, and
+the engine's publisher matches what was already published, so nothing is raised twice.
+Independent of the gateway and of InfluxDB: it reads the broker and the relational database.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.engine import ConfigError, Engine
+from alerts.events import AlertEvent
+from coldchain.protocol import MAX_PAYLOAD_BYTES, Rejection, parse_readings
+from coldchain.settings import Settings
+from server.alerting.dispatch import Dispatcher
+from server.alerting.models import RejectedMessage, WorkerState
+from server.alerting.mqtt import AlertMqtt, Message
+from server.alerting.places import Places
+from server.alerting.recording import record_events
+from server.models import utcnow
+
+log = logging.getLogger(__name__)
+
+STATE_NAME = "engine"
+ACK_BATCH = 500  # save the state (and ack) at least every this many messages
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class AlertWorker:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.cfg = settings.alerting
+        self.sessions = sessions
+        self.engine = Engine()
+        self.mqtt = AlertMqtt(settings.mqtt, self.cfg)
+        self.dispatcher = Dispatcher(settings, sessions, self.mqtt)
+        self.places = Places()
+        self.counters: collections.Counter[str] = collections.Counter()
+        self.pending: list[Message] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_save = 0.0
+        self._next_silence = 0.0
+        self._next_refresh = 0.0
+
+    # --- life ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._restore()
+        self.mqtt.start()
+        self._thread = threading.Thread(target=self._run, name="alert-worker", daemon=True)
+        self._thread.start()
+        self.dispatcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.dispatcher.stop()
+        self.mqtt.stop()
+
+    def _restore(self) -> None:
+        now = now_ms()
+        events: list[AlertEvent] = []
+        with self.sessions() as session:
+            row = session.get(WorkerState, STATE_NAME)
+            if row is not None:
+                try:
+                    events = self.engine.restore(row.state, now)
+                    log.info("engine state restored (%d locations)", len(self.engine.locations))
+                except (
+                    ConfigError
+                ) as exc:  # kept in the table for inspection, never overwritten blindly
+                    log.error("engine state unreadable, starting empty: %s", exc)
+                    self.counters["state_unreadable"] += 1
+                    session.merge(
+                        WorkerState(name=f"{STATE_NAME}-unreadable-{now}", state=row.state)
+                    )
+            events += self._refresh(session, now)
+            record_events(session, events, self.cfg, utcnow())
+            self._save(session)
+            session.commit()
+
+    # --- the processing thread -----------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            batch = self._take_batch()
+            try:
+                self._process(batch)
+            except Exception:  # a bug must not stop alerting; messages stay unacked
+                log.exception("alert worker: batch failed; retrying after a pause")
+                self.counters["internal_error"] += 1
+                time.sleep(1)
+        with self.sessions() as session:
+            self._save(session)
+            session.commit()
+        self._ack_pending()
+
+    def _take_batch(self) -> list[Message]:
+        batch: list[Message] = []
+        try:
+            batch.append(self.mqtt.inbox.get(timeout=0.2))
+            while len(batch) < 200:
+                batch.append(self.mqtt.inbox.get_nowait())
+        except queue.Empty:
+            pass
+        return batch
+
+    def _process(self, batch: list[Message]) -> None:
+        now = now_ms()
+        clock = time.monotonic()
+        with self.sessions() as session:
+            events: list[AlertEvent] = []
+            if clock >= self._next_refresh:
+                events += self._refresh(session, now)
+            for message in batch:
+                events += self._judge(session, message, now)
+            if clock >= self._next_silence:
+                self._next_silence = clock + self.cfg.silence_check_s
+                events += self.engine.check_silence(now)
+            record_events(session, events, self.cfg, utcnow())
+            self.pending.extend(batch)
+            since = clock - self._last_save
+            save = bool(self.pending) and (
+                since >= self.cfg.state_save_s or len(self.pending) >= ACK_BATCH
+            )
+            if save:
+                self._save(session)
+            session.commit()
+        if events:
+            self.dispatcher.wake()
+        if save:
+            self._ack_pending()
+
+    def _judge(self, session: Session, message: Message, now: int) -> list[AlertEvent]:
+        parsed = parse_readings(message.payload, now, message.topic)
+        if isinstance(parsed, Rejection):
+            self.counters[f"rejected_{parsed.reason.value}"] += 1
+            self.counters["rejected"] += 1
+            session.add(
+                RejectedMessage(
+                    topic=message.topic[:300],
+                    payload=message.payload[: 4 * MAX_PAYLOAD_BYTES],
+                    reason=parsed.reason.value,
+                    detail=parsed.detail[:500],
+                )
+            )
+            log.warning(
+                "rejected %s: %s (%s)",
+                message.topic[:100],
+                parsed.reason.value,
+                parsed.detail[:200],
+            )
+            return []
+        by_location: dict[str, list[Any]] = {}
+        unplaced = 0
+        for reading in parsed.readings:
+            placed = self.places.place(reading)
+            if placed is None and reading.probe_id not in self.places.probe_pk:
+                self._refresh_soon()
+            if placed is None:
+                unplaced += 1
+                continue
+            by_location.setdefault(placed.location_key, []).append(placed.reading)
+        self.counters["readings"] += len(parsed.readings) - unplaced
+        self.counters["not_installed"] += unplaced  # stored by the gateway; no place to judge
+        events: list[AlertEvent] = []
+        for key, readings in by_location.items():
+            result = self.engine.ingest(key, readings, now)
+            events += result.events
+            for error in result.errors:
+                self.counters[f"engine_{error.reason}"] += 1
+        self.counters["messages"] += 1
+        return events
+
+    def _refresh_soon(self) -> None:
+        self._next_refresh = min(self._next_refresh, time.monotonic() + 2.0)
+
+    def _refresh(self, session: Session, now: int) -> list[AlertEvent]:
+        """Read installations, calibrations and lots again; re-judge where they changed."""
+        self._next_refresh = time.monotonic() + self.cfg.refresh_s
+        self.places = Places.load(session, self.cfg.empty_zone_category, now)
+        events: list[AlertEvent] = []
+        for key, config in self.places.configs.items():
+            lots = self.places.lots.get(key, [])
+            location = self.engine.locations.get(key)
+            if location is not None and location.config == config and list(location.lots) == lots:
+                continue
+            try:
+                events += self.engine.configure(config, now, lots)
+            except ConfigError as exc:
+                self.counters["config_error"] += 1
+                log.error("location %s not judged: %s", key, exc)
+        for key in set(self.engine.locations) - set(self.places.configs):
+            self.engine.remove(key)
+        return events
+
+    def _save(self, session: Session) -> None:
+        state = self.engine.save()
+        row = session.get(WorkerState, STATE_NAME)
+        if row is None:
+            session.add(WorkerState(name=STATE_NAME, state=state, updated_at=utcnow()))
+        else:
+            row.state = state
+            row.updated_at = utcnow()
+        self._last_save = time.monotonic()
+
+    def _ack_pending(self) -> None:
+        for message in self.pending:
+            self.mqtt.ack(message)
+        self.pending.clear()
+
+    def status(self) -> dict[str, Any]:
+        return {"counters": dict(self.counters), "engine": dict(self.engine.counters)}
