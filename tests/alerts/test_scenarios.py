@@ -271,3 +271,46 @@ def test_door_opened_for_loading_counts_from_the_end_of_the_window():
     assert [e.event for e in events] == [EventType.OPENED]
     assert events[0].start_ms == T0 + MIN + 500  # the record keeps the real opening time
     assert events[0].alert_at_ms == T0 + 15 * MIN and events[0].detail == "loading|suspend"
+
+
+def test_data_gap_inside_an_excursion_is_recorded_and_counted_conservatively():
+    engine = engine_for("minced_meat")
+    before = minutes([0.5] * 3 + [3.0] * 5)  # 3 °C from T0+3 to T0+7
+    after = minutes([3.0] * 5 + [0.5] * 12, start=T0 + 22 * MIN)  # 15 min without data
+    feed(engine, before + after)
+    record = engine.records("loc-1")[0]
+    assert record.gaps == [(T0 + 7 * MIN, T0 + 22 * MIN)]
+    # both ends of the gap beyond 2 °C: the gap counts as beyond (our conservative choice)
+    assert record.time_above_ms == (4 + 15 + 5) * MIN
+    assert record.n == 10 and record.duration_ms == 24 * MIN
+
+
+def test_label_temperature_lower_than_the_law_sets_the_limit():
+    from alerts.limits import Lot
+
+    lots = [Lot("L-7", "meat_preparations", T0 - MIN, None, label_max_c=3.0)]  # law: 4 °C
+    engine = engine_for("ambient", lots=lots)
+    events = feed(engine, minutes([1.0] * 3 + [3.5] * 20 + [1.0] * 12))
+    final = events[-1]
+    assert final.severity is Severity.CRITICAL and final.limit is not None
+    assert final.limit["max_c"] == 3.0 and final.limit["basis"] == "label"
+    assert final.limit["label_applied"] and "(étiquette)" in final.text_fr
+
+
+def test_unsynced_clock_is_flagged_on_the_excursion():
+    engine = engine_for("minced_meat")
+    readings = [
+        Reading("p1", "air", r.time_ms, r.seq, r.value, None, clock_synced=i % 2 == 0)
+        for i, r in enumerate(minutes([0.5] * 3 + [3.0] * 20 + [0.5] * 12))
+    ]
+    events = feed(engine, readings)
+    assert events[-1].clock_unsynced
+
+
+def test_eggs_too_cold_is_a_low_side_excursion():
+    engine = engine_for("shell_eggs", kind=LocationKind.COLD_ROOM)
+    events = feed(engine, minutes([12.0] * 3 + [4.0] * 70 + [12.0] * 12))
+    final = events[-1]
+    assert final.severity is Severity.CRITICAL and final.limit is not None
+    assert final.limit["min_c"] == 5.0 and final.limit["basis"] == "ours"
+    assert "en dessous de la limite de 5 °C" in final.text_fr
