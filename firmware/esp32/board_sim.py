@@ -73,6 +73,7 @@ class SimBoard:
         self._last_ticks = self._ticks0
         self._out = {}
         self.sht = sensors.SHT(None)
+        self._wdt = None  # (timeout ms, uptime of the last feed)
 
     # --- time ---------------------------------------------------------------------------------
 
@@ -83,7 +84,13 @@ class SimBoard:
         now = time.ticks_ms()
         self._up += time.ticks_diff(now, self._last_ticks)
         self._last_ticks = now
-        return int(self._up * self.speed)
+        up = int(self._up * self.speed)
+        # The watchdog, emulated in probe time: the alarm task asks for the time every 100 ms,
+        # so a task that hangs while the loop still runs is caught here as on the chip.
+        if self._wdt is not None and up - self._wdt[1] > self._wdt[0]:
+            print("EV wdt-reset")
+            sys.exit(4)
+        return up
 
     async def sleep_ms(self, ms):
         await asyncio.sleep_ms(int(ms / self.speed))
@@ -105,6 +112,9 @@ class SimBoard:
 
     async def read_sensors(self):
         s = self.scenario_s()
+        hang = self.sc.get("hang_after")
+        if hang is not None and s >= hang:
+            await asyncio.Event().wait()  # a driver stuck for good (e.g. a bus held low)
         out = []
         series = self.sc.get("series", {})
         for ch in ("air", "product", "humidity"):
@@ -182,9 +192,11 @@ class SimBoard:
 
     def wdt_start(self, ms):
         print("EV wdt", ms)
+        self._wdt = (ms, self.uptime_ms())
 
     def wdt_feed(self):
-        pass
+        if self._wdt is not None:
+            self._wdt = (self._wdt[0], self.uptime_ms())
 
     def reset(self):
         print("EV reset")

@@ -235,7 +235,7 @@ class Probe:
         stable = False
         wdt_started = False
         while True:
-            await asyncio.sleep_ms(1000)
+            await self.board.sleep_ms(1000)
             now = self.board.uptime_ms()
             sample_ok = now - self.sample_beat < (self.interval + 60) * 1000
             uplink_ok = self.uplink is None or now - self.uplink.beat < 120000

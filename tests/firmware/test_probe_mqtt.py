@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -46,7 +47,7 @@ def test_steady_run_contract_payloads_and_contiguous_sequence(
     # speed a 17 ms scheduling delay on the host is one scenario second).
     air = [r["t"] for r in server.readings() if r["c"] == "air"]
     steps = [b - a for a, b in itertools.pairwise(air)]
-    assert all(8_000 <= s <= 12_000 for s in steps), steps
+    assert all(6_000 <= s <= 14_000 for s in steps), steps
     assert abs((air[-1] - air[0]) / len(steps) - 10_000) <= 1_000
     statuses = [json.loads(p) for t, p, _ in server.messages if t.endswith("/up/status")]
     online = [s for s in statuses if s["online"]]
@@ -110,7 +111,7 @@ def test_retained_config_is_applied_and_survives_a_restart(
     server.wait_for(lambda: sum(r["c"] == "air" for r in server.readings()) >= 4)
     air = [r["t"] for r in server.readings() if r["c"] == "air"]
     steps = [b - a for a, b in itertools.pairwise(air[1:])]
-    assert all(28_000 <= s <= 32_000 for s in steps), steps
+    assert all(26_000 <= s <= 34_000 for s in steps), steps
     probe.kill()
     assert json.loads((probe.data / "probe_config.json").read_text())["interval"] == 30
 
@@ -137,9 +138,20 @@ def test_down_alarm_drives_buzzer_and_display(
     probe.wait_line(lambda line: line == "EV buzzer 1")
     probe.wait_line(lambda line: line == "EV display Zone A 6.2 °C > 4 °C")
     mark = probe.mark()
-    server.publish(ALARM_TOPIC, protocol.encode_alarm(protocol.AlarmCommand(on=False)))
+    probe.press_button()  # the driver acknowledges: buzzer off, LED on, reported in status
     probe.wait_line(lambda line: line == "EV buzzer 0", since=mark)
+
+    def silenced() -> bool:
+        return any(
+            t.endswith("/up/status") and json.loads(p).get("silenced") is True
+            for t, p, _ in list(server.messages)
+        )
+
+    server.wait_for(silenced)
+    mark = probe.mark()
+    server.publish(ALARM_TOPIC, protocol.encode_alarm(protocol.AlarmCommand(on=False)))
     probe.wait_line(lambda line: line == "EV led 0", since=mark)
+    assert probe.events("buzzer")[-1] == "0"
 
 
 HOSTILE_CONFIGS: list[bytes] = [
@@ -182,3 +194,40 @@ def test_hostile_downlink_is_rejected_counted_kept_and_never_crashes(
     # Readings kept flowing through it all.
     count = len(server.readings())
     server.wait_for(lambda: len(server.readings()) > count + 3)
+
+
+def test_probe_killed_during_uploads_loses_no_reading(
+    mosquitto_acl: Mosquitto,
+    sim: Callable[..., SimProbe],
+    collector_factory: Callable[[Mosquitto], Collector],
+) -> None:
+    # The whole probe (sampler, queue, MQTT uplink) killed at random moments, 12 times.
+    rng = random.Random(7)
+    server = collector_factory(mosquitto_acl)
+    # Kills this fast are a boot loop: lift the guard, or safe mode would (rightly) stop the uplink.
+    cfg = probe_config(mosquitto_acl, batch=5, max_unstable_boots=100)
+    probe = sim(cfg, scenario())
+    for _ in range(12):
+        probe.start()
+        time.sleep(rng.uniform(0.3, 1.2))
+        probe.kill()
+    mark = probe.mark()
+    probe.start()
+    probe.wait_line(lambda line: line.startswith("LOG boot 13 "), since=mark)
+
+    def boots() -> set[int]:
+        return {json.loads(p)["boot"] for t, p, _ in server.messages if t.endswith("/readings")}
+
+    def caught_up() -> bool:
+        seqs = {r["s"] for r in server.readings()}
+        contiguous = bool(seqs) and seqs == set(range(1, max(seqs) + 1))
+        return contiguous and max(seqs) > 60 and 13 in boots()
+
+    server.wait_for(caught_up, timeout=30)
+    probe.stop()
+    readings = server.readings()
+    assert len(boots()) > 5  # uploads really were cut by the kills and resumed
+    # Same reading resent after a kill between PUBACK and cursor: same time, same value.
+    by_seq: dict[int, tuple[str, int]] = {}
+    for r in readings:
+        assert by_seq.setdefault(r["s"], (r["c"], r["t"])) == (r["c"], r["t"])
