@@ -48,8 +48,10 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     worker.start()
-    log.info("alert worker running as %s", settings.alerting.client_id)
-    print("alert worker ready", flush=True)
+    if worker.mqtt.subscribed.wait(30):
+        print(f"alert worker ready ({settings.alerting.client_id})", flush=True)
+    else:
+        log.warning("no subscription yet; paho keeps trying")
     while not stopping.wait(60):
         log.info("alert worker: %s", worker.status())
     worker.stop()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.events import AlertEvent, EventType
+from alerts.records import RANK, Severity
 from coldchain.settings import AlertingSettings
 from server.alerting import outbox, recipients
 from server.alerting.models import Alert, AlertLot, AlertState
@@ -51,21 +52,18 @@ def _record(
     _update(alert, event, now)
     _link_lots(session, alert, event)
     session.flush()
-    outbox.add_entry(session, alert, event.event.value, event.to_dict(), settings)
+    kind = event.event.value
+    if event.event == EventType.OPENED and not created:
+        kind = "replayed"  # judged again after a restart: already on record, not news
+    outbox.add_entry(session, alert, kind, event.to_dict(), settings)
     rings = event.severity.value in NOTIFIED and alert.state == AlertState.OPEN
-    if event.event in (EventType.OPENED, EventType.ESCALATED) or (created and rings):
-        if rings and (
-            created or previous_severity != alert.severity or event.event == EventType.OPENED
-        ):
-            what = outbox.ENTRY_FR["escalated" if event.event == EventType.ESCALATED else "opened"]
+    rose = created or RANK[Severity(alert.severity)] > RANK[Severity(previous_severity)]
+    if event.event in (EventType.OPENED, EventType.ESCALATED, EventType.UPDATED):
+        if rings and rose:
+            what = outbox.ENTRY_FR["opened" if created else "escalated"]
             outbox.probe_alarm(session, alert, True, now)
-            outbox.email_people(
-                session,
-                alert,
-                recipients.up_to(session, alert, alert.escalation_level),
-                what,
-                settings,
-            )
+            told = recipients.up_to(session, alert, alert.escalation_level)
+            outbox.email_people(session, alert, told, what, settings)
             if alert.next_escalation_at is None and alert.acknowledged_at is None:
                 alert.next_escalation_at = now + timedelta(minutes=settings.escalation_after_min)
     elif event.event in (EventType.RESOLVED, EventType.WITHDRAWN):

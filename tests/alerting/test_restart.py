@@ -1,0 +1,88 @@
+"""Kill -9 the worker (a real `coldchain alert-worker` process) during an open excursion,
+restart it: the excursion continues as one alert, resolved once, never raised twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from server.alerting.models import Alert, AlertEntry
+from tests.alerting.support import Probe, Site, readings, wait_for
+from tests.harness.servers import Mosquitto
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_worker(site: Site, mosquitto: Mosquitto, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "COLDCHAIN_SERVER__DATABASE_URL": site.settings.server.database_url,
+        "COLDCHAIN_MQTT__PORT": str(mosquitto.port),
+        "COLDCHAIN_MQTT__MANAGED": "false",
+        "COLDCHAIN_ALERTING__CLIENT_ID": "alerts-restart-test",
+        "COLDCHAIN_ALERTING__STATE_SAVE_S": "0.3",
+        "COLDCHAIN_ALERTING__NOTIFY_POLL_S": "0.2",
+    }
+    env.pop("COLDCHAIN_CONFIG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coldchain.cli", "alert-worker"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log.open("ab"),
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # printed once subscribed
+    assert b"alert worker ready" in line, log.read_text()[-3000:]
+    return proc
+
+
+def test_kill_during_excursion_then_restart_continues_one_alert(
+    site: Site, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    log = tmp_path / "worker.log"
+    probe = Probe(mosquitto.port)
+    sessions = site.app.state.sessionmaker
+    now = datetime.now(UTC)
+    proc = start_worker(site, mosquitto, log)
+    try:
+        probe.send(readings(now - timedelta(minutes=25), [12.0] * 6, seq0=1))
+
+        def opened() -> Alert | None:
+            with sessions() as session:
+                return session.scalar(select(Alert))
+
+        wait_for(opened, 20)
+        proc.send_signal(signal.SIGKILL)  # no chance to save or acknowledge anything more
+        proc.wait(10)
+        # Back inside the limit while the worker is down: queued in its broker session.
+        probe.send(readings(now - timedelta(minutes=19), [2.0] * 20, seq0=7))
+        proc = start_worker(site, mosquitto, log)
+
+        def resolved() -> Alert | None:
+            with sessions() as session:
+                alert = session.scalar(select(Alert).where(Alert.engine_status == "closed"))
+                return alert
+
+        alert = wait_for(resolved, 30)
+        with sessions() as session:
+            alerts = list(session.scalars(select(Alert)))
+            kinds = [e.kind for e in session.scalars(select(AlertEntry).order_by(AlertEntry.id))]
+        assert len(alerts) == 1, [a.uid for a in alerts]
+        assert kinds.count("opened") == 1, kinds
+        assert kinds.count("resolved") == 1, kinds
+        assert alert.start_at == now.replace(
+            microsecond=now.microsecond // 1000 * 1000
+        ) - timedelta(minutes=25)
+        assert alert.end_at is not None
+        assert alert.record["n_readings"] == 6
+    finally:
+        proc.kill()
+        proc.wait(10)
+        probe.close()
