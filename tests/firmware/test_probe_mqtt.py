@@ -10,8 +10,16 @@ from collections.abc import Callable
 from typing import Any
 
 from coldchain import protocol
-from tests.firmware.conftest import Collector, SimProbe, now_ms, probe_config, scenario
-from tests.harness.servers import Mosquitto
+from tests.conftest import FIRMWARE
+from tests.firmware.conftest import (
+    FW_TESTS,
+    Collector,
+    SimProbe,
+    now_ms,
+    probe_config,
+    scenario,
+)
+from tests.harness.servers import MicroPython, Mosquitto
 
 CONFIG_TOPIC = "cc/v1/dev/probe-01/down/config"
 ALARM_TOPIC = "cc/v1/dev/probe-01/down/alarm"
@@ -231,3 +239,35 @@ def test_probe_killed_during_uploads_loses_no_reading(
     by_seq: dict[int, tuple[str, int]] = {}
     for r in readings:
         assert by_seq.setdefault(r["s"], (r["c"], r["t"])) == (r["c"], r["t"])
+
+
+def test_long_backlog_goes_oldest_first_while_live_readings_get_through(
+    mosquitto_acl: Mosquitto,
+    sim: Callable[..., SimProbe],
+    collector_factory: Callable[[Mosquitto], Collector],
+    micropython: MicroPython,
+) -> None:
+    server = collector_factory(mosquitto_acl)
+    probe = sim(probe_config(mosquitto_acl, backlog_pace_ms=50), scenario())
+    backlog = 2000  # what a van out of coverage for about 11 hours leaves behind
+    done = micropython.run(
+        FW_TESTS / "prefill.py",
+        module_path=[FIRMWARE],
+        args=[str(probe.data), str(backlog), str(int(time.time()) - 7200)],
+    )
+    assert done.returncode == 0, done.stderr
+    probe.start()
+
+    def complete() -> bool:
+        seqs = {r["s"] for r in server.readings()}
+        return len(seqs) > backlog + 10 and seqs == set(range(1, max(seqs) + 1))
+
+    server.wait_for(complete, timeout=60)
+    probe.stop()
+    order = [r["s"] for r in server.readings()]
+    first_seen = list(dict.fromkeys(order))
+    # Live readings (numbered after the backlog) arrived while the backlog was still going out...
+    assert first_seen.index(backlog + 1) < first_seen.index(backlog)
+    # ...and the backlog itself went oldest first.
+    backlog_order = [s for s in first_seen if s <= backlog]
+    assert backlog_order == list(range(1, backlog + 1))
