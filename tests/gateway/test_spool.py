@@ -11,7 +11,20 @@ T0 = 1_790_000_000_000
 
 
 def message(probe: str, first: int, n: int) -> list[Reading]:
-    return [Reading(probe, "air", T0 + k * 1000, k, 1.5 + k) for k in range(first, first + n)]
+    return [Reading(probe, "air", T0 + k * 1000, k, 0.1 * 3 + k) for k in range(first, first + n)]
+
+
+def test_values_and_flags_come_back_exactly(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.sqlite3", fsync=True)
+    odd = [
+        Reading("p", "air", T0, 1, 0.30000000000000004),
+        Reading("p", "product", T0, 2, None, "disconnected", False),
+        Reading("p", "door", T0, 3, 1.0),
+        Reading("p", "battery", T0, 2**53 - 1, -1e-300, "out_of_range"),
+    ]
+    spool.commit([(odd, T0)])
+    assert spool.take(10).readings == odd
+    spool.close()
 
 
 def test_commit_take_remove_and_redelivery(tmp_path: Path) -> None:
@@ -23,7 +36,7 @@ def test_commit_take_remove_and_redelivery(tmp_path: Path) -> None:
     batch = spool.take(15)  # whole messages only, at most 15 readings: one message
     assert [r.seq for r in batch.readings] == list(range(10))
     assert batch.oldest_arrival_ms == T0
-    assert batch.readings[0] == Reading("a", "air", T0, 0, 1.5)
+    assert batch.readings[0] == Reading("a", "air", T0, 0, 0.1 * 3)
     assert batch.first_id is not None and batch.last_id is not None
     spool.remove(batch.first_id, batch.last_id)
     assert spool.depth() == 10
