@@ -157,3 +157,14 @@ def test_failed_logins_are_limited_per_client_ip(
         assert (
             english.json()["error"]["message"] == "Too many failed login attempts; try again later."
         )
+
+
+def test_logout_of_a_cookie_session(app: FastAPI, client: TestClient) -> None:
+    _user(app)
+    client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
+    cookie = client.cookies["coldchain_session"]
+    response = client.post("/api/v1/auth/logout")  # authenticated by the cookie alone
+    assert response.status_code == 204
+    assert 'coldchain_session=""' in response.headers["set-cookie"]  # the browser forgets it
+    client.cookies.set("coldchain_session", cookie)  # a copy kept aside is revoked too
+    assert client.get("/api/v1/users/me").status_code == 401
