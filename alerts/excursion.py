@@ -60,8 +60,8 @@ def episode(
     if u > u_warn - choices.clearance_margin_c:
         record.clear_since = None  # back under the margin but not clear of it yet
         return record
-    if record.clear_since is None:
-        record.clear_since = t
+    if record.clear_since is None or (m.prev_t is not None and t - m.prev_t > m.ctx.gap_ms):
+        record.clear_since = t  # clearance needs unbroken data: after a gap it starts again
     if t - record.clear_since >= choices.clearance_min * MINUTE_MS:
         m.finish(record, record.clear_since, t)
         return None

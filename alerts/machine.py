@@ -249,8 +249,10 @@ class ChannelMachine:
         self.prev_t, self.prev_v = t, v
 
     def _clearing(self, record: Record, t: int, clearance_ms: int, slot: str) -> None:
-        if record.clear_since is None:
-            record.clear_since = t
+        if record.clear_since is None or (
+            self.prev_t is not None and t - self.prev_t > self.ctx.gap_ms
+        ):
+            record.clear_since = t  # clearance needs unbroken data: after a gap it starts again
         elif t - record.clear_since >= clearance_ms:
             self.finish(record, record.clear_since, t)
             setattr(self, slot, None)

@@ -61,10 +61,12 @@ def is_jump(m: ChannelMachine, t: int, v: float) -> bool:
 
 
 def stuck_check(m: ChannelMachine, t: int, v: float) -> None:
-    if v != m.stuck_value:
+    # The same value on both sides of a data gap proves nothing: the count starts again.
+    gap = m.prev_t is not None and t - m.prev_t > m.ctx.gap_ms
+    if v != m.stuck_value or gap:
         m.stuck_value, m.stuck_since = v, t
         if m.stuck is not None:
-            m.finish(m.stuck, t, t)
+            m.finish(m.stuck, m.stuck.last_out_ms if gap else t, t)
             m.stuck = None
         return
     if t - m.stuck_since < m.ctx.stuck_ms:

@@ -187,3 +187,28 @@ def test_unreadable_state_is_refused_and_changes_nothing(mangle):
     with pytest.raises(ConfigError):
         target.restore(mangle(state), T0)
     assert target.locations["loc-1"].config.category == "offal"
+
+
+def test_eight_hour_outage_live_readings_first_then_backlog_oldest_first():
+    """The firmware's uplink: after a long outage the newest readings go out at once as
+    'live' messages, then the backlog oldest first in batches of 20 (firmware/esp32/uplink.py)."""
+    values = [0.5, 0.6] * 105 + [3.0, 3.1] * 15 + [0.5, 0.6] * 135
+    readings = minutes(values)
+    reference = engine_for("minced_meat")
+    feed(reference, readings)
+
+    engine = engine_for("minced_meat")
+    feed(engine, readings[:10])  # then 8 h 20 min out of coverage
+    arrival = readings[-1].time_ms + 1000
+    live = readings[-10:]
+    events = engine.ingest("loc-1", live, arrival).events
+    backlog = readings[10:-10]
+    for i in range(0, len(backlog), 20):
+        result = engine.ingest("loc-1", backlog[i : i + 20], arrival + i * 50)
+        assert not result.errors
+        events.extend(result.events)
+    assert {e.kind for e in events} == {AlertKind.TEMPERATURE}
+    assert [e.event for e in events] == [EventType.OPENED, EventType.RESOLVED]
+    assert all(e.detected_late for e in events)
+    assert events[0].start_ms == T0 + 210 * MIN and events[-1].end_ms == T0 + 240 * MIN
+    assert excursion_view(engine.records("loc-1")) == excursion_view(reference.records("loc-1"))
