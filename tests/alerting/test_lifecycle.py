@@ -1,0 +1,188 @@
+"""Alert lifecycle through the API: who sees it, acknowledge, corrective action with a
+decision per affected lot, the hygiene officer's review; a critical alert refuses to
+close without a corrective action; escalation fires after its delay.
+
+Alerts are raised here by the real rules engine on readings placed by the worker's own
+code (Places, record_events), without the broker: tests/alerting/test_end_to_end.py
+covers the broker path."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from alerts.engine import Engine
+from server.alerting.dispatch import Dispatcher
+from server.alerting.models import Alert, AlertEntry
+from server.alerting.places import Places
+from server.alerting.recording import record_events
+from server.models import utcnow
+from tests.alerting.support import Inbox, Site, build_site, readings, settings_for, wait_for
+from tests.harness.servers import free_port
+
+
+@pytest.fixture
+def offline_site(tmp_path: Path, smtp: tuple[int, Inbox]) -> Iterator[Site]:
+    """No broker needed: the worker's judging path is driven directly."""
+    settings = settings_for(
+        tmp_path,
+        free_port(),
+        smtp[0],
+        escalation_after_min=0.01,  # 0.6 s
+        reminder_every_min=0.01,
+    )
+    yield from build_site(settings)
+
+
+def raise_alert(site: Site, values: list[float], minutes_ago: int) -> int:
+    now = datetime.now(UTC)
+    now_ms = int(now.timestamp() * 1000)
+    with site.app.state.sessionmaker() as session:
+        places = Places.load(session, "ambient", now_ms)
+        engine = Engine()
+        for key, config in places.configs.items():
+            engine.configure(config, now_ms, places.lots.get(key, []))
+        batch = readings(now - timedelta(minutes=minutes_ago), values)
+        placed = [p for p in (places.place(r) for r in batch) if p is not None]
+        assert {p.location_key for p in placed} == {f"zone-{site.ids['VA_frais']}"}
+        result = engine.ingest(placed[0].location_key, [p.reading for p in placed], now_ms)
+        assert not result.errors
+        record_events(session, result.events, site.settings.alerting, utcnow())
+        session.commit()
+        alert_id = session.scalar(select(Alert.id).order_by(Alert.id.desc()))
+        assert alert_id is not None
+        return alert_id
+
+
+def action(site: Site, load_ids: list[int]) -> dict[str, Any]:
+    return {
+        "immediate_action": "Lots isolés, groupe froid redémarré",
+        "action_at": datetime.now(UTC).isoformat(),
+        "product_assessment": "Contrôle sensoriel conforme, étiquettes vérifiées",
+        "core_temperature_c": 5.4,
+        "core_measured_at": datetime.now(UTC).isoformat(),
+        "thermometer": "TH-13485-07",
+        "lot_decisions": [
+            {"load_id": i, "decision": "shorten_shelf_life", "justification": "DLC -2 jours"}
+            for i in load_ids
+        ],
+        "root_cause": "Porte mal fermée après l'arrêt",
+        "preventive_action": "Contrôle de la porte à chaque arrêt",
+        "preventive_due": "2026-12-31",
+        "preventive_owner": "Chauffeur",
+        "afsca_notified": False,
+        "afsca_reason": "Température à cœur sous la limite : pas de danger pour la santé",
+    }
+
+
+def test_critical_alert_lifecycle_and_tenancy(offline_site: Site) -> None:
+    site, w = offline_site, offline_site.world
+    # 12 °C for 5 minutes, then 2 °C for 12: the excursion is over (clearance 10 min).
+    alert_id = raise_alert(site, [12.0] * 5 + [2.0] * 12, 20)
+    url = f"/api/v1/alerts/{alert_id}"
+    alert = w["hygiene_a"].ok("GET", url)
+    assert alert["severity"] == "critical" and alert["engine_status"] == "closed"
+    for user in ("driver_a", "producer1", "admin_a"):
+        assert w[user].ok("GET", url)["id"] == alert_id
+    for user in ("hygiene_b", "driver_b", "driver_a2", "producer2", "producer3"):
+        response = w[user].get(url)
+        assert response.status_code == 404, user
+        assert response.json()["error"]["code"] == "not_found"
+        assert w[user].ok("GET", "/api/v1/alerts")["count"] == 0
+
+    refused = w["hygiene_a"].post(f"{url}/close", {"review_note": "Vu"})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "corrective_action_required"
+    assert "action corrective" in refused.json()["error"]["message"]
+
+    acked = w["driver_a"].ok("POST", f"{url}/acknowledge", {"note": "Je m'en occupe"})
+    assert (
+        acked["state"] == "acknowledged" and acked["acknowledged_by_id"] == w.user_ids["driver_a"]
+    )
+    again = w["driver_a"].post(f"{url}/acknowledge", {})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "alert_state"
+
+    missing = w["driver_a"].post(f"{url}/corrective-action", action(site, []))
+    assert missing.status_code == 422
+    assert missing.json()["error"]["code"] == "lot_decisions_invalid"
+    foreign = w["driver_a"].post(
+        f"{url}/corrective-action", action(site, [site.load_id, site.ids["L1"]])
+    )
+    assert foreign.status_code == 422
+    assert (
+        w["producer2"].post(f"{url}/corrective-action", action(site, [site.load_id])).status_code
+        == 404
+    )
+
+    recorded = w["driver_a"].ok(
+        "POST", f"{url}/corrective-action", action(site, [site.load_id]), 201
+    )
+    assert recorded["state"] == "action_recorded"
+    assert recorded["corrective_action"]["lot_decisions"][0]["decision"] == "shorten_shelf_life"
+    assert recorded["corrective_action"]["core_temperature_c"] == 5.4
+
+    assert w["driver_a"].post(f"{url}/close", {"review_note": "ok"}).status_code == 403
+    assert w["admin_a"].post(f"{url}/close", {"review_note": "ok"}).status_code == 403
+    closed = w["hygiene_a"].ok("POST", f"{url}/close", {"review_note": "Revu, conforme"})
+    assert closed["state"] == "closed" and closed["closed_by_id"] == w.user_ids["hygiene_a"]
+
+    kinds = [e["kind"] for e in w["hygiene_a"].ok("GET", f"{url}/history")]
+    assert kinds[0] == "opened"
+    assert {"resolved", "acknowledged", "corrective_action", "closed"} <= set(kinds)
+    filtered = w["hygiene_a"].ok("GET", "/api/v1/alerts", params={"state": "closed"})
+    assert filtered["count"] == 1
+    assert w["hygiene_a"].ok("GET", "/api/v1/alerts", params={"state": "open"})["count"] == 0
+
+
+def test_no_close_while_the_excursion_goes_on(offline_site: Site) -> None:
+    site, w = offline_site, offline_site.world
+    alert_id = raise_alert(site, [12.0] * 4, 3)
+    url = f"/api/v1/alerts/{alert_id}"
+    w["hygiene_a"].ok("POST", f"{url}/corrective-action", action(site, [site.load_id]), 201)
+    refused = w["hygiene_a"].post(f"{url}/close", {"review_note": "Vu"})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "excursion_ongoing"
+
+
+def test_escalation_driver_then_hygiene_officer_then_admin_then_reminders(
+    offline_site: Site, smtp: tuple[int, Inbox]
+) -> None:
+    site, w = offline_site, offline_site.world
+    alert_id = raise_alert(site, [12.0] * 4, 3)
+    dispatcher = Dispatcher(site.settings, site.app.state.sessionmaker, None)
+    dispatcher.start()
+    try:
+
+        def entries(kind: str) -> list[AlertEntry]:
+            with site.app.state.sessionmaker() as session:
+                return list(
+                    session.scalars(
+                        select(AlertEntry)
+                        .where(AlertEntry.alert_id == alert_id, AlertEntry.kind == kind)
+                        .order_by(AlertEntry.id)
+                    )
+                )
+
+        escalations = wait_for(
+            lambda: entries("escalation") if len(entries("escalation")) >= 2 else None
+        )
+        assert escalations[0].data["level"] == 1
+        assert escalations[0].data["to_user_ids"] == [w.user_ids["hygiene_a"]]
+        assert escalations[1].data["to_user_ids"] == [w.user_ids["admin_a"]]
+        wait_for(lambda: entries("reminder"))
+        _, inbox = smtp
+        wait_for(lambda: any("hygiene_a@example.be" in r for r, _ in inbox.messages))
+        wait_for(lambda: any("admin_a@example.be" in r for r, _ in inbox.messages))
+
+        w["hygiene_a"].ok("POST", f"/api/v1/alerts/{alert_id}/acknowledge", {})
+        settled = len(entries("reminder"))
+        time.sleep(1.5)
+        assert len(entries("reminder")) == settled  # acknowledged: no more reminders
+    finally:
+        dispatcher.stop()
