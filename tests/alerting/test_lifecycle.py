@@ -60,7 +60,7 @@ def raise_alert(site: Site, values: list[float], minutes_ago: int) -> int:
         return alert_id
 
 
-def action(site: Site, load_ids: list[int]) -> dict[str, Any]:
+def action(load_ids: list[int]) -> dict[str, Any]:
     return {
         "immediate_action": "Lots isolés, groupe froid redémarré",
         "action_at": datetime.now(UTC).isoformat(),
@@ -108,21 +108,16 @@ def test_critical_alert_lifecycle_and_tenancy(offline_site: Site) -> None:
     again = w["driver_a"].post(f"{url}/acknowledge", {})
     assert again.status_code == 409 and again.json()["error"]["code"] == "alert_state"
 
-    missing = w["driver_a"].post(f"{url}/corrective-action", action(site, []))
+    missing = w["driver_a"].post(f"{url}/corrective-action", action([]))
     assert missing.status_code == 422
     assert missing.json()["error"]["code"] == "lot_decisions_invalid"
-    foreign = w["driver_a"].post(
-        f"{url}/corrective-action", action(site, [site.load_id, site.ids["L1"]])
-    )
+    foreign = w["driver_a"].post(f"{url}/corrective-action", action([site.load_id, site.ids["L1"]]))
     assert foreign.status_code == 422
     assert (
-        w["producer2"].post(f"{url}/corrective-action", action(site, [site.load_id])).status_code
-        == 404
+        w["producer2"].post(f"{url}/corrective-action", action([site.load_id])).status_code == 404
     )
 
-    recorded = w["driver_a"].ok(
-        "POST", f"{url}/corrective-action", action(site, [site.load_id]), 201
-    )
+    recorded = w["driver_a"].ok("POST", f"{url}/corrective-action", action([site.load_id]), 201)
     assert recorded["state"] == "action_recorded"
     assert recorded["corrective_action"]["lot_decisions"][0]["decision"] == "shorten_shelf_life"
     assert recorded["corrective_action"]["core_temperature_c"] == 5.4
@@ -144,7 +139,7 @@ def test_no_close_while_the_excursion_goes_on(offline_site: Site) -> None:
     site, w = offline_site, offline_site.world
     alert_id = raise_alert(site, [12.0] * 4, 3)
     url = f"/api/v1/alerts/{alert_id}"
-    w["hygiene_a"].ok("POST", f"{url}/corrective-action", action(site, [site.load_id]), 201)
+    w["hygiene_a"].ok("POST", f"{url}/corrective-action", action([site.load_id]), 201)
     refused = w["hygiene_a"].post(f"{url}/close", {"review_note": "Vu"})
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "excursion_ongoing"
