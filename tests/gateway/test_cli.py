@@ -48,3 +48,18 @@ def test_json_log_lines() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "ERROR" and line["message"] == "ALARM x"
     assert line["logger"] == "gateway.intake" and line["time"].endswith("+00:00")
+
+
+def test_python_m_gateway_takes_the_global_options(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'[gateway]\nspool_path = "{tmp_path / "absent.sqlite3"}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "--config", str(config), "status"],
+        env=env | {"PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "absent.sqlite3" in result.stderr
