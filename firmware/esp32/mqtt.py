@@ -2,7 +2,7 @@
 # MQTTProtocol speaks packets and raises OSError for anything wrong with the link;
 # MQTTLink owns connectivity and is the ONE layer that turns OSError into a reconnect with
 # backoff. Nothing here blocks sampling or the alarm: every wait is an asyncio wait, except
-# DNS and the TLS handshake (see _open) which the MicroPython socket API makes blocking.
+# the DNS lookup in open_connection (getaddrinfo has no asynchronous form in MicroPython).
 import asyncio
 import binascii
 import struct
@@ -232,8 +232,9 @@ class MQTTLink:
             ctx.verify_mode = ssl.CERT_REQUIRED
         else:
             ctx.verify_mode = ssl.CERT_NONE  # not advised: docs/firmware.md, "TLS"
-        # asyncio.open_connection(ssl=SSLContext) exists since MicroPython 1.22 (PR #12259);
-        # the handshake inside it blocks for its duration (typically < 2 s on an ESP32).
+        # asyncio.open_connection(ssl=SSLContext) exists since MicroPython 1.22
+        # (micropython#11897); it wraps with do_handshake_on_connect=False, so the handshake
+        # runs on the non-blocking socket. The server name checked is `host`.
         return await asyncio.open_connection(host, port, ssl=ctx)
 
     def _message(self, topic, payload):
