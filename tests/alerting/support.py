@@ -37,7 +37,8 @@ PROBE = "van-a-1"  # installed in van VA, zone "frais" (tests/server/world.py)
 T = TypeVar("T")
 
 
-def wait_for(what: Callable[[], T], timeout: float = 15.0, step: float = 0.05) -> T:
+def wait_for(what: Callable[[], T | None], timeout: float = 15.0, step: float = 0.05) -> T:
+    """Poll until `what()` is truthy; return that value."""
     deadline = time.monotonic() + timeout
     while True:
         value = what()

@@ -57,7 +57,7 @@ def raise_alert(site: Site, values: list[float], minutes_ago: int) -> int:
         session.commit()
         alert_id = session.scalar(select(Alert.id).order_by(Alert.id.desc()))
         assert alert_id is not None
-        return alert_id
+        return int(alert_id)
 
 
 def action(load_ids: list[int]) -> dict[str, Any]:

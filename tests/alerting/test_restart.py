@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.alerting.models import Alert, AlertEntry
 from tests.alerting.support import Probe, Site, readings, wait_for
@@ -48,7 +49,7 @@ def test_kill_during_excursion_then_restart_continues_one_alert(
 ) -> None:
     log = tmp_path / "worker.log"
     probe = Probe(mosquitto.port)
-    sessions = site.app.state.sessionmaker
+    sessions: sessionmaker[Session] = site.app.state.sessionmaker
     now = datetime.now(UTC)
     proc = start_worker(site, mosquitto, log)
     try:
