@@ -47,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     quarantine.add_argument("--reason", help="only this rejection reason")
     quarantine.add_argument("--limit", type=int, default=50, help="newest first (default 50)")
     quarantine.add_argument("--json", action="store_true", help="JSON lines, payload included")
+    quarantine.add_argument(
+        "--purge-older-than-days", type=float, metavar="DAYS",
+        help="delete items received more than DAYS ago (once inspected) instead of listing",
+    )  # fmt: skip
     quarantine.set_defaults(handler=list_quarantine)
     status = actions.add_parser("status", help="spool depth, rejects by reason, probe status")
     status.set_defaults(handler=show_status)
@@ -90,6 +94,11 @@ def list_quarantine(args: argparse.Namespace) -> int:
     spool = _open_spool(args)
     if spool is None:
         return 2
+    if args.purge_older_than_days is not None:
+        cutoff = time.time() - args.purge_older_than_days * 86400
+        print(f"deleted {spool.purge_quarantine(int(cutoff * 1000))} quarantined items")
+        spool.close()
+        return 0
     for item in spool.quarantine(args.limit, args.reason):
         if args.json:
             print(json.dumps({

@@ -66,7 +66,13 @@ class Drainer:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if self.drain_once():
+            try:
+                sent = self.drain_once()
+            except Exception:  # the spool itself (disk, lock timeout): never let the thread die
+                log.exception("drainer error; retrying")
+                self.backoff_s = min(self.max_backoff_s, max(0.5, self.backoff_s * 2))
+                sent = False
+            if sent:
                 if self._last_batch < self.batch_size:
                     self._stop.wait(LINGER_S)
                 continue

@@ -82,6 +82,9 @@ class SerialPort:
                 self._read(link)
             except (serial.SerialException, OSError) as exc:
                 log.warning("serial port %s lost (%s); reopening", self.port, exc)
+            except Exception:  # whatever a driver throws: log, reopen, keep the thread alive
+                log.exception("serial port %s failed; reopening", self.port)
+                self._stop.wait(backoff)
             finally:
                 self.opened.clear()
                 with self._write_lock:

@@ -273,6 +273,20 @@ class Spool:
             for row in rows
         ]
 
+    def purge_quarantine(self, before_ms: int) -> int:
+        """Delete quarantined items received before `before_ms` (after inspection). Returns how
+        many went."""
+        with self._write_lock:
+            conn = self._wconn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = conn.execute("DELETE FROM quarantine WHERE received_ms < ?", (before_ms,))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return int(cur.rowcount)
+
     def quarantine_counts(self) -> dict[str, int]:
         with self._read_lock:
             rows = self._rconn.execute(

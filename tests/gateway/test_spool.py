@@ -59,6 +59,8 @@ def test_quarantine_and_status(tmp_path: Path) -> None:
     spool.commit([], [], [older])  # a late redelivery never overwrites a newer status
     assert spool.quarantine_counts() == {"invalid_json": 1}
     assert spool.quarantine()[0].payload == b"\xff{"
+    assert spool.purge_quarantine(T0) == 0  # only items received before the cutoff go
+    assert spool.purge_quarantine(T0 + 1) == 1 and spool.quarantine_counts() == {}
     status = spool.statuses()["x"]
     assert status["online"] is True and status["time_ms"] == T0 + 10
     latest = StatusUpdate(ProbeStatus("x", online=False), T0 + 30, "serial:/dev/ttyUSB0")
