@@ -157,9 +157,10 @@ class Location:
             if stream.replay_from is not None and id(stream) not in replayed:
                 replayed[id(stream)] = (stream, stream.replay())
         for probe_id in seen:
-            door = self._door_known_open(probe_id)
-            if door is not None:
-                touched.append(door)
+            door = streams[probe_id].get("door")
+            if door is not None and door.machine.door is not None:
+                if self._door_known_open(probe_id) is not None:
+                    touched.append(door)
         for stream, start in replayed.values():
             if start is not None:
                 self._republish(stream, start, now_ms, events)
@@ -171,7 +172,8 @@ class Location:
     def _door_known_open(self, probe_id: str) -> Stream | None:
         """Door events come only on change: any later reading of the same probe shows the
         door still open at its device time. Returns the door stream if its record changed."""
-        door = self.streams.get(probe_id, {}).get("door")
+        channels = self.streams.get(probe_id)
+        door = None if channels is None else channels.get("door")
         arrival = self.arrivals.get(probe_id)
         if door is None or door.machine.door is None or arrival is None:
             return None
@@ -250,8 +252,10 @@ class Location:
         if arrival is None:
             self.arrivals[probe_id] = [now_ms, t]
         else:
-            arrival[0] = max(arrival[0], now_ms)
-            arrival[1] = max(arrival[1], t)
+            if now_ms > arrival[0]:
+                arrival[0] = now_ms
+            if t > arrival[1]:
+                arrival[1] = t
         if not self.offline:
             return
         record = self.offline.pop(probe_id, None)
