@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -168,3 +169,33 @@ def test_watchdog_resets_a_probe_whose_sampling_hangs(sim: Callable[..., SimProb
     assert state["boot"] == 1 and state["unstable"] == 0  # it had been stable before
     probe.start()
     probe.wait_line(lambda s: s == "LOG boot 2 fw 1.0.0 mode normal")
+
+
+def test_a_boot_without_clock_is_estimated_from_the_boot_before(
+    mosquitto_acl: Mosquitto,
+    sim: Callable[..., SimProbe],
+    collector_factory: Callable[[Mosquitto], Collector],
+) -> None:
+    # Boot 1 knows the time but has no uplink; boot 2 (after a power cut) never gets NTP.
+    sc = scenario()
+    probe = sim(probe_config(mosquitto_acl, transport="none"), sc)
+    probe.start()
+    time.sleep(1.5)
+    probe.kill()
+    sc["sync_after"] = None
+    probe.scenario_path.write_text(json.dumps(sc))
+    probe.cfg_path.write_text(json.dumps(probe_config(mosquitto_acl, hold_unsynced_s=30)))
+    server = collector_factory(mosquitto_acl)
+    probe.start()
+    server.wait_for(lambda: any(r.get("u") == 1 for r in server.readings()), timeout=20)
+    probe.stop()
+    batches = [json.loads(p) for t, p, _ in server.messages if t.endswith("/up/readings")]
+    first_boot = [r for b in batches for r in b["r"] if "u" not in r]
+    second_boot = [r for b in batches for r in b["r"] if r.get("u") == 1]
+    assert first_boot and second_boot
+    assert [r["s"] for r in first_boot + second_boot][:5] == [1, 2, 3, 4, 5]
+    # The estimate never goes back before the last time known, nor into the future.
+    assert min(r["t"] for r in second_boot) >= max(r["t"] for r in first_boot)
+    assert max(r["t"] for r in second_boot) <= now_ms() + 600_000
+    for b in batches:
+        assert b["boot"] == 2

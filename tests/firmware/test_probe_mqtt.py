@@ -35,10 +35,14 @@ def test_steady_run_contract_payloads_and_contiguous_sequence(
     collector_factory: Callable[[Mosquitto], Collector],
 ) -> None:
     server = collector_factory(mosquitto_acl)
-    probe = sim(probe_config(mosquitto_acl), scenario(supply=12.4, rssi=-61))
+    door = [[0, 0], [60, 1], [90, 0]]  # opened one minute after start, for 30 s
+    sc = scenario(supply=12.4, rssi=-61, door=door)
+    probe = sim(probe_config(mosquitto_acl, status_s=60), sc)
     probe.start()
-    server.wait_for(lambda: len(server.readings()) >= 30)
+    server.wait_for(lambda: len(server.readings()) >= 40)
     probe.stop()
+    password = mosquitto_acl.users["probe-01"].encode()
+    assert not any(password in p for _, p, _ in server.messages)  # secrets never published
     for topic, payload, retain in list(server.messages):
         if topic.endswith("/up/readings"):
             batch = protocol.parse_readings(payload, now_ms(), topic)
@@ -51,6 +55,10 @@ def test_steady_run_contract_payloads_and_contiguous_sequence(
     assert seqs == list(range(1, len(seqs) + 1))
     channels = {r["c"] for r in server.readings()}
     assert channels == {"air", "product", "door", "battery"}
+    # Door changes recorded when they happen, not at the next sample.
+    doors = [(r["v"], r["t"]) for r in server.readings() if r["c"] == "door"]
+    assert [v for v, _ in doors] == [0, 1, 0]
+    assert abs(doors[2][1] - doors[1][1] - 30_000) <= 3_000
     # One sample every 10 scenario seconds, stamped in device time (whole seconds; at 60x
     # speed a 17 ms scheduling delay on the host is one scenario second).
     air = [r["t"] for r in server.readings() if r["c"] == "air"]
@@ -60,6 +68,7 @@ def test_steady_run_contract_payloads_and_contiguous_sequence(
     statuses = [json.loads(p) for t, p, _ in server.messages if t.endswith("/up/status")]
     online = [s for s in statuses if s["online"]]
     assert online and online[0]["mode"] == "normal" and online[0]["supply"] == 12.4
+    assert len(online) >= 2  # on connect, then every status_s (60 s of probe time)
     assert statuses[-1] == {"v": 1, "id": "probe-01", "online": False}  # the last will
 
 
