@@ -152,15 +152,17 @@ class Location:
             seen[last_probe] = newest
         for probe_id, t in seen.items():
             self._arrived(probe_id, t, now_ms, events)
+            door = streams[probe_id].get("door")
+            if door is not None and door.machine.door is not None:
+                touched.append(door)  # its record may change below
+        if not touched:
+            return events  # the common case: nothing to replay, nothing to tell
         replayed: dict[int, tuple[Stream, int | None]] = {}
         for stream in touched:  # only the streams whose records changed
             if stream.replay_from is not None and id(stream) not in replayed:
                 replayed[id(stream)] = (stream, stream.replay())
         for probe_id in seen:
-            door = streams[probe_id].get("door")
-            if door is not None and door.machine.door is not None:
-                if self._door_known_open(probe_id) is not None:
-                    touched.append(door)
+            self._door_known_open(probe_id)
         for stream, start in replayed.values():
             if start is not None:
                 self._republish(stream, start, now_ms, events)
