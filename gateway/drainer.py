@@ -97,9 +97,9 @@ class Drainer:
         except SinkRejected as exc:
             log.error("ALARM sink refused %d readings for good: %s; moved to quarantine",
                       len(readings), exc)  # fmt: skip
+            self.spool.move_to_quarantine(batch, "sink_rejected", str(exc), now_ms())
             self.metrics.sink_rejected.inc(len(readings))
             self.metrics.rejected.labels("sink_rejected").inc()
-            self.spool.move_to_quarantine(batch, "sink_rejected", str(exc), now_ms())
             return True
         except Exception as exc:
             # SinkError or anything unexpected from a client library: the batch stays spooled.
