@@ -202,11 +202,24 @@ def zone_windows(session: Session, viewer: Viewer, zone_id: int) -> list[Interva
     zone = session.get(Zone, zone_id)
     if zone is None:
         raise ApiError(404, "not_found")
-    windows: list[Interval] = []
-    used_by_viewer = session.scalars(
-        select(Delivery).where(Delivery.van_id == zone.van_id, visible_deliveries(viewer))
+    used_by_viewer = list(
+        session.scalars(
+            select(Delivery).where(Delivery.van_id == zone.van_id, visible_deliveries(viewer))
+        )
     )
-    windows.extend(delivery_window(d) for d in used_by_viewer)
+    # While another cooperative's delivery is on the road with this van, its temperatures
+    # are that delivery's, even inside the viewer's delivery day (a van shared the same day).
+    others_on_road = session.scalars(
+        select(Delivery).where(
+            Delivery.van_id == zone.van_id,
+            Delivery.departed_at.is_not(None),
+            Delivery.id.not_in([d.id for d in used_by_viewer]),
+        )
+    )
+    windows = subtract(
+        [delivery_window(d) for d in used_by_viewer],
+        [(d.departed_at, d.closed_at) for d in others_on_road if d.departed_at is not None],
+    )
     windows.extend(on_board_windows(session, viewer, zone_id))
     if not windows:
         raise ApiError(404, "not_found")
@@ -241,6 +254,27 @@ def on_board_windows(session: Session, viewer: Viewer, zone_id: int) -> list[Int
         else:  # still on board, or refused at the drop and brought back
             windows.append((pickup_stop.actual_at, delivery.closed_at))
     return windows
+
+
+_FAR = datetime(9999, 1, 1, tzinfo=UTC)  # stands for "still running" while subtracting
+
+
+def subtract(windows: list[Interval], holes: list[Interval]) -> list[Interval]:
+    """The parts of `windows` outside every hole (all half-open, end None = running)."""
+    result = [(start, end or _FAR) for start, end in windows]
+    for hole_start, hole_end in holes:
+        hole_stop = hole_end or _FAR
+        cut: list[tuple[datetime, datetime]] = []
+        for start, end in result:
+            if hole_stop <= start or end <= hole_start:
+                cut.append((start, end))
+                continue
+            if start < hole_start:
+                cut.append((start, hole_start))
+            if hole_stop < end:
+                cut.append((hole_stop, end))
+        result = cut
+    return [(start, None if end == _FAR else end) for start, end in result]
 
 
 def clip(

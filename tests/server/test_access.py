@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gateway.store_sqlite import SqliteReadingStore
-from tests.server.world import D1, D2, World, brussels, iso, reading, run_delivery_a
+from tests.server.world import (
+    D1,
+    D2,
+    World,
+    brussels,
+    iso,
+    plan_delivery,
+    reading,
+    run_delivery_a,
+)
 
 EVERYONE = (
     "root", "admin_a", "hygiene_a", "driver_a", "driver_a2", "admin_b", "hygiene_b", "driver_b",
@@ -130,6 +139,42 @@ def test_van_temperatures_only_while_used_or_on_board(
         if seen != expected[user]:
             failures.append(f"{user}: saw {sorted(seen)}, expected {sorted(expected[user])}")
     assert not failures, "\n".join(failures)
+
+
+def test_van_shared_the_same_day(world: World, reading_store: SqliteReadingStore) -> None:
+    """Coop B takes VA on D1 morning (05:30 to 08:30); coop A's delivery DA is planned on D1
+    too. Each sees the van's temperatures of its own use only."""
+    ids = world.ids
+    morning = plan_delivery(world, "admin_b", "B", "driver_b", D1, "CR3", [("L4", "P3")])
+    driver = world["driver_b"]
+    url = f"/api/v1/deliveries/{morning}"
+    zones = [{"zone_id": ids["VA_frais"], "temperature_c": 2.0}]
+    driver.ok("POST", f"{url}/departure", {"checked_at": iso(brussels(D1, 5, 30)), "zones": zones})
+    accept = [{"load_id": ids["L4"], "accepted": True}]
+    for stop, hour in (("B_pickup", 6), ("B_drop", 8)):
+        body = {"at": iso(brussels(D1, hour)), "decisions": accept}
+        driver.ok("POST", f"{url}/stops/{ids[stop]}/handover", body, 201)
+    driver.ok("POST", f"{url}/close", {"closed_at": iso(brussels(D1, 8, 30))})
+    reading_store.write(
+        [
+            reading("van-a-1", "air", brussels(D1, 4), 5.0, 1),  # before B left: A's day
+            reading("van-a-1", "air", brussels(D1, 7), 3.0, 2),  # B on the road
+            reading("van-a-1", "air", brussels(D1, 11), 4.0, 3),  # after B closed: A's day
+        ]
+    )
+    query = {"start": iso(brussels(D1, 0)), "end": iso(brussels(D2, 0))}
+    zone = f"/api/v1/zones/{ids['VA_frais']}/readings"
+    seen = {
+        user: [r["value"] for r in world[user].ok("GET", zone, params=query)["readings"]]
+        for user in ("admin_a", "driver_a", "admin_b", "driver_b", "producer3")
+    }
+    assert seen == {
+        "admin_a": [5.0, 4.0],
+        "driver_a": [5.0, 4.0],
+        "admin_b": [5.0, 3.0],  # B's window: its day until it closed
+        "driver_b": [5.0, 3.0],
+        "producer3": [3.0],  # L4 on board from 06:00 to 08:00
+    }
 
 
 def test_cold_room_temperatures(world: World, reading_store: SqliteReadingStore) -> None:
