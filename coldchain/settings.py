@@ -130,6 +130,15 @@ class AlertingSettings(BaseModel):
     public_url: str = "http://127.0.0.1:8000"  # links in e-mails
 
 
+class RecordsSettings(BaseModel):
+    """Sealed HACCP records, exports and retention (docs/records.md)."""
+
+    # Records are evidence: kept at least 2 years (regulatory.md §2.4), never less.
+    retention_days: int = Field(1095, ge=730)
+    reseal_window_days: int = Field(30, ge=1)  # late readings this long after closing reseal
+    max_export_days: int = Field(400, ge=1, le=3660)  # longest inspection-export period
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COLDCHAIN_",
@@ -145,6 +154,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = GatewaySettings()
     server: ServerSettings = ServerSettings()
     alerting: AlertingSettings = AlertingSettings()
+    records: RecordsSettings = RecordsSettings()
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
