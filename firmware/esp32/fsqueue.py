@@ -156,15 +156,33 @@ class FsQueue:
         rec = self._rec
         struct.pack_into(_FMT, rec, 0, seq, t, centi, (ch << 4) | fault, flags, boot & 0xFFFF)
         struct.pack_into("<H", rec, 14, _crc16(rec, 14))
-        self._file.write(rec)
-        self._file.flush()  # littlefs commits on flush (lfs_file_sync): durable from here
+        try:
+            self._write(rec)
+        except OSError:
+            # Filesystem full before the queue's own capacity (littlefs metadata, other files)
+            # or a write error; the record may be torn in this segment. littlefs needs a few
+            # free blocks to work (copy-on-write, metadata compaction): freeing one segment
+            # would let only a handful of records in before the next ENOSPC. So learn the real
+            # capacity, keep two segments of headroom, continue in a fresh segment and retry
+            # once; a second failure goes to the caller.
+            self.max_segments = max(2, len(self._segs) - 2)
+            self._count = self.seg_records
+            self._roll()
+            self._write(rec)
         self._count += 1
         self.next_seq = seq + 1
         return seq
 
+    def _write(self, rec):
+        self._file.write(rec)
+        self._file.flush()  # littlefs commits on flush (lfs_file_sync): durable from here
+
     def _roll(self):
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass  # a failed write left it unflushable; its valid records stay readable
             self._file = None
             if self._segs:
                 self._seg_last_seq(self._segs[-1])  # cache it now that it is final

@@ -164,9 +164,13 @@ class Probe:
     async def _sampler(self):
         due = self.board.uptime_ms()
         while True:
-            for ch, value, fault in await self.board.read_sensors():
-                self.record(ch, value, fault)
-            now = self.sample_beat = self.board.uptime_ms()
+            try:
+                for ch, value, fault in await self.board.read_sensors():
+                    self.record(ch, value, fault)
+                self.sample_beat = self.board.uptime_ms()
+            except Exception as e:  # noqa: BLE001 - logged; no beat, so the watchdog decides
+                self.log("sampling failed: %r" % (e,))
+            now = self.board.uptime_ms()
             # Absolute schedule: sleep overshoot never accumulates into drift; after a stall
             # (or an interval change) the next sample is taken at once, not in a burst.
             due = max(due + self.interval * 1000, now)

@@ -112,3 +112,21 @@ print(json.dumps({{"lost": q.lost, "first": first, "again": q.peek(1)[0].seq,
     assert state == {
         "lost": 64, "first": 65, "again": 65, "depth": 202, "segments": 4, "next": 267,
     }  # fmt: skip
+
+
+def test_filesystem_full_before_the_queue_is_a_counted_loss_not_a_stop(
+    micropython: MicroPython,
+) -> None:
+    # A real littlefs (MicroPython's VfsLfs2 on a RAM block device) of 96 KiB under a queue
+    # allowed 512 KiB: littlefs reports ENOSPC long before the queue thinks it is full.
+    done = micropython.run(FW_TESTS / "queue_enospc.py", module_path=[FIRMWARE])
+    assert done.returncode == 0, done.stderr
+    state = json.loads(done.stdout)
+    assert state["appended"] == 12000 and state["contiguous"]  # every append succeeded
+    # Nothing vanished silently: what was dropped is counted, the rest is queued in order.
+    assert state["lost"] + state["queued"] == 12000
+    assert state["gaps"] == 0 and state["last"] == 12000 and state["corrupt"] == 0
+    assert state["first"] == state["acked"] + 1
+    # The queue learned the filesystem's real size and kept headroom for littlefs.
+    assert state["segments"] <= state["max_segments"] < 24
+    assert state["queued"] > 4000
