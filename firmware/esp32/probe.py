@@ -155,8 +155,14 @@ class Probe:
         t, uptime = self.clock.now()
         flags = (HAS_VALUE if centi is not None else 0) | (UPTIME if uptime else 0)
         fcode = contract.fault_code(fault)
-        seq = self.queue.append(t, centi or 0, code, fcode, flags, self.boot)
-        self.alarm.observe(ch, value if fault is None else None, self.clock.uptime_s())
+        alarm_value = value if fault is None else None
+        try:
+            seq = self.queue.append(t, centi or 0, code, fcode, flags, self.boot)
+        except OSError:
+            # Flash refused it: the cab must still hear an excursion; then the sampler logs it.
+            self.alarm.observe(ch, alarm_value, self.clock.uptime_s())
+            raise
+        self.alarm.observe(ch, alarm_value, self.clock.uptime_s())
         if self.uplink is not None:
             self.uplink.added(Record(seq, t, centi or 0, code, fcode, flags, self.boot & 0xFFFF))
         return seq
