@@ -16,7 +16,7 @@ router.include_router(routes.router)
 def start_worker(app: FastAPI) -> AlertWorker | None:
     if not app.state.settings.alerting.in_server:
         return None
-    worker = AlertWorker(app.state.settings, app.state.sessionmaker)
+    worker = AlertWorker(app.state.settings)  # its own connections: server/alerting/db.py
     worker.start()
     app.state.alert_worker = worker
     return worker

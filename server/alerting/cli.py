@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from server.alerting.worker import AlertWorker
-    from server.db import make_engine, make_sessionmaker, migrate
+    from server.db import make_engine, migrate
 
     try:
         settings = load_settings(args.config)
@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine(settings.server.database_url)
     if settings.server.migrate_on_start:
         migrate(engine)
-    worker = AlertWorker(settings, make_sessionmaker(engine))
+    engine.dispose()
+    worker = AlertWorker(settings)
     stopping = threading.Event()
 
     def stop(_signum: int, _frame: Any) -> None:
@@ -55,5 +56,4 @@ def run(args: argparse.Namespace) -> int:
     while not stopping.wait(60):
         log.info("alert worker: %s", worker.status())
     worker.stop()
-    engine.dispose()
     return 0

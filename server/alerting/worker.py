@@ -19,12 +19,14 @@ import threading
 import time
 from typing import Any
 
+from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.engine import ConfigError, Engine
 from alerts.events import AlertEvent
 from coldchain.protocol import MAX_PAYLOAD_BYTES, Rejection, parse_readings
 from coldchain.settings import Settings
+from server.alerting.db import worker_sessions
 from server.alerting.dispatch import Dispatcher
 from server.alerting.models import RejectedMessage, WorkerState
 from server.alerting.mqtt import AlertMqtt, Message
@@ -43,9 +45,12 @@ def now_ms() -> int:
 
 
 class AlertWorker:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session] | None = None) -> None:
         self.settings = settings
         self.cfg = settings.alerting
+        self._engine: DbEngine | None = None
+        if sessions is None:  # its own connections (see server/alerting/db.py)
+            self._engine, sessions = worker_sessions(settings.server.database_url)
         self.sessions = sessions
         self.engine = Engine()
         self.mqtt = AlertMqtt(settings.mqtt, self.cfg)
@@ -74,6 +79,8 @@ class AlertWorker:
             self._thread.join(timeout=10)
         self.dispatcher.stop()
         self.mqtt.stop()
+        if self._engine is not None:
+            self._engine.dispose()
 
     def _restore(self) -> None:
         now = now_ms()
@@ -102,16 +109,38 @@ class AlertWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             batch = self._take_batch()
-            try:
-                self._process(batch)
-            except Exception:  # a bug must not stop alerting; messages stay unacked
-                log.exception("alert worker: batch failed; retrying after a pause")
-                self.counters["internal_error"] += 1
-                time.sleep(1)
+            while not self._stop.is_set():
+                try:
+                    self._process(batch)
+                    break
+                except Exception:  # the database refused (busy, down) or a bug
+                    log.exception(
+                        "alert worker: batch failed; judging it again from the saved state"
+                    )
+                    self.counters["batch_retried"] += 1
+                    time.sleep(0.5)
+                    batch = self._recover(batch)
         with self.sessions() as session:
             self._save(session)
             session.commit()
         self._ack_pending()
+
+    def _recover(self, batch: list[Message]) -> list[Message]:
+        """The engine moved on but its events were not committed: start again from the
+        saved state with every message not acknowledged yet (re-judging them is harmless:
+        duplicates change nothing and alerts already on record come back as 'replayed')."""
+        while not self._stop.is_set():
+            self.engine = Engine()
+            try:
+                self._restore()
+                break
+            except Exception:  # never judge on with an empty engine: it would forget
+                log.exception("alert worker: restore failed; trying again")
+                time.sleep(1)
+        self._next_refresh = 0.0
+        retry = self.pending + batch
+        self.pending = []
+        return retry
 
     def _take_batch(self) -> list[Message]:
         batch: list[Message] = []

@@ -27,7 +27,7 @@ def test_reading_to_alert_alarm_sse_and_email(
     driver_stream = SseReader(http.url, token(site, "driver_a"))
     other_coop_stream = SseReader(http.url, token(site, "hygiene_b"))
     probe = Probe(mosquitto.port)
-    worker = AlertWorker(site.settings, site.app.state.sessionmaker)
+    worker = AlertWorker(site.settings)
     worker.start()
     try:
         wait_for(worker.mqtt.subscribed.is_set)

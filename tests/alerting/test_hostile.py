@@ -103,7 +103,7 @@ def test_worker_rejects_counts_and_keeps_bad_messages_then_judges_good_ones(
     site: Site, mosquitto: Mosquitto
 ) -> None:
     probe = Probe(mosquitto.port)
-    worker = AlertWorker(site.settings, site.app.state.sessionmaker)
+    worker = AlertWorker(site.settings)
     worker.start()
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
     good = {"v": 1, "id": PROBE, "fw": "1.0.0", "r": [{"c": "air", "t": now_ms, "s": 1, "v": 3.0}]}

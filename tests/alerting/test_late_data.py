@@ -26,7 +26,7 @@ def test_late_readings_make_a_detected_late_alert_on_the_right_delivery(
     driver.ok("POST", f"{url}/close", {"closed_at": iso(now - timedelta(minutes=10))})
 
     probe = Probe(mosquitto.port)
-    worker = AlertWorker(site.settings, site.app.state.sessionmaker)
+    worker = AlertWorker(site.settings)
     worker.start()
     try:
         wait_for(worker.mqtt.subscribed.is_set)
