@@ -237,3 +237,23 @@ def test_mosquitto_forgets_shared_subscriptions_on_restart(mosquitto: Mosquitto)
         c.loop_stop()
     assert sorted(p[:5] for p in got["plain"]).count(b"after") == 5
     assert all(p.startswith(b"before-") for p in got["shared"]), got["shared"]
+
+
+def test_gateway_started_before_the_broker_connects_when_it_comes(
+    mosquitto: Mosquitto, gateway_factory, tmp_path: Path
+) -> None:
+    readings = tmp_path / "readings.sqlite3"
+    mosquitto.stop()
+    gw = gateway_factory(mosquitto, {"kind": "sqlite", "sqlite_path": str(readings)})
+    gw.start(wait_subscribed=False)
+    time.sleep(1.5)  # refused connections meanwhile: paho retries, the process stays up
+    assert gw.proc is not None and gw.proc.poll() is None
+    mosquitto.start()
+    gw.wait_for_log("subscribed to", 60)
+    stream = Stream(mosquitto, total=1000, rate=200, probes=5)
+    stream.start()
+    stream.finish()
+    store = SqliteReadingStore(readings)
+    wait_until(lambda: store.count() == 1000, 30, "readings stored")
+    store.close()
+    assert gw.stop() == 0
