@@ -117,7 +117,7 @@ class AlertingSettings(BaseModel):
     notify_poll_s: float = Field(1.0, gt=0)
     notify_retry_s: float = Field(30.0, gt=0)  # first retry delay, doubled each attempt
     notify_max_attempts: int = Field(8, ge=1)
-    sse_poll_s: float = Field(0.25, gt=0)
+    sse_poll_s: float = Field(0.1, gt=0)  # one indexed query per open stream per poll
     smtp_host: str | None = None  # unset: no e-mail
     smtp_port: int = Field(25, ge=1, le=65535)
     smtp_starttls: bool = False
