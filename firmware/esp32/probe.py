@@ -17,7 +17,7 @@ DEFAULTS = {
     "status_s": 300,
     "sync_s": 3600,
     "batch": 20,
-    "backlog_pace_ms": 20,
+    "backlog_pace_ms": 5,
     "live_threshold": 60,
     "hold_unsynced_s": 900,
     "queue_bytes": 524288,

@@ -10,7 +10,7 @@ from fsqueue import HAS_VALUE, UPTIME
 
 
 class Uplink:
-    def __init__(self, probe, link, batch=20, pace_ms=20, live_threshold=60, hold_unsynced_s=900):
+    def __init__(self, probe, link, batch=20, pace_ms=5, live_threshold=60, hold_unsynced_s=900):
         self.probe = probe
         self.link = link
         self.batch = min(batch, contract.MAX_READINGS_PER_MESSAGE)
