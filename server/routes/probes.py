@@ -105,14 +105,19 @@ def end_installation(
 
 @router.get("/{probe_pk}/installations")
 def list_installations(
-    probe_pk: IdPath, viewer: ViewerDep, session: SessionDep
-) -> list[InstallationOut]:
+    probe_pk: IdPath,
+    viewer: ViewerDep,
+    session: SessionDep,
+    page: Annotated[Paging, Depends(paging)],
+) -> Page[InstallationOut]:
     """Where the probe was, oldest first."""
     probe = get_visible(session, viewer, Probe, probe_pk)
-    rows = session.scalars(
-        select(Installation).where(Installation.probe_id == probe.id).order_by(Installation.start)
+    query = (
+        select(Installation)
+        .where(Installation.probe_id == probe.id)
+        .order_by(Installation.start, Installation.id)
     )
-    return [InstallationOut.model_validate(r) for r in rows]
+    return paginate(session, query, page, InstallationOut)
 
 
 @router.post("/{probe_pk}/calibrations", status_code=201)
@@ -141,16 +146,19 @@ def add_calibration(
 
 @router.get("/{probe_pk}/calibrations")
 def list_calibrations(
-    probe_pk: IdPath, viewer: ViewerDep, session: SessionDep
-) -> list[CalibrationOut]:
+    probe_pk: IdPath,
+    viewer: ViewerDep,
+    session: SessionDep,
+    page: Annotated[Paging, Depends(paging)],
+) -> Page[CalibrationOut]:
     """The probe's calibrations, oldest first."""
     probe = get_visible(session, viewer, Probe, probe_pk)
-    rows = session.scalars(
+    query = (
         select(Calibration)
         .where(Calibration.probe_id == probe.id)
-        .order_by(Calibration.calibrated_at)
+        .order_by(Calibration.calibrated_at, Calibration.id)
     )
-    return [CalibrationOut.model_validate(r) for r in rows]
+    return paginate(session, query, page, CalibrationOut)
 
 
 @router.get("/{probe_pk}/readings")

@@ -53,11 +53,16 @@ def read_van(van_id: IdPath, viewer: ViewerDep, session: SessionDep) -> VanOut:
 
 
 @router.get("/{van_id}/zones")
-def list_zones(van_id: IdPath, viewer: ViewerDep, session: SessionDep) -> list[ZoneOut]:
+def list_zones(
+    van_id: IdPath,
+    viewer: ViewerDep,
+    session: SessionDep,
+    page: Annotated[Paging, Depends(paging)],
+) -> Page[ZoneOut]:
     """The van's zones (compartments and thermo-boxes)."""
     van = get_visible(session, viewer, Van, van_id)
-    zones = session.scalars(select(Zone).where(Zone.van_id == van.id).order_by(Zone.id))
-    return [ZoneOut.model_validate(z) for z in zones]
+    query = select(Zone).where(Zone.van_id == van.id).order_by(Zone.id)
+    return paginate(session, query, page, ZoneOut)
 
 
 @router.post("/{van_id}/zones", status_code=201)

@@ -189,7 +189,7 @@ def test_calibration_in_force_per_reading_time(
         },
     )
     assert huge.status_code == 422
-    listed = producer.ok("GET", calibrations)
+    listed = producer.ok("GET", calibrations)["data"]
     assert [c["id"] for c in listed] == [air1, air_back, product, air2]
 
 
