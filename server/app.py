@@ -16,6 +16,7 @@ from server.alerting import app as alerting_app
 from server.bodyguard import BodyGuard
 from server.db import make_engine, make_sessionmaker, migrate
 from server.readingstore import open_reading_store
+from server.records import routes as records_routes
 from server.routes import auth, cold_rooms, deliveries, organisations, probes, readings, users, vans
 from server.security import dummy_hash, password_hasher
 
@@ -35,6 +36,7 @@ def api_router() -> APIRouter:
     for module in (auth, users, organisations, vans, cold_rooms, probes, deliveries, readings):
         router.include_router(module.router)
     router.include_router(alerting_app.router)
+    router.include_router(records_routes.router)
     return router
 
 

@@ -1,1 +1,1 @@
-"""Sealed HACCP records of deliveries, their verification, exports and retention (docs/records.md)."""
+"""Sealed HACCP records of deliveries: verification, exports, retention (docs/records.md)."""

@@ -1,0 +1,377 @@
+"""The canonical content of a delivery's HACCP record, built from the database and the
+reading store. Everything an inspector may ask about is copied in, readings included, so
+the record never depends on the reading store's retention.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics as stats_lib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.limits import Lot, timeline_for_lots
+from alerts.profiles import ProductProfile
+from gateway.readingstore import ReadingStore
+from server.access import delivery_window
+from server.models import (
+    Delivery,
+    DepartureCheck,
+    Handover,
+    HandoverZoneTemperature,
+    Load,
+    LoadDecision,
+    Organisation,
+    Stop,
+    User,
+    Van,
+    Zone,
+)
+from server.placereadings import Place, PlaceReading, series, to_ms
+from server.records import alerts_log
+from server.records.verdict import Point, limit_of, statistics, verdict
+
+FORMAT = "coldchain-haccp-record/1"
+READING_COLUMNS = [
+    "time_ms",
+    "probe",
+    "channel",
+    "raw",
+    "value",
+    "calibration_id",
+    "fault",
+    "synced",
+]
+GAP_MIN_MS = 5 * 60_000  # a silence longer than this (and 3 intervals) is a gap
+OFFLINE_MS = 30 * 60_000  # a gap this long is an offline period
+EMPTY_ZONE_CATEGORY = "ambient"  # nothing on board: no limit (as alerting.empty_zone_category)
+
+
+def iso(t: datetime | None) -> str | None:
+    return None if t is None else t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _name(session: Session, user_id: int | None) -> str | None:
+    user = session.get(User, user_id) if user_id is not None else None
+    return user.full_name if user else None
+
+
+def build(
+    session: Session,
+    store: ReadingStore,
+    delivery: Delivery,
+    profiles: Mapping[str, ProductProfile],
+) -> dict[str, Any]:
+    """The record's content (without the seal envelope: version, sequence, sealed_at)."""
+    van = session.get(Van, delivery.van_id)
+    coop = session.get(Organisation, delivery.cooperative_id)
+    assert van is not None and coop is not None
+    stops = list(
+        session.scalars(select(Stop).where(Stop.delivery_id == delivery.id).order_by(Stop.sequence))
+    )
+    loads = list(
+        session.scalars(select(Load).where(Load.delivery_id == delivery.id).order_by(Load.id))
+    )
+    handovers = {
+        h.stop_id: h
+        for h in session.scalars(
+            select(Handover).where(Handover.stop_id.in_([s.id for s in stops]))
+        )
+    }
+    decisions = {
+        (d.handover_id, d.load_id): d
+        for d in session.scalars(
+            select(LoadDecision).where(
+                LoadDecision.handover_id.in_([h.id for h in handovers.values()])
+            )
+        )
+    }
+    zone_ids = sorted({load.zone_id for load in loads})
+    zones = {z.id: z for z in session.scalars(select(Zone).where(Zone.id.in_(zone_ids)))}
+    window = delivery_window(delivery)
+    start, end = window[0], window[1] or window[0]
+    readings = {
+        zid: series(session, store, Place(zone_id=zid), [window], start, end) for zid in zone_ids
+    }
+    lots = {load.id: load.lot_reference for load in loads}
+    return {
+        "format": FORMAT,
+        "cooperative": {"id": coop.id, "name": coop.name},
+        "delivery": {
+            "id": delivery.id,
+            "day": delivery.day.isoformat(),
+            "van": {"id": van.id, "name": van.name, "plate": van.plate},
+            "driver": _name(session, delivery.driver_id),
+            "departed_at": iso(delivery.departed_at),
+            "closed_at": iso(delivery.closed_at),
+            "closed_by": _name(session, delivery.closed_by_id),
+        },
+        "departure_checks": _departure_checks(session, delivery, zones),
+        "stops": [_stop(session, s, handovers.get(s.id), decisions, lots, zones) for s in stops],
+        "loads": [
+            _load(session, load, stops, handovers, decisions, zones, readings, profiles, end)
+            for load in loads
+        ],
+        "zones": [
+            _zone(
+                zones[zid],
+                readings[zid],
+                _limits(profiles, loads, stops, handovers, decisions, zid, start, end),
+            )
+            for zid in zone_ids
+        ],
+        "alerts": alerts_log.for_delivery(session, delivery.id, lots),
+    }
+
+
+def _departure_checks(session: Session, delivery: Delivery, zones: dict[int, Zone]) -> list[Any]:
+    rows = session.scalars(
+        select(DepartureCheck)
+        .where(DepartureCheck.delivery_id == delivery.id)
+        .order_by(DepartureCheck.zone_id)
+    )
+    return [
+        {
+            "zone": zones[r.zone_id].name if r.zone_id in zones else str(r.zone_id),
+            "checked_at": iso(r.checked_at),
+            "checked_by": _name(session, r.checked_by_id),
+            "temperature_c": r.temperature_c,
+            "limit_c": r.limit_c,
+            "source": r.source,
+        }
+        for r in rows
+    ]
+
+
+def _stop(
+    session: Session,
+    stop: Stop,
+    handover: Handover | None,
+    decisions: dict[tuple[int, int], LoadDecision],
+    lots: dict[int, str],
+    zones: dict[int, Zone],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "sequence": stop.sequence,
+        "kind": stop.kind,
+        "place_kind": stop.place_kind,
+        "place_name": stop.place_name,
+        "address": stop.address,
+        "planned_at": iso(stop.planned_at),
+        "actual_at": iso(stop.actual_at),
+        "handover": None,
+    }
+    if handover is None:
+        return out
+    temperatures = session.scalars(
+        select(HandoverZoneTemperature)
+        .where(HandoverZoneTemperature.handover_id == handover.id)
+        .order_by(HandoverZoneTemperature.zone_id)
+    )
+    out["handover"] = {
+        "at": iso(handover.at),
+        "recorded_by": _name(session, handover.recorded_by_id),
+        "receiver_name": handover.receiver_name,
+        "core_temperature_c": handover.core_temperature_c,
+        "zone_temperatures": [
+            {
+                "zone": zones[t.zone_id].name if t.zone_id in zones else str(t.zone_id),
+                "channel": t.channel,
+                "temperature_c": t.temperature_c,
+                "measured_at": iso(t.measured_at),
+            }
+            for t in temperatures
+        ],
+        "decisions": [
+            {"lot_reference": lots[load_id], "accepted": d.accepted, "reason": d.reason}
+            for (handover_id, load_id), d in sorted(decisions.items())
+            if handover_id == handover.id and load_id in lots
+        ],
+    }
+    return out
+
+
+def on_board(
+    load: Load,
+    stops: list[Stop],
+    handovers: dict[int, Handover],
+    decisions: dict[tuple[int, int], LoadDecision],
+    closed_at: datetime,
+) -> tuple[datetime, datetime] | None:
+    """From the accepted pickup until the accepted drop (or closing, when refused at the drop)."""
+    by_id = {s.id: s for s in stops}
+    pickup, drop = by_id.get(load.pickup_stop_id), by_id.get(load.drop_stop_id)
+    picked = handovers.get(load.pickup_stop_id)
+    if pickup is None or picked is None or not _accepted(decisions, picked, load):
+        return None
+    dropped = handovers.get(load.drop_stop_id)
+    if drop is not None and dropped is not None and _accepted(decisions, dropped, load):
+        return picked.at, dropped.at
+    return picked.at, closed_at
+
+
+def _accepted(
+    decisions: dict[tuple[int, int], LoadDecision], handover: Handover, load: Load
+) -> bool:
+    decision = decisions.get((handover.id, load.id))
+    return decision is not None and decision.accepted
+
+
+def judged_channel(readings: list[PlaceReading]) -> str:
+    """The product simulant when the zone has one (closer to the legal product limit), else air."""
+    return (
+        "product"
+        if any(r.channel == "product" and r.value is not None for r in readings)
+        else "air"
+    )
+
+
+def _load(
+    session: Session,
+    load: Load,
+    stops: list[Stop],
+    handovers: dict[int, Handover],
+    decisions: dict[tuple[int, int], LoadDecision],
+    zones: dict[int, Zone],
+    readings: dict[int, list[PlaceReading]],
+    profiles: Mapping[str, ProductProfile],
+    closed_at: datetime,
+) -> dict[str, Any]:
+    consignor = session.get(Organisation, load.consignor_id)
+    stop_seq = {s.id: s.sequence for s in stops}
+    span = on_board(load, stops, handovers, decisions, closed_at)
+    zone_readings = readings[load.zone_id]
+    channel = judged_channel(zone_readings)
+    points = []
+    if span is not None:
+        a, b = to_ms(span[0]), to_ms(span[1])
+        points = [
+            Point(to_ms(r.time), r.value)
+            for r in zone_readings
+            if r.channel == channel and r.value is not None and a <= to_ms(r.time) < b
+        ]
+    limit = limit_of(profiles, load.category, load.label_max_c)
+    figures = statistics(points, limit)
+    profile = profiles.get(load.category)
+    return {
+        "id": load.id,
+        "lot_reference": load.lot_reference,
+        "description": load.description,
+        "category": load.category,
+        "category_fr": profile.name_fr if profile else load.category,
+        "quantity": str(load.quantity),
+        "unit": load.unit,
+        "consignor": consignor.name if consignor else str(load.consignor_id),
+        "consignee": load.consignee,
+        "label_max_c": load.label_max_c,
+        "zone": zones[load.zone_id].name,
+        "zone_id": load.zone_id,
+        "pickup_stop": stop_seq.get(load.pickup_stop_id),
+        "drop_stop": stop_seq.get(load.drop_stop_id),
+        "on_board_from": iso(span[0]) if span else None,
+        "on_board_until": iso(span[1]) if span else None,
+        "channel": channel,
+        "limit": limit,
+        "stats": figures,
+        "verdict": verdict(figures, limit),
+    }
+
+
+def _limits(
+    profiles: Mapping[str, ProductProfile],
+    loads: list[Load],
+    stops: list[Stop],
+    handovers: dict[int, Handover],
+    decisions: dict[tuple[int, int], LoadDecision],
+    zone_id: int,
+    start: datetime,
+    end: datetime,
+) -> list[dict[str, Any]]:
+    """The zone's limit in force over the delivery (strictest lot on board, alerts/limits.py)."""
+    lots = []
+    for load in loads:
+        span = on_board(load, stops, handovers, decisions, end)
+        if load.zone_id == zone_id and span is not None:
+            lots.append(
+                Lot(
+                    load.lot_reference,
+                    load.category,
+                    to_ms(span[0]),
+                    to_ms(span[1]),
+                    load.label_max_c,
+                )
+            )
+    timeline = timeline_for_lots(profiles, lots, EMPTY_ZONE_CATEGORY)
+    a, b = to_ms(start), to_ms(end)
+    out = []
+    for index, segment_start in enumerate(timeline.starts):
+        segment_end = timeline.starts[index + 1] if index + 1 < len(timeline.starts) else b
+        lo, hi = max(a, segment_start), min(b, segment_end)
+        if lo < hi:
+            limit = timeline.limits[index]
+            out.append(
+                {
+                    "from_ms": lo,
+                    "to_ms": hi,
+                    "max_c": limit.max_c,
+                    "min_c": limit.min_c,
+                    "lots": list(limit.lot_ids),
+                }
+            )
+    return out
+
+
+def _zone(zone: Zone, readings: list[PlaceReading], limits: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "limits": limits,
+        "id": zone.id,
+        "name": zone.name,
+        "kind": zone.kind,
+        "reading_columns": READING_COLUMNS,
+        "readings": [
+            [
+                to_ms(r.time),
+                r.probe_id,
+                r.channel,
+                r.raw_value,
+                r.value,
+                r.calibration_id,
+                r.fault,
+                r.clock_synced,
+            ]
+            for r in readings
+        ],
+        "quality": quality(readings),
+    }
+
+
+def quality(readings: list[PlaceReading]) -> dict[str, Any]:
+    """Gaps and offline periods (per channel), unsynchronised clocks, faults."""
+    gaps: list[dict[str, Any]] = []
+    for channel in sorted({r.channel for r in readings}):
+        times = [to_ms(r.time) for r in readings if r.channel == channel]
+        steps = [b - a for a, b in itertools.pairwise(times)]
+        if not steps:
+            continue
+        limit = max(GAP_MIN_MS, 3 * stats_lib.median(steps))
+        for a, b in itertools.pairwise(times):
+            if b - a > limit:
+                gaps.append(
+                    {
+                        "channel": channel,
+                        "from_ms": a,
+                        "to_ms": b,
+                        "minutes": round((b - a) / 60_000, 3),
+                        "offline": b - a >= OFFLINE_MS,
+                    }
+                )
+    return {
+        "gaps": gaps,
+        "unsynced_readings": sum(1 for r in readings if not r.clock_synced),
+        "faults": sum(1 for r in readings if r.fault is not None),
+        "readings": len(readings),
+    }

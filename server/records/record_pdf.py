@@ -1,0 +1,307 @@
+"""The delivery record as a French PDF, rendered from the sealed document only (so every
+version stays exportable exactly as sealed)."""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, KeepTogether, Spacer
+
+from server.records.chart import Limit, chart, excursion_spans
+from server.records.pdfkit import BODY, H2, SMALL, TITLE, VERDICT_COLOURS, build, para, rich, table
+from server.records.timefmt import celsius, local
+from server.records.verdict import MAX_STEP_MS
+
+KINDS = {"pickup": "enlèvement", "drop": "livraison"}
+SEVERITIES = {
+    "critical": "critique",
+    "warning": "avertissement",
+    "tolerated": "toléré",
+    "info": "info",
+}
+
+
+def render(
+    doc: dict[str, Any], record_hash: str, previous_hash: str, out: BinaryIO | None = None
+) -> bytes:
+    delivery = doc["delivery"]
+    title = f"Enregistrement HACCP — livraison n° {delivery['id']} (version {doc['version']})"
+    story: list[Flowable] = [para(title, TITLE)]
+    story += _header(doc)
+    story += _loads(doc)
+    story += _zones(doc)
+    story += _stops(doc)
+    story += _alerts(doc)
+    story += _quality(doc)
+    story += _seal(doc, record_hash, previous_hash)
+    footer = (
+        f"{doc['cooperative']['name']} — livraison {delivery['id']} v{doc['version']}"
+        f" — SHA-256 {record_hash}"
+    )
+    return build(out, story, title, footer)
+
+
+def _header(doc: dict[str, Any]) -> list[Flowable]:
+    d = doc["delivery"]
+    rows = [
+        ("Coopérative", doc["cooperative"]["name"]),
+        ("Date de la livraison", local(d["day"] + "T12:00:00Z", "%d/%m/%Y")),
+        ("Véhicule", f"{d['van']['name']} ({d['van']['plate']})"),
+        ("Chauffeur", d["driver"] or "—"),
+        ("Départ", local(d["departed_at"])),
+        ("Clôture", f"{local(d['closed_at'])} par {d['closed_by'] or '—'}"),
+        ("Scellé le", f"{local(doc['sealed_at'])} (version {doc['version']})"),
+    ]
+    out: list[Flowable] = [table(None, rows, [45 * mm, 135 * mm])]
+    out.append(para("Heures en heure de Bruxelles.", SMALL))
+    if doc["version"] > 1:
+        out.append(para(f"Modifications depuis la version {doc['version'] - 1} :", H2))
+        out += [para(f"• {change}") for change in doc["changes"]]
+    for check in doc["departure_checks"]:
+        out.append(
+            para(
+                f"Contrôle au départ, zone {check['zone']} : {celsius(check['temperature_c'])} "
+                f"(limite {celsius(check['limit_c'])}), {local(check['checked_at'])}, "
+                f"par {check['checked_by'] or '—'} ({check['source']})."
+            )
+        )
+    return out
+
+
+def _limit_text(limit: dict[str, Any]) -> str:
+    parts = []
+    if limit["max_c"] is not None:
+        parts.append(f"max {celsius(limit['max_c'])}")
+    if limit["min_c"] is not None:
+        parts.append(f"min {celsius(limit['min_c'])}")
+    if limit["tolerance_c"] is not None:
+        parts.append(f"tolérance +{limit['tolerance_c']:g} °C / {limit['tolerance_min']:g} min")
+    return (", ".join(parts) or "non contrôlée") + f" — {limit['source_fr']}"
+
+
+def _loads(doc: dict[str, Any]) -> list[Flowable]:
+    out: list[Flowable] = [para("Chargements (traçabilité, Règl. (UE) 931/2011)", H2)]
+    rows = [
+        (
+            load["lot_reference"],
+            load["description"],
+            load["category_fr"],
+            f"{load['quantity']} {load['unit']}",
+            load["consignor"],
+            load["consignee"],
+            f"{load['zone']} (arrêts {load['pickup_stop']} → {load['drop_stop']})",
+        )
+        for load in doc["loads"]
+    ]
+    widths = [22 * mm, 32 * mm, 30 * mm, 18 * mm, 27 * mm, 27 * mm, 24 * mm]
+    out.append(
+        table(
+            ["Lot", "Description", "Catégorie", "Quantité", "Expéditeur", "Destinataire", "Zone"],
+            rows,
+            widths,
+        )
+    )
+    out.append(para("Températures et verdict par lot", H2))
+    rows2, colours = [], []
+    for load in doc["loads"]:
+        s = load["stats"]
+        rows2.append(
+            (
+                load["lot_reference"],
+                _limit_text(load["limit"]),
+                f"{local(load['on_board_from'], '%H:%M')} – "
+                f"{local(load['on_board_until'], '%H:%M')}",
+                f"{celsius(s['min'])} / {celsius(s['max'])} / {celsius(s['mean'])}",
+                f"{s['minutes_above']:g} / {s['minutes_below']:g}",
+                f"{load['verdict']['label_fr'].upper()} : {load['verdict']['rule_fr']}",
+            )
+        )
+        colours.append(VERDICT_COLOURS.get(load["verdict"]["code"]))
+    header = [
+        "Lot",
+        "Limite en vigueur (source)",
+        "À bord",
+        "Min / max / moyenne",
+        "Min. hors limite (haut / bas)",
+        "Verdict (règle appliquée)",
+    ]
+    out.append(
+        table(header, rows2, [22 * mm, 42 * mm, 17 * mm, 27 * mm, 18 * mm, 54 * mm], colours)
+    )
+    out.append(
+        para(
+            f"Mesures du canal « product » (simulant) si la zone en a un, sinon « air ». "
+            f"Une mesure compte au plus {MAX_STEP_MS // 60000} minutes.",
+            SMALL,
+        )
+    )
+    return out
+
+
+def _zones(doc: dict[str, Any]) -> list[Flowable]:
+    out: list[Flowable] = [para("Températures par zone", H2)]
+    for zone in doc["zones"]:
+        lines: dict[str, list[tuple[int, float]]] = {}
+        for row in zone["readings"]:
+            if row[4] is not None:
+                lines.setdefault(row[2], []).append((row[0], row[4]))
+        limits = [Limit(x["from_ms"], x["to_ms"], x["max_c"], x["min_c"]) for x in zone["limits"]]
+        judged = "product" if "product" in lines else "air"
+        spans = excursion_spans(lines.get(judged, []), limits, MAX_STEP_MS)
+        drawing = chart(
+            f"Zone {zone['name']} — {len(zone['readings'])} mesures étalonnées",
+            lines,
+            limits,
+            spans,
+        )
+        calibrated = sum(1 for row in zone["readings"] if row[5] is not None)
+        note = para(
+            "Limite en vigueur (ligne rouge) : celle du lot le plus exigeant à bord. "
+            f"Zones rouges : hors limite ({len(spans)} période(s)). {calibrated} mesure(s) "
+            "corrigée(s) par un étalonnage ; valeurs brutes "
+            "dans l'export CSV/JSON.",
+            SMALL,
+        )
+        out.append(KeepTogether([drawing, note, Spacer(1, 3 * mm)]))
+    return out
+
+
+def _stops(doc: dict[str, Any]) -> list[Flowable]:
+    out: list[Flowable] = [para("Arrêts, remises et décisions des destinataires", H2)]
+    rows = []
+    for stop in doc["stops"]:
+        handover = stop["handover"]
+        if handover is None:
+            rows.append(
+                (
+                    stop["sequence"],
+                    KINDS.get(stop["kind"], stop["kind"]),
+                    stop["place_name"],
+                    local(stop["planned_at"]),
+                    "pas de remise",
+                    "",
+                )
+            )
+            continue
+        temps = ", ".join(
+            f"{t['zone']} {celsius(t['temperature_c'])}" for t in handover["zone_temperatures"]
+        )
+        if handover["core_temperature_c"] is not None:
+            temps += f" ; à cœur {celsius(handover['core_temperature_c'])}"
+        decisions = "; ".join(
+            f"{d['lot_reference']} : "
+            + ("accepté" if d["accepted"] else f"REFUSÉ ({d['reason'] or 'sans motif'})")
+            for d in handover["decisions"]
+        )
+        who = handover["receiver_name"] or "—"
+        rows.append(
+            (
+                stop["sequence"],
+                KINDS.get(stop["kind"], stop["kind"]),
+                f"{stop['place_name']}, {stop['address']}",
+                local(handover["at"]),
+                temps or "—",
+                f"{decisions} (réceptionnaire : {who})",
+            )
+        )
+    out.append(
+        table(
+            ["N°", "Type", "Lieu", "Heure", "Températures", "Décisions"],
+            rows,
+            [8 * mm, 18 * mm, 45 * mm, 22 * mm, 35 * mm, 52 * mm],
+        )
+    )
+    return out
+
+
+def _alerts(doc: dict[str, Any]) -> list[Flowable]:
+    out: list[Flowable] = [para("Alertes et actions correctives", H2)]
+    if not doc["alerts"]:
+        return [*out, para("Aucune alerte pendant cette livraison.")]
+    for alert in doc["alerts"]:
+        text = (
+            f"<b>{SEVERITIES.get(alert['severity'], alert['severity'])}</b> — "
+            f"{local(alert['start_at'])} → {local(alert['end_at'])}, "
+            f"pic {celsius(alert['peak'])}, lots {', '.join(alert['lots']) or '—'} : "
+        )
+        out.append(rich(text + _esc(alert["text_fr"])))
+        action = alert["corrective_action"]
+        if action is None:
+            out.append(para(f"   Pas encore d'action corrective (état : {alert['state']}).", SMALL))
+            continue
+        decisions = "; ".join(
+            f"{d['lot_reference']} : {d['decision']} ({d['justification']})"
+            for d in action["lot_decisions"]
+        )
+        out.append(
+            para(
+                f"   Action corrective ({action['recorded_by']}, {local(action['action_at'])}) : "
+                f"{action['immediate_action']}. "
+                f"Évaluation du produit : {action['product_assessment']}. "
+                f"Cause : {action['root_cause']}. Prévention : {action['preventive_action']}. "
+                f"Décisions : {decisions or '—'}. "
+                f"AFSCA notifiée : {'oui' if action['afsca_notified'] else 'non'} "
+                f"({action['afsca_reason']}).",
+                SMALL,
+            )
+        )
+    return out
+
+
+def _esc(text: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(text)
+
+
+def _quality(doc: dict[str, Any]) -> list[Flowable]:
+    out: list[Flowable] = [para("Qualité des données", H2)]
+    for zone in doc["zones"]:
+        q = zone["quality"]
+        gaps = list(q["gaps"])
+        text = (
+            f"Zone {zone['name']} : {q['readings']} mesures ; {len(gaps)} interruption(s)"
+            f" dont {sum(1 for g in gaps if g['offline'])} période(s) hors ligne (30 min ou +) ; "
+            f"{q['unsynced_readings']} mesure(s) avec horloge non synchronisée ; "
+            f"{q['faults']} défaut(s) de capteur."
+        )
+        out.append(para(text))
+        for gap in gaps[:20]:
+            out.append(
+                para(
+                    f"   {gap['channel']} : pas de mesure du {local(gap['from_ms'])} "
+                    f"au {local(gap['to_ms'])} ({gap['minutes']:g} min).",
+                    SMALL,
+                )
+            )
+    if doc["version"] > 1:
+        out.append(
+            para(
+                "Des données sont arrivées après le premier scellement (données tardives) : "
+                "voir les modifications en tête.",
+                SMALL,
+            )
+        )
+    return out
+
+
+def _seal(doc: dict[str, Any], record_hash: str, previous_hash: str) -> list[Flowable]:
+    return [
+        para("Scellement et vérification", H2),
+        para(
+            f"Enregistrement n° {doc['sequence']} de la chaîne de la coopérative, "
+            f"version {doc['version']} de la livraison."
+        ),
+        rich(f"Empreinte SHA-256 : <font name='Courier' size='7.5'>{record_hash}</font>", BODY),
+        rich(
+            f"Empreinte précédente : <font name='Courier' size='7.5'>{previous_hash}</font>", BODY
+        ),
+        para(
+            "Vérifier : « coldchain records verify » recalcule toute la chaîne et nomme le premier "
+            "enregistrement qui ne correspond pas. À la main : l'empreinte est le SHA-256 de "
+            "(empreinte précédente + saut de ligne + document JSON canonique), document disponible "
+            "dans l'export JSON (champ « document »).",
+            SMALL,
+        ),
+    ]

@@ -1,0 +1,143 @@
+"""Sealing: a closed delivery's record is written once per version, hashed and chained to
+the previous record of the same cooperative. Late readings (a probe's backlog) that change
+the content give a new version that says what changed; older versions stay.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.profiles import ProductProfile
+from gateway.readingstore import ReadingStore
+from server.models import Delivery, DeliveryStatus, Organisation
+from server.records import canonical, document
+from server.records.changes import describe
+from server.records.models import ChainPurge, SealedRecord
+
+log = logging.getLogger(__name__)
+ENVELOPE = ("version", "sequence", "sealed_at", "changes", "supersedes")
+
+
+def content_of(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in ENVELOPE}
+
+
+def latest_version(session: Session, delivery_id: int) -> SealedRecord | None:
+    return session.scalar(
+        select(SealedRecord)
+        .where(SealedRecord.delivery_id == delivery_id)
+        .order_by(SealedRecord.version.desc())
+        .limit(1)
+    )
+
+
+def chain_head(session: Session, cooperative_id: int) -> tuple[int, str]:
+    """(sequence, hash) of the cooperative's newest record, or of the purge anchor."""
+    last = session.scalar(
+        select(SealedRecord)
+        .where(SealedRecord.cooperative_id == cooperative_id)
+        .order_by(SealedRecord.sequence.desc())
+        .limit(1)
+    )
+    if last is not None:
+        return last.sequence, last.record_hash
+    purge = session.scalar(
+        select(ChainPurge)
+        .where(ChainPurge.cooperative_id == cooperative_id)
+        .order_by(ChainPurge.last_sequence.desc())
+        .limit(1)
+    )
+    return (purge.last_sequence, purge.last_hash) if purge else (0, canonical.GENESIS)
+
+
+def seal(
+    session: Session,
+    store: ReadingStore,
+    delivery: Delivery,
+    profiles: Mapping[str, ProductProfile],
+    now: datetime,
+) -> SealedRecord | None:
+    """Seal the delivery's record (or a new version); None when nothing changed.
+    The caller commits. Refuses a delivery that is not closed."""
+    if delivery.status != DeliveryStatus.CLOSED:
+        raise ValueError(f"delivery {delivery.id} is not closed")
+    # One writer per cooperative chain (PostgreSQL row lock; SQLite has one writer anyway).
+    session.scalar(
+        select(Organisation.id).where(Organisation.id == delivery.cooperative_id).with_for_update()
+    )
+    content = document.build(session, store, delivery, profiles)
+    previous = latest_version(session, delivery.id)
+    envelope: dict[str, Any] = {"version": 1, "changes": [], "supersedes": None}
+    if previous is not None:
+        old = json.loads(previous.document)
+        if canonical.dumps(content_of(old)) == canonical.dumps(content):
+            return None
+        envelope = {
+            "version": previous.version + 1,
+            "changes": describe(old, content),
+            "supersedes": previous.record_hash,
+        }
+    sequence, previous_hash = chain_head(session, delivery.cooperative_id)
+    doc = {**content, **envelope, "sequence": sequence + 1, "sealed_at": document.iso(now)}
+    text = canonical.dumps(doc)
+    record = SealedRecord(
+        cooperative_id=delivery.cooperative_id,
+        sequence=sequence + 1,
+        delivery_id=delivery.id,
+        version=envelope["version"],
+        sealed_at=now.replace(microsecond=0),
+        previous_hash=previous_hash,
+        record_hash=canonical.record_hash(previous_hash, text),
+        document=text,
+    )
+    session.add(record)
+    session.flush()
+    log.info(
+        "sealed delivery %s version %s (cooperative %s, #%s, %s)",
+        delivery.id,
+        record.version,
+        record.cooperative_id,
+        record.sequence,
+        record.record_hash,
+    )
+    return record
+
+
+def seal_pending(
+    session_factory: Any,
+    store: ReadingStore,
+    profiles: Mapping[str, ProductProfile],
+    now: datetime,
+    reseal_window: timedelta,
+) -> list[SealedRecord]:
+    """Seal every closed delivery without a record, and reseal those closed within the
+    window whose content changed (late readings). One transaction per delivery."""
+    with session_factory() as session:
+        sealed_ids = set(session.scalars(select(SealedRecord.delivery_id).distinct()))
+        candidates = [
+            d.id
+            for d in session.scalars(
+                select(Delivery)
+                .where(Delivery.status == DeliveryStatus.CLOSED)
+                .order_by(Delivery.id)
+            )
+            if d.id not in sealed_ids
+            or (d.closed_at is not None and d.closed_at >= now - reseal_window)
+        ]
+    done: list[SealedRecord] = []
+    for delivery_id in candidates:
+        with session_factory() as session:
+            delivery = session.get(Delivery, delivery_id)
+            assert delivery is not None
+            record = seal(session, store, delivery, profiles, now)
+            session.commit()
+            if record is not None:
+                done.append(record)
+    return done

@@ -1,0 +1,110 @@
+"""Verification: recompute each cooperative's chain and name the first record that does
+not match (content edited, a stored field changed, or a record missing from the chain).
+
+Removing the newest record leaves a valid shorter chain: the head hash printed by
+`coldchain records verify` (and on each PDF) is what to write down to catch that too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.records import canonical
+from server.records.document import iso
+from server.records.models import ChainPurge, SealedRecord
+
+
+@dataclass
+class ChainReport:
+    cooperative_id: int
+    checked: int = 0
+    head_hash: str = canonical.GENESIS
+    first_bad: dict[str, Any] | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cooperative_id": self.cooperative_id,
+            "ok": self.ok,
+            "checked": self.checked,
+            "head_hash": self.head_hash,
+            "first_bad": self.first_bad,
+        }
+
+
+def _mismatch(record: SealedRecord) -> str | None:
+    """Why the record's stored fields disagree with its sealed document, if they do."""
+    try:
+        doc = json.loads(record.document)
+    except ValueError:
+        return "document illisible (JSON invalide)"
+    if not isinstance(doc, dict):
+        return "document illisible"
+    stored = {
+        "cooperative_id": (record.cooperative_id, doc.get("cooperative", {}).get("id")),
+        "delivery_id": (record.delivery_id, doc.get("delivery", {}).get("id")),
+        "version": (record.version, doc.get("version")),
+        "sequence": (record.sequence, doc.get("sequence")),
+        "sealed_at": (iso(record.sealed_at), doc.get("sealed_at")),
+    }
+    for name, (column, sealed) in stored.items():
+        if column != sealed:
+            return f"champ {name} modifié ({column!r} ; scellé : {sealed!r})"
+    if canonical.dumps(doc) != record.document:
+        return "document modifié (plus sous forme canonique)"
+    return None
+
+
+def verify_chain(session: Session, cooperative_id: int) -> ChainReport:
+    report = ChainReport(cooperative_id)
+    anchor = session.scalar(
+        select(ChainPurge)
+        .where(ChainPurge.cooperative_id == cooperative_id)
+        .order_by(ChainPurge.last_sequence.desc())
+        .limit(1)
+    )
+    expected_sequence, previous_hash = (
+        (anchor.last_sequence + 1, anchor.last_hash) if anchor else (1, canonical.GENESIS)
+    )
+    records = session.scalars(
+        select(SealedRecord)
+        .where(SealedRecord.cooperative_id == cooperative_id)
+        .order_by(SealedRecord.sequence, SealedRecord.id)
+    )
+    for record in records:
+        reason = None
+        if record.sequence != expected_sequence:
+            reason = f"enregistrement n° {expected_sequence} manquant avant celui-ci"
+        elif record.previous_hash != previous_hash:
+            reason = "le lien vers l'enregistrement précédent ne correspond pas"
+        elif canonical.record_hash(record.previous_hash, record.document) != record.record_hash:
+            reason = "l'empreinte SHA-256 ne correspond plus au contenu"
+        else:
+            reason = _mismatch(record)
+        if reason is not None:
+            report.first_bad = {
+                "record_id": record.id,
+                "sequence": record.sequence,
+                "delivery_id": record.delivery_id,
+                "version": record.version,
+                "reason_fr": reason,
+            }
+            return report
+        report.checked += 1
+        expected_sequence = record.sequence + 1
+        previous_hash = record.record_hash
+    report.head_hash = previous_hash
+    return report
+
+
+def cooperatives_with_records(session: Session) -> list[int]:
+    return sorted(set(session.scalars(select(SealedRecord.cooperative_id).distinct())))
