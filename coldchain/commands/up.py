@@ -56,6 +56,10 @@ def services(settings: Settings) -> list[Service]:
             "COLDCHAIN_MQTT__USERNAME": broker.SERVER_USER,
             "COLDCHAIN_MQTT__PASSWORD": credentials[broker.SERVER_USER],
         }
+    if "shared_subscription" not in settings.gateway.model_fields_set:
+        # One gateway here: a plain subscription survives a Mosquitto 2.0 restart, a shared
+        # one is forgotten by the broker until re-subscribed (measured, docs/gateway.md).
+        gateway_env["COLDCHAIN_GATEWAY__SHARED_SUBSCRIPTION"] = "false"
     found.append(Service("gateway", [*coldchain, "gateway", "run"], env=gateway_env))
     found.append(
         Service(

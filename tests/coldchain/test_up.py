@@ -145,3 +145,15 @@ def test_a_killed_supervisor_leaves_no_orphans(
     proc.kill()
     proc.wait()
     wait_until(lambda: not [pid for pid in children if alive(pid)], 30, "children to exit")
+
+
+def test_a_single_gateway_uses_a_plain_subscription_unless_configured(tmp_path: Path) -> None:
+    from coldchain.commands.up import services
+    from coldchain.settings import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    gateway = next(s for s in services(settings) if s.name == "gateway")
+    assert gateway.env["COLDCHAIN_GATEWAY__SHARED_SUBSCRIPTION"] == "false"
+    chosen = Settings(data_dir=tmp_path, gateway={"shared_subscription": True})
+    gateway = next(s for s in services(chosen) if s.name == "gateway")
+    assert "COLDCHAIN_GATEWAY__SHARED_SUBSCRIPTION" not in gateway.env
