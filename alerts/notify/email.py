@@ -32,8 +32,8 @@ class EmailChannel:
         message["From"] = self.sender
         message["To"] = target
         message["Subject"] = str(payload["subject"])[:200]
-        message["Content-Language"] = "fr"
         message.set_content(str(payload["body"]))
+        message["Content-Language"] = "fr"  # after set_content, which resets Content-* headers
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
                 if self.starttls:

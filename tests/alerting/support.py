@@ -77,14 +77,16 @@ def settings_for(tmp: Path, mqtt_port: int, smtp_port: int | None, **alerting: A
         store=StoreSettings(sqlite_path=tmp / "readings.sqlite3"),
         mqtt=MqttSettings(port=mqtt_port, managed=False),
         alerting=AlertingSettings(
-            client_id=f"alerts-test-{mqtt_port}",
-            smtp_host="127.0.0.1" if smtp_port else None,
-            smtp_port=smtp_port or 25,
-            state_save_s=0.2,
-            notify_poll_s=0.1,
-            notify_retry_s=0.2,
-            refresh_s=1.0,
-            **alerting,
+            **{
+                "client_id": f"alerts-test-{mqtt_port}",
+                "smtp_host": "127.0.0.1" if smtp_port else None,
+                "smtp_port": smtp_port or 25,
+                "state_save_s": 0.2,
+                "notify_poll_s": 0.1,
+                "notify_retry_s": 0.2,
+                "refresh_s": 1.0,
+                **alerting,
+            }
         ),
     )
 
