@@ -15,9 +15,9 @@ from server.errors import ApiError, Both
 from server.installations import check_no_overlap, check_place, place_at
 from server.models import Calibration, Installation, Probe, Role
 from server.placereadings import Calibrations, to_ms
-from server.routes.readings import check_range
+from server.routes.readings import MAX_POINTS, check_range
 from server.schemas.common import IdPath, Instant, Page, Paging, paging
-from server.schemas.readings import AttributedReadingOut
+from server.schemas.readings import AttributedReadingOut, ProbeSeriesOut
 from server.schemas.registry import (
     CalibrationIn,
     CalibrationOut,
@@ -169,14 +169,15 @@ def probe_readings(
     viewer: ViewerDep,
     session: SessionDep,
     store: StoreDep,
-) -> list[AttributedReadingOut]:
+) -> ProbeSeriesOut:
     """The probe's readings, each with the place it measured at its device time."""
     probe = get_visible(session, viewer, Probe, probe_pk)
     check_range(start, end)
     history = list(session.scalars(select(Installation).where(Installation.probe_id == probe.id)))
     calibrations = Calibrations(session, [probe.id])
+    found = store.readings(probe.probe_id, to_ms(start), to_ms(end))
     out = []
-    for reading in store.readings(probe.probe_id, to_ms(start), to_ms(end))[:20000]:
+    for reading in found[:MAX_POINTS]:
         calibrated = calibrations.apply(probe.id, reading)
         where = place_at(history, calibrated.time)
         out.append(
@@ -186,4 +187,10 @@ def probe_readings(
                 cold_room_id=where.cold_room_id if where else None,
             )
         )
-    return out
+    return ProbeSeriesOut(
+        probe_id=probe.probe_id,
+        start=start,
+        end=end,
+        readings=out,
+        truncated=len(found) > MAX_POINTS,
+    )

@@ -35,3 +35,11 @@ class LatestOut(Output):
 class AttributedReadingOut(PlaceReadingOut):
     zone_id: int | None
     cold_room_id: int | None
+
+
+class ProbeSeriesOut(Output):
+    probe_id: str
+    start: datetime
+    end: datetime
+    readings: list[AttributedReadingOut]
+    truncated: bool

@@ -58,7 +58,8 @@ def test_probe_move_and_late_reading(world: World, reading_store: SqliteReadingS
 
     # Each reading of the probe names its place; 07:00 was before any installation.
     attributed = admin.ok("GET", f"/api/v1/probes/{probe['id']}/readings?" + _q(day))
-    places = [(r["value"], r["zone_id"], r["cold_room_id"]) for r in attributed]
+    assert attributed["probe_id"] == "mover" and attributed["truncated"] is False
+    places = [(r["value"], r["zone_id"], r["cold_room_id"]) for r in attributed["readings"]]
     assert places == [
         (1.0, None, None),
         (2.0, ids["VA_frais"], None),
