@@ -166,7 +166,7 @@ def main() -> int:
         settings.alerting.state_save_s = 1.0
         settings.alerting.notify_poll_s = 1.0
         settings.alerting.refresh_s = 30.0
-        site_gen = build_site(settings)
+        site_gen = build_site(settings)  # a generator: close() ends its TestClient
         site = next(site_gen)
         owner = site.ids["P1"]
         warmup_probes = add_rooms(site, "warm", owner, 3)

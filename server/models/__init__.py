@@ -1,6 +1,6 @@
 """All tables. Importing this package registers every model on `Base.metadata` (Alembic)."""
 
-import server.alerting.models  # noqa: F401  (alert tables on Base.metadata)
+import server.alerting.models  # alert tables on Base.metadata
 import server.records.models  # noqa: F401  (sealed records on Base.metadata)
 from server.models.auth import AccessToken, FailedLogin
 from server.models.base import Base, UTCDateTime, utcnow

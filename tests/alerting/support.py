@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,7 +103,9 @@ class Site:
     ids: dict[str, int] = field(default_factory=dict)
 
 
-def build_site(settings: Settings, pickup_ago: timedelta = timedelta(minutes=30)) -> Iterator[Site]:
+def build_site(
+    settings: Settings, pickup_ago: timedelta = timedelta(minutes=30)
+) -> Generator[Site, None, None]:
     """The world, plus delivery DT of coop A on van VA today, driven by driver_a, with lot
     LT of producer P1 in zone "frais" picked up `pickup_ago` (still on board)."""
     app = create_app(settings)
