@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
 from server.alerting.models import NotificationAttempt
 from server.alerting.worker import AlertWorker
-from tests.alerting.support import HttpServer, Inbox, Probe, Site, SseReader, readings, wait_for
+from tests.alerting.support import (
+    HttpServer,
+    Inbox,
+    Probe,
+    Site,
+    SseReader,
+    build_site,
+    readings,
+    settings_for,
+    wait_for,
+)
 from tests.harness.servers import Mosquitto
 
 
@@ -76,3 +87,39 @@ def test_reading_to_alert_alarm_sse_and_email(
         worker.stop()
         probe.close()
         http.stop()
+
+
+def test_worker_in_the_server_process_applies_the_calibration(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """`alerting.in_server`: the server's lifespan runs the worker. The probe reads 2 °C too
+    warm (calibration -2 °C): raw 7.9 °C for 20 min is 5.9 °C, under the lot's label 6 °C,
+    no alert (uncalibrated it would be critical); raw 9.5 °C is 7.5 °C: critical."""
+    settings = settings_for(tmp_path, mosquitto.port, None, in_server=True)
+    site_gen = build_site(settings)
+    site = next(site_gen)
+    probe = Probe(mosquitto.port)
+    try:
+        worker = site.app.state.alert_worker
+        wait_for(worker.mqtt.subscribed.is_set)
+        now = datetime.now(UTC)
+        calibration = {
+            "channel": "air",
+            "offset": -2.0,
+            "calibrated_at": (now - timedelta(days=1)).isoformat(),
+            "reference_instrument": "Testo 104 n° 7",
+            "performed_by": "Labo",
+        }
+        url = f"/api/v1/probes/{site.ids['probe_VA']}/calibrations"
+        site.world["admin_a"].ok("POST", url, calibration, 201)
+        time.sleep(2 * site.settings.alerting.refresh_s)  # the worker reads it again
+        probe.send(readings(now - timedelta(minutes=40), [7.9] * 20))
+        time.sleep(1.0)
+        assert site.world["hygiene_a"].ok("GET", "/api/v1/alerts")["count"] == 0
+        # 20 minutes at raw 9.5 °C = 7.5 °C calibrated: beyond the label's 6 °C for 15 min.
+        probe.send(readings(now - timedelta(minutes=20), [9.5] * 20, seq0=21))
+        listed = wait_for(lambda: site.world["hygiene_a"].ok("GET", "/api/v1/alerts")["data"])
+        assert listed[0]["peak"] == 7.5
+    finally:
+        probe.close()
+        site_gen.close()
