@@ -4,11 +4,14 @@ and the inspection export (server/records/inspection.py)."""
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterator
 from datetime import datetime
+from typing import IO
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,12 +19,12 @@ from server.access import STAFF, Viewer, can_operate, get_visible, require
 from server.deps import SessionDep, StoreDep, ViewerDep
 from server.errors import ApiError
 from server.models import Delivery, DeliveryStatus, utcnow
-from server.records import formats, record_pdf
+from server.records import formats, inspection, record_pdf
 from server.records.models import SealedRecord
 from server.records.profiles import profiles
 from server.records.sealing import latest_version, seal
 from server.records.verify import verify_chain
-from server.schemas.common import IdPath
+from server.schemas.common import IdPath, IdRef, Input, Instant
 
 router = APIRouter(prefix="/records", tags=["records"])
 
@@ -143,3 +146,49 @@ def record_as_csv(record_id: IdPath, viewer: ViewerDep, session: SessionDep) -> 
 def _attachment(record: SealedRecord, extension: str) -> dict[str, str]:
     name = f"livraison-{record.delivery_id}-v{record.version}.{extension}"
     return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+class InspectionIn(Input):
+    start: Instant
+    end: Instant
+    van_ids: list[IdRef] = Field(default_factory=list, max_length=50)
+    cold_room_ids: list[IdRef] = Field(default_factory=list, max_length=50)
+
+
+CHUNK = 256 * 1024
+
+
+def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
+    try:
+        spool.seek(0)
+        while chunk := spool.read(CHUNK):
+            yield chunk
+    finally:
+        spool.close()
+
+
+@router.post("/inspection-export", response_class=StreamingResponse)
+def inspection_export(
+    body: InspectionIn, request: Request, viewer: ViewerDep, session: SessionDep, store: StoreDep
+) -> StreamingResponse:
+    """The AFSCA inspection export of a period for vans and cold rooms (a ZIP, see
+    docs/records.md). For the cooperative's hygiene officer and admin."""
+    require(bool(viewer.staff_coops))
+    wanted = inspection.InspectionRequest(
+        body.start, body.end, tuple(body.van_ids), tuple(body.cold_room_ids)
+    )
+    max_days = request.app.state.settings.records.max_export_days
+    places = inspection.locations(session, viewer, wanted, profiles(), max_days)
+    # Built on disk (bounded memory), then streamed; the file goes away when sent.
+    spool = tempfile.TemporaryFile()
+    try:
+        inspection.export(session, store, viewer, wanted, places, profiles(), spool)
+    except BaseException:
+        spool.close()
+        raise
+    name = f"inspection-{body.start:%Y%m%d}-{body.end:%Y%m%d}.zip"
+    return StreamingResponse(
+        _chunks(spool),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

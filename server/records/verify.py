@@ -75,15 +75,25 @@ def verify_chain(session: Session, cooperative_id: int) -> ChainReport:
     expected_sequence, previous_hash = (
         (anchor.last_sequence + 1, anchor.last_hash) if anchor else (1, canonical.GENESIS)
     )
-    records = session.scalars(
-        select(SealedRecord)
+    # The chain's shape first (light columns), then each document one at a time: bounded memory.
+    links = session.execute(
+        select(SealedRecord.id, SealedRecord.sequence, SealedRecord.previous_hash)
         .where(SealedRecord.cooperative_id == cooperative_id)
         .order_by(SealedRecord.sequence, SealedRecord.id)
-    )
-    for record in records:
+    ).all()
+    for record_id, sequence, _ in links:
+        record = session.get(SealedRecord, record_id)
+        assert record is not None
         reason = None
-        if record.sequence != expected_sequence:
-            reason = f"enregistrement n° {expected_sequence} manquant avant celui-ci"
+        if sequence != expected_sequence:
+            # Its own sequence edited, or a record removed: name the one that really follows.
+            successor = next((i for i, _s, p in links if p == previous_hash), None)
+            if successor is not None and successor != record_id:
+                record = session.get(SealedRecord, successor)
+                assert record is not None
+                reason = "numéro d'ordre modifié"
+            else:
+                reason = f"enregistrement n° {expected_sequence} manquant avant celui-ci"
         elif record.previous_hash != previous_hash:
             reason = "le lien vers l'enregistrement précédent ne correspond pas"
         elif canonical.record_hash(record.previous_hash, record.document) != record.record_hash:
@@ -99,6 +109,7 @@ def verify_chain(session: Session, cooperative_id: int) -> ChainReport:
                 "reason_fr": reason,
             }
             return report
+        session.expunge(record)  # the document is not needed any more
         report.checked += 1
         expected_sequence = record.sequence + 1
         previous_hash = record.record_hash

@@ -1,0 +1,322 @@
+"""The inspection export: a period x a set of vans and cold rooms -> one ZIP.
+
+Contents (docs/records.md): a PDF summary and the readings CSV per location, the alert and
+corrective-action log, the sealed delivery records of the period (PDF + JSON, every
+version), the calibration register and the HACCP plan page (every limit used, with its
+source or « notre choix »), and LISEZMOI.txt with the SHA-256 of every file.
+Readings go straight from the store into the ZIP entry, one day at a time: memory stays
+bounded whatever the period.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import IO, Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from alerts.limits import limit_for_category
+from alerts.profiles import ProductProfile
+from gateway.readingstore import ReadingStore
+from server.access import (
+    Viewer,
+    cold_room_windows,
+    get_visible,
+    visible_deliveries,
+    zone_windows,
+)
+from server.alerting.models import Alert
+from server.errors import ApiError, Both
+from server.models import Calibration, ColdRoom, Delivery, Installation, Probe, Van, Zone
+from server.placereadings import Place
+from server.records import alerts_log, record_pdf, registers
+from server.records.formats import record_json
+from server.records.locations import Location, summary_pdf, write_readings
+from server.records.models import SealedRecord
+from server.records.timefmt import local
+from server.records.verdict import describe_limit
+
+Progress = Callable[[str, int], None]  # (what, readings written so far)
+
+
+@dataclass(frozen=True)
+class InspectionRequest:
+    start: datetime
+    end: datetime
+    van_ids: tuple[int, ...]
+    cold_room_ids: tuple[int, ...]
+
+
+def _invalid(fr: str, en: str) -> ApiError:
+    return ApiError(422, "validation_error", detail=Both(fr, en))
+
+
+def locations(
+    session: Session,
+    viewer: Viewer,
+    request: InspectionRequest,
+    profiles: Mapping[str, ProductProfile],
+    max_days: int,
+) -> list[Location]:
+    """Check the request against the tenancy rules and limits; the locations to export."""
+    if request.end <= request.start:
+        raise _invalid("la fin doit être après le début", "end must be after start")
+    if request.end - request.start > timedelta(days=max_days):
+        raise _invalid(f"période de {max_days} jours au plus", f"at most {max_days} days")
+    if not request.van_ids and not request.cold_room_ids:
+        raise _invalid(
+            "indiquez au moins un véhicule ou une chambre froide", "name a van or a cold room"
+        )
+    found: list[Location] = []
+    for van_id in sorted(set(request.van_ids)):
+        van = get_visible(session, viewer, Van, van_id)  # 404 for another cooperative's van
+        for zone in session.scalars(select(Zone).where(Zone.van_id == van.id).order_by(Zone.id)):
+            try:
+                windows = zone_windows(session, viewer, zone.id)
+            except ApiError:
+                windows = []  # the viewer may see none of this zone's readings
+            found.append(
+                Location(
+                    f"vehicule-{van.id}-zone-{zone.id}",
+                    f"{van.name} ({van.plate}) — zone {zone.name}",
+                    Place(zone_id=zone.id),
+                    windows,
+                    None,
+                    None,
+                )
+            )
+    for room_id in sorted(set(request.cold_room_ids)):
+        room = get_visible(session, viewer, ColdRoom, room_id)
+        limit = describe_limit(profiles, limit_for_category(profiles, room.category))
+        found.append(
+            Location(
+                f"chambre-froide-{room.id}",
+                f"Chambre froide {room.name}",
+                Place(cold_room_id=room.id),
+                cold_room_windows(session, viewer, room.id),
+                limit,
+                room.category,
+            )
+        )
+    return found
+
+
+class _Hashing:
+    """Write-through wrapper that hashes what goes into a ZIP entry."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw, self.sha = raw, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        return self.raw.write(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+
+def export(
+    session: Session,
+    store: ReadingStore,
+    viewer: Viewer,
+    request: InspectionRequest,
+    places: list[Location],
+    profiles: Mapping[str, ProductProfile],
+    out: IO[bytes],
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> dict[str, str]:
+    """Write the ZIP to `out`; returns {file name: SHA-256}."""
+    period = f"du {local(request.start)} au {local(request.end)}"
+    hashes: dict[str, str] = {}
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+
+        def put(name: str, writer: Callable[[Any], Any]) -> Any:
+            with archive.open(name, "w", force_zip64=True) as entry:
+                hashing = _Hashing(entry)
+                result = writer(hashing)
+            hashes[name] = hashing.sha.hexdigest()
+            return result
+
+        total = 0
+        alert_entries: list[dict[str, Any]] = []
+        for place in places:
+
+            def tick(n: int, label: str = place.label) -> None:
+                nonlocal total
+                total += n
+                if progress is not None:
+                    progress(label, total)
+
+            summary = put(
+                f"emplacements/{place.key}/releves.csv",
+                partial(
+                    write_readings, session, store, place, request.start, request.end, progress=tick
+                ),
+            )
+            alerts = _alerts(session, place, request)
+            alert_entries += alerts
+            put(
+                f"emplacements/{place.key}/resume.pdf",
+                partial(summary_pdf, place, summary, alerts, period),
+            )
+        put("alertes_et_actions_correctives.csv", partial(_write, _alerts_csv(alert_entries)))
+        documents = []
+        for record in _records(session, viewer, request):
+            doc = json.loads(record.document)
+            documents.append(doc)
+            name = f"enregistrements/livraison-{record.delivery_id}-v{record.version}"
+            put(
+                f"{name}.pdf",
+                partial(record_pdf.render, doc, record.record_hash, record.previous_hash),
+            )
+            put(f"{name}.json", partial(_write, record_json(record).encode()))
+        calibrations = registers.calibration_rows(
+            _calibrations(session, places, request), today or datetime.now(UTC).date()
+        )
+        put("registre_etalonnages.csv", partial(_write, registers.calibration_csv(calibrations)))
+        categories = {p.category for p in places if p.category} | registers.limits_of_records(
+            documents
+        )
+        put(
+            "plan_haccp.pdf",
+            partial(registers.haccp_plan_pdf, profiles, categories, calibrations, period),
+        )
+        readme = [
+            f"Export d'inspection — {period} (heure de Bruxelles)",
+            f"Généré le {local(datetime.now(UTC))}",
+            "",
+            "Fichiers et empreintes SHA-256 :",
+        ]
+        readme += [f"{digest}  {name}" for name, digest in sorted(hashes.items())]
+        archive.writestr("LISEZMOI.txt", "\n".join(readme) + "\n")
+    return hashes
+
+
+def _alerts(session: Session, place: Location, request: InspectionRequest) -> list[dict[str, Any]]:
+    where = (
+        Alert.zone_id == place.place.zone_id
+        if place.place.zone_id is not None
+        else Alert.cold_room_id == place.place.cold_room_id
+    )
+    in_period = Alert.start_at < request.end
+    ended = or_(Alert.end_at.is_(None), Alert.end_at >= request.start)
+    visible = [(a, b) for a, b in place.windows]
+    if not visible:
+        return []
+    return alerts_log.entries(session, where & in_period & ended)
+
+
+ALERT_HEADER = [
+    "debut",
+    "fin",
+    "type",
+    "gravite",
+    "etat",
+    "sonde",
+    "canal",
+    "pic_c",
+    "texte",
+    "lots",
+    "action_immediate",
+    "evaluation_produit",
+    "cause",
+    "action_preventive",
+    "decisions_lots",
+    "afsca_notifiee",
+    "raison_afsca",
+    "cloturee_par",
+]
+
+
+def _alerts_csv(entries: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(ALERT_HEADER)
+    for a in entries:
+        action = a["corrective_action"] or {}
+        decisions = "; ".join(
+            f"{d['lot_reference']}: {d['decision']}" for d in action.get("lot_decisions", [])
+        )
+        writer.writerow(
+            [
+                local(a["start_at"]),
+                local(a["end_at"]),
+                a["kind"],
+                a["severity"],
+                a["state"],
+                a["probe"],
+                a["channel"],
+                "" if a["peak"] is None else f"{a['peak']:.1f}",
+                a["text_fr"],
+                ", ".join(a["lots"]),
+                action.get("immediate_action", ""),
+                action.get("product_assessment", ""),
+                action.get("root_cause", ""),
+                action.get("preventive_action", ""),
+                decisions,
+                _yes_no(action.get("afsca_notified")),
+                action.get("afsca_reason", ""),
+                a["closed_by"] or "",
+            ]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else "oui" if value else "non"
+
+
+def _write(data: bytes, out: IO[bytes]) -> None:
+    out.write(data)
+
+
+def _records(session: Session, viewer: Viewer, request: InspectionRequest) -> list[SealedRecord]:
+    first = request.start.astimezone(UTC).date() - timedelta(days=1)
+    deliveries = select(Delivery.id).where(
+        visible_deliveries(viewer),
+        Delivery.van_id.in_(request.van_ids),
+        Delivery.day >= first,
+        Delivery.day <= request.end.date(),
+    )
+    return list(
+        session.scalars(
+            select(SealedRecord)
+            .where(SealedRecord.delivery_id.in_(deliveries))
+            .order_by(SealedRecord.delivery_id, SealedRecord.version)
+        )
+    )
+
+
+def _calibrations(
+    session: Session, places: list[Location], request: InspectionRequest
+) -> list[tuple[Calibration, Probe]]:
+    zone_ids = [p.place.zone_id for p in places if p.place.zone_id is not None]
+    room_ids = [p.place.cold_room_id for p in places if p.place.cold_room_id is not None]
+    probes = select(Installation.probe_id).where(
+        or_(Installation.zone_id.in_(zone_ids), Installation.cold_room_id.in_(room_ids)),
+        Installation.start < request.end,
+        or_(Installation.end.is_(None), Installation.end > request.start),
+    )
+    rows = session.execute(
+        select(Calibration, Probe)
+        .join(Probe, Probe.id == Calibration.probe_id)
+        .where(Calibration.probe_id.in_(probes), Calibration.calibrated_at < request.end)
+    ).all()
+    return [(c, p) for c, p in rows]
