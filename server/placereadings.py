@@ -41,12 +41,17 @@ class PlaceReading:
     clock_synced: bool
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MS = timedelta(milliseconds=1)
+
+
 def to_ms(t: datetime) -> int:
-    return int(t.timestamp() * 1000)
+    """Milliseconds since the epoch, in integers (a float product can land 1 ms early)."""
+    return (t - EPOCH) // MS
 
 
 def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+    return EPOCH + ms * MS
 
 
 class Calibrations:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gateway.store_sqlite import SqliteReadingStore
+from server.placereadings import from_ms, to_ms
 from tests.server.world import D1, D2, World, brussels, iso, reading
 
 
@@ -237,3 +241,11 @@ def _q(params: dict[str, str]) -> str:
     from urllib.parse import urlencode
 
     return urlencode(params)
+
+
+@given(st.integers(min_value=946_684_800_000, max_value=4_102_444_800_000))
+def test_millisecond_times_round_trip_exactly(ms: int) -> None:
+    """Device times are integer milliseconds; boundaries (a move at 12:00:00.000) must not
+    shift by one because of float arithmetic."""
+    assert to_ms(from_ms(ms)) == ms
+    assert from_ms(ms).tzinfo is UTC
