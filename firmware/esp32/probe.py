@@ -3,6 +3,7 @@
 # board_sim.py). The board object is the only thing that differs (docs/firmware.md).
 import asyncio
 import gc
+import time
 
 import contract
 from alarm import LocalAlarm
@@ -248,7 +249,10 @@ class Probe:
             await self.board.sleep_ms(1000)
             now = self.board.uptime_ms()
             sample_ok = now - self.sample_beat < (self.interval + 60) * 1000
-            uplink_ok = self.uplink is None or now - self.uplink.beat < 120000
+            # (uplink beat in real ticks: its sends wait on the network, in real time)
+            uplink_ok = (
+                self.uplink is None or time.ticks_diff(time.ticks_ms(), self.uplink.beat) < 120000
+            )
             # Fed only on evidence that sampling and the uplink both make progress (tech.md 1.5).
             if sample_ok and uplink_ok:
                 if not wdt_started:

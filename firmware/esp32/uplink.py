@@ -4,6 +4,7 @@
 # long the newest readings also go out at once as "live" messages; they are sent again later in
 # order, which is harmless: the server stores (probe, channel, time) once.
 import asyncio
+import time
 
 import contract
 from fsqueue import HAS_VALUE, UPTIME
@@ -60,7 +61,8 @@ class Uplink:
     async def run(self):
         queue = self.probe.queue
         while True:
-            self.beat = self.probe.board.uptime_ms()
+            # Real time, not probe time: a send waits on the network for up to response_s.
+            self.beat = time.ticks_ms()
             if not self.link.up:
                 await asyncio.sleep_ms(200)
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -241,7 +242,9 @@ def test_probe_killed_during_uploads_loses_no_reading(
         return contiguous and max(seqs) > 60 and 13 in boots()
 
     server.wait_for(caught_up, timeout=30)
+    probe.assert_alive()
     probe.stop()
+    assert "EV wdt-reset" not in probe.lines
     readings = server.readings()
     assert len(boots()) > 5  # uploads really were cut by the kills and resumed
     # Same reading resent after a kill between PUBACK and cursor: same time, same value.
@@ -280,3 +283,35 @@ def test_long_backlog_goes_oldest_first_while_live_readings_get_through(
     # ...and the backlog itself went oldest first.
     backlog_order = [s for s in first_seen if s <= backlog]
     assert backlog_order == list(range(1, backlog + 1))
+
+
+def test_a_silent_broker_is_detected_by_keepalive_and_nothing_is_lost(
+    mosquitto_acl: Mosquitto,
+    sim: Callable[..., SimProbe],
+    collector_factory: Callable[[Mosquitto], Collector],
+) -> None:
+    # A van in a tunnel: no RST, no FIN, the broker just stops answering (SIGSTOP).
+    cfg = probe_config(mosquitto_acl)
+    cfg["mqtt"]["keepalive_s"] = 2
+    cfg["mqtt"]["response_s"] = 2
+    server = collector_factory(mosquitto_acl)
+    probe = sim(cfg, scenario())
+    probe.start()
+    server.wait_for(lambda: len(server.readings()) >= 6)
+    assert mosquitto_acl.proc is not None
+    mark = probe.mark()
+    mosquitto_acl.proc.send_signal(signal.SIGSTOP)
+    try:
+        probe.wait_line(lambda line: "mqtt link down" in line, since=mark, timeout=15)
+        probe.assert_alive()
+    finally:
+        mosquitto_acl.proc.send_signal(signal.SIGCONT)
+
+    def caught_up() -> bool:
+        seqs = {r["s"] for r in server.readings()}
+        return bool(seqs) and seqs == set(range(1, max(seqs) + 1)) and max(seqs) > 60
+
+    server.wait_for(caught_up, timeout=30)
+    probe.assert_alive()
+    probe.stop()
+    assert "EV wdt-reset" not in probe.lines
