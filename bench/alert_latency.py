@@ -161,9 +161,9 @@ def main() -> int:
         tmp = Path(tmp_name)
         broker = make_mosquitto(tmp / "mosquitto")
         broker.start()
-        # The worker at its defaults (state saved every second), as shipped.
+        # The worker at its defaults (state saved every 10 s), as shipped.
         settings = settings_for(tmp, broker.port, None, escalation_after_min=600)
-        settings.alerting.state_save_s = 1.0
+        settings.alerting.state_save_s = 10.0
         settings.alerting.notify_poll_s = 1.0
         settings.alerting.refresh_s = 30.0
         site_gen = build_site(settings)  # a generator: close() ends its TestClient

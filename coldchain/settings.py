@@ -108,7 +108,7 @@ class AlertingSettings(BaseModel):
     share_group: str = "alerts"
     in_server: bool = False  # also run the worker inside `coldchain server run`
     receive_maximum: int = Field(1000, ge=1, le=65535)
-    state_save_s: float = Field(1.0, gt=0)  # engine state saved (then messages acked) this often
+    state_save_s: float = Field(10.0, gt=0)  # engine state saved (then messages acked) this often
     silence_check_s: float = Field(60.0, gt=0)
     refresh_s: float = Field(30.0, gt=0)  # re-read installations, calibrations and lots
     empty_zone_category: str = "ambient"  # a van zone with nothing on board

@@ -37,7 +37,6 @@ from server.models import utcnow
 log = logging.getLogger(__name__)
 
 STATE_NAME = "engine"
-ACK_BATCH = 500  # save the state (and ack) at least every this many messages
 
 
 def now_ms() -> int:
@@ -58,6 +57,8 @@ class AlertWorker:
         self.places = Places()
         self.counters: collections.Counter[str] = collections.Counter()
         self.pending: list[Message] = []
+        # Save (and ack) before the broker's in-flight window fills up.
+        self.ack_batch = max(1, self.cfg.receive_maximum // 2)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_save = 0.0
@@ -168,7 +169,7 @@ class AlertWorker:
             self.pending.extend(batch)
             since = clock - self._last_save
             save = bool(self.pending) and (
-                since >= self.cfg.state_save_s or len(self.pending) >= ACK_BATCH
+                since >= self.cfg.state_save_s or len(self.pending) >= self.ack_batch
             )
             if save:
                 self._save(session)
