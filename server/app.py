@@ -11,11 +11,11 @@ from fastapi import APIRouter, FastAPI
 from coldchain import __version__
 from coldchain.settings import Settings, load_settings
 from gateway.readingstore import ReadingStore
+from gateway.stores import make_reading_store
 from server import errors
 from server.alerting import app as alerting_app
 from server.bodyguard import BodyGuard
 from server.db import make_engine, make_sessionmaker, migrate
-from server.readingstore import open_reading_store
 from server.records import routes as records_routes
 from server.routes import auth, cold_rooms, deliveries, organisations, probes, readings, users, vans
 from server.security import dummy_hash, password_hasher
@@ -47,7 +47,7 @@ def create_app(
     engine = make_engine(settings.server.database_url)
     if settings.server.migrate_on_start:
         migrate(engine)
-    store = reading_store if reading_store is not None else open_reading_store(settings)
+    store = reading_store if reading_store is not None else make_reading_store(settings.store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
