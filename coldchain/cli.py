@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = (
     "gateway.cli",
     "server.cli",
     "server.alerting.cli",
+    "server.records.cli",
 )
 
 

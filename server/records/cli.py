@@ -1,0 +1,212 @@
+"""`coldchain records`: seal closed deliveries, verify the chains, export a record or an
+inspection ZIP, purge what retention allows (docs/records.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from coldchain.settings import Settings, load_settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("records", help="sealed HACCP records, verification, exports")
+    commands = parser.add_subparsers(dest="records_command", required=True, metavar="ACTION")
+    seal = commands.add_parser("seal", help="seal closed deliveries; reseal those with late data")
+    seal.set_defaults(handler=run_seal)
+    verify = commands.add_parser("verify", help="recompute the chains, name the first bad record")
+    verify.add_argument("--cooperative", type=int, help="only this cooperative (id)")
+    verify.set_defaults(handler=run_verify)
+    export = commands.add_parser("export", help="one sealed record as PDF, CSV or JSON")
+    export.add_argument("record_id", type=int)
+    export.add_argument("-o", "--output", type=Path, required=True, help="file.pdf, .csv or .json")
+    export.set_defaults(handler=run_export)
+    inspect = commands.add_parser("inspection", help="the inspection ZIP of a period")
+    inspect.add_argument("--cooperative", type=int, required=True, help="exported as its staff")
+    inspect.add_argument(
+        "--from",
+        dest="start",
+        type=date.fromisoformat,
+        required=True,
+        help="first day (YYYY-MM-DD, Brussels)",
+    )
+    inspect.add_argument(
+        "--to", dest="end", type=date.fromisoformat, required=True, help="last day, included"
+    )
+    inspect.add_argument("--van", type=int, action="append", default=[], help="van id (repeat)")
+    inspect.add_argument(
+        "--cold-room", type=int, action="append", default=[], help="cold room id (repeat)"
+    )
+    inspect.add_argument("-o", "--output", type=Path, required=True)
+    inspect.set_defaults(handler=run_inspection)
+    purge = commands.add_parser("purge", help="remove records older than records.retention_days")
+    purge.add_argument("--dry-run", action="store_true", help="only say what would go")
+    purge.set_defaults(handler=run_purge)
+
+
+def _settings(args: argparse.Namespace) -> Settings | None:
+    try:
+        return load_settings(args.config)
+    except ValidationError as exc:
+        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
+        return None
+
+
+def _open(settings: Settings) -> tuple[Any, Any, Any]:
+    from gateway.stores import make_reading_store
+    from server.db import make_engine, make_sessionmaker, migrate
+
+    engine = make_engine(settings.server.database_url)
+    if settings.server.migrate_on_start:
+        migrate(engine)
+    return engine, make_sessionmaker(engine), make_reading_store(settings.store)
+
+
+def run_seal(args: argparse.Namespace) -> int:
+    from server.records.profiles import profiles
+    from server.records.sealing import seal_pending
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    engine, factory, store = _open(settings)
+    try:
+        window = timedelta(days=settings.records.reseal_window_days)
+        for record in seal_pending(factory, store, profiles(), datetime.now(UTC), window):
+            print(
+                f"delivery {record.delivery_id} sealed: version {record.version}, "
+                f"{record.record_hash}"
+            )
+    finally:
+        store.close()
+        engine.dispose()
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from server.records.verify import cooperatives_with_records, verify_chain
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    engine, factory, store = _open(settings)
+    store.close()
+    bad = 0
+    with factory() as session:
+        for cooperative_id in (
+            [args.cooperative] if args.cooperative else cooperatives_with_records(session)
+        ):
+            report = verify_chain(session, cooperative_id)
+            if report.ok:
+                print(
+                    f"cooperative {cooperative_id}: {report.checked} records OK, "
+                    f"head {report.head_hash}"
+                )
+            else:
+                bad += 1
+                first = report.first_bad or {}
+                print(
+                    f"cooperative {cooperative_id}: BROKEN at record {first.get('record_id')} "
+                    f"(#{first.get('sequence')}, delivery {first.get('delivery_id')} "
+                    f"v{first.get('version')}): {first.get('reason_fr')}"
+                )
+    engine.dispose()
+    return 1 if bad else 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from server.records import formats, record_pdf
+    from server.records.models import SealedRecord
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    engine, factory, store = _open(settings)
+    store.close()
+    with factory() as session:
+        record = session.get(SealedRecord, args.record_id)
+        if record is None:
+            print(f"no sealed record {args.record_id}", file=sys.stderr)
+            return 1
+        suffix = args.output.suffix.lower()
+        if suffix == ".pdf":
+            with args.output.open("wb") as out:
+                record_pdf.render(
+                    json.loads(record.document), record.record_hash, record.previous_hash, out
+                )
+        elif suffix == ".json":
+            args.output.write_text(formats.record_json(record), encoding="utf-8")
+        elif suffix == ".csv":
+            with args.output.open("w", encoding="utf-8", newline="") as text:
+                text.writelines(formats.readings_csv(json.loads(record.document)))
+        else:
+            print("output must end in .pdf, .csv or .json", file=sys.stderr)
+            return 2
+    engine.dispose()
+    print(f"written {args.output}")
+    return 0
+
+
+def run_inspection(args: argparse.Namespace) -> int:
+    from server.access import Viewer
+    from server.errors import ApiError, message
+    from server.models import Role
+    from server.records import inspection
+    from server.records.profiles import profiles
+    from server.records.timefmt import BRUSSELS
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    start = datetime.combine(args.start, time(0), BRUSSELS).astimezone(UTC)
+    end = datetime.combine(args.end + timedelta(days=1), time(0), BRUSSELS).astimezone(UTC)
+    wanted = inspection.InspectionRequest(start, end, tuple(args.van), tuple(args.cold_room))
+    # The command runs as the cooperative's hygiene officer: the same tenancy rules apply.
+    viewer = Viewer(0, False, {args.cooperative: frozenset({Role.HYGIENE_OFFICER})})
+    engine, factory, store = _open(settings)
+
+    def progress(label: str, total: int) -> None:
+        print(f"\r{total:>10} mesures — {label[:50]:<50}", end="", file=sys.stderr, flush=True)
+
+    try:
+        with factory() as session:
+            places = inspection.locations(
+                session, viewer, wanted, profiles(), settings.records.max_export_days
+            )
+            with args.output.open("wb") as out:
+                hashes = inspection.export(
+                    session, store, viewer, wanted, places, profiles(), out, progress
+                )
+    except ApiError as exc:
+        print(f"refused: {message(exc.code, 'fr', exc.params)}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+        engine.dispose()
+    print(f"\n{args.output}: {len(hashes) + 1} files", file=sys.stderr)
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    from server.records.retention import purge
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    engine, factory, store = _open(settings)
+    store.close()
+    try:
+        results = purge(factory, settings.records.retention_days, datetime.now(UTC), args.dry_run)
+    finally:
+        engine.dispose()
+    for result in results:
+        verb = "would remove" if args.dry_run else "removed"
+        note = f" (refused: {result.refused})" if result.refused else ""
+        print(f"cooperative {result.cooperative_id}: {verb} {len(result.removed)} records{note}")
+    return 1 if any(r.refused for r in results) else 0
