@@ -67,10 +67,16 @@ def start_smtp() -> tuple[Controller, Inbox]:
     return controller, inbox
 
 
-def settings_for(tmp: Path, mqtt_port: int, smtp_port: int | None, **alerting: Any) -> Settings:
+def settings_for(
+    tmp: Path,
+    mqtt_port: int,
+    smtp_port: int | None,
+    database_url: str | None = None,
+    **alerting: Any,
+) -> Settings:
     return Settings(
         server=ServerSettings(
-            database_url=f"sqlite:///{tmp / 'coldchain.sqlite3'}",
+            database_url=database_url or f"sqlite:///{tmp / 'coldchain.sqlite3'}",
             argon2_time_cost=1,
             argon2_memory_kib=1024,
         ),

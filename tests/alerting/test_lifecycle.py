@@ -28,12 +28,14 @@ from tests.harness.servers import free_port
 
 
 @pytest.fixture
-def offline_site(tmp_path: Path, smtp: tuple[int, Inbox]) -> Iterator[Site]:
-    """No broker needed: the worker's judging path is driven directly."""
+def offline_site(tmp_path: Path, smtp: tuple[int, Inbox], database_url: str) -> Iterator[Site]:
+    """No broker needed: the worker's judging path is driven directly. On SQLite and on
+    PostgreSQL (the server's `database_url` fixture)."""
     settings = settings_for(
         tmp_path,
         free_port(),
         smtp[0],
+        database_url,
         escalation_after_min=0.01,  # 0.6 s
         reminder_every_min=0.01,
     )
