@@ -133,6 +133,17 @@ def limit_for_category(
     return zone_limit([_Entry(_profile(profiles, category), label_max_c, None)], transport)
 
 
+def limit_for_cargo(
+    profiles: Mapping[str, ProductProfile],
+    loads: Iterable[tuple[str, float | None]],
+    transport: bool = True,
+) -> ZoneLimit | None:
+    """The limit for a set of (category, label max) loads together, whatever their times:
+    e.g. the whole cargo planned for a zone, which it must be pre-cooled for. None if empty."""
+    entries = [_Entry(_profile(profiles, category), label, None) for category, label in loads]
+    return zone_limit(entries, transport) if entries else None
+
+
 def limit_for_lots(
     profiles: Mapping[str, ProductProfile],
     lots: Iterable[Lot],

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
+from alerts.limits import limit_for_cargo
 from alerts.profiles import ProductProfile, load_profiles
 from server.errors import ApiError
 
@@ -22,8 +24,9 @@ def check(code: str) -> str:
     return code
 
 
-def limit_c(code: str, label_max_c: float | None) -> float | None:
-    """The load's highest temperature: the category's, or the label's storage temperature
-    when lower (AFSCA guide G-007). None when neither sets one (ambient goods)."""
-    limits = [t for t in (profiles()[code].max_c, label_max_c) if t is not None]
-    return min(limits) if limits else None
+def cargo_max_c(loads: Iterable[tuple[str, float | None]]) -> float | None:
+    """The highest temperature allowed for these (category, label max) loads together, by
+    alerts.limits (the strictest load; a lower label temperature wins, AFSCA G-007). None when
+    none sets one (ambient goods)."""
+    limit = limit_for_cargo(profiles(), loads)
+    return None if limit is None else limit.max_c

@@ -149,13 +149,13 @@ def add_load(session: Session, delivery: Delivery, body: LoadIn) -> Load:
 
 
 def zone_limits(session: Session, delivery: Delivery) -> dict[int, float]:
-    """Each loaded zone's limit: the strictest load in it (a lower label temperature wins)."""
-    limits: dict[int, float] = {}
+    """Each loaded zone's limit: the strictest load planned in it (a lower label temperature
+    wins). Zones carrying only ambient goods have no limit."""
+    cargo: dict[int, list[tuple[str, float | None]]] = {}
     for load in session.scalars(select(Load).where(Load.delivery_id == delivery.id)):
-        limit = categories.limit_c(load.category, load.label_max_c)
-        if limit is not None:  # ambient goods set no limit on their zone
-            limits[load.zone_id] = min(limit, limits.get(load.zone_id, limit))
-    return limits
+        cargo.setdefault(load.zone_id, []).append((load.category, load.label_max_c))
+    limits = {zone: categories.cargo_max_c(loads) for zone, loads in cargo.items()}
+    return {zone: limit for zone, limit in limits.items() if limit is not None}
 
 
 def depart(

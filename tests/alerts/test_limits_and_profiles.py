@@ -8,7 +8,7 @@ import pytest
 
 from alerts.config import LocationKind
 from alerts.events import EventType
-from alerts.limits import Lot, limit_for_lots, timeline_for_lots
+from alerts.limits import Lot, UnknownCategory, limit_for_cargo, limit_for_lots, timeline_for_lots
 from alerts.profiles import Basis, ProfileError, load_profiles, parse_profiles
 from alerts.records import AlertKind, Severity
 from tests.alerts.helpers import MIN, T0, config, engine_for, feed, minutes
@@ -171,3 +171,18 @@ def test_reconfiguring_after_hours_does_not_raise_old_alerts_again():
     assert engine.check_silence(readings[-1].time_ms + MIN) == []
     changed = config("minced_meat", interval_s=300, door_open_max_min=8)
     assert engine.configure(changed, readings[-1].time_ms + 2 * MIN) == []
+
+
+def test_limit_for_a_whole_planned_cargo():
+    """The departure check's limit: every load planned for the zone, whatever its times."""
+    profiles = load_profiles()
+    mixed = limit_for_cargo(profiles, [("chilled_retail", None), ("minced_meat", None)])
+    assert mixed is not None and mixed.max_c == 2.0  # Reg. 853/2004 Annex III Sec. V
+    assert mixed.max_category == "minced_meat"
+    labelled = limit_for_cargo(profiles, [("chilled_retail", 5.0)])
+    assert labelled is not None and labelled.max_c == 5.0 and labelled.label_applied  # G-007
+    ambient = limit_for_cargo(profiles, [("ambient", None)])
+    assert ambient is not None and ambient.max_c is None
+    assert limit_for_cargo(profiles, []) is None
+    with pytest.raises(UnknownCategory):
+        limit_for_cargo(profiles, [("unicorn_meat", None)])
