@@ -11,6 +11,7 @@ Readings every minute from 06:00 to 10:30 (Brussels) on van-a-1 (frais, air, cal
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from coldchain.protocol import Reading
 from gateway.store_sqlite import SqliteReadingStore
@@ -123,7 +124,7 @@ def run(world: World) -> None:
     driver.ok("POST", f"{url}/close", {"closed_at": iso(brussels(D1, 10, 30))})
 
 
-def sealed_delivery(world: World, store: SqliteReadingStore) -> dict:
+def sealed_delivery(world: World, store: SqliteReadingStore) -> Any:
     prepare(world)
     write_readings(store)
     run(world)

@@ -125,12 +125,11 @@ def test_inspection_zip(world, app, reading_store) -> None:
             )
         )
         assert len(rows) - 1 == reading_store.count(probe, start_ms, end_ms) > 0
-    calibrated = [
-        r
-        for r in csv.reader(
+    calibrated = list(
+        csv.reader(
             io.StringIO(archive.read(f"{frais}/releves.csv").decode("utf-8-sig")), delimiter=";"
         )
-    ][1:]
+    )[1:]
     assert calibrated[0][4] == "3.200" and calibrated[0][5] == "3.000"  # raw and calibrated
 
     alerts = archive.read("alertes_et_actions_correctives.csv").decode("utf-8-sig")
