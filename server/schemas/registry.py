@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from coldchain.protocol import PROBE_ID_RE
+from coldchain.protocol import MAX_CALIBRATION_OFFSET, PROBE_ID_RE
 from server.models import OrganisationKind, Role, ZoneKind
 from server.schemas.common import (
     Code,
@@ -153,7 +153,11 @@ class InstallationOut(Output):
 
 class CalibrationIn(Input):
     channel: Tag
-    offset: Annotated[float, Field(ge=-10, le=10, allow_inf_nan=False)]
+    # The contract's bound (the probe refuses a config with more): a probe that needs a larger
+    # correction is faulty and must be replaced, not corrected.
+    offset: Annotated[
+        float, Field(ge=-MAX_CALIBRATION_OFFSET, le=MAX_CALIBRATION_OFFSET, allow_inf_nan=False)
+    ]
     calibrated_at: Instant
     reference_instrument: Name
     performed_by: Name
