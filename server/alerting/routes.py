@@ -27,7 +27,7 @@ from server.alerting.visibility import get_visible_alert, visible_alerts
 from server.crud import commit, paginate
 from server.deps import SessionDep, ViewerDep
 from server.errors import Both
-from server.models import Load, utcnow
+from server.models import Load, Organisation, utcnow
 from server.schemas.common import IdPath, Instant, Page, Paging, paging
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -89,15 +89,17 @@ def _detail(session: SessionDep, alert: Alert) -> AlertDetailOut:
             load_id=load.id,
             delivery_id=link.delivery_id,
             consignor_id=link.consignor_id,
+            consignor_name=producer.name,
             lot_reference=load.lot_reference,
             description=load.description,
             quantity=str(load.quantity),
             unit=load.unit,
             consignee=load.consignee,
         )
-        for link, load in session.execute(
-            select(AlertLot, Load)
+        for link, load, producer in session.execute(
+            select(AlertLot, Load, Organisation)
             .join(Load, Load.id == AlertLot.load_id)
+            .join(Organisation, Organisation.id == AlertLot.consignor_id)
             .where(AlertLot.alert_id == alert.id)
             .order_by(Load.id)
         )

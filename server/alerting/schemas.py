@@ -49,6 +49,7 @@ class AlertLotOut(Output):
     load_id: int
     delivery_id: int
     consignor_id: int
+    consignor_name: str  # the producer whose goods these are
     lot_reference: str
     description: str
     quantity: str

@@ -57,6 +57,7 @@ def test_reading_to_alert_alarm_sse_and_email(
         assert alert["detected_late"] is False
         assert [lot["load_id"] for lot in alert["lots"]] == [site.load_id]
         assert alert["lots"][0]["consignor_id"] == site.ids["P1"]
+        assert alert["lots"][0]["consignor_name"] == "Chèvrerie du Val"
         assert "°C" in alert["text_fr"]
 
         alarm = wait_for(lambda: [a for a in probe.alarms if a["on"]])[0]
