@@ -191,9 +191,11 @@ class MQTTProtocol:
         await self._send(b"\xe0\x00")
 
     def close(self):
+        # MicroPython's Stream.close() does nothing (only `await wait_closed()` closes the
+        # socket): close it here, or every reconnect leaks a socket (an ESP32 has about ten).
         try:
-            self.w.close()
-        except Exception:  # noqa: BLE001
+            self.w.s.close()
+        except Exception:  # noqa: BLE001 - already closed or never opened
             pass
 
 

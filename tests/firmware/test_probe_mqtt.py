@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from coldchain import protocol
@@ -243,8 +245,13 @@ def test_probe_killed_during_uploads_loses_no_reading(
 
     server.wait_for(caught_up, timeout=30)
     probe.assert_alive()
+    assert probe.proc is not None
+    fds = Path(f"/proc/{probe.proc.pid}/fd")
+    sockets = [fd for fd in fds.iterdir() if os.readlink(fd).startswith("socket:")]
+    attempts = sum("mqtt link down" in line for line in probe.lines)
     probe.stop()
     assert "EV wdt-reset" not in probe.lines
+    assert attempts >= 3 and len(sockets) == 1  # the dead connections were closed, not leaked
     readings = server.readings()
     assert len(boots()) > 5  # uploads really were cut by the kills and resumed
     # Same reading resent after a kill between PUBACK and cursor: same time, same value.
@@ -303,6 +310,10 @@ def test_a_silent_broker_is_detected_by_keepalive_and_nothing_is_lost(
     mosquitto_acl.proc.send_signal(signal.SIGSTOP)
     try:
         probe.wait_line(lambda line: "mqtt link down" in line, since=mark, timeout=15)
+        # Reconnect attempts reach the kernel's accept queue but get no CONNACK: let a few fail.
+        for _ in range(2):
+            mark = probe.mark()
+            probe.wait_line(lambda line: "mqtt link down" in line, since=mark, timeout=15)
         probe.assert_alive()
     finally:
         mosquitto_acl.proc.send_signal(signal.SIGCONT)
@@ -313,5 +324,10 @@ def test_a_silent_broker_is_detected_by_keepalive_and_nothing_is_lost(
 
     server.wait_for(caught_up, timeout=30)
     probe.assert_alive()
+    assert probe.proc is not None
+    fds = Path(f"/proc/{probe.proc.pid}/fd")
+    sockets = [fd for fd in fds.iterdir() if os.readlink(fd).startswith("socket:")]
+    attempts = sum("mqtt link down" in line for line in probe.lines)
     probe.stop()
     assert "EV wdt-reset" not in probe.lines
+    assert attempts >= 3 and len(sockets) == 1  # the dead connections were closed, not leaked
