@@ -41,6 +41,13 @@ def fault_code(name):
     return FAULTS.index(name)
 
 
+def valid_probe_id(probe_id):
+    """[a-z0-9][a-z0-9-]{0,31}, as coldchain.protocol.PROBE_ID_RE."""
+    if not isinstance(probe_id, str) or not 1 <= len(probe_id) <= 32 or probe_id[0] == "-":
+        return False
+    return all("a" <= c <= "z" or "0" <= c <= "9" or c == "-" for c in probe_id)
+
+
 def topic(probe_id, kind):
     return TOPIC_ROOT + "/" + probe_id + "/" + kind
 

@@ -272,6 +272,10 @@ class Probe:
         transport = self.cfg["transport"]
         if self.safe or transport == "none":
             return None
+        if not contract.valid_probe_id(self.id):
+            # The server would reject every message (and a REJ frees flash): keep them instead.
+            self.log("config error: probe id %r is not valid, not sending" % (self.id,))
+            return None
         if transport == "serial":
             from serial_link import SerialLink
 

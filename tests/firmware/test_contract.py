@@ -26,6 +26,9 @@ def test_config_alarm_and_serial_vectors_give_the_same_verdicts(micropython: Mic
             assert verdicts[name][v["name"]] == v["expect"], v["name"]
     for v in json.loads((VECTORS / "serial.json").read_text())["vectors"]:
         assert verdicts["serial"][v["name"]] == v["expect"], v["name"]
+    for probe_id, ok in verdicts["ids"].items():
+        assert ok == bool(protocol.PROBE_ID_RE.fullmatch(probe_id)), probe_id
+    assert len(verdicts["ids"]) == 9
 
 
 def test_firmware_payloads_are_accepted_by_the_validator(micropython: MicroPython) -> None:

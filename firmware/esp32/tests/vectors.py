@@ -35,4 +35,6 @@ for v in vectors:
     frame = serial_link.parse_line(v["line"].encode())
     serial[v["name"]] = frame[1] if frame[0] == "bad" else frame[0]
 out["serial"] = serial
+ids = ["van1-zone-a", "a", "x" * 32, "x" * 33, "-van", "VAN1", "van_1", "van1\u0007", ""]
+out["ids"] = {i: contract.valid_probe_id(i) for i in ids}
 print(json.dumps(out))
