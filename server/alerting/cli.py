@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from server.alerting.worker import AlertWorker
+    from server.alerting.worker import AlertWorker, AnotherWorkerRunning
     from server.db import make_engine, migrate
 
     try:
@@ -48,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    worker.start()
+    try:
+        worker.start()
+    except AnotherWorkerRunning as exc:
+        print(f"coldchain: {exc}", file=sys.stderr)
+        return 2
     if worker.mqtt.subscribed.wait(30):
         print(f"alert worker ready ({settings.alerting.client_id})", flush=True)
     else:

@@ -37,6 +37,12 @@ from server.models import utcnow
 log = logging.getLogger(__name__)
 
 STATE_NAME = "engine"
+LEASE_NAME = "engine-lease"  # which worker owns the state (one worker per deployment)
+LEASE_RENEW_S = 20.0  # the lease lasts max(60 s, 3 x state_save_s)
+
+
+class AnotherWorkerRunning(RuntimeError):
+    """A second worker with another client id would split the readings and the state."""
 
 
 def now_ms() -> int:
@@ -62,6 +68,7 @@ class AlertWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_save = 0.0
+        self._last_lease = 0.0
         self._next_silence = 0.0
         self._next_refresh = 0.0
 
@@ -87,6 +94,7 @@ class AlertWorker:
         now = now_ms()
         events: list[AlertEvent] = []
         with self.sessions() as session:
+            self._take_lease(session)
             row = session.get(WorkerState, STATE_NAME)
             if row is not None:
                 try:
@@ -173,6 +181,8 @@ class AlertWorker:
             )
             if save:
                 self._save(session)
+            elif clock - self._last_lease >= LEASE_RENEW_S:
+                self._renew_lease(session)  # idle: still the one worker
             session.commit()
         if events:
             self.dispatcher.wake()
@@ -242,7 +252,29 @@ class AlertWorker:
             self.engine.remove(key)
         return events
 
+    def _take_lease(self, session: Session) -> None:
+        lease = session.get(WorkerState, LEASE_NAME)
+        ttl = max(60.0, 3 * self.cfg.state_save_s)
+        if lease is not None and lease.state.get("client_id") != self.cfg.client_id:
+            age = (utcnow() - lease.updated_at).total_seconds()
+            if age < ttl:
+                raise AnotherWorkerRunning(
+                    f"alert worker {lease.state.get('client_id')!r} saved its state {age:.0f} s "
+                    f"ago; run one worker per deployment (docs/alert-lifecycle.md)"
+                )
+        self._renew_lease(session)
+
+    def _renew_lease(self, session: Session) -> None:
+        lease = session.get(WorkerState, LEASE_NAME)
+        if lease is None:
+            lease = WorkerState(name=LEASE_NAME, state={})
+            session.add(lease)
+        lease.state = {"client_id": self.cfg.client_id}
+        lease.updated_at = utcnow()
+        self._last_lease = time.monotonic()
+
     def _save(self, session: Session) -> None:
+        self._renew_lease(session)
         state = self.engine.save()
         row = session.get(WorkerState, STATE_NAME)
         if row is None:

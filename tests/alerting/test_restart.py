@@ -87,3 +87,32 @@ def test_kill_during_excursion_then_restart_continues_one_alert(
         proc.kill()
         proc.wait(10)
         probe.close()
+
+
+def test_a_second_worker_with_another_client_id_is_refused(
+    site: Site, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """Two workers would split a location's readings between them and overwrite each
+    other's state: the second one refuses to start, naming the first."""
+    log = tmp_path / "worker.log"
+    first = start_worker(site, mosquitto, log)
+    try:
+        env = {
+            **os.environ,
+            "COLDCHAIN_SERVER__DATABASE_URL": site.settings.server.database_url,
+            "COLDCHAIN_MQTT__PORT": str(mosquitto.port),
+            "COLDCHAIN_ALERTING__CLIENT_ID": "alerts-second",
+        }
+        env.pop("COLDCHAIN_CONFIG", None)
+        second = subprocess.run(
+            [sys.executable, "-m", "coldchain.cli", "alert-worker"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
+        assert second.returncode == 2
+        assert b"alerts-restart-test" in second.stderr
+    finally:
+        first.kill()
+        first.wait(10)
