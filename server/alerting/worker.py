@@ -100,9 +100,8 @@ class AlertWorker:
                 try:
                     events = self.engine.restore(row.state, now)
                     log.info("engine state restored (%d locations)", len(self.engine.locations))
-                except (
-                    ConfigError
-                ) as exc:  # kept in the table for inspection, never overwritten blindly
+                except ConfigError as exc:
+                    # Kept aside for inspection under another name, never overwritten blindly.
                     log.error("engine state unreadable, starting empty: %s", exc)
                     self.counters["state_unreadable"] += 1
                     session.merge(
