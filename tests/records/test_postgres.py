@@ -1,0 +1,31 @@
+"""The chain on PostgreSQL (row lock per cooperative, timestamps with time zone)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import delete
+
+from server.records.models import SealedRecord
+from tests.records.test_chain import _verify, three_versions  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def database_url(postgres, postgres_template) -> Iterator[str]:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    postgres.execute(f"CREATE DATABASE {name} TEMPLATE {postgres_template}")
+    yield postgres.url(name)
+    postgres.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_chain_on_postgresql(world, app, three_versions) -> None:  # noqa: F811
+    report = _verify(world)
+    assert report["ok"] is True and report["checked"] == 3
+    assert [r["sequence"] for r in three_versions] == [1, 2, 3]
+    with app.state.sessionmaker() as session:
+        session.execute(delete(SealedRecord).where(SealedRecord.id == three_versions[1]["id"]))
+        session.commit()
+    report = _verify(world)
+    assert report["first_bad"]["record_id"] == three_versions[2]["id"]
