@@ -29,6 +29,7 @@ WITHDRAWN_NOTE = (
     "Retirée automatiquement : les données arrivées en retard montrent "
     "qu'il n'y a pas eu d'excursion."
 )
+RINGING = frozenset({AlertState.OPEN, AlertState.ACKNOWLEDGED})
 NOTIFIED = frozenset({"warning", "critical"})  # tolerated and info are recorded, not rung
 
 
@@ -56,7 +57,8 @@ def _record(
     if event.event == EventType.OPENED and not created:
         kind = "replayed"  # judged again after a restart: already on record, not news
     outbox.add_entry(session, alert, kind, event.to_dict(), settings)
-    rings = event.severity.value in NOTIFIED and alert.state == AlertState.OPEN
+    # Acknowledged and then turning critical: told again (the escalation stays stopped).
+    rings = event.severity.value in NOTIFIED and alert.state in RINGING
     rose = created or RANK[Severity(alert.severity)] > RANK[Severity(previous_severity)]
     if event.event in (EventType.OPENED, EventType.ESCALATED, EventType.UPDATED):
         if rings and rose:

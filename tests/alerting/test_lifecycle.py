@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from alerts.engine import Engine
 from server.alerting.dispatch import Dispatcher
-from server.alerting.models import Alert, AlertEntry
+from server.alerting.models import Alert, AlertEntry, Notification
 from server.alerting.places import Places
 from server.alerting.recording import record_events
 from server.models import utcnow
@@ -183,3 +183,48 @@ def test_escalation_driver_then_hygiene_officer_then_admin_then_reminders(
         assert len(entries("reminder")) == settled  # acknowledged: no more reminders
     finally:
         dispatcher.stop()
+
+
+def test_acknowledged_warning_turning_critical_is_told_again(offline_site: Site) -> None:
+    """5.5 °C against the label's 6 °C for 11 minutes: a warning; the driver acknowledges;
+    then 12 °C: critical, and the driver and the producer are e-mailed again."""
+    site, w = offline_site, offline_site.world
+    now = datetime.now(UTC)
+    now_ms = int(now.timestamp() * 1000)
+    sessions = site.app.state.sessionmaker
+    engine = Engine()
+    with sessions() as session:
+        places = Places.load(session, "ambient", now_ms)
+    for key, config in places.configs.items():
+        engine.configure(config, now_ms, places.lots.get(key, []))
+
+    def judge(values: list[float], minutes_ago: int, seq0: int) -> None:
+        batch = readings(now - timedelta(minutes=minutes_ago), values, seq0=seq0)
+        placed = [p for p in (places.place(r) for r in batch) if p is not None]
+        result = engine.ingest(placed[0].location_key, [p.reading for p in placed], now_ms)
+        with sessions() as session:
+            record_events(session, result.events, site.settings.alerting, utcnow())
+            session.commit()
+
+    judge([5.5] * 12, 14, 1)
+    listed = w["driver_a"].ok("GET", "/api/v1/alerts")["data"]
+    assert [a["severity"] for a in listed] == ["warning"]
+    w["driver_a"].ok("POST", f"/api/v1/alerts/{listed[0]['id']}/acknowledge", {})
+    with sessions() as session:
+        before = session.scalar(
+            select(func.count(Notification.id)).where(Notification.channel == "email")
+        )
+    judge([12.0], 1, 13)
+    detail = w["driver_a"].ok("GET", f"/api/v1/alerts/{listed[0]['id']}")
+    assert detail["severity"] == "critical" and detail["state"] == "acknowledged"
+    with sessions() as session:
+        emails = list(
+            session.scalars(
+                select(Notification)
+                .where(Notification.channel == "email")
+                .order_by(Notification.id)
+            )
+        )
+    new = emails[before or 0 :]
+    assert {"driver_a@example.be", "producer1@example.be"} <= {n.target for n in new}
+    assert all("aggravée" in n.payload["subject"] for n in new)
