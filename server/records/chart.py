@@ -15,7 +15,14 @@ from server.records.timefmt import BRUSSELS
 
 WIDTH, HEIGHT = 480, 190
 LEFT, BOTTOM, RIGHT, TOP = 40, 30, 10, 20
-CHANNEL_COLOURS = {"air": colors.HexColor("#1f5fa8"), "product": colors.HexColor("#2e8b57")}
+CHANNEL_COLOURS = {
+    "air": colors.HexColor("#1f5fa8"),
+    "product": colors.HexColor("#2e8b57"),
+    "air max": colors.HexColor("#c0562a"),
+    "air min": colors.HexColor("#1f5fa8"),
+    "product max": colors.HexColor("#8b4513"),
+    "product min": colors.HexColor("#2e8b57"),
+}
 EXCURSION = colors.Color(0.9, 0.2, 0.2, alpha=0.25)
 MAX_POINTS = 2000  # per line: more would not show at this width and only slows the PDF
 

@@ -150,6 +150,14 @@ def write_readings(
     return summary
 
 
+def bounds(limit: Mapping[str, Any]) -> str:
+    parts = [f"{name} {celsius(limit[key])}" for name, key in (("max", "max_c"), ("min", "min_c"))]
+    kept = [
+        part for part, key in zip(parts, ("max_c", "min_c"), strict=True) if limit[key] is not None
+    ]
+    return ", ".join(kept) or "aucune"
+
+
 def summary_pdf(
     location: Location, summary: Summary, alerts: list[dict[str, Any]], period: str, out: BinaryIO
 ) -> None:
@@ -159,12 +167,7 @@ def summary_pdf(
     ]
     limit = location.limit
     if limit is not None:
-        story.append(
-            para(
-                f"Limite : max {celsius(limit['max_c'])}, min {celsius(limit['min_c'])} — "
-                f"{limit['source_fr']}."
-            )
-        )
+        story.append(para(f"Limite : {bounds(limit)} — {limit['source_fr']}."))
     else:
         story.append(
             para(
