@@ -106,6 +106,7 @@ class AlertingSettings(BaseModel):
 
     client_id: str = "coldchain-alerts-1"  # stable: the broker keeps this worker's session
     share_group: str = "alerts"
+    shared_subscription: bool = True  # false: plain subscription (survives a broker restart)
     in_server: bool = False  # also run the worker inside `coldchain server run`
     receive_maximum: int = Field(1000, ge=1, le=65535)
     state_save_s: float = Field(10.0, gt=0)  # engine state saved (then messages acked) this often

@@ -1,7 +1,8 @@
 """`coldchain up`: the whole system with one command.
 
 With no configuration: Mosquitto with a generated config (per-probe passwords and ACL,
-persistence on, queues raised), the gateway on the embedded SQLite store, and the server.
+persistence on, queues raised), the gateway on the embedded SQLite store, the alert worker
+and the server.
 With configuration (`mqtt.managed = false`, `store.kind = "influxdb1"`...), the same
 command uses the existing broker and InfluxDB. Ctrl-C stops everything; no orphans.
 """
@@ -61,6 +62,11 @@ def services(settings: Settings) -> list[Service]:
         # one is forgotten by the broker until re-subscribed (measured, docs/gateway.md).
         gateway_env["COLDCHAIN_GATEWAY__SHARED_SUBSCRIPTION"] = "false"
     found.append(Service("gateway", [*coldchain, "gateway", "run"], env=gateway_env))
+    worker_env = dict(server_env)
+    if "shared_subscription" not in settings.alerting.model_fields_set:
+        worker_env["COLDCHAIN_ALERTING__SHARED_SUBSCRIPTION"] = "false"
+    if not settings.alerting.in_server:
+        found.append(Service("alert-worker", [*coldchain, "alert-worker"], env=worker_env))
     found.append(
         Service(
             "server",

@@ -20,7 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from coldchain.protocol import Kind, share_filter
+from coldchain.protocol import Kind, share_filter, topic
 from coldchain.settings import AlertingSettings, MqttSettings
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,13 @@ class Message:
 class AlertMqtt:
     def __init__(self, mqtt_settings: MqttSettings, settings: AlertingSettings) -> None:
         self.settings = mqtt_settings
-        self.filter = share_filter(settings.share_group, Kind.READINGS)
+        # A plain subscription survives a Mosquitto 2.0 restart; a shared one is forgotten
+        # until re-subscribed (measured, docs/gateway.md). One worker runs at a time (lease).
+        self.filter = (
+            share_filter(settings.share_group, Kind.READINGS)
+            if settings.shared_subscription
+            else topic("+", Kind.READINGS)
+        )
         self.receive_maximum = settings.receive_maximum
         self.client_id = settings.client_id
         self.inbox: queue.Queue[Message] = queue.Queue()

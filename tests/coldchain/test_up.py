@@ -115,7 +115,7 @@ def test_up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c(
     wait_until(lambda: store.count("probe-07") == 1, 30, "the reading in the SQLite store")
     store.close()
     children = children_of(proc.pid)
-    assert len(children) == 3  # broker, gateway, server
+    assert len(children) == 4  # broker, gateway, alert worker, server
     proc.send_signal(signal.SIGINT)
     assert proc.wait(60) == 0
     assert not [pid for pid in children if alive(pid)]
@@ -141,7 +141,7 @@ def test_a_killed_supervisor_leaves_no_orphans(
 ) -> None:
     proc, _, _ = system
     children = children_of(proc.pid)
-    assert len(children) == 3
+    assert len(children) == 4
     proc.kill()
     proc.wait()
     wait_until(lambda: not [pid for pid in children if alive(pid)], 30, "children to exit")
@@ -157,3 +157,6 @@ def test_a_single_gateway_uses_a_plain_subscription_unless_configured(tmp_path: 
     chosen = Settings(data_dir=tmp_path, gateway={"shared_subscription": True})
     gateway = next(s for s in services(chosen) if s.name == "gateway")
     assert "COLDCHAIN_GATEWAY__SHARED_SUBSCRIPTION" not in gateway.env
+    worker = next(s for s in services(settings) if s.name == "alert-worker")
+    assert worker.env["COLDCHAIN_ALERTING__SHARED_SUBSCRIPTION"] == "false"
+    assert worker.env["COLDCHAIN_MQTT__USERNAME"] == "coldchain-server"
