@@ -16,6 +16,7 @@ from server import errors
 from server.alerting import app as alerting_app
 from server.bodyguard import BodyGuard
 from server.db import make_engine, make_sessionmaker, migrate
+from server.pages import app as pages
 from server.records import routes as records_routes
 from server.routes import auth, cold_rooms, deliveries, organisations, probes, readings, users, vans
 from server.security import dummy_hash, password_hasher
@@ -73,6 +74,7 @@ def create_app(
     app.state.dummy_hash = dummy_hash(app.state.password_hasher)
     errors.install(app)
     app.include_router(api_router())
+    pages.mount(app)  # server-rendered pages (server/pages/)
 
     @app.get("/healthz", tags=["health"])
     def health() -> dict[str, str]:
