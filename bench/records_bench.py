@@ -11,7 +11,6 @@ calibrated place series). Targets (issue 8): PDF < 1 s; inspection export < 30 s
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import resource
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from coldchain.protocol import Reading
 from gateway.store_sqlite import SqliteReadingStore
-from server.access import Viewer
+from server.access import Interval, Viewer
 from server.db import make_engine, make_sessionmaker, migrate
 from server.models import (
     ColdRoom,
@@ -170,12 +169,12 @@ def bench_pdf(factory, store) -> None:
                 )
                 rows.append(Reading(f"van-{z}", "product", t, i, BASE[CATEGORIES[z]] + bump / 2))
         store.write(rows)
-        window = [(START - timedelta(hours=6), START + timedelta(hours=10))]
+        a, b = START - timedelta(hours=6), START + timedelta(hours=10)
+        window: list[Interval] = [(a, b)]
         t0 = time.perf_counter()
-        n = sum(
-            len(series(session, store, Place(zone_id=z.id), window, window[0][0], window[0][1]))
-            for z in zones
-        )
+        n = 0
+        for zone in zones:
+            n += len(series(session, store, Place(zone_id=zone.id), window, a, b))
         read_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         record = seal(session, store, d, profiles(), datetime.now(UTC))
@@ -187,14 +186,16 @@ def bench_pdf(factory, store) -> None:
         pdf = record_pdf.render(doc, record.record_hash, record.previous_hash)
         pdf_s = time.perf_counter() - t0
     print(
-        f"delivery record: {n} readings (4 zones x 2 channels x 1200), document {len(record.document) / 1e6:.1f} MB"
+        f"delivery record: {n} readings (4 zones x 2 channels x 1200), "
+        f"document {len(record.document) / 1e6:.1f} MB"
     )
     print(f"  baseline, read calibrated readings : {read_s:6.3f} s")
     print(
         f"  seal (document + canonical + hash) : {seal_s:6.3f} s  ({seal_s / read_s:.1f}x baseline)"
     )
     print(
-        f"  PDF ({len(pdf) / 1e3:.0f} kB)                     : {pdf_s:6.3f} s  ({pdf_s / read_s:.1f}x baseline)"
+        f"  PDF ({len(pdf) / 1e3:.0f} kB)                     : {pdf_s:6.3f} s  "
+        f"({pdf_s / read_s:.1f}x baseline)"
         f"  target < 1 s: {'OK' if pdf_s < 1 else 'MISSED'}"
     )
 
@@ -246,11 +247,13 @@ def bench_inspection(factory, store, days: int) -> None:
             export_s = time.perf_counter() - t0
             size = out.tell()
     print(
-        f"inspection export: one cold room, {days} days at 60 s = {n} readings (stored in {write_s:.1f} s)"
+        f"inspection export: one cold room, {days} days at 60 s = {n} readings "
+        f"(stored in {write_s:.1f} s)"
     )
     print(f"  baseline, read the readings day by day : {read_s:6.2f} s")
     print(
-        f"  export ZIP ({size / 1e6:.1f} MB)                 : {export_s:6.2f} s  ({export_s / read_s:.1f}x baseline)"
+        f"  export ZIP ({size / 1e6:.1f} MB)                 : {export_s:6.2f} s  "
+        f"({export_s / read_s:.1f}x baseline)"
         f"  target < 30 s: {'OK' if export_s < 30 else 'MISSED'}"
     )
     peak = rss_mb()

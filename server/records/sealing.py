@@ -81,7 +81,8 @@ def seal(
             return None
         envelope = {
             "version": previous.version + 1,
-            "changes": describe(old, content),
+            # Compare like with like: the old document went through the canonical rounding.
+            "changes": describe(old, json.loads(canonical.dumps(content))),
             "supersedes": previous.record_hash,
         }
     sequence, previous_hash = chain_head(session, delivery.cooperative_id)
@@ -136,8 +137,15 @@ def seal_pending(
         with session_factory() as session:
             delivery = session.get(Delivery, delivery_id)
             assert delivery is not None
-            record = seal(session, store, delivery, profiles, now)
-            session.commit()
+            try:
+                record = seal(session, store, delivery, profiles, now)
+                session.commit()
+            except Exception:
+                # One delivery that cannot be sealed now (store down, a category no longer in
+                # the profiles) must not stop the others: logged, retried at the next run.
+                log.exception("delivery %s could not be sealed", delivery_id)
+                session.rollback()
+                continue
             if record is not None:
                 done.append(record)
     return done

@@ -59,8 +59,6 @@ def _mismatch(record: SealedRecord) -> str | None:
     for name, (column, sealed) in stored.items():
         if column != sealed:
             return f"champ {name} modifié ({column!r} ; scellé : {sealed!r})"
-    if canonical.dumps(doc) != record.document:
-        return "document modifié (plus sous forme canonique)"
     return None
 
 

@@ -87,6 +87,7 @@ def test_record_pdf_reads_right(world, reading_store) -> None:
     assert record["record_hash"] in text.replace("\n", "")
     # The charts: one path per zone and channel with a vertex per reading (vector graphics):
     # runs of 200+ consecutive line-to operators, which tables never draw.
-    content = b"".join(page.get_contents().get_data() for page in reader.pages)
+    streams = [page.get_contents() for page in reader.pages]
+    content = b"".join(stream.get_data() for stream in streams if stream is not None)
     runs = re.findall(rb"(?:[-\d.]+ [-\d.]+ l\s+){200,}", content)
     assert len(runs) == 2, len(runs)  # zone frais (230 readings) and zone surgelé (270)
