@@ -107,7 +107,10 @@ def test_readings_before_the_first_sync_get_their_true_time(
     expected = (sc["start"] + (booted - sc["t0"]) * SPEED) * 1000
     assert abs(air[0]["t"] - expected) <= 6_000, (air[0]["t"], expected)
     steps = [b["t"] - a["t"] for a, b in itertools.pairwise(air)]
-    assert all(6_000 <= s <= 14_000 for s in steps), steps  # 60x: 1 s is 17 ms of host time
+    # At 60x one scenario second is 17 ms of host time: a busy host delays single samples, the
+    # absolute schedule catches up; so: no sample missed, and no drift on average.
+    assert all(0 < s <= 20_000 for s in steps), steps
+    assert abs((air[-1]["t"] - air[0]["t"]) / len(steps) - 10_000) <= 1_000
 
 
 def test_a_clock_that_never_syncs_is_flagged_not_dropped(

@@ -61,13 +61,14 @@ def test_steady_run_contract_payloads_and_contiguous_sequence(
     # Door changes recorded when they happen, not at the next sample.
     doors = [(r["v"], r["t"]) for r in server.readings() if r["c"] == "door"]
     assert [v for v, _ in doors] == [0, 1, 0]
-    assert abs(doors[2][1] - doors[1][1] - 30_000) <= 3_000
+    # (polled every 100 ms of host time: 6 scenario seconds at 60x)
+    assert abs(doors[2][1] - doors[1][1] - 30_000) <= 8_000
     # One sample every 10 scenario seconds, stamped in device time (whole seconds; at 60x
     # speed a 17 ms scheduling delay on the host is one scenario second).
     air = [r["t"] for r in server.readings() if r["c"] == "air"]
     steps = [b - a for a, b in itertools.pairwise(air)]
-    assert all(6_000 <= s <= 14_000 for s in steps), steps
-    assert abs((air[-1] - air[0]) / len(steps) - 10_000) <= 1_000
+    assert all(0 < s <= 20_000 for s in steps), steps  # late samples are caught up, none missed
+    assert abs((air[-1] - air[0]) / len(steps) - 10_000) <= 1_000  # and no drift
     statuses = [json.loads(p) for t, p, _ in server.messages if t.endswith("/up/status")]
     online = [s for s in statuses if s["online"]]
     assert online and online[0]["mode"] == "normal" and online[0]["supply"] == 12.4
@@ -131,7 +132,8 @@ def test_retained_config_is_applied_and_survives_a_restart(
     server.wait_for(lambda: sum(r["c"] == "air" for r in server.readings()) >= 4)
     air = [r["t"] for r in server.readings() if r["c"] == "air"]
     steps = [b - a for a, b in itertools.pairwise(air[1:])]
-    assert all(26_000 <= s <= 34_000 for s in steps), steps
+    assert all(0 < s <= 60_000 for s in steps), steps
+    assert abs((air[-1] - air[1]) / len(steps) - 30_000) <= 2_000
     probe.kill()
     assert json.loads((probe.data / "probe_config.json").read_text())["interval"] == 30
 
