@@ -214,6 +214,19 @@ def parse_topic(topic_name: str) -> tuple[str, Kind] | Rejection:
         return Rejection(Reason.INVALID_TOPIC, "unknown topic suffix")
 
 
+def _topic_probe_id(topic_name: str | None, expected: Kind) -> str | Rejection | None:
+    """The probe id a message's topic names (None when it came without a topic, on serial)."""
+    if topic_name is None:
+        return None
+    parsed = parse_topic(topic_name)
+    if isinstance(parsed, Rejection):
+        return parsed
+    probe_id, kind = parsed
+    if kind is not expected:
+        return Rejection(Reason.INVALID_TOPIC, f"expected {expected.value}, got {kind.value}")
+    return probe_id
+
+
 # --- JSON decoding, hardened --------------------------------------------------------------
 
 
@@ -436,14 +449,9 @@ def parse_readings(
     payload: bytes | str, now_ms: int, topic_name: str | None = None
 ) -> ReadingsBatch | Rejection:
     """Validate one `up/readings` message. `now_ms` is the receiver's UTC clock."""
-    topic_probe_id = None
-    if topic_name is not None:
-        parsed_topic = parse_topic(topic_name)
-        if isinstance(parsed_topic, Rejection):
-            return parsed_topic
-        topic_probe_id, kind = parsed_topic
-        if kind is not Kind.READINGS:
-            return Rejection(Reason.INVALID_TOPIC, f"expected up/readings, got {kind.value}")
+    topic_probe_id = _topic_probe_id(topic_name, Kind.READINGS)
+    if isinstance(topic_probe_id, Rejection):
+        return topic_probe_id
     obj = decode_json(payload)
     if isinstance(obj, Rejection):
         return obj
@@ -484,14 +492,9 @@ def parse_status(
     payload: bytes | str, now_ms: int, topic_name: str | None = None
 ) -> ProbeStatus | Rejection:
     """Validate one retained `up/status` message (also the last will, `online: false`)."""
-    topic_probe_id = None
-    if topic_name is not None:
-        parsed_topic = parse_topic(topic_name)
-        if isinstance(parsed_topic, Rejection):
-            return parsed_topic
-        topic_probe_id, kind = parsed_topic
-        if kind is not Kind.STATUS:
-            return Rejection(Reason.INVALID_TOPIC, f"expected up/status, got {kind.value}")
+    topic_probe_id = _topic_probe_id(topic_name, Kind.STATUS)
+    if isinstance(topic_probe_id, Rejection):
+        return topic_probe_id
     obj = decode_json(payload)
     if isinstance(obj, Rejection):
         return obj

@@ -18,10 +18,8 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
+from coldchain.mqtt_session import connect_persistent, persistent_client
 from coldchain.protocol import TOPIC_ROOT, Kind, share_filter
 from coldchain.settings import GatewaySettings, MqttSettings
 from gateway.intake import Envelope, Intake, Outcome, now_ms
@@ -60,24 +58,7 @@ class MqttSource:
         self.client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
-        s = self.settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-            manual_ack=True,
-        )
-        if s.username:
-            client.username_pw_set(
-                s.username, s.password.get_secret_value() if s.password else None
-            )
-        if s.tls_ca:
-            client.tls_set(
-                ca_certs=str(s.tls_ca),
-                certfile=str(s.tls_cert) if s.tls_cert else None,
-                keyfile=str(s.tls_key) if s.tls_key else None,
-            )
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client = persistent_client(self.settings, self.client_id)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -85,17 +66,7 @@ class MqttSource:
         return client
 
     def start(self) -> None:
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = self.settings.session_expiry_s
-        props.ReceiveMaximum = self.receive_maximum
-        self.client.connect_async(
-            self.settings.host,
-            self.settings.port,
-            keepalive=self.settings.keepalive_s,
-            clean_start=False,  # on every connect, including the first of this process
-            properties=props,
-        )
-        self.client.loop_start()
+        connect_persistent(self.client, self.settings, self.receive_maximum)
 
     def stop(self) -> None:
         self.client.disconnect()

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
+from coldchain.mqtt_session import connect_persistent, persistent_client
 from coldchain.protocol import Kind, share_filter, topic
 from coldchain.settings import AlertingSettings, MqttSettings
 
@@ -51,24 +49,7 @@ class AlertMqtt:
         self.generation = 0
         self.connected = threading.Event()
         self.subscribed = threading.Event()
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-            manual_ack=True,
-        )
-        s = mqtt_settings
-        if s.username:
-            client.username_pw_set(
-                s.username, s.password.get_secret_value() if s.password else None
-            )
-        if s.tls_ca:
-            client.tls_set(
-                ca_certs=str(s.tls_ca),
-                certfile=str(s.tls_cert) if s.tls_cert else None,
-                keyfile=str(s.tls_key) if s.tls_key else None,
-            )
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client = persistent_client(mqtt_settings, self.client_id)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -76,17 +57,7 @@ class AlertMqtt:
         self.client = client
 
     def start(self) -> None:
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = self.settings.session_expiry_s
-        props.ReceiveMaximum = self.receive_maximum
-        self.client.connect_async(
-            self.settings.host,
-            self.settings.port,
-            keepalive=self.settings.keepalive_s,
-            clean_start=False,  # every connect, the first included: keep the queued readings
-            properties=props,
-        )
-        self.client.loop_start()
+        connect_persistent(self.client, self.settings, self.receive_maximum)
 
     def stop(self) -> None:
         self.client.disconnect()
