@@ -87,7 +87,7 @@ def prepare(world: World) -> None:
     )
 
 
-def run(world: World) -> None:
+def run(world: World, receiver: str = "Mme Collard") -> None:
     """Depart 06:50, pickup 07:05 (all accepted), drop 10:05 (minced meat refused), close 10:30."""
     ids, driver = world.ids, world["driver_a"]
     url = f"/api/v1/deliveries/{ids['DA']}"
@@ -118,7 +118,7 @@ def run(world: World) -> None:
     driver.ok(
         "POST",
         f"{url}/stops/{ids['A_drop']}/handover",
-        {"at": iso(brussels(D1, 10, 5)), "receiver_name": "Mme Collard", "decisions": drop},
+        {"at": iso(brussels(D1, 10, 5)), "receiver_name": receiver, "decisions": drop},
         201,
     )
     driver.ok("POST", f"{url}/close", {"closed_at": iso(brussels(D1, 10, 30))})

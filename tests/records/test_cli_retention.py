@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -79,7 +80,9 @@ def test_cli_seal_verify_export_inspection(world, app, reading_store, capsys, tm
     assert code == 1 and "BROKEN at record 1" in out
 
 
-def test_purge_respects_retention_and_keeps_the_chain_verifiable(world, app, reading_store) -> None:
+def test_purge_respects_retention_and_keeps_the_chain_verifiable(
+    world, app, reading_store, caplog
+) -> None:
     prepare(world)
     write_readings(reading_store, end=END - timedelta(minutes=30))
     run(world)
@@ -95,8 +98,12 @@ def test_purge_respects_retention_and_keeps_the_chain_verifiable(world, app, rea
         RecordsSettings(retention_days=729)
     assert purge(factory, 730, now)[0].removed == []  # too young to go
 
-    removed = purge(factory, 730, now + timedelta(days=731))
+    with caplog.at_level(logging.INFO, logger="server.records.retention"):
+        removed = purge(factory, 730, now + timedelta(days=731))
     assert [r[0] for r in removed[0].removed] == [1]
+    assert f"removed cooperative {world.ids['A']} record #1 (delivery {world.ids['DA']} v1" in (
+        caplog.text
+    )
     with factory() as session:
         assert session.query(SealedRecord).count() == 0
     # Late data after the purge: the new version chains onto the purge anchor.

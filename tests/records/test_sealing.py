@@ -9,7 +9,7 @@ import re
 from pypdf import PdfReader
 
 from server.records import canonical
-from tests.records.support import sealed_delivery
+from tests.records.support import prepare, run, sealed_delivery, write_readings
 
 
 def test_sealed_document_content(world, reading_store) -> None:
@@ -91,3 +91,16 @@ def test_record_pdf_reads_right(world, reading_store) -> None:
     content = b"".join(stream.get_data() for stream in streams if stream is not None)
     runs = re.findall(rb"(?:[-\d.]+ [-\d.]+ l\s+){200,}", content)
     assert len(runs) == 2, len(runs)  # zone frais (230 readings) and zone surgelé (270)
+
+
+def test_markup_in_user_text_is_printed_not_interpreted(world, reading_store) -> None:
+    hostile = "<b>Mme</b> & </para><font name='nope'>Ω"
+    prepare(world)
+    write_readings(reading_store)
+    run(world, receiver=hostile)
+    hygiene = world["hygiene_a"]
+    record = hygiene.ok("POST", f"/api/v1/records/deliveries/{world.ids['DA']}/seal", status=201)
+    response = hygiene.get(f"/api/v1/records/{record['id']}/pdf")
+    assert response.status_code == 200
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    assert "<b>Mme</b> & </para><font name='nope'>" in re.sub(r"\s+", " ", text)
