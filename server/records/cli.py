@@ -45,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     inspect.add_argument("-o", "--output", type=Path, required=True)
     inspect.set_defaults(handler=run_inspection)
+    due = commands.add_parser(
+        "calibrations-due", help="list probe channels whose verification is overdue (exit 1)"
+    )
+    due.set_defaults(handler=run_calibrations_due)
     purge = commands.add_parser("purge", help="remove records older than records.retention_days")
     purge.add_argument("--dry-run", action="store_true", help="only say what would go")
     purge.set_defaults(handler=run_purge)
@@ -210,3 +214,28 @@ def run_purge(args: argparse.Namespace) -> int:
         note = f" (refused: {result.refused})" if result.refused else ""
         print(f"cooperative {result.cooperative_id}: {verb} {len(result.removed)} records{note}")
     return 1 if any(r.refused for r in results) else 0
+
+
+def run_calibrations_due(args: argparse.Namespace) -> int:
+    """Overdue verifications, for a daily timer to mail (the alert tables have no
+    maintenance kind yet: docs/records.md)."""
+    from sqlalchemy import select
+
+    from server.models import Calibration, Probe
+    from server.records.registers import calibration_rows
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    engine, factory, store = _open(settings)
+    store.close()
+    with factory() as session:
+        pairs = session.execute(
+            select(Calibration, Probe).join(Probe, Probe.id == Calibration.probe_id)
+        ).all()
+        rows = calibration_rows([(c, p) for c, p in pairs], datetime.now(UTC).date())
+    engine.dispose()
+    overdue = [row for row in rows if row[-1].startswith("EN RETARD")]
+    for probe, channel, checked, _instrument, _offset, _who, _due, state in overdue:
+        print(f"{probe} {channel}: vérifiée le {checked}, {state}")
+    return 1 if overdue else 0

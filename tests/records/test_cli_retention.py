@@ -70,6 +70,9 @@ def test_cli_seal_verify_export_inspection(world, app, reading_store, capsys, tm
     code, out = _run(capsys, *args)
     assert code == 0 and "mesures" in out, out
     assert "plan_haccp.pdf" in zipfile.ZipFile(target).namelist()
+    # The calibration in tests/records/support.py was due on 10/09/2026: overdue today.
+    code, out = _run(capsys, "calibrations-due")
+    assert code == 1 and "van-a-1 air" in out and "EN RETARD depuis le 10/09/2026" in out
     code, out = _run(capsys, *args[:-2], "--van", str(ids["VB"]), "-o", str(target))
     assert code == 2 and "refused" in out  # coop B's van: not visible to coop A
 
