@@ -1,0 +1,193 @@
+"""One alert: what happened, the lots affected, and the forms of its lifecycle
+(acknowledge, corrective action, close after review). The forms call the API's own
+route functions (server/alerting/routes.py), so the rules and checks are the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from server.access import BRUSSELS
+from server.alerting import routes as alert_api
+from server.alerting.lifecycle import may_act, may_review
+from server.alerting.models import Decision
+from server.alerting.schemas import AcknowledgeIn, CloseIn, CorrectiveActionIn
+from server.alerting.visibility import get_visible_alert
+from server.deps import SessionDep
+from server.errors import ApiError, message
+from server.pages import i18n
+from server.pages.web import PageRefused, Visitor, render, see_other, visitor
+from server.schemas.common import IdPath
+from server.validation_fr import problem
+
+router = APIRouter(prefix="/alerts", include_in_schema=False)
+
+FIELDS = (
+    "immediate_action",
+    "action_at",
+    "product_assessment",
+    "core_temperature_c",
+    "thermometer",
+    "root_cause",
+    "preventive_action",
+    "afsca_reason",
+)
+
+
+def show(
+    request: Request,
+    session: SessionDep,
+    visit: Visitor,
+    alert_id: int,
+    errors: list[str] | None = None,
+    form: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    try:
+        detail = alert_api.read_alert(alert_id, visit.viewer, session)
+    except ApiError as missing:  # not visible answers like not there
+        raise PageRefused(missing.status, visit) from missing
+    alert = get_visible_alert(session, visit.viewer, alert_id)
+    now_local = datetime.now(BRUSSELS).strftime("%Y-%m-%dT%H:%M")
+    return render(
+        request,
+        "alert.html",
+        visit,
+        status_code,
+        alert=detail,
+        may_act=may_act(visit.viewer, session, alert),
+        may_review=may_review(visit.viewer, alert),
+        decisions=list(Decision),
+        errors=errors or [],
+        form=form or {"action_at": now_local},
+    )
+
+
+@router.get("/{alert_id}", response_class=HTMLResponse)
+def alert_page(alert_id: IdPath, request: Request, session: SessionDep) -> Response:
+    return show(request, session, visitor(request, session), alert_id)
+
+
+def local_instant(text: str) -> datetime | str:
+    """A datetime-local field (Brussels wall time) as an aware datetime."""
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=BRUSSELS)
+    except ValueError:
+        return text  # the schema says what is wrong, in French
+
+
+async def submit(
+    request: Request,
+    session: SessionDep,
+    alert_id: int,
+    build: Callable[[dict[str, str]], BaseModel],
+    call: Callable[[Any, Visitor], object],
+) -> Response:
+    raw = await request.form()
+    form = {key: str(value)[:5000] for key, value in raw.items()}
+    # The database work is blocking: off the event loop, like FastAPI's own sync routes.
+    return await run_in_threadpool(_submit, request, session, alert_id, form, build, call)
+
+
+def _submit(
+    request: Request,
+    session: SessionDep,
+    alert_id: int,
+    form: dict[str, str],
+    build: Callable[[dict[str, str]], BaseModel],
+    call: Callable[[Any, Visitor], object],
+) -> Response:
+    visit = visitor(request, session)
+    lang = i18n.page_language(request)
+    words = i18n.translator(lang)
+    try:
+        call(build(form), visit)
+    except ValidationError as invalid:
+        errors = [
+            f"{words.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else ''} : {problem(e, lang)}"
+            for e in invalid.errors()
+        ]
+        return show(request, session, visit, alert_id, errors, form, 422)
+    except ApiError as refused:
+        if refused.status == 404:
+            raise PageRefused(404, visit) from refused
+        session.rollback()
+        errors = [message(refused.code, lang, refused.params)]
+        return show(request, session, visit, alert_id, errors, form, refused.status)
+    return see_other(f"/alerts/{alert_id}")
+
+
+@router.post("/{alert_id}/acknowledge")
+async def acknowledge(alert_id: IdPath, request: Request, session: SessionDep) -> Response:
+    settings = request.app.state.settings.alerting
+    return await submit(
+        request,
+        session,
+        alert_id,
+        lambda f: AcknowledgeIn(note=f.get("note") or None),
+        lambda body, v: alert_api.acknowledge(alert_id, body, v.viewer, session, settings),
+    )
+
+
+def corrective_action(form: dict[str, str]) -> CorrectiveActionIn:
+    decisions = [
+        {
+            "load_id": key.removeprefix("decision_"),
+            "decision": value,
+            "justification": form.get(f"justification_{key.removeprefix('decision_')}", ""),
+        }
+        for key, value in form.items()
+        if key.startswith("decision_")
+    ]
+    action_at = local_instant(form.get("action_at", ""))
+    return CorrectiveActionIn.model_validate(
+        {
+            "immediate_action": form.get("immediate_action", ""),
+            "action_at": action_at,
+            "product_assessment": form.get("product_assessment", ""),
+            "core_temperature_c": (form.get("core_temperature_c") or "").replace(",", ".") or None,
+            "core_measured_at": action_at if form.get("core_temperature_c") else None,
+            "thermometer": form.get("thermometer") or None,
+            "lot_decisions": decisions,
+            "root_cause": form.get("root_cause", ""),
+            "preventive_action": form.get("preventive_action", ""),
+            "afsca_notified": form.get("afsca_notified") == "yes",
+            "afsca_reason": form.get("afsca_reason", ""),
+        }
+    )
+
+
+@router.post("/{alert_id}/corrective-action")
+async def record_action(alert_id: IdPath, request: Request, session: SessionDep) -> Response:
+    settings = request.app.state.settings.alerting
+    return await submit(
+        request,
+        session,
+        alert_id,
+        corrective_action,
+        lambda body, v: alert_api.record_corrective_action(
+            alert_id,
+            body,
+            v.viewer,
+            session,
+            settings,
+        ),
+    )
+
+
+@router.post("/{alert_id}/close")
+async def close(alert_id: IdPath, request: Request, session: SessionDep) -> Response:
+    settings = request.app.state.settings.alerting
+    return await submit(
+        request,
+        session,
+        alert_id,
+        lambda f: CloseIn(review_note=f.get("review_note", "")),
+        lambda body, v: alert_api.close_alert(alert_id, body, v.viewer, session, settings),
+    )

@@ -1,0 +1,25 @@
+"""Mount the pages on the server: `mount(app)` from server/app.py."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from server.pages import alert_pages, routes
+from server.pages.web import HERE, NeedLogin, PageRefused, render, see_other
+
+
+def mount(app: FastAPI) -> None:
+    app.include_router(routes.router)
+    app.include_router(alert_pages.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="pages-static")
+
+    @app.exception_handler(NeedLogin)
+    async def need_login(_request: Request, _exc: NeedLogin) -> Response:
+        return see_other("/login")
+
+    @app.exception_handler(PageRefused)
+    async def refused(request: Request, exc: PageRefused) -> Response:
+        word = "forbidden" if exc.status == 403 else "page_not_found"
+        return render(request, "refused.html", exc.visit, exc.status, word=word)

@@ -1,0 +1,60 @@
+"""Temperature charts as inline SVG drawn on the server (no JavaScript, no CDN):
+the calibrated readings as a line, the limit in force as a dashed line labelled in text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+from server.pages.i18n import celsius, local_time
+from server.placereadings import PlaceReading
+
+WIDTH, HEIGHT, PAD_X, PAD_Y = 600, 200, 48, 20
+
+
+def svg_chart(
+    readings: Sequence[PlaceReading],
+    start: datetime,
+    end: datetime,
+    limit_c: float | None,
+    lang: str,
+    title: str,
+) -> str:
+    values = [r.value for r in readings if r.value is not None]
+    bounds = values + ([limit_c] if limit_c is not None else [])
+    low, high = (min(bounds) - 1.0, max(bounds) + 1.0) if bounds else (0.0, 10.0)
+    span_t = (end - start).total_seconds() or 1.0
+
+    def x(t: datetime) -> float:
+        return PAD_X + (WIDTH - 2 * PAD_X) * (t - start).total_seconds() / span_t
+
+    def y(v: float) -> float:
+        return HEIGHT - PAD_Y - (HEIGHT - 2 * PAD_Y) * (v - low) / (high - low)
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="{PAD_X}" y="{PAD_Y}" width="{WIDTH - 2 * PAD_X}" '
+        f'height="{HEIGHT - 2 * PAD_Y}" class="frame"/>',
+        f'<text x="2" y="{PAD_Y + 4}" class="axis">{escape(celsius(high, lang))}</text>',
+        f'<text x="2" y="{HEIGHT - PAD_Y}" class="axis">{escape(celsius(low, lang))}</text>',
+        f'<text x="{PAD_X}" y="{HEIGHT - 4}" class="axis">{escape(local_time(start, lang))}</text>',
+        f'<text x="{WIDTH - PAD_X}" y="{HEIGHT - 4}" class="axis" text-anchor="end">'
+        f"{escape(local_time(end, lang))}</text>",
+    ]
+    if limit_c is not None:
+        ly = y(limit_c)
+        parts.append(
+            f'<line x1="{PAD_X}" y1="{ly:.1f}" x2="{WIDTH - PAD_X}" y2="{ly:.1f}" class="limit"/>'
+        )
+        parts.append(
+            f'<text x="{WIDTH - PAD_X + 2}" y="{ly + 4:.1f}" class="axis">'
+            f"{escape(celsius(limit_c, lang))}</text>"
+        )
+    points = " ".join(f"{x(r.time):.1f},{y(r.value):.1f}" for r in readings if r.value is not None)
+    if points:
+        parts.append(f'<polyline points="{points}" class="series"/>')
+    parts.append("</svg>")
+    return "".join(parts)

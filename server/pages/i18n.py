@@ -1,0 +1,171 @@
+"""The pages' language (French first, English available) and how values are shown:
+times in Europe/Brussels, temperatures with their unit, French decimal commas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import Request
+
+from server.access import BRUSSELS
+from server.errors import language
+
+LANG_COOKIE = "coldchain_lang"
+LANGUAGES = ("fr", "en")
+
+
+def page_language(request: Request) -> str:
+    """The language chosen with the switch (cookie), else Accept-Language, else French."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    default: str = request.app.state.default_language
+    return language(request, default if default in LANGUAGES else "fr")
+
+
+def celsius(value: float | None, lang: str) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.1f}"
+    return (text.replace(".", ",") if lang == "fr" else text) + " °C"
+
+
+def local_time(value: datetime | None, lang: str, with_date: bool = True) -> str:
+    """Europe/Brussels wall time (stored times are UTC)."""
+    if value is None:
+        return "—"
+    local = value.astimezone(BRUSSELS)
+    if not with_date:
+        return local.strftime("%H:%M")
+    return local.strftime("%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M")
+
+
+# Words of the pages. Keys are English-ish identifiers; each maps to (French, English).
+WORDS: dict[str, tuple[str, str]] = {
+    "app": ("Chaîne du froid", "Cold chain"),
+    "login": ("Connexion", "Log in"),
+    "logout": ("Déconnexion", "Log out"),
+    "email": ("Adresse e-mail", "Email address"),
+    "password": ("Mot de passe", "Password"),
+    "invalid_credentials": (
+        "Adresse e-mail ou mot de passe incorrect.",
+        "Wrong email address or password.",
+    ),
+    "too_many_attempts": (
+        "Trop de tentatives de connexion. Réessayez dans quelques minutes.",
+        "Too many login attempts. Try again in a few minutes.",
+    ),
+    "my_truck": ("Mon camion maintenant", "My truck now"),
+    "my_rooms": ("Mes chambres froides", "My cold rooms"),
+    "my_alerts": ("Mes alertes", "My alerts"),
+    "review": ("Alertes à revoir", "Alerts awaiting review"),
+    "deliveries": ("Livraisons", "Deliveries"),
+    "admin": ("Administration", "Administration"),
+    "no_delivery": (
+        "Aucune livraison à conduire aujourd'hui.",
+        "No delivery to drive today.",
+    ),
+    "limit": ("Limite", "Limit"),
+    "measured_at": ("mesuré à", "measured at"),
+    "status_ok": ("Conforme", "Within limit"),
+    "status_warning": ("Proche de la limite", "Close to the limit"),
+    "status_over": ("Au-dessus de la limite", "Above the limit"),
+    "status_under": ("En dessous du minimum", "Below the minimum"),
+    "status_none": ("Pas de mesure récente", "No recent reading"),
+    "no_limit": ("Pas de limite (rien à bord)", "No limit (nothing on board)"),
+    "alarm": ("ALARME", "ALARM"),
+    "alerts_open": ("Alertes en cours", "Alerts in progress"),
+    "no_alert": ("Aucune alerte.", "No alert."),
+    "see_alert": ("Voir et agir", "See and act"),
+    "alert": ("Alerte", "Alert"),
+    "state": ("État", "State"),
+    "severity": ("Gravité", "Severity"),
+    "start": ("Début", "Start"),
+    "end": ("Fin", "End"),
+    "peak": ("Pic", "Peak"),
+    "ongoing": ("en cours", "ongoing"),
+    "acknowledge": ("J'ai vu, je m'en occupe", "Seen, I am on it"),
+    "note": ("Note", "Note"),
+    "acknowledged_by": ("Prise en charge le", "Acknowledged at"),
+    "corrective_action": ("Action corrective", "Corrective action"),
+    "immediate_action": ("Action immédiate", "Immediate action"),
+    "action_at": ("Heure de l'action", "Time of the action"),
+    "product_assessment": ("Évaluation du produit", "Product assessment"),
+    "core_temperature": ("Température à cœur (°C)", "Core temperature (°C)"),
+    "thermometer": ("Thermomètre (EN 13485)", "Thermometer (EN 13485)"),
+    "lot_decision": ("Décision pour le lot", "Decision for the lot"),
+    "justification": ("Justification", "Justification"),
+    "root_cause": ("Cause", "Root cause"),
+    "preventive_action": ("Action préventive", "Preventive action"),
+    "afsca_notified": ("AFSCA notifiée", "AFSCA notified"),
+    "afsca_reason": ("Pourquoi (notifiée ou non)", "Why (notified or not)"),
+    "record": ("Enregistrer", "Record"),
+    "recorded": ("Enregistrée le", "Recorded at"),
+    "close": ("Clôturer après revue", "Close after review"),
+    "review_note": ("Note de revue", "Review note"),
+    "closed": ("Clôturée le", "Closed at"),
+    "form_errors": ("Le formulaire contient des erreurs :", "The form has errors:"),
+    "saved": ("Enregistré.", "Saved."),
+    "current": ("Valeur actuelle", "Current value"),
+    "chart_24h": ("24 heures", "24 hours"),
+    "chart_7d": ("7 jours", "7 days"),
+    "records": ("Registre scellé", "Sealed record"),
+    "pdf": ("PDF", "PDF"),
+    "not_sealed": ("pas encore scellée", "not sealed yet"),
+    "day": ("Jour", "Day"),
+    "van": ("Camionnette", "Van"),
+    "vans": ("Camionnettes et zones", "Vans and zones"),
+    "zones": ("Zones", "Zones"),
+    "cold_rooms": ("Chambres froides", "Cold rooms"),
+    "probes": ("Sondes et installations", "Probes and installations"),
+    "users": ("Utilisateurs", "Users"),
+    "name": ("Nom", "Name"),
+    "plate": ("Plaque", "Plate"),
+    "category": ("Catégorie", "Category"),
+    "probe": ("Sonde", "Probe"),
+    "installed_in": ("Installée dans", "Installed in"),
+    "since": ("depuis", "since"),
+    "roles": ("Rôles", "Roles"),
+    "status": ("Statut", "Status"),
+    "lots": ("Lots concernés", "Lots affected"),
+    "live_new": ("Nouvelle alerte", "New alert"),
+    "yes": ("oui", "yes"),
+    "no": ("non", "no"),
+    "page_not_found": ("Page introuvable.", "Page not found."),
+    "forbidden": ("Cette page n'est pas pour votre rôle.", "This page is not for your role."),
+    "language": ("Langue", "Language"),
+}
+
+VALUES: dict[str, tuple[str, str]] = {  # states, severities, roles, decisions
+    "open": ("ouverte", "open"),
+    "acknowledged": ("prise en charge", "acknowledged"),
+    "action_recorded": ("action enregistrée", "action recorded"),
+    "closed": ("clôturée", "closed"),
+    "info": ("information", "information"),
+    "critical": ("critique", "critical"),
+    "warning": ("avertissement", "warning"),
+    "tolerated": ("tolérée", "tolerated"),
+    "admin": ("administrateur", "administrator"),
+    "hygiene_officer": ("responsable hygiène", "hygiene officer"),
+    "driver": ("chauffeur", "driver"),
+    "producer": ("producteur", "producer"),
+    "release": ("libérer", "release"),
+    "shorten_shelf_life": ("raccourcir la DLC", "shorten shelf life"),
+    "redirect": ("réorienter", "redirect"),
+    "reject": ("refuser", "reject"),
+    "destroy": ("détruire", "destroy"),
+    "planned": ("planifiée", "planned"),
+    "departed": ("en route", "on the road"),
+}
+
+
+def translator(lang: str) -> dict[str, str]:
+    index = 1 if lang == "en" else 0
+    return {key: pair[index] for key, pair in WORDS.items()}
+
+
+def value_name(value: str | None, lang: str) -> str:
+    if value is None:
+        return "—"
+    pair = VALUES.get(value)
+    return pair[1 if lang == "en" else 0] if pair else value

@@ -1,0 +1,125 @@
+"""What the pages show of a place now: the latest calibrated temperature against the
+limit in force. Readings: server/placereadings.py with the viewer's windows from
+server/access.py; limits: alerts/limits.py with the lots on board as the alert worker
+sees them (server/alerting/places.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.limits import ZoneLimit, limit_for_category, limit_for_lots
+from alerts.profiles import ProductProfile, load_profiles
+from gateway.readingstore import ReadingStore
+from server.access import BRUSSELS, Viewer, cold_room_windows, visible_cold_rooms, zone_windows
+from server.alerting.places import lots_on_board, zone_key
+from server.errors import ApiError
+from server.models import ColdRoom, Delivery, DeliveryStatus, Van, Zone
+from server.placereadings import Place, PlaceReading, latest, to_ms
+
+FRESH = timedelta(minutes=30)  # older than this, the page says "no recent reading"
+
+
+@lru_cache(maxsize=1)
+def profiles() -> dict[str, ProductProfile]:
+    return load_profiles()
+
+
+@dataclass(frozen=True)
+class PlaceNow:
+    name: str
+    reading: PlaceReading | None
+    limit: ZoneLimit | None
+    status: str  # ok, warning, over, under, none
+
+
+def judge(reading: PlaceReading | None, limit: ZoneLimit | None, now: datetime) -> str:
+    if reading is None or reading.value is None or now - reading.time > FRESH:
+        return "none"
+    value = reading.value
+    if limit is not None and limit.max_c is not None and value > limit.max_c:
+        return "over"
+    if limit is not None and limit.min_c is not None and value < limit.min_c:
+        return "under"
+    if limit is not None and limit.warn_max is not None and value > limit.warn_max:
+        return "warning"
+    return "ok"
+
+
+def preferred(readings: dict[str, PlaceReading]) -> PlaceReading | None:
+    """The product simulant channel first (closest to the legal product limit), then air."""
+    for channel in ("product", "air"):
+        found = readings.get(channel)
+        if found is not None and found.value is not None:
+            return found
+    return None
+
+
+@dataclass(frozen=True)
+class TruckNow:
+    delivery: Delivery
+    van: Van
+    zones: list[PlaceNow]
+
+
+def my_trucks(
+    session: Session,
+    store: ReadingStore,
+    viewer: Viewer,
+    empty_zone_category: str,
+    now: datetime,
+) -> list[TruckNow]:
+    """Today's deliveries the viewer drives (not closed), each van's zones now."""
+    today = now.astimezone(BRUSSELS).date()
+    deliveries = session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.driver_id == viewer.user_id,
+            Delivery.day == today,
+            Delivery.status != DeliveryStatus.CLOSED,
+        )
+        .order_by(Delivery.id)
+    )
+    lots = lots_on_board(session)
+    trucks = []
+    for delivery in deliveries:
+        van = session.get(Van, delivery.van_id)
+        assert van is not None
+        zones = []
+        for zone in session.scalars(select(Zone).where(Zone.van_id == van.id).order_by(Zone.id)):
+            try:
+                windows = zone_windows(session, viewer, zone.id)
+            except ApiError:
+                continue  # another cooperative's delivery has the van: not the viewer's data
+            reading = preferred(latest(session, store, Place(zone_id=zone.id), windows, now))
+            limit = limit_for_lots(
+                profiles(), lots.get(zone_key(zone.id), []), to_ms(now), empty_zone_category
+            )
+            zones.append(PlaceNow(zone.name, reading, limit, judge(reading, limit, now)))
+        trucks.append(TruckNow(delivery, van, zones))
+    return trucks
+
+
+def room_limit(room: ColdRoom) -> ZoneLimit:
+    return limit_for_category(profiles(), room.category)
+
+
+def my_rooms(
+    session: Session, store: ReadingStore, viewer: Viewer, now: datetime
+) -> list[tuple[ColdRoom, PlaceNow]]:
+    rooms = session.scalars(
+        select(ColdRoom)
+        .where(visible_cold_rooms(viewer), ColdRoom.owner_id.in_(viewer.producers))
+        .order_by(ColdRoom.name)
+    )
+    out = []
+    for room in rooms:
+        windows = cold_room_windows(session, viewer, room.id)
+        reading = preferred(latest(session, store, Place(cold_room_id=room.id), windows, now))
+        limit = room_limit(room)
+        out.append((room, PlaceNow(room.name, reading, limit, judge(reading, limit, now))))
+    return out

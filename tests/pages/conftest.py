@@ -1,0 +1,142 @@
+"""The pages' world: the real app (server/app.py) on SQLite with the server tests' two
+cooperatives and today's delivery on the road (tests/alerting/support.py), readings in
+the real reading store, served by uvicorn on a free port, and one headless Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import select
+
+from alerts.engine import Engine
+from coldchain.protocol import Reading
+from server.alerting.models import Alert
+from server.alerting.places import Places
+from server.alerting.recording import record_events
+from server.models import utcnow
+from tests.alerting.support import HttpServer, Site, build_site, readings, settings_for
+from tests.harness import browser as chromium
+from tests.harness.servers import free_port
+from tests.server.world import PASSWORD
+
+if not chromium.available():  # pragma: no cover - the install script provides both
+    pytest.skip("chromium and chromium-driver are not installed", allow_module_level=True)
+
+
+@dataclass
+class Pages:
+    site: Site
+    url: str
+    browser: webdriver.Chrome
+    shots: Path
+
+    def open(self, path: str) -> None:
+        self.browser.get(self.url + path)
+
+    def text(self) -> str:
+        return str(self.browser.find_element(By.TAG_NAME, "body").text)
+
+    def login(self, user: str) -> None:
+        self.browser.delete_all_cookies()
+        self.open("/login")
+        self.browser.find_element(By.ID, "email").send_keys(f"{user}@example.be")
+        self.browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        self.browser.find_element(By.ID, "login").click()
+        self.wait_for(lambda: "/login" not in self.browser.current_url)
+
+    def wait_for(self, condition: object, timeout: float = 10) -> None:
+        WebDriverWait(self.browser, timeout).until(lambda _b: condition())  # type: ignore[operator]
+
+    def click_and_wait(self, element_id: str, seen: str, where: str = "body") -> None:
+        """Click a submit button, then wait for the next page to show `seen` in `where`."""
+        old_page = self.browser.find_element(By.TAG_NAME, "html")
+        self.browser.find_element(By.ID, element_id).click()
+        WebDriverWait(self.browser, 10).until(staleness_of(old_page))
+
+        def shown() -> bool:
+            try:
+                return seen in self.browser.find_element(By.CSS_SELECTOR, where).text
+            except (NoSuchElementException, StaleElementReferenceException):
+                return False  # the next page is still loading
+
+        self.wait_for(shown)
+
+    def shot(self, name: str) -> Path:
+        path = self.shots / f"{name}.png"
+        self.browser.save_screenshot(str(path))
+        print(f"screenshot: {path}")
+        return path
+
+
+def seed_readings(site: Site) -> None:
+    """The van's probe: 4.2 °C in the last minutes; the producer's room: a week, hourly."""
+    now = datetime.now(UTC)
+    store = site.app.state.reading_store
+    van = [
+        Reading(
+            "van-a-1", "air", int((now - timedelta(minutes=m)).timestamp() * 1000), 9000 - m, 4.2
+        )
+        for m in range(10, 0, -1)
+    ]
+    room = [
+        Reading(
+            "cr1",
+            "air",
+            int((now - timedelta(hours=h)).timestamp() * 1000),
+            1000 - h,
+            2.5 + (h % 6) * 0.4,
+        )
+        for h in range(7 * 24, 0, -1)
+    ]
+    store.write(van + room)
+
+
+def raise_alert(site: Site, values: list[float], minutes_ago: int) -> int:
+    """The real rules engine judges readings placed by the worker's own code, and the
+    worker's recording writes the alert (as tests/alerting/test_lifecycle.py does)."""
+    now = datetime.now(UTC)
+    now_ms = int(now.timestamp() * 1000)
+    with site.app.state.sessionmaker() as session:
+        places = Places.load(session, "ambient", now_ms)
+        engine = Engine()
+        for key, config in places.configs.items():
+            engine.configure(config, now_ms, places.lots.get(key, []))
+        placed = [
+            p
+            for p in map(places.place, readings(now - timedelta(minutes=minutes_ago), values))
+            if p
+        ]
+        result = engine.ingest(placed[0].location_key, [p.reading for p in placed], now_ms)
+        assert not result.errors
+        record_events(session, result.events, site.settings.alerting, utcnow())
+        session.commit()
+        alert_id = session.scalar(select(Alert.id).order_by(Alert.id.desc()))
+        assert alert_id is not None
+        return int(alert_id)
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
+    tmp = tmp_path_factory.mktemp("pages")
+    shots = tmp / "screenshots"
+    shots.mkdir()
+    settings = settings_for(tmp, free_port(), None)
+    sites = build_site(settings)
+    site = next(sites)
+    seed_readings(site)
+    server = HttpServer(site.app)
+    try:
+        with chromium.chromium() as browser:
+            yield Pages(site, server.url, browser, shots)
+    finally:
+        server.stop()
+        sites.close()

@@ -1,0 +1,162 @@
+"""Each role's pages in a real headless Chromium against the real app over HTTP.
+
+The tests run in file order on one browser and one database (module fixture): the
+alert raised for the driver is then reviewed by the hygiene officer."""
+
+from __future__ import annotations
+
+import httpx
+from selenium.webdriver.common.by import By
+
+from tests.pages.conftest import Pages, raise_alert
+
+
+def test_login_is_french_by_default_and_says_what_is_wrong(pages: Pages) -> None:
+    pages.browser.delete_all_cookies()
+    pages.open("/driver")
+    assert pages.browser.current_url.endswith("/login")  # not signed in: to the login page
+    assert pages.browser.find_element(By.TAG_NAME, "h1").text == "Connexion"
+    pages.browser.find_element(By.ID, "email").send_keys("driver_a@example.be")
+    pages.browser.find_element(By.ID, "password").send_keys("not the password")
+    pages.click_and_wait("login", "Adresse e-mail ou mot de passe incorrect.", "#login-error")
+
+
+def test_driver_sees_the_truck_now_on_a_phone(pages: Pages) -> None:
+    pages.login("driver_a")
+    assert pages.browser.current_url.endswith("/driver")
+    pages.browser.set_window_size(390, 844)  # a phone
+    try:
+        pages.open("/driver")
+        text = pages.text()
+        assert "Mon camion maintenant" in text and "Fourgon 1" in text
+        zone = pages.browser.find_element(By.CSS_SELECTOR, ".zone")
+        assert "4,2 °C" in zone.text  # the seeded reading, French decimal comma and unit
+        assert "Conforme" in zone.text and "✓" in zone.text  # status as text and icon
+        assert "Limite : ≤" in zone.text  # the chilled lot on board sets the limit
+        assert "Camion Lux" not in text  # cooperative B's van
+        pages.shot("driver-phone")
+        width = pages.browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390  # nothing wider than the phone
+    finally:
+        pages.browser.set_window_size(1280, 900)
+
+
+def test_driver_cannot_open_the_other_roles_pages(pages: Pages) -> None:
+    pages.login("driver_a")
+    for path in ("/admin", "/hygiene", "/producer"):
+        pages.open(path)
+        assert "Cette page n'est pas pour votre rôle." in pages.text(), path
+
+
+def test_live_alert_acknowledge_and_corrective_action(pages: Pages) -> None:
+    pages.login("driver_a")
+    pages.open("/driver")
+    pages.browser.execute_script("window.notReloaded = true")
+    # 12 °C for 5 minutes then back to 2 °C: a critical excursion, over by now.
+    alert_id = raise_alert(pages.site, [12.0] * 5 + [2.0] * 12, 20)
+    selector = f'[data-live-alert="{alert_id}"]'
+    pages.wait_for(lambda: pages.browser.find_elements(By.CSS_SELECTOR, selector))
+    assert pages.browser.execute_script("return window.notReloaded") is True
+    banner = pages.browser.find_element(By.CSS_SELECTOR, selector)
+    assert "Nouvelle alerte" in banner.text
+    pages.shot("driver-live-alert")
+
+    banner.find_element(By.TAG_NAME, "a").click()
+    pages.click_and_wait("acknowledge", "prise en charge", "#alert-state")
+
+    form = pages.browser.find_element(By.ID, "action-form")
+    for name, value in (
+        ("immediate_action", "Lots isolés, groupe froid redémarré"),
+        ("product_assessment", "Contrôle sensoriel conforme"),
+        ("core_temperature_c", "chaud"),  # not a number: the page must say so in French
+        ("root_cause", "Porte mal fermée"),
+        ("preventive_action", "Contrôle de la porte à chaque arrêt"),
+        ("afsca_reason", "Température à cœur sous la limite"),
+    ):
+        form.find_element(By.NAME, name).send_keys(value)
+    for field in form.find_elements(By.CSS_SELECTOR, "input[name^=justification_]"):
+        field.send_keys("DLC raccourcie de 2 jours")
+    pages.click_and_wait("record-action", "doit être un nombre", "#form-errors")
+    core = pages.browser.find_element(By.NAME, "core_temperature_c")
+    core.clear()
+    core.send_keys("5,4")
+    pages.click_and_wait("record-action", "action enregistrée", "#alert-state")
+    assert "Lots isolés" in pages.browser.find_element(By.ID, "action-recorded").text
+    with pages.site.app.state.sessionmaker() as session:
+        from server.alerting.models import Alert, CorrectiveAction
+
+        alert = session.get(Alert, alert_id)
+        assert alert is not None and alert.state == "action_recorded"
+        action = session.query(CorrectiveAction).filter_by(alert_id=alert_id).one()
+        assert action.core_temperature_c == 5.4
+
+
+def test_hygiene_officer_reviews_and_closes(pages: Pages) -> None:
+    pages.login("hygiene_a")
+    assert pages.browser.current_url.endswith("/hygiene")
+    text = pages.text()
+    assert "Alertes à revoir" in text and "action enregistrée" in text
+    assert "Fourgon 1" in pages.browser.find_element(By.ID, "deliveries").text
+    pages.browser.find_element(By.CSS_SELECTOR, ".alerts a.button").click()
+    pages.browser.find_element(By.NAME, "review_note").send_keys("Revu : action suffisante")
+    pages.click_and_wait("close", "clôturée", "#alert-state")
+    # Cooperative B's hygiene officer sees nothing of it.
+    pages.login("hygiene_b")
+    assert "Aucune alerte." in pages.text()
+    deliveries = pages.browser.find_element(By.ID, "deliveries").text
+    assert "Driver B" in deliveries and "Driver A" not in deliveries  # A's deliveries
+
+
+def test_producer_sees_own_rooms_with_charts_only(pages: Pages) -> None:
+    pages.login("producer1")
+    assert pages.browser.current_url.endswith("/producer")
+    text = pages.text()
+    assert "Chambre froide chèvrerie" in text
+    assert "Chambre froide ferme" not in text  # producer 3's room
+    charts = pages.browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+    assert len(charts) == 2  # 24 h and 7 days
+    assert charts[1].find_elements(By.CSS_SELECTOR, "polyline.series")
+    assert charts[1].find_elements(By.CSS_SELECTOR, "line.limit")
+    pages.open("/driver")
+    assert "Cette page n'est pas pour votre rôle." in pages.text()
+
+
+def test_admin_lists_only_own_cooperative(pages: Pages) -> None:
+    pages.login("admin_a")
+    assert pages.browser.current_url.endswith("/admin")
+    vans = pages.browser.find_element(By.ID, "vans").text
+    assert "Fourgon 1" in vans and "frais" in vans and "Camion Lux" not in vans
+    assert "van-a-1" in pages.browser.find_element(By.ID, "probes").text
+    users = pages.browser.find_element(By.ID, "users").text
+    assert "hygiene_a@example.be" in users and "hygiene_b@example.be" not in users
+
+
+def test_english_on_switch_and_by_accept_language(pages: Pages) -> None:
+    pages.login("driver_a")
+    pages.browser.find_element(By.ID, "lang-en").click()
+    pages.wait_for(lambda: "My truck now" in pages.text())
+    assert "Within limit" in pages.text() and "4.2 °C" in pages.text()
+    pages.browser.find_element(By.ID, "lang-fr").click()
+    pages.wait_for(lambda: "Mon camion maintenant" in pages.text())
+    page = httpx.get(f"{pages.url}/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "<h1>Log in</h1>" in page.text and 'lang="en"' in page.text
+
+
+def test_logout_ends_the_session(pages: Pages) -> None:
+    pages.login("driver_a")
+    pages.browser.find_element(By.ID, "logout").click()
+    pages.wait_for(lambda: pages.browser.current_url.endswith("/login"))
+    pages.open("/driver")
+    assert pages.browser.current_url.endswith("/login")
+
+
+def test_too_many_attempts_message(pages: Pages) -> None:
+    """Last: it uses up failures of this client address (the server's rate limit)."""
+    pages.browser.delete_all_cookies()
+    pages.open("/login")
+    for attempt in range(6):  # the account's limit is 5 failures in the window
+        pages.browser.find_element(By.ID, "email").clear()
+        pages.browser.find_element(By.ID, "email").send_keys("nobody@example.be")
+        pages.browser.find_element(By.ID, "password").send_keys("wrong")
+        expected = "Trop de tentatives de connexion" if attempt == 5 else "incorrect"
+        pages.click_and_wait("login", expected, "#login-error")
