@@ -28,6 +28,7 @@ from alerts.limits import limit_for_category
 from alerts.profiles import ProductProfile
 from gateway.readingstore import ReadingStore
 from server.access import (
+    Interval,
     Viewer,
     cold_room_windows,
     get_visible,
@@ -42,7 +43,7 @@ from server.records import alerts_log, record_pdf, registers
 from server.records.formats import record_json
 from server.records.locations import Location, summary_pdf, write_readings
 from server.records.models import SealedRecord
-from server.records.timefmt import local
+from server.records.timefmt import local, parse
 from server.records.verdict import describe_limit
 
 Progress = Callable[[str, int], None]  # (what, readings written so far)
@@ -210,17 +211,22 @@ def export(
 
 
 def _alerts(session: Session, place: Location, request: InspectionRequest) -> list[dict[str, Any]]:
-    where = (
-        Alert.zone_id == place.place.zone_id
-        if place.place.zone_id is not None
-        else Alert.cold_room_id == place.place.cold_room_id
+    """The location's alerts in the period that began while the viewer may see the place
+    (a shared van's zone: only during the viewer's cooperative's deliveries)."""
+    if place.place.zone_id is not None:
+        where = Alert.zone_id == place.place.zone_id
+    else:
+        where = Alert.cold_room_id == place.place.cold_room_id
+    in_period = (Alert.start_at < request.end) & or_(
+        Alert.end_at.is_(None), Alert.end_at >= request.start
     )
-    in_period = Alert.start_at < request.end
-    ended = or_(Alert.end_at.is_(None), Alert.end_at >= request.start)
-    visible = [(a, b) for a, b in place.windows]
-    if not visible:
-        return []
-    return alerts_log.entries(session, where & in_period & ended)
+    entries = alerts_log.entries(session, where & in_period)
+    return [e for e in entries if _inside(place.windows, e["start_at"])]
+
+
+def _inside(windows: list[Interval], at: str) -> bool:
+    moment = parse(at)
+    return moment is not None and any(a <= moment and (b is None or moment < b) for a, b in windows)
 
 
 ALERT_HEADER = [

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from server.db import WRITE
 from server.records.models import ChainPurge, SealedRecord
 from server.records.verify import cooperatives_with_records, verify_chain
 
@@ -37,6 +38,7 @@ def purge(
         cooperatives = cooperatives_with_records(session)
     for cooperative_id in cooperatives:
         with session_factory() as session:
+            session.connection(execution_options={WRITE: True})  # SQLite: take the write lock
             report = verify_chain(session, cooperative_id)
             if not report.ok:
                 # A broken chain is evidence of tampering: keep everything for the investigation.

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from alerts.profiles import ProductProfile
 from gateway.readingstore import ReadingStore
+from server.db import WRITE
 from server.models import Delivery, DeliveryStatus, Organisation
 from server.records import canonical, document
 from server.records.changes import describe
@@ -135,6 +136,7 @@ def seal_pending(
     done: list[SealedRecord] = []
     for delivery_id in candidates:
         with session_factory() as session:
+            session.connection(execution_options={WRITE: True})  # SQLite: take the write lock
             delivery = session.get(Delivery, delivery_id)
             assert delivery is not None
             try:

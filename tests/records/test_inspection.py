@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from coldchain.protocol import Reading
 from server.alerting.models import Alert, AlertLot, CorrectiveAction
 from tests.records.support import EXCURSION, sealed_delivery
-from tests.server.world import D1, brussels, iso
+from tests.server.world import D1, D2, brussels, iso
 
 PERIOD = {"start": iso(brussels(D1, 0)), "end": iso(brussels(D1, 0) + timedelta(days=1))}
 
@@ -233,3 +233,76 @@ def test_records_of_another_cooperative_are_invisible(world, reading_store) -> N
         world["hygiene_a"].get(f"/api/v1/records/{record['id']}/csv").content.decode("utf-8-sig")
     )
     assert csv_text.count("\r\n") - 1 == 230 + 270
+
+
+def test_shared_van_export_keeps_to_the_viewers_deliveries(world, app, reading_store) -> None:
+    """Van VA is shared: coop A's export shows neither coop B's day of readings on it nor
+    the alert raised during coop B's delivery."""
+    ids = world.ids
+    d2 = brussels(D2, 6)
+    reading_store.write(
+        [
+            Reading("van-a-1", "air", int((d2 + timedelta(minutes=i)).timestamp() * 1000), i, 3.0)
+            for i in range(60)
+        ]
+        + [
+            Reading(
+                "van-a-1",
+                "air",
+                int((brussels(D1, 6) + timedelta(minutes=i)).timestamp() * 1000),
+                1000 + i,
+                3.0,
+            )
+            for i in range(30)
+        ]
+    )
+    with app.state.sessionmaker() as session:
+        session.add(
+            Alert(
+                uid="exc-b",
+                kind="temperature_excursion",
+                severity="critical",
+                engine_status="open",
+                state="open",
+                location_key=f"zone:{ids['VA_frais']}",
+                zone_id=ids["VA_frais"],
+                van_id=ids["VA"],
+                delivery_id=ids["DB"],
+                cooperative_id=ids["B"],
+                probe_id="van-a-1",
+                channel="air",
+                start_at=d2 + timedelta(minutes=10),
+                last_out_at=d2,
+                peak=9.0,
+                detected_at=d2,
+                detected_late=False,
+                text_fr="Alerte de la coopérative B",
+                text_en="B",
+                record={},
+            )
+        )
+        session.commit()
+    body = {
+        "start": iso(brussels(D1, 0)),
+        "end": iso(brussels(D2, 0) + timedelta(days=2)),
+        "van_ids": [ids["VA"]],
+    }
+
+    def export(user: str) -> zipfile.ZipFile:
+        response = world[user].client.post(
+            "/api/v1/records/inspection-export", json=body, headers=world[user].headers
+        )
+        assert response.status_code == 200, response.text
+        return zipfile.ZipFile(io.BytesIO(response.content))
+
+    frais = f"emplacements/vehicule-{ids['VA']}-zone-{ids['VA_frais']}"
+    mine = export("hygiene_a")
+    assert mine.read(f"{frais}/releves.csv").decode("utf-8-sig").count("\r\n") - 1 == 30
+    assert "Alerte de la coopérative B" not in mine.read(
+        "alertes_et_actions_correctives.csv"
+    ).decode("utf-8-sig")
+    theirs = export("hygiene_b")  # coop B uses VA through the pool: its own day only
+    assert theirs.read(f"{frais}/releves.csv").decode("utf-8-sig").count("\r\n") - 1 == 60
+    assert "Alerte de la coopérative B" in theirs.read("alertes_et_actions_correctives.csv").decode(
+        "utf-8-sig"
+    )
