@@ -14,6 +14,11 @@ def _when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M")
 
 
+def _num(value: Any) -> str:
+    """French decimals: 3,26 (not 3.26); '—' when there is no value."""
+    return "—" if value is None else f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
 def describe(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     old_zones = {z["id"]: z for z in old.get("zones", [])}
@@ -50,8 +55,8 @@ def describe(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
         ):
             if previous["stats"].get(key) != load["stats"].get(key):
                 out.append(
-                    f"Lot {load['lot_reference']} : {label} {previous['stats'].get(key)} -> "
-                    f"{load['stats'].get(key)}."
+                    f"Lot {load['lot_reference']} : {label} {_num(previous['stats'].get(key))} -> "
+                    f"{_num(load['stats'].get(key))}."
                 )
         if previous["verdict"]["code"] != load["verdict"]["code"]:
             out.append(
