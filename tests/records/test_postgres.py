@@ -10,6 +10,7 @@ from sqlalchemy import delete
 
 from server.records.models import SealedRecord
 from tests.records.test_chain import _verify, three_versions  # noqa: F401  (fixture)
+from tests.records.test_inspection import test_inspection_zip as inspection_zip
 
 
 @pytest.fixture
@@ -29,3 +30,7 @@ def test_chain_on_postgresql(world, app, three_versions) -> None:  # noqa: F811
         session.commit()
     report = _verify(world)
     assert report["first_bad"]["record_id"] == three_versions[2]["id"]
+
+
+def test_inspection_export_on_postgresql(world, app, reading_store) -> None:
+    inspection_zip(world, app, reading_store)
