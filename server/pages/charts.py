@@ -13,6 +13,25 @@ from server.placereadings import PlaceReading
 WIDTH, HEIGHT, PAD_X, PAD_Y = 600, 200, 48, 20
 
 
+def thin(
+    readings: Sequence[PlaceReading], start: datetime, span_s: float
+) -> list[tuple[datetime, float]]:
+    """At most the lowest and the highest value per pixel column, in time order: a week
+    of minute readings stays a small page, and no excursion peak is smoothed away."""
+    columns: dict[int, list[tuple[datetime, float]]] = {}
+    for r in readings:
+        if r.value is not None:
+            column = int((r.time - start).total_seconds() / span_s * (WIDTH - 2 * PAD_X))
+            columns.setdefault(column, []).append((r.time, r.value))
+    out: list[tuple[datetime, float]] = []
+    for column in sorted(columns):
+        values = columns[column]
+        low = min(values, key=lambda p: p[1])
+        high = max(values, key=lambda p: p[1])
+        out.extend(sorted({low, high}))
+    return out
+
+
 def svg_chart(
     readings: Sequence[PlaceReading],
     start: datetime,
@@ -53,7 +72,7 @@ def svg_chart(
             f'<text x="{WIDTH - PAD_X + 2}" y="{ly + 4:.1f}" class="axis">'
             f"{escape(celsius(limit_c, lang))}</text>"
         )
-    points = " ".join(f"{x(r.time):.1f},{y(r.value):.1f}" for r in readings if r.value is not None)
+    points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in thin(readings, start, span_t))
     if points:
         parts.append(f'<polyline points="{points}" class="series"/>')
     parts.append("</svg>")

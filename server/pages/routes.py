@@ -72,8 +72,8 @@ def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    email: Annotated[str, Form(max_length=400)] = "",
-    password: Annotated[str, Form(max_length=400)] = "",
+    email: Annotated[str, Form()] = "",  # bounds: LoginIn (a French message, not a JSON 422)
+    password: Annotated[str, Form()] = "",
 ) -> Response:
     """The API's login (same rate limit, same cookie), then the user's home page."""
     lang = i18n.page_language(request)

@@ -5,10 +5,11 @@ the real reading store, served by uvicorn on a free port, and one headless Chrom
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -38,6 +39,7 @@ class Pages:
     url: str
     browser: webdriver.Chrome
     shots: Path
+    clients: list[httpx.Client] = field(default_factory=list)
 
     def open(self, path: str) -> None:
         self.browser.get(self.url + path)
@@ -134,9 +136,12 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
     site = next(sites)
     seed_readings(site)
     server = HttpServer(site.app)
+    clients: list[httpx.Client] = []
     try:
         with chromium.chromium() as browser:
-            yield Pages(site, server.url, browser, shots)
+            yield Pages(site, server.url, browser, shots, clients)
     finally:
+        for client in clients:
+            client.close()
         server.stop()
         sites.close()

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import httpx
 from selenium.webdriver.common.by import By
+from sqlalchemy import func, select
 
+from server.alerting.models import Alert
 from tests.pages.conftest import Pages, raise_alert
+from tests.server.world import PASSWORD
 
 
 def test_login_is_french_by_default_and_says_what_is_wrong(pages: Pages) -> None:
@@ -148,6 +151,47 @@ def test_logout_ends_the_session(pages: Pages) -> None:
     pages.wait_for(lambda: pages.browser.current_url.endswith("/login"))
     pages.open("/driver")
     assert pages.browser.current_url.endswith("/login")
+
+
+def signed_in(pages: Pages, user: str) -> httpx.Client:
+    """An HTTP client with the session cookie of the pages' own login form."""
+    client = httpx.Client(base_url=pages.url, timeout=10)
+    pages.clients.append(client)  # closed with the module's fixture
+    form = {"email": f"{user}@example.be", "password": PASSWORD}
+    assert client.post("/login", data=form).status_code == 303
+    return client
+
+
+def latest_alert(pages: Pages) -> int:
+    with pages.site.app.state.sessionmaker() as session:
+        return int(session.scalar(select(func.max(Alert.id))) or 0)
+
+
+def test_hostile_and_foreign_requests_get_clear_french_pages(pages: Pages) -> None:
+    huge = {"email": "x" * 100_000 + "@example.be", "password": "y"}
+    refused = httpx.post(f"{pages.url}/login", data=huge)
+    assert refused.status_code == 422 and "Adresse e-mail" in refused.text
+    assert "<h1>Connexion</h1>" in refused.text
+    empty = httpx.post(f"{pages.url}/login", data={})
+    assert empty.status_code == 422 and "Mot de passe" in empty.text
+    assert httpx.get(f"{pages.url}/hygiene").headers["location"] == "/login"
+
+    alert_id = latest_alert(pages)
+    other_coop = signed_in(pages, "driver_b")
+    page = other_coop.get(f"/alerts/{alert_id}")
+    assert page.status_code == 404 and "Page introuvable." in page.text  # like missing
+    assert other_coop.get("/alerts/999999").status_code == 404
+    ack = other_coop.post(f"/alerts/{alert_id}/acknowledge", data={"note": "x"})
+    assert ack.status_code == 404
+    back = other_coop.get("/lang/en", headers={"referer": "https://evil.example/"})
+    assert back.headers["location"] == "/"  # never sent off-site
+    driver = signed_in(pages, "driver_a")
+    closing = driver.post(f"/alerts/{alert_id}/close", data={"review_note": "vu"})
+    assert closing.status_code in (403, 409) and "Le formulaire contient des erreurs" in (
+        closing.text
+    )
+    long_note = driver.post(f"/alerts/{alert_id}/acknowledge", data={"note": "n" * 4500})
+    assert long_note.status_code == 422 and "trop long" in long_note.text
 
 
 def test_too_many_attempts_message(pages: Pages) -> None:
