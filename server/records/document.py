@@ -263,7 +263,7 @@ def _load(
         "description": load.description,
         "category": load.category,
         "category_fr": profile.name_fr if profile else load.category,
-        "quantity": str(load.quantity),
+        "quantity": f"{load.quantity:.3f}",  # same text on SQLite and PostgreSQL
         "unit": load.unit,
         "consignor": consignor.name if consignor else str(load.consignor_id),
         "consignee": load.consignee,
