@@ -30,6 +30,14 @@ def celsius(value: float | None, lang: str) -> str:
     return (text.replace(".", ",") if lang == "fr" else text) + " °C"
 
 
+def number(value: str | float, lang: str) -> str:
+    """A quantity as people write it: 12.500 -> « 12,5 » in French, "12.5" in English."""
+    text = str(value)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",") if lang == "fr" else text
+
+
 def local_time(value: datetime | None, lang: str, with_date: bool = True) -> str:
     """Europe/Brussels wall time (stored times are UTC)."""
     if value is None:

@@ -95,6 +95,7 @@ def render(
             "t": i18n.translator(lang),
             "v": lambda value: i18n.value_name(value, lang),
             "temp": lambda value: i18n.celsius(value, lang),
+            "num": lambda value: i18n.number(value, lang),
             "when": lambda value: i18n.local_time(value, lang),
             "hour": lambda value: i18n.local_time(value, lang, with_date=False),
             "visit": visit,

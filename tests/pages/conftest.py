@@ -94,12 +94,13 @@ def seed_readings(site: Site) -> None:
             "cr1",
             "air",
             int((now - timedelta(hours=h)).timestamp() * 1000),
-            1000 - h,
+            900 - h,
             2.5 + (h % 6) * 0.4,
         )
         for h in range(7 * 24, 0, -1)
     ]
-    store.write(van + room)
+    recent = Reading("cr1", "air", int((now - timedelta(minutes=2)).timestamp() * 1000), 1000, 3.1)
+    store.write([*van, *room, recent])
 
 
 def raise_alert(site: Site, values: list[float], minutes_ago: int) -> int:

@@ -66,6 +66,8 @@ def test_live_alert_acknowledge_and_corrective_action(pages: Pages) -> None:
 
     banner.find_element(By.TAG_NAME, "a").click()
     pages.click_and_wait("acknowledge", "prise en charge", "#alert-state")
+    assert "(12,5 kg, Chèvrerie du Val" in pages.text()  # the lot on board, French number
+    pages.shot("alert-acknowledged")
 
     form = pages.browser.find_element(By.ID, "action-form")
     for name, value in (
@@ -116,10 +118,13 @@ def test_producer_sees_own_rooms_with_charts_only(pages: Pages) -> None:
     text = pages.text()
     assert "Chambre froide chèvrerie" in text
     assert "Chambre froide ferme" not in text  # producer 3's room
+    room = pages.browser.find_element(By.CSS_SELECTOR, ".room").text
+    assert "3,1 °C" in room and "Conforme" in room and "Limite : ≤ 7,0 °C" in room
     charts = pages.browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     assert len(charts) == 2  # 24 h and 7 days
     assert charts[1].find_elements(By.CSS_SELECTOR, "polyline.series")
     assert charts[1].find_elements(By.CSS_SELECTOR, "line.limit")
+    pages.shot("producer")
     pages.open("/driver")
     assert "Cette page n'est pas pour votre rôle." in pages.text()
 
