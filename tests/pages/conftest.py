@@ -23,11 +23,12 @@ from coldchain.protocol import Reading
 from server.alerting.models import Alert
 from server.alerting.places import Places
 from server.alerting.recording import record_events
-from server.models import utcnow
+from server.models import Stop, utcnow
+from server.placereadings import to_ms
 from tests.alerting.support import HttpServer, Site, build_site, readings, settings_for
 from tests.harness import browser as chromium
 from tests.harness.servers import free_port
-from tests.server.world import PASSWORD
+from tests.server.world import D1, PASSWORD, brussels, iso
 
 if not chromium.available():  # pragma: no cover - the install script provides both
     pytest.skip("chromium and chromium-driver are not installed", allow_module_level=True)
@@ -127,6 +128,36 @@ def raise_alert(site: Site, values: list[float], minutes_ago: int) -> int:
         return int(alert_id)
 
 
+def close_and_seal_march_delivery(site: Site) -> None:
+    """Delivery DA (tests/server/world.py) driven and closed through the API as
+    `run_delivery_a` does (its stop ids are looked up: build_site reused the names),
+    then sealed by the hygiene officer (server/records/)."""
+    ids, driver = site.ids, site.world["driver_a"]
+    with site.app.state.sessionmaker() as session:
+        stops = session.scalars(
+            select(Stop.id).where(Stop.delivery_id == ids["DA"]).order_by(Stop.sequence)
+        ).all()
+    # Its van readings (a delivery with none at all makes the records PDF fail: see report).
+    site.app.state.reading_store.write(
+        Reading("van-a-1", "air", to_ms(brussels(D1, 6, 45) + timedelta(minutes=m)), 20000 + m, 3.5)
+        for m in range(0, 230, 5)
+    )
+    url = f"/api/v1/deliveries/{ids['DA']}"
+    departure = {
+        "checked_at": iso(brussels(D1, 6, 50)),
+        "zones": [{"zone_id": ids["VA_frais"], "temperature_c": 3.5}],
+    }
+    driver.ok("POST", f"{url}/departure", departure)
+    accept = [{"load_id": ids["L1"], "accepted": True}, {"load_id": ids["L2"], "accepted": True}]
+    for stop, at in zip(stops, (brussels(D1, 7, 5), brussels(D1, 10, 5)), strict=True):
+        handover = {"at": iso(at), "decisions": accept}
+        driver.ok("POST", f"{url}/stops/{stop}/handover", handover, 201)
+    driver.ok("POST", f"{url}/close", {"closed_at": iso(brussels(D1, 10, 30))})
+    seal = f"/api/v1/records/deliveries/{ids['DA']}/seal"
+    sealed = site.world["hygiene_a"].post(seal)  # 200 if closing sealed it already
+    assert sealed.status_code in (200, 201), sealed.text
+
+
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
     tmp = tmp_path_factory.mktemp("pages")
@@ -136,6 +167,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
     sites = build_site(settings)
     site = next(sites)
     seed_readings(site)
+    close_and_seal_march_delivery(site)
     server = HttpServer(site.app)
     clients: list[httpx.Client] = []
     try:

@@ -102,6 +102,12 @@ def test_hygiene_officer_reviews_and_closes(pages: Pages) -> None:
     text = pages.text()
     assert "Alertes à revoir" in text and "action enregistrée" in text
     assert "Fourgon 1" in pages.browser.find_element(By.ID, "deliveries").text
+    pdf_link = pages.browser.find_element(By.PARTIAL_LINK_TEXT, "PDF (v1)")
+    href = str(pdf_link.get_attribute("href"))
+    session = pages.browser.get_cookie("coldchain_session")
+    assert session is not None
+    pdf = httpx.get(href, cookies={session["name"]: session["value"]})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     pages.browser.find_element(By.CSS_SELECTOR, ".alerts a.button").click()
     pages.browser.find_element(By.NAME, "review_note").send_keys("Revu : action suffisante")
     pages.click_and_wait("close", "clôturée", "#alert-state")
