@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import lifecycle
+from server import categories, lifecycle
 from server.access import (
     can_operate,
     can_plan,
@@ -35,6 +36,7 @@ from server.models import (
     Van,
     utcnow,
 )
+from server.records.sealing import seal
 from server.schemas.common import Day, IdPath, Page, Paging, ShortText, paging
 from server.schemas.deliveries import (
     CloseIn,
@@ -53,6 +55,7 @@ from server.schemas.deliveries import (
     ZoneTemperatureOut,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["deliveries"])
 
 
@@ -215,13 +218,20 @@ def hand_over(
 
 @router.post("/deliveries/{delivery_id}/close")
 def close(
-    delivery_id: IdPath, body: CloseIn, viewer: ViewerDep, session: SessionDep
+    delivery_id: IdPath, body: CloseIn, viewer: ViewerDep, session: SessionDep, store: StoreDep
 ) -> DeliveryDetail:
-    """Close the delivery once every stop is handed over."""
+    """Close the delivery once every stop is handed over, and seal its HACCP record."""
     delivery = get_visible(session, viewer, Delivery, delivery_id)
     require(can_operate(viewer, delivery))
     lifecycle.close(session, delivery, body, viewer.user_id, utcnow())
     commit(session, Both("clôture", "closing"))
+    try:
+        if seal(session, store, delivery, categories.profiles(), utcnow()) is not None:
+            session.commit()
+    except Exception:
+        # The delivery stays closed; the sealing timer (`coldchain records seal`) seals it.
+        session.rollback()
+        log.exception("sealing delivery %d at close failed; left to the sealing timer", delivery.id)
     return detail(session, delivery)
 
 

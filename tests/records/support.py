@@ -125,9 +125,10 @@ def run(world: World, receiver: str = "Mme Collard") -> None:
 
 
 def sealed_delivery(world: World, store: SqliteReadingStore) -> Any:
+    """The delivery run and closed: closing seals version 1 of its record."""
     prepare(world)
     write_readings(store)
     run(world)
-    return world["hygiene_a"].ok(
-        "POST", f"/api/v1/records/deliveries/{world.ids['DA']}/seal", status=201
-    )
+    versions = world["hygiene_a"].ok("GET", f"/api/v1/records/deliveries/{world.ids['DA']}")
+    assert [v["version"] for v in versions] == [1]
+    return versions[0]

@@ -34,9 +34,8 @@ def three_versions(world, reading_store):
     """v1 sealed without the probe's last hour; the backlog arrives (v2); then more (v3)."""
     prepare(world)
     write_readings(reading_store, end=BACKLOG_FROM)
-    run(world)
-    first = _seal(world)
-    _seal(world, status=200)  # nothing new: no new version
+    run(world)  # closing seals version 1
+    first = _seal(world, status=200)  # nothing new since: no new version
     write_readings(reading_store, start=BACKLOG_FROM, end=END - timedelta(minutes=30), seq0=10_000)
     second = _seal(world)
     write_readings(reading_store, start=END - timedelta(minutes=30), end=END, seq0=20_000)

@@ -99,8 +99,20 @@ def test_markup_in_user_text_is_printed_not_interpreted(world, reading_store) ->
     write_readings(reading_store)
     run(world, receiver=hostile)
     hygiene = world["hygiene_a"]
-    record = hygiene.ok("POST", f"/api/v1/records/deliveries/{world.ids['DA']}/seal", status=201)
+    record = hygiene.ok("POST", f"/api/v1/records/deliveries/{world.ids['DA']}/seal", status=200)
     response = hygiene.get(f"/api/v1/records/{record['id']}/pdf")
     assert response.status_code == 200
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
     assert "<b>Mme</b> & </para><font name='nope'>" in re.sub(r"\s+", " ", text)
+
+
+def test_closing_a_delivery_seals_its_record(world, reading_store) -> None:
+    prepare(world)
+    write_readings(reading_store)
+    hygiene = world["hygiene_a"]
+    assert hygiene.ok("GET", f"/api/v1/records/deliveries/{world.ids['DA']}") == []
+    run(world)  # ends with the driver closing the delivery
+    versions = hygiene.ok("GET", f"/api/v1/records/deliveries/{world.ids['DA']}")
+    assert [v["version"] for v in versions] == [1]
+    report = hygiene.ok("GET", "/api/v1/records/verify", params={"cooperative_id": world.ids["A"]})
+    assert report["ok"] is True and report["checked"] == 1
