@@ -66,7 +66,7 @@ def home_of(visit: Visitor) -> str:
     ):
         if visit.has_role(role):
             return path
-    return "/account"
+    return "/admin"  # no role (an installation superuser): the page says it is not theirs
 
 
 def render(

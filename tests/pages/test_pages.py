@@ -64,7 +64,10 @@ def test_live_alert_acknowledge_and_corrective_action(pages: Pages) -> None:
     assert "Nouvelle alerte" in banner.text
     pages.shot("driver-live-alert")
 
-    banner.find_element(By.TAG_NAME, "a").click()
+    pages.open("/driver")  # rendered by the server too, as an alarm banner
+    alarm = pages.browser.find_element(By.ID, "alarm-banner")
+    assert "ALARME" in alarm.text and "12 °C" in alarm.text
+    alarm.find_element(By.TAG_NAME, "a").click()
     pages.click_and_wait("acknowledge", "prise en charge", "#alert-state")
     assert "(12,5 kg, Chèvrerie du Val" in pages.text()  # the lot on board, French number
     pages.shot("alert-acknowledged")
@@ -194,6 +197,7 @@ def test_hostile_and_foreign_requests_get_clear_french_pages(pages: Pages) -> No
     assert other_coop.get("/alerts/999999").status_code == 404
     ack = other_coop.post(f"/alerts/{alert_id}/acknowledge", data={"note": "x"})
     assert ack.status_code == 404
+    assert "Aucune livraison à conduire" in other_coop.get("/driver").text
     back = other_coop.get("/lang/en", headers={"referer": "https://evil.example/"})
     assert back.headers["location"] == "/"  # never sent off-site
     driver = signed_in(pages, "driver_a")
