@@ -177,6 +177,8 @@ def excursion_spans(
 ) -> list[tuple[int, int]]:
     """Time spans where the readings are beyond the limit in force (for shading)."""
     spans: list[tuple[int, int]] = []
+    if not points:  # a zone without readings: nothing to shade (its data-quality note says so)
+        return spans
     for (t, v), nxt in zip(points, [*points[1:], None], strict=True):
         lim = next((lim for lim in limits if lim.from_ms <= t < lim.to_ms), None)
         if lim is None:

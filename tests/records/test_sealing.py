@@ -116,3 +116,18 @@ def test_closing_a_delivery_seals_its_record(world, reading_store) -> None:
     assert [v["version"] for v in versions] == [1]
     report = hygiene.ok("GET", "/api/v1/records/verify", params={"cooperative_id": world.ids["A"]})
     assert report["ok"] is True and report["checked"] == 1
+
+
+def test_a_delivery_without_any_reading_still_gives_a_record_and_its_pdf(world) -> None:
+    """A van whose probe never reached the server: the record says so, and still exports."""
+    prepare(world)
+    run(world)  # no readings written at all
+    hygiene = world["hygiene_a"]
+    versions = hygiene.ok("GET", f"/api/v1/records/deliveries/{world.ids['DA']}")
+    response = hygiene.get(f"/api/v1/records/{versions[0]['id']}/pdf")
+    assert response.status_code == 200, response.text
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    flat = re.sub(r"\s+", " ", text)
+    assert "LOT-HACHE" in flat and "Aucune mesure." in flat
+    # No reading cannot prove the cold chain was kept: the verdict says so.
+    assert "conformité non démontrable" in flat
