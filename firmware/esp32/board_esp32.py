@@ -1,4 +1,5 @@
-# The real board: ESP32 / ESP32-S3 on stock MicroPython >= 1.22 (docs/firmware.md, "Boards").
+# The real board: a classic ESP32 (ESP32-DevKitC V4) on stock MicroPython >= 1.22. The pin map
+# (hardware/wiring.md) does not fit an ESP32-S3, which has no GPIO 22 or 25.
 # Pin map (fixed, shared with hardware/): 1-Wire GPIO4, I2C SDA 21 / SCL 22 at 400 kHz,
 # door reed GPIO27 (pull-up, 1 = open, a cut wire reads open), buzzer GPIO25, LED GPIO26,
 # button GPIO33 (pull-up, 0 = pressed), supply sense GPIO35 (ADC1, 11 dB, divider ratio 11).
