@@ -30,9 +30,6 @@ from tests.harness import browser as chromium
 from tests.harness.servers import free_port
 from tests.server.world import D1, PASSWORD, brussels, iso
 
-if not chromium.available():  # pragma: no cover - the install script provides both
-    pytest.skip("chromium and chromium-driver are not installed", allow_module_level=True)
-
 
 @dataclass
 class Pages:
@@ -160,6 +157,8 @@ def close_and_seal_march_delivery(site: Site) -> None:
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
+    # Not a skip: a missing browser must not pass silently in CI.
+    assert chromium.available(), "run scripts/install-system-packages (chromium, chromium-driver)"
     tmp = tmp_path_factory.mktemp("pages")
     shots = tmp / "screenshots"
     shots.mkdir()
