@@ -111,6 +111,9 @@ class AlertingSettings(BaseModel):
     receive_maximum: int = Field(1000, ge=1, le=65535)
     state_save_s: float = Field(10.0, gt=0)  # engine state saved (then messages acked) this often
     silence_check_s: float = Field(60.0, gt=0)
+    # Overdue probe verifications -> calibration_overdue alerts (server/alerting/maintenance.py);
+    # 0 turns the check off (then run `coldchain records calibrations-due` from a timer).
+    calibration_check_s: float = Field(3600.0, ge=0)
     refresh_s: float = Field(30.0, gt=0)  # re-read installations, calibrations and lots
     empty_zone_category: str = "ambient"  # a van zone with nothing on board
     escalation_after_min: float = Field(15.0, gt=0)

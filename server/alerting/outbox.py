@@ -28,6 +28,7 @@ SHORT_FR = {
     "door_open": "PORTE OUVERTE",
     "sensor_fault": "DEFAUT SONDE",
     "probe_offline": "SONDE MUETTE",
+    "calibration_overdue": "ETALONNAGE EN RETARD",
 }
 ENTRY_FR = {
     "opened": "nouvelle alerte",

@@ -105,17 +105,22 @@ def _new_alert(session: Session, event: AlertEvent, now: datetime) -> Alert:
         room = session.get(ColdRoom, cold_room_id)
         if room is not None:
             alert.owner_id = room.owner_id
-            owner = session.get(Organisation, room.owner_id)
-            if owner is not None and owner.kind == OrganisationKind.COOPERATIVE:
-                alert.cooperative_id = owner.id
-            else:
-                alert.cooperative_id = session.scalar(
-                    select(ColdRoomLoan.cooperative_id)
-                    .where(ColdRoomLoan.cold_room_id == room.id)
-                    .order_by(ColdRoomLoan.id)
-                )
+            alert.cooperative_id = room_cooperative(session, room)
     session.add(alert)
     return alert
+
+
+def room_cooperative(session: Session, room: ColdRoom) -> int | None:
+    """The cooperative answerable for a cold room: its owner if a cooperative, else the
+    first cooperative it is lent to."""
+    owner = session.get(Organisation, room.owner_id)
+    if owner is not None and owner.kind == OrganisationKind.COOPERATIVE:
+        return owner.id
+    return session.scalar(
+        select(ColdRoomLoan.cooperative_id)
+        .where(ColdRoomLoan.cold_room_id == room.id)
+        .order_by(ColdRoomLoan.id)
+    )
 
 
 def _delivery_using(session: Session, van_id: int | None, t_ms: int) -> Delivery | None:

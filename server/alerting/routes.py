@@ -34,7 +34,12 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 StateFilter = Literal["open", "acknowledged", "action_recorded", "closed", "info"]
 KindFilter = Literal[
-    "temperature_excursion", "door_open", "sensor_fault", "probe_offline", "evaluation_suspended"
+    "temperature_excursion",
+    "door_open",
+    "sensor_fault",
+    "probe_offline",
+    "evaluation_suspended",
+    "calibration_overdue",  # server/alerting/maintenance.py
 ]
 Id = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
 

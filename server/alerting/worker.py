@@ -28,6 +28,7 @@ from coldchain.protocol import MAX_PAYLOAD_BYTES, Rejection, parse_readings
 from coldchain.settings import Settings
 from server.alerting.db import worker_sessions
 from server.alerting.dispatch import Dispatcher
+from server.alerting.maintenance import check_calibrations
 from server.alerting.models import RejectedMessage, WorkerState
 from server.alerting.mqtt import AlertMqtt, Message
 from server.alerting.places import Places
@@ -71,6 +72,7 @@ class AlertWorker:
         self._last_lease = 0.0
         self._next_silence = 0.0
         self._next_refresh = 0.0
+        self._next_calibration_check = 0.0
 
     # --- life ----------------------------------------------------------------------------
 
@@ -173,6 +175,10 @@ class AlertWorker:
                 self._next_silence = clock + self.cfg.silence_check_s
                 events += self.engine.check_silence(now)
             record_events(session, events, self.cfg, utcnow())
+            maintenance = []
+            if self.cfg.calibration_check_s and clock >= self._next_calibration_check:
+                self._next_calibration_check = clock + self.cfg.calibration_check_s
+                maintenance = check_calibrations(session, self.cfg, utcnow())
             self.pending.extend(batch)
             since = clock - self._last_save
             save = bool(self.pending) and (
@@ -183,7 +189,7 @@ class AlertWorker:
             elif clock - self._last_lease >= LEASE_RENEW_S:
                 self._renew_lease(session)  # idle: still the one worker
             session.commit()
-        if events:
+        if events or maintenance:
             self.dispatcher.wake()
         if save:
             self._ack_pending()

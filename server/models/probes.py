@@ -55,5 +55,10 @@ class Calibration(Base):
     reference_instrument: Mapped[str] = mapped_column(String(200))
     performed_by: Mapped[str] = mapped_column(String(200))
     next_due: Mapped[date | None] = mapped_column(Date)
+    # The verification itself (hardware/calibration.md); nullable: older rows lack them.
+    reference_reading_c: Mapped[float | None] = mapped_column(Float)
+    probe_reading_c: Mapped[float | None] = mapped_column(Float)
+    reference_certificate: Mapped[str | None] = mapped_column(String(200))
+    result: Mapped[str | None] = mapped_column(String(10))  # server/calibration.py Result
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

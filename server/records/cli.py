@@ -217,12 +217,12 @@ def run_purge(args: argparse.Namespace) -> int:
 
 
 def run_calibrations_due(args: argparse.Namespace) -> int:
-    """Overdue verifications, for a daily timer to mail (the alert tables have no
-    maintenance kind yet: docs/records.md)."""
+    """Overdue verifications (exit 1 when any). The alert worker also raises a
+    `calibration_overdue` alert for each (server/alerting/maintenance.py)."""
     from sqlalchemy import select
 
     from server.models import Calibration, Probe
-    from server.records.registers import calibration_rows
+    from server.records.registers import calibration_rows, overdue
 
     settings = _settings(args)
     if settings is None:
@@ -235,7 +235,8 @@ def run_calibrations_due(args: argparse.Namespace) -> int:
         ).all()
         rows = calibration_rows([(c, p) for c, p in pairs], datetime.now(UTC).date())
     engine.dispose()
-    overdue = [row for row in rows if row[-1].startswith("EN RETARD")]
-    for probe, channel, checked, _instrument, _offset, _who, _due, state in overdue:
+    late = overdue(rows)
+    for row in late:
+        probe, channel, checked, state = row[0], row[1], row[2], row[-1]
         print(f"{probe} {channel}: vérifiée le {checked}, {state}")
-    return 1 if overdue else 0
+    return 1 if late else 0

@@ -12,6 +12,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
 from alerts.profiles import Basis, ProductProfile
+from server.calibration import FAIL_MEANING_FR, RESULT_FR, Result, is_overdue
 from server.models import Calibration, Probe
 from server.records.pdfkit import H2, SMALL, TITLE, build, para, table
 from server.records.timefmt import celsius, local
@@ -26,11 +27,28 @@ CALIBRATION_HEADER = [
     "canal",
     "date_verification",
     "instrument_reference",
+    "certificat_reference",
+    "releve_reference_c",
+    "releve_sonde_c",
     "ecart_applique_c",
+    "resultat",
     "realise_par",
     "prochaine_verification",
     "etat",
 ]
+# The PDF page has room for fewer columns: these, in this order (certificate and readings
+# are folded into the instrument and result cells).
+PDF_COLUMNS = (
+    "Sonde",
+    "Canal",
+    "Vérifiée le",
+    "Instrument (certificat)",
+    "Écart",
+    "Référence / sonde → résultat",
+    "Par",
+    "Prochaine",
+    "État",
+)
 
 
 def calibration_rows(
@@ -52,23 +70,65 @@ def calibration_rows(
             state = "remplacée par une vérification plus récente"
         elif calibration.next_due is None:
             state = "pas d'échéance enregistrée"
-        elif calibration.next_due < today:
+        elif is_overdue(calibration.next_due, today):
             state = f"EN RETARD depuis le {calibration.next_due.strftime('%d/%m/%Y')}"
         else:
             state = "à jour"
+        if calibration.result == Result.FAIL and newest:
+            state = f"{state} — {FAIL_MEANING_FR}"
         rows.append(
             [
                 probe.probe_id,
                 calibration.channel,
                 local(calibration.calibrated_at),
                 calibration.reference_instrument,
+                calibration.reference_certificate or "—",
+                _reading(calibration.reference_reading_c),
+                _reading(calibration.probe_reading_c),
                 f"{calibration.offset:+.2f}",
+                RESULT_FR.get(Result(calibration.result), "—") if calibration.result else "—",
                 calibration.performed_by,
                 calibration.next_due.strftime("%d/%m/%Y") if calibration.next_due else "—",
                 state,
             ]
         )
     return rows
+
+
+def _reading(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def overdue(rows: list[list[str]]) -> list[list[str]]:
+    return [row for row in rows if row[-1].startswith("EN RETARD")]
+
+
+def _pdf_row(row: list[str]) -> list[str]:
+    (
+        probe,
+        channel,
+        checked,
+        instrument,
+        certificate,
+        ref,
+        read,
+        offset,
+        result,
+        who,
+        due,
+        state,
+    ) = row
+    return [
+        probe,
+        channel,
+        checked,
+        instrument if certificate == "—" else f"{instrument} ({certificate})",
+        offset,
+        f"{ref} / {read} → {result}",
+        who,
+        due,
+        state,
+    ]
 
 
 def calibration_csv(rows: list[list[str]]) -> bytes:
@@ -145,18 +205,9 @@ def haccp_plan_pdf(
     story.append(para("Registre des étalonnages", H2))
     story.append(
         table(
-            [
-                "Sonde",
-                "Canal",
-                "Vérifiée le",
-                "Instrument de référence",
-                "Écart",
-                "Par",
-                "Prochaine",
-                "État",
-            ],
-            calibrations or [["—"] * 8],
-            [18 * mm, 14 * mm, 24 * mm, 32 * mm, 13 * mm, 25 * mm, 18 * mm, 36 * mm],
+            list(PDF_COLUMNS),
+            [_pdf_row(row) for row in calibrations] or [["—"] * len(PDF_COLUMNS)],
+            [16 * mm, 12 * mm, 22 * mm, 28 * mm, 12 * mm, 26 * mm, 20 * mm, 17 * mm, 27 * mm],
         )
     )
     build(out, story, "Plan HACCP", f"Plan HACCP — {period}")

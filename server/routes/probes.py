@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
 from coldchain.protocol import CHANNELS
 from server.access import Viewer, can_manage_org, get_visible, require, visible_probes
+from server.alerting.maintenance import check_calibrations
 from server.crud import commit, paginate
 from server.deps import SessionDep, StoreDep, ViewerDep
 from server.errors import ApiError, Both
 from server.installations import check_no_overlap, check_place, place_at
-from server.models import Calibration, Installation, Probe, Role
+from server.models import Calibration, Installation, Probe, Role, utcnow
 from server.placereadings import Calibrations, to_ms
 from server.routes.readings import MAX_POINTS, check_range
 from server.schemas.common import IdPath, Instant, Page, Paging, paging
@@ -122,9 +123,14 @@ def list_installations(
 
 @router.post("/{probe_pk}/calibrations", status_code=201)
 def add_calibration(
-    probe_pk: IdPath, body: CalibrationIn, viewer: ViewerDep, session: SessionDep
+    probe_pk: IdPath,
+    body: CalibrationIn,
+    viewer: ViewerDep,
+    session: SessionDep,
+    request: Request,
 ) -> CalibrationOut:
-    """Record a calibration: readings of that channel from `calibrated_at` on get its offset."""
+    """Record a calibration: readings of that channel from `calibrated_at` on get its offset.
+    A `calibration_overdue` alert it answers is resolved at once (not at the next check)."""
     probe = get_visible(session, viewer, Probe, probe_pk)
     require(
         can_manage_org(viewer, probe.owner_id) or viewer.has(probe.owner_id, Role.HYGIENE_OFFICER)
@@ -141,7 +147,11 @@ def add_calibration(
     calibration = Calibration(probe_id=probe.id, recorded_by_id=viewer.user_id, **body.model_dump())
     session.add(calibration)
     commit(session, Both("étalonnage", "calibration"))
-    return CalibrationOut.model_validate(calibration)
+    out = CalibrationOut.model_validate(calibration)
+    settings = request.app.state.settings.alerting
+    check_calibrations(session, settings, utcnow(), probe_pks=[probe.id], open_new=False)
+    session.commit()
+    return out
 
 
 @router.get("/{probe_pk}/calibrations")

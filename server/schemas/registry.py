@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from coldchain.protocol import MAX_CALIBRATION_OFFSET, PROBE_ID_RE
+from server.calibration import (
+    ACCEPTANCE_LIMIT_C,
+    READING_MAX_C,
+    READING_MIN_C,
+    Result,
+    verdict,
+)
 from server.models import OrganisationKind, Role, ZoneKind
 from server.schemas.common import (
     Code,
@@ -151,6 +158,9 @@ class InstallationOut(Output):
     end: datetime | None
 
 
+Celsius = Annotated[float, Field(ge=READING_MIN_C, le=READING_MAX_C, allow_inf_nan=False)]
+
+
 class CalibrationIn(Input):
     channel: Tag
     # The contract's bound (the probe refuses a config with more): a probe that needs a larger
@@ -162,6 +172,33 @@ class CalibrationIn(Input):
     reference_instrument: Name
     performed_by: Name
     next_due: Day | None = None
+    reference_reading_c: Celsius | None = None
+    probe_reading_c: Celsius | None = None
+    reference_certificate: Name | None = None
+    # Derived from the readings when omitted; refused when it contradicts them.
+    result: Result | None = None
+
+    @model_validator(mode="after")
+    def _result_agrees(self) -> CalibrationIn:
+        readings = (self.reference_reading_c, self.probe_reading_c)
+        if (readings[0] is None) != (readings[1] is None):
+            raise ValueError(
+                "relevé de référence et relevé de la sonde vont ensemble "
+                "(reference and probe readings go together)"
+            )
+        if readings[0] is None or readings[1] is None:
+            return self
+        rule = verdict(readings[0], readings[1])
+        if self.result is None:
+            self.result = rule
+        elif self.result != rule:
+            raise ValueError(
+                f"résultat {self.result.value!r} contraire aux relevés : écart "
+                f"{abs(readings[1] - readings[0]):.2f} °C, limite ±{ACCEPTANCE_LIMIT_C:g} °C "
+                f"(EN 12830) -> {rule.value!r} "
+                f"(result contradicts the readings)"
+            )
+        return self
 
 
 class CalibrationOut(Output):
@@ -173,3 +210,7 @@ class CalibrationOut(Output):
     reference_instrument: str
     performed_by: str
     next_due: date | None
+    reference_reading_c: float | None
+    probe_reading_c: float | None
+    reference_certificate: str | None
+    result: str | None

@@ -91,6 +91,9 @@ def settings_for(
                 "notify_poll_s": 0.1,
                 "notify_retry_s": 0.2,
                 "refresh_s": 1.0,
+                # The world's probes are never calibrated: their maintenance alerts would
+                # crowd other tests (tests/alerting/test_maintenance.py turns it on).
+                "calibration_check_s": 0,
                 **alerting,
             }
         ),

@@ -29,6 +29,7 @@ def start_worker(site: Site, mosquitto: Mosquitto, log: Path) -> subprocess.Pope
         "COLDCHAIN_ALERTING__CLIENT_ID": "alerts-restart-test",
         "COLDCHAIN_ALERTING__STATE_SAVE_S": "0.3",
         "COLDCHAIN_ALERTING__NOTIFY_POLL_S": "0.2",
+        "COLDCHAIN_ALERTING__CALIBRATION_CHECK_S": "0",  # as tests/alerting/support.py
     }
     env.pop("COLDCHAIN_CONFIG", None)
     proc = subprocess.Popen(

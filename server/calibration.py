@@ -1,0 +1,50 @@
+"""The verification rule of a probe channel (EN 13486 procedure, EN 12830 accuracy): the
+one place that says when a calibration passes.
+
+Source: /work/shared/reference/regulatory.md §3 — EN 12830 recorders have a maximum error
+of ±1 °C [S: vendor compliance matrix of the 1999 edition; the 2018 classes are not
+confirmed]; EN 13486 verifies a recorder against that accuracy. So a probe whose reading
+differs from the reference instrument's by more than 1 °C fails its verification.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Final
+
+ACCEPTANCE_LIMIT_C: Final = 1.0  # EN 12830 maximum error, regulatory.md §3
+# Readings a verification can have: EN 12830 covers −80 °C…+85 °C (regulatory.md §3).
+READING_MIN_C: Final = -80.0
+READING_MAX_C: Final = 85.0
+
+FAIL_MEANING_FR: Final = (
+    "Échec : l'écart dépasse ±1 °C (EN 12830). La sonde ne peut plus servir aux "
+    "enregistrements HACCP : elle doit être réparée ou remplacée, puis vérifiée à nouveau."
+)
+FAIL_MEANING_EN: Final = (
+    "Fail: the error exceeds ±1 °C (EN 12830). The probe may no longer be used for HACCP "
+    "records: it must be repaired or replaced, then verified again."
+)
+
+
+class Result(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+
+
+RESULT_FR: Final = {Result.PASS: "conforme", Result.FAIL: "non conforme"}
+
+
+def verdict(reference_c: float, probe_c: float) -> Result:
+    """Pass when the probe read within ±ACCEPTANCE_LIMIT_C of the reference instrument
+    (the limit itself passes)."""
+    error = abs(probe_c - reference_c)
+    # Rounded to 0.001 °C so that 4.0 vs 5.0 (binary 0.9999…/1.0000…1) sits on the limit.
+    return Result.PASS if round(error, 3) <= ACCEPTANCE_LIMIT_C else Result.FAIL
+
+
+def is_overdue(next_due: date | None, today: date) -> bool:
+    """Overdue from the day after `next_due` (a Europe/Brussels date); no due date recorded
+    is not overdue (the register says so instead)."""
+    return next_due is not None and next_due < today
