@@ -9,9 +9,10 @@ differs from the reference instrument's by more than 1 °C fails its verificatio
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Final
+from zoneinfo import ZoneInfo
 
 ACCEPTANCE_LIMIT_C: Final = 1.0  # EN 12830 maximum error, regulatory.md §3
 # Readings a verification can have: EN 12830 covers −80 °C…+85 °C (regulatory.md §3).
@@ -26,6 +27,9 @@ FAIL_MEANING_EN: Final = (
     "Fail: the error exceeds ±1 °C (EN 12830). The probe may no longer be used for HACCP "
     "records: it must be repaired or replaced, then verified again."
 )
+
+
+BRUSSELS: Final = ZoneInfo("Europe/Brussels")
 
 
 class Result(StrEnum):
@@ -48,3 +52,8 @@ def is_overdue(next_due: date | None, today: date) -> bool:
     """Overdue from the day after `next_due` (a Europe/Brussels date); no due date recorded
     is not overdue (the register says so instead)."""
     return next_due is not None and next_due < today
+
+
+def today_brussels(now: datetime | None = None) -> date:
+    """Due dates are Belgian calendar days."""
+    return (now or datetime.now(UTC)).astimezone(BRUSSELS).date()

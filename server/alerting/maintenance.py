@@ -20,7 +20,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -30,12 +29,11 @@ from server.alerting import outbox, recipients
 from server.alerting.models import Alert, AlertState
 from server.alerting.places import cold_room_key, zone_key
 from server.alerting.recording import room_cooperative
-from server.calibration import is_overdue
+from server.calibration import BRUSSELS, is_overdue, today_brussels
 from server.models import Calibration, ColdRoom, Installation, Probe, Van, Zone
 
 KIND: Final = "calibration_overdue"
 ALL_CHANNELS: Final = "*"  # a probe never calibrated: every channel is unverified
-BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ def check_calibrations(
     """Open the missing alerts and resolve the ones no longer overdue; returns the alerts
     opened or resolved. `probe_pks` limits the check (after a calibration is recorded);
     `open_new=False` only resolves."""
-    today = now.astimezone(BRUSSELS).date()
+    today = today_brussels(now)
     wanted = {
         (o.probe.probe_id, o.channel, _key(o.installation)): o
         for o in overdue_channels(session, today, now, probe_pks)

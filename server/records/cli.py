@@ -221,6 +221,7 @@ def run_calibrations_due(args: argparse.Namespace) -> int:
     `calibration_overdue` alert for each (server/alerting/maintenance.py)."""
     from sqlalchemy import select
 
+    from server.calibration import today_brussels
     from server.models import Calibration, Probe
     from server.records.registers import calibration_rows, overdue
 
@@ -233,7 +234,7 @@ def run_calibrations_due(args: argparse.Namespace) -> int:
         pairs = session.execute(
             select(Calibration, Probe).join(Probe, Probe.id == Calibration.probe_id)
         ).all()
-        rows = calibration_rows([(c, p) for c, p in pairs], datetime.now(UTC).date())
+        rows = calibration_rows([(c, p) for c, p in pairs], today_brussels())
     engine.dispose()
     late = overdue(rows)
     for row in late:

@@ -36,6 +36,7 @@ from server.access import (
     zone_windows,
 )
 from server.alerting.models import Alert
+from server.calibration import today_brussels
 from server.errors import ApiError, Both
 from server.models import Calibration, ColdRoom, Delivery, Installation, Probe, Van, Zone
 from server.placereadings import Place
@@ -189,7 +190,7 @@ def export(
             )
             put(f"{name}.json", partial(_write, record_json(record).encode()))
         calibrations = registers.calibration_rows(
-            _calibrations(session, places, request), today or datetime.now(UTC).date()
+            _calibrations(session, places, request), today or today_brussels()
         )
         put("registre_etalonnages.csv", partial(_write, registers.calibration_csv(calibrations)))
         categories = {p.category for p in places if p.category} | registers.limits_of_records(
