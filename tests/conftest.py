@@ -7,6 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.app import (  # the server under test (shared by several folders)
+    app,
+    client,
+    database_url,
+    postgres,
+    postgres_template,
+    reading_store,
+    sqlite_template,
+    world,
+)
 from tests.harness.servers import (
     InfluxDB1,
     MicroPython,
@@ -17,6 +27,17 @@ from tests.harness.servers import (
     make_victoria_metrics,
     require_binary,
 )
+
+__all__ = [
+    "app",
+    "client",
+    "database_url",
+    "postgres",
+    "postgres_template",
+    "reading_store",
+    "sqlite_template",
+    "world",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 VECTORS = REPO / "tests" / "vectors"

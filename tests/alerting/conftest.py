@@ -9,14 +9,6 @@ import pytest
 
 from tests.alerting.support import Inbox, Site, build_site, settings_for, start_smtp
 from tests.harness.servers import Mosquitto
-from tests.server.conftest import (  # the server's databases: SQLite and PostgreSQL
-    database_url,
-    postgres,
-    postgres_template,
-    sqlite_template,
-)
-
-__all__ = ["database_url", "postgres", "postgres_template", "sqlite_template"]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from gateway.store_sqlite import SqliteReadingStore
 from server.admin import create_superuser
 from server.app import create_app
 from server.models import AccessToken, utcnow
-from tests.server.conftest import make_settings
+from tests.harness.app import make_settings
 from tests.server.world import PASSWORD, login
 
 EMAIL = "root@example.be"

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from gateway.store_sqlite import SqliteReadingStore
 from server.app import create_app
-from tests.server.conftest import make_settings
+from tests.harness.app import make_settings
 from tests.server.world import World, build_world
 
 
