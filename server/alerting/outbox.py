@@ -115,9 +115,14 @@ def email_body(alert: Alert, what: str, settings: AlertingSettings) -> tuple[str
     ]
     if alert.detected_late:
         lines.append(f"Détectée en retard : données arrivées le {brussels(alert.detected_at)}")
+    ask = (  # a late verification needs a calibration, not a corrective action
+        "Merci d'accuser réception puis de faire vérifier la sonde (hardware/calibration.md) :"
+        if alert.kind == "calibration_overdue"
+        else "Merci d'accuser réception puis d'enregistrer l'action corrective :"
+    )
     lines += [
         "",
-        "Merci d'accuser réception puis d'enregistrer l'action corrective :",
+        ask,
         f"{settings.public_url.rstrip('/')}/api/v1/alerts/{alert.id}",
         "",
         "-- English --",

@@ -141,9 +141,11 @@ def test_overdue_verification_opens_one_alert_for_the_owner_only(offline_site: S
         alert = session.scalars(select(Alert).where(Alert.kind == KIND)).one()
         assert (alert.severity, alert.engine_status, alert.channel) == ("warning", "open", "air")
         assert alert.van_id == site.ids["VA"] and alert.delivery_id is None
-        sent = session.scalars(select(Notification).where(Notification.alert_id == alert.id))
+        sent = list(session.scalars(select(Notification).where(Notification.alert_id == alert.id)))
         channels = [n.channel for n in sent]
         assert "email" in channels and "probe_alarm" not in channels  # no in-van buzzer
+        mail = next(n for n in sent if n.channel == "email")
+        assert expected in str(mail.payload) and "faire vérifier la sonde" in str(mail.payload)
         alert_id = alert.id
     url = f"/api/v1/alerts/{alert_id}"
     hygiene = site.world["hygiene_a"]
