@@ -1,7 +1,8 @@
 """The verification rule of a probe channel (EN 13486 procedure, EN 12830 accuracy): the
 one place that says when a calibration passes.
 
-Source: /work/shared/reference/regulatory.md §3 — EN 12830 recorders have a maximum error
+Source: ../shared/reference/regulatory.md §3 (the research notes beside the repository) —
+EN 12830 recorders have a maximum error
 of ±1 °C [S: vendor compliance matrix of the 1999 edition; the 2018 classes are not
 confirmed]; EN 13486 verifies a recorder against that accuracy. So a probe whose reading
 differs from the reference instrument's by more than 1 °C fails its verification.
