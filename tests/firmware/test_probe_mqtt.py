@@ -44,6 +44,13 @@ def test_steady_run_contract_payloads_and_contiguous_sequence(
     probe.start()
     server.wait_for(lambda: len(server.readings()) >= 40)
     probe.stop()
+    # The broker publishes the last will once it sees the connection drop: wait for it.
+    server.wait_for(
+        lambda: any(
+            t.endswith("/up/status") and b'"online":false' in p.replace(b" ", b"")
+            for t, p, _ in server.messages
+        )
+    )
     password = mosquitto_acl.users["probe-01"].encode()
     assert not any(password in p for _, p, _ in server.messages)  # secrets never published
     for topic, payload, retain in list(server.messages):
