@@ -55,6 +55,8 @@ CHANNELS: Final[dict[str, ChannelSpec]] = {
     "battery": ChannelSpec("V", 0.0, 36.0),  # supply voltage (12 V van supply or cell)
 }
 TEMPERATURE_CHANNELS: Final = frozenset({"air", "product"})
+# Channels a calibration offset may correct (a door or a supply voltage has none).
+CALIBRATED_CHANNELS: Final = TEMPERATURE_CHANNELS | {"humidity"}
 
 # Sensor faults are readings, not silence (firmware issue): the code says what happened.
 FAULT_CODES: Final = frozenset(
@@ -585,7 +587,7 @@ def parse_config(payload: bytes | str) -> ProbeConfig | Rejection:
         if not isinstance(raw_offsets, dict):
             raise _Reject(Reason.WRONG_TYPE, "config.offsets must be an object")
         for channel, raw in raw_offsets.items():
-            if channel not in TEMPERATURE_CHANNELS | {"humidity"}:
+            if channel not in CALIBRATED_CHANNELS:
                 raise _Reject(Reason.UNKNOWN_CHANNEL, f"config.offsets.{channel[:32]}")
             offset = _number(raw, f"config.offsets.{channel}")
             if abs(offset) > MAX_CALIBRATION_OFFSET:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from coldchain.protocol import CHANNELS
+from coldchain.protocol import CALIBRATED_CHANNELS
 from server.access import Viewer, can_manage_org, get_visible, require, visible_probes
 from server.alerting.maintenance import check_calibrations
 from server.crud import commit, paginate
@@ -135,13 +135,14 @@ def add_calibration(
     require(
         can_manage_org(viewer, probe.owner_id) or viewer.has(probe.owner_id, Role.HYGIENE_OFFICER)
     )
-    if body.channel not in CHANNELS:
+    if body.channel not in CALIBRATED_CHANNELS:
+        known = ", ".join(sorted(CALIBRATED_CHANNELS))
         raise ApiError(
             422,
             "validation_error",
             detail=Both(
-                f"canal inconnu {body.channel!r} ; canaux connus : {', '.join(CHANNELS)}",
-                f"unknown channel {body.channel!r}; known: {', '.join(CHANNELS)}",
+                f"canal sans étalonnage {body.channel!r} ; canaux étalonnables : {known}",
+                f"channel {body.channel!r} takes no calibration; calibrated channels: {known}",
             ),
         )
     calibration = Calibration(probe_id=probe.id, recorded_by_id=viewer.user_id, **body.model_dump())

@@ -98,6 +98,9 @@ def test_hostile_calibration_bodies_are_refused(offline_site: Site) -> None:
         {"reference_reading_c": 4.0},  # one reading alone proves nothing
         {"reference_reading_c": 4.0, "probe_reading_c": 4.1, "result": "maybe"},
         {"reference_certificate": "x" * 10_000},
+        {"channel": "door"},  # a door switch has no offset (coldchain.protocol.CALIBRATED_CHANNELS)
+        {"channel": "battery"},
+        {"channel": "pressure"},
     ]
     for extra in hostile:
         response = admin.post(url, {**base, **extra})
