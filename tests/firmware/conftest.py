@@ -167,12 +167,20 @@ class Collector:
         if broker.ca_file is not None:
             self.client.tls_set(ca_certs=str(broker.ca_file))
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
+        self._subscribed = threading.Event()
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
+        # Until the broker has the subscription, what a probe publishes reaches nobody.
+        if not self._subscribed.wait(10):
+            raise AssertionError("collector: no SUBACK from the broker within 10 s")
 
     def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
         client.subscribe("cc/v1/dev/+/up/#", qos=1)
+
+    def _on_subscribe(self, *_: Any) -> None:
+        self._subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
@@ -218,6 +226,8 @@ def sim(micropython: MicroPython, tmp_path: Path) -> Iterator[Callable[..., SimP
     yield make
     for probe in made:
         probe.stop()
+        # Shown by pytest only when the test failed: what the firmware said last.
+        print(f"--- {probe.workdir.name}: last lines ---", *probe.lines[-40:], sep="\n")
 
 
 @pytest.fixture
