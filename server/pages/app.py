@@ -6,13 +6,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from server.pages import alert_pages, routes
+from server.pages import admin_pages, alert_pages, inspection_pages, routes
 from server.pages.web import HERE, NeedLogin, PageRefused, render, see_other
 
 
 def mount(app: FastAPI) -> None:
-    app.include_router(routes.router)
-    app.include_router(alert_pages.router)
+    for module in (routes, alert_pages, admin_pages, inspection_pages):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="pages-static")
 
     @app.exception_handler(NeedLogin)

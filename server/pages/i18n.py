@@ -9,6 +9,8 @@ from fastapi import Request
 
 from server.access import BRUSSELS
 from server.errors import language
+from server.pages.admin_words import ADMIN_WORDS
+from server.pages.inspection_words import INSPECTION_WORDS
 
 LANG_COOKIE = "coldchain_lang"
 LANGUAGES = ("fr", "en")
@@ -49,7 +51,8 @@ def local_time(value: datetime | None, lang: str, with_date: bool = True) -> str
 
 
 # Words of the pages. Keys are English-ish identifiers; each maps to (French, English).
-WORDS: dict[str, tuple[str, str]] = {
+# The admin forms and the inspection export keep theirs in their own modules (merged below).
+_PAGE_WORDS: dict[str, tuple[str, str]] = {
     "app": ("Chaîne du froid", "Cold chain"),
     "login": ("Connexion", "Log in"),
     "logout": ("Déconnexion", "Log out"),
@@ -165,6 +168,8 @@ VALUES: dict[str, tuple[str, str]] = {  # states, severities, roles, decisions
     "planned": ("planifiée", "planned"),
     "departed": ("en route", "on the road"),
 }
+
+WORDS: dict[str, tuple[str, str]] = {**_PAGE_WORDS, **ADMIN_WORDS, **INSPECTION_WORDS}
 
 
 def translator(lang: str) -> dict[str, str]:
