@@ -143,6 +143,13 @@ class RecordsSettings(BaseModel):
     max_export_days: int = Field(400, ge=1, le=3660)  # longest inspection-export period
 
 
+class ClockSettings(BaseModel):
+    """The demo's accelerated clock (coldchain/clock.py); left alone, the real clock."""
+
+    speed: float = Field(1.0, ge=1.0, le=10_000.0)  # demo time runs this much faster...
+    meets_real_at: float | None = None  # ...until this unix time, then it is real time
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COLDCHAIN_",
@@ -159,6 +166,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     alerting: AlertingSettings = AlertingSettings()
     records: RecordsSettings = RecordsSettings()
+    clock: ClockSettings = ClockSettings()
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -178,6 +186,8 @@ class Settings(BaseSettings):
             self.store.token is None or self.store.token.get_secret_value() in ("", DEFAULT_SECRET)
         ):
             problems.append("store.token")
+        if self.clock.speed != 1.0:
+            problems.append("clock.speed (an accelerated clock is for the demo only)")
         if problems:
             raise ValueError(
                 "production mode refuses default or empty secrets: " + ", ".join(problems)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from coldchain import clock
 from coldchain.settings import Settings, load_settings
 from gateway.spool import Spool
 
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings is None:
         return 2
+    clock.configure(settings.clock)  # the demo's accelerated clock, else real time
     if args.log_format == "json":
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())

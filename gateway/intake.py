@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from coldchain import protocol
+from coldchain import clock, protocol
 from coldchain.protocol import Kind, ProbeStatus, Reading, ReadingsBatch, Rejection
 from gateway.metrics import GatewayMetrics
 from gateway.spool import Quarantined, Spool, StatusUpdate
@@ -55,7 +55,7 @@ class Envelope:
 
 
 def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return clock.now_ms()
 
 
 class Intake:

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from coldchain import __version__
+from coldchain import __version__, clock
 from coldchain.settings import Settings, load_settings
 from gateway.readingstore import ReadingStore
 from gateway.stores import make_reading_store
@@ -45,6 +45,7 @@ def create_app(
     settings: Settings | None = None, reading_store: ReadingStore | None = None
 ) -> FastAPI:
     settings = settings or load_settings()
+    clock.configure(settings.clock)
     engine = make_engine(settings.server.database_url)
     if settings.server.migrate_on_start:
         migrate(engine)

@@ -10,10 +10,12 @@ differs from the reference instrument's by more than 1 °C fails its verificatio
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
+
+from coldchain import clock
 
 ACCEPTANCE_LIMIT_C: Final = 1.0  # EN 12830 maximum error, regulatory.md §3
 # Readings a verification can have: EN 12830 covers −80 °C…+85 °C (regulatory.md §3).
@@ -57,4 +59,4 @@ def is_overdue(next_due: date | None, today: date) -> bool:
 
 def today_brussels(now: datetime | None = None) -> date:
     """Due dates are Belgian calendar days."""
-    return (now or datetime.now(UTC)).astimezone(BRUSSELS).date()
+    return (now or clock.utcnow()).astimezone(BRUSSELS).date()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.engine import ConfigError, Engine
 from alerts.events import AlertEvent
+from coldchain import clock
 from coldchain.protocol import MAX_PAYLOAD_BYTES, Rejection, parse_readings
 from coldchain.settings import Settings
 from server.alerting.db import worker_sessions
@@ -47,13 +48,14 @@ class AnotherWorkerRunning(RuntimeError):
 
 
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    return clock.now_ms()
 
 
 class AlertWorker:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session] | None = None) -> None:
         self.settings = settings
         self.cfg = settings.alerting
+        clock.configure(settings.clock)
         self._engine: DbEngine | None = None
         if sessions is None:  # its own connections (see server/alerting/db.py)
             self._engine, sessions = worker_sessions(settings.server.database_url)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from coldchain import clock
 from server.access import BRUSSELS
 from server.alerting import routes as alert_api
 from server.alerting.lifecycle import may_act, may_review
@@ -54,7 +55,7 @@ def show(
     except ApiError as missing:  # not visible answers like not there
         raise PageRefused(missing.status, visit) from missing
     alert = get_visible_alert(session, visit.viewer, alert_id)
-    now_local = datetime.now(BRUSSELS).strftime("%Y-%m-%dT%H:%M")
+    now_local = clock.utcnow().astimezone(BRUSSELS).strftime("%Y-%m-%dT%H:%M")
     return render(
         request,
         "alert.html",

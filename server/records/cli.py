@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from coldchain import clock
 from coldchain.settings import Settings, load_settings
 
 
@@ -82,7 +83,7 @@ def run_seal(args: argparse.Namespace) -> int:
     engine, factory, store = _open(settings)
     try:
         window = timedelta(days=settings.records.reseal_window_days)
-        for record in seal_pending(factory, store, profiles(), datetime.now(UTC), window):
+        for record in seal_pending(factory, store, profiles(), clock.utcnow(), window):
             print(
                 f"delivery {record.delivery_id} sealed: version {record.version}, "
                 f"{record.record_hash}"
@@ -206,7 +207,7 @@ def run_purge(args: argparse.Namespace) -> int:
     engine, factory, store = _open(settings)
     store.close()
     try:
-        results = purge(factory, settings.records.retention_days, datetime.now(UTC), args.dry_run)
+        results = purge(factory, settings.records.retention_days, clock.utcnow(), args.dry_run)
     finally:
         engine.dispose()
     for result in results:

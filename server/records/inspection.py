@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from alerts.limits import limit_for_category
 from alerts.profiles import ProductProfile
+from coldchain import clock
 from gateway.readingstore import ReadingStore
 from server.access import (
     Interval,
@@ -202,7 +203,7 @@ def export(
         )
         readme = [
             f"Export d'inspection — {period} (heure de Bruxelles)",
-            f"Généré le {local(datetime.now(UTC))}",
+            f"Généré le {local(clock.utcnow())}",
             "",
             "Fichiers et empreintes SHA-256 :",
         ]
