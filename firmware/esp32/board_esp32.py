@@ -252,5 +252,10 @@ class Board:
             self.wlan.disconnect()
         return False
 
+    def net_lost(self):
+        # Cheap, no reconnect attempt: the MQTT link polls it to drop a dead socket at once
+        # instead of waiting 1.5 keepalives for the broker's silence.
+        return self.wlan is not None and not self.wlan.isconnected()
+
     def serial_port(self):
         return StdioPort()

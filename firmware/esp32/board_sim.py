@@ -74,6 +74,7 @@ class SimBoard:
         self.speed = sc.get("speed", 1)
         self.t0 = sc.get("t0", time.time())
         self.start = sc.get("start", int(self.t0))
+        self.meets_real_at = sc.get("meets_real_at")  # the demo: real time from then on
         self._ticks0 = time.ticks_ms()
         self._up = 0
         self._last_ticks = self._ticks0
@@ -83,14 +84,24 @@ class SimBoard:
 
     # --- time ---------------------------------------------------------------------------------
 
+    def _speed_now(self):
+        # The demo's clock (coldchain/clock.py) runs fast until it meets real time, then is
+        # real time: the scenario does the same, so the probe never stamps the future.
+        meets = self.meets_real_at
+        return self.speed if meets is None or time.time() < meets else 1
+
     def scenario_s(self):
-        return (time.time() - self.t0) * self.speed
+        now = time.time()
+        meets = self.meets_real_at
+        if meets is None or now < meets:
+            return (now - self.t0) * self.speed
+        return (meets - self.t0) * self.speed + (now - meets)
 
     def uptime_ms(self):
         now = time.ticks_ms()
-        self._up += time.ticks_diff(now, self._last_ticks)
+        self._up += time.ticks_diff(now, self._last_ticks) * self._speed_now()
         self._last_ticks = now
-        up = int(self._up * self.speed)
+        up = int(self._up)
         # The watchdog, emulated in probe time: the alarm task asks for the time every 100 ms,
         # so a task that hangs while the loop still runs is caught here as on the chip.
         if (
@@ -103,7 +114,7 @@ class SimBoard:
         return up
 
     async def sleep_ms(self, ms):
-        await asyncio.sleep_ms(int(ms / self.speed))
+        await asyncio.sleep_ms(int(ms / self._speed_now()))
 
     def sync_time(self):
         after = self.sc.get("sync_after", 0)
@@ -217,8 +228,16 @@ class SimBoard:
 
     # --- network -----------------------------------------------------------------------------
 
+    def _offline(self):
+        # "offline": [[from_s, to_s], ...]: no network (a van in a dead zone), scenario time.
+        s = self.scenario_s()
+        return any(a <= s < b for a, b in self.sc.get("offline", ()))
+
     async def net_up(self):
-        return True
+        return not self._offline()
+
+    def net_lost(self):
+        return self._offline()
 
     def serial_port(self):
         return PtyPort(self.cfg["serial_path"])

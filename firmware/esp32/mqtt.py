@@ -311,6 +311,8 @@ class MQTTLink:
                     raise OSError("reader: %r" % (done[0],))
                 if self._broken:
                     raise OSError("publish failed")
+                if self.board.net_lost():
+                    raise OSError("network lost")
                 now = time.ticks_ms()
                 if time.ticks_diff(now, proto.last_rx) > keepalive * 1500:
                     raise OSError("broker silent for 1.5 x keepalive")
