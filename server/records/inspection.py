@@ -29,6 +29,7 @@ from alerts.profiles import ProductProfile
 from coldchain import clock
 from gateway.readingstore import ReadingStore
 from server.access import (
+    BRUSSELS,
     Interval,
     Viewer,
     cold_room_windows,
@@ -49,6 +50,8 @@ from server.records.timefmt import local, parse
 from server.records.verdict import describe_limit
 
 Progress = Callable[[str, int], None]  # (what, readings written so far)
+Fraction = Callable[[float], None]  # share of the work done, 0.0 .. 1.0 (the pages' progress bar)
+READINGS_SHARE = 0.9  # the readings are most of the work; records, registers, plan: the rest
 
 
 @dataclass(frozen=True)
@@ -144,8 +147,17 @@ def export(
     out: IO[bytes],
     progress: Progress | None = None,
     today: date | None = None,
+    fraction: Fraction | None = None,
 ) -> dict[str, str]:
-    """Write the ZIP to `out`; returns {file name: SHA-256}."""
+    """Write the ZIP to `out`; returns {file name: SHA-256}. `fraction`, if given, hears
+    how far it is: one step per location and day of readings, then the records."""
+
+    def advance(share: float) -> None:
+        if fraction is not None:
+            fraction(min(1.0, share))
+
+    steps = max(1, len(places) * _days(request.start, request.end))
+    done = 0
     period = f"du {local(request.start)} au {local(request.end)}"
     hashes: dict[str, str] = {}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
@@ -162,8 +174,10 @@ def export(
         for place in places:
 
             def tick(n: int, label: str = place.label) -> None:
-                nonlocal total
+                nonlocal total, done
                 total += n
+                done += 1  # write_readings calls this once per day written
+                advance(READINGS_SHARE * done / steps)
                 if progress is not None:
                     progress(label, total)
 
@@ -180,8 +194,11 @@ def export(
                 partial(summary_pdf, place, summary, alerts, period),
             )
         put("alertes_et_actions_correctives.csv", partial(_write, _alerts_csv(alert_entries)))
+        advance(READINGS_SHARE)
         documents = []
-        for record in _records(session, viewer, request):
+        records = _records(session, viewer, request)
+        for number, record in enumerate(records, 1):
+            advance(READINGS_SHARE + 0.08 * number / len(records))
             doc = json.loads(record.document)
             documents.append(doc)
             name = f"enregistrements/livraison-{record.delivery_id}-v{record.version}"
@@ -209,7 +226,15 @@ def export(
         ]
         readme += [f"{digest}  {name}" for name, digest in sorted(hashes.items())]
         archive.writestr("LISEZMOI.txt", "\n".join(readme) + "\n")
+    advance(1.0)
     return hashes
+
+
+def _days(start: datetime, end: datetime) -> int:
+    """How many days `write_readings` writes: one per Brussels calendar day in [start, end)."""
+    first = start.astimezone(BRUSSELS).date()
+    last = (end - timedelta(microseconds=1)).astimezone(BRUSSELS).date()
+    return max(1, (last - first).days + 1)
 
 
 def _alerts(session: Session, place: Location, request: InspectionRequest) -> list[dict[str, Any]]:
