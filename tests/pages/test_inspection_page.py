@@ -1,0 +1,183 @@
+"""The hygiene officer's inspection export page (server/pages/inspection_pages.py).
+
+Over HTTP (TestClient, the world of tests/server/world.py): the form lists only what the
+officer may see, says in French next to the field what is wrong, a job belongs to the
+user who started it, at most a few run at once, the no-script post returns the ZIP.
+In a real Chromium (module `pages` fixture): fill the form, watch the progress, download
+and open the ZIP."""
+
+from __future__ import annotations
+
+import html
+import io
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from server.pages.inspection_jobs import DONE, Job, Jobs, jobs_of
+from tests.server.world import PASSWORD, World
+
+
+@pytest.fixture
+def database_url(tmp_path: Any, sqlite_template: Any) -> str:
+    """SQLite is enough here: the export's queries run on PostgreSQL in tests/records."""
+    import shutil
+
+    path = tmp_path / "coldchain.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def browsers(app: FastAPI, world: World) -> Iterator[dict[str, TestClient]]:
+    """One cookie jar per user (of the `world`), signed in through the pages' login form."""
+    assert "hygiene_a" in world.user_ids
+    clients: dict[str, TestClient] = {}
+    for user in ("hygiene_a", "hygiene_b", "admin_a", "driver_a"):
+        client = TestClient(app)
+        form = {"email": f"{user}@example.be", "password": PASSWORD}
+        assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+        clients[user] = client
+    yield clients
+    for client in clients.values():
+        client.close()
+
+
+def test_form_lists_what_the_officer_may_see(world: World, browsers: dict[str, TestClient]) -> None:
+    officer = browsers["hygiene_a"]
+    assert 'href="/inspection"' in officer.get("/hygiene").text  # linked from the review page
+    page = officer.get("/inspection")
+    assert page.status_code == 200 and "Export pour inspection" in page.text
+    assert f'name="van" value="{world.ids["VA"]}"' in page.text  # own van (frais, surgelé)
+    assert "frais, surgelé" in page.text
+    assert f'name="room" value="{world.ids["CRA"]}"' in page.text  # own room
+    assert f'name="room" value="{world.ids["CR1"]}"' in page.text  # lent to cooperative A
+    assert f'value="{world.ids["VB"]}"' not in page.text  # cooperative B's van
+    assert "Chambre froide ferme" not in page.text  # producer 3's room (cooperative B)
+    assert browsers["driver_a"].get("/inspection").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "chosen", "field", "said"),
+    [
+        ("2026-03-10", "2026-03-09", "van", "last_day", "Le dernier jour doit être le premier"),
+        ("2025-01-01", "2026-03-10", "van", "last_day", "Période trop longue : 400 jours au plus"),
+        ("2026-03-10", "2026-03-10", "", "locations", "Cochez au moins une camionnette"),
+        ("10/03/2026", "pas une date", "van", "last_day", "Date invalide"),
+        ("2026-03-10", "2026-03-10", "foreign", "locations", "n'existe pas ou ne vous est pas"),
+        ("2026-03-10", "2026-03-10", "junk", "locations", "n'existe pas ou ne vous est pas"),
+    ],
+)
+def test_wrong_period_or_locations_said_in_french_next_to_the_field(
+    world: World,
+    browsers: dict[str, TestClient],
+    first: str,
+    last: str,
+    chosen: str,
+    field: str,
+    said: str,
+) -> None:
+    ids = world.ids
+    vans: Any = {"van": [ids["VA"]], "": [], "foreign": [ids["VB"]], "junk": ["1 OR 1=1"]}[chosen]
+    sent = {"first_day": first, "last_day": last, "van": vans, "background": "1"}
+    page = browsers["hygiene_a"].post("/inspection", data=sent)
+    assert page.status_code == 422
+    error = html.unescape(page.text.split(f'id="error-{field}">', 1)[1].split("</p>", 1)[0])
+    assert said in error, error
+    assert f'value="{first}"' in page.text  # what was typed is kept
+
+
+def wait_done(client: TestClient, job_url: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        status = client.get(f"{job_url}/status")
+        assert status.status_code == 200, status.text
+        body: dict[str, Any] = status.json()
+        if body["state"] != "running":
+            return body
+        time.sleep(0.05)
+    raise AssertionError("the export did not finish")
+
+
+def test_a_job_belongs_to_its_owner_and_goes_after_download(
+    world: World, browsers: dict[str, TestClient]
+) -> None:
+    officer = browsers["hygiene_a"]
+    sent = {"first_day": "2026-03-10", "last_day": "2026-03-10", "room": [world.ids["CRA"]]}
+    started = officer.post("/inspection", data={**sent, "background": "1"}, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    job_url = started.headers["location"]
+    assert job_url.startswith("/inspection/jobs/")
+    for other in ("hygiene_b", "admin_a"):  # another cooperative, and a colleague
+        for path in ("", "/status", "/download"):
+            assert browsers[other].get(job_url + path).status_code == 404, (other, path)
+    assert "Page introuvable." in browsers["hygiene_b"].get(job_url).text
+    status = wait_done(officer, job_url)
+    assert status["state"] == DONE and status["percent"] == 100
+    assert status["percent_text"] == "100\u202f%" and "L'export est prêt" in status["text"]
+    page = officer.get(job_url)
+    assert "<progress" in page.text and 'id="download"' in page.text
+    download = officer.get(status["download"])
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/zip"
+    assert 'filename="inspection-20260310-20260310.zip"' in download.headers["content-disposition"]
+    assert "LISEZMOI.txt" in zipfile.ZipFile(io.BytesIO(download.content)).namelist()
+    assert officer.get(job_url + "/status").status_code == 404  # cleaned up once downloaded
+
+
+def test_without_script_the_post_returns_the_zip(
+    world: World, browsers: dict[str, TestClient]
+) -> None:
+    sent = {"first_day": "10/03/2026", "last_day": "11/03/2026", "van": [world.ids["VA"]]}
+    answer = browsers["hygiene_a"].post("/inspection", data=sent)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
+    assert f"emplacements/vehicule-{world.ids['VA']}-zone-{world.ids['VA_frais']}/releves.csv" in (
+        names
+    )
+
+
+def test_concurrent_exports_per_user_are_limited(
+    app: FastAPI, world: World, browsers: dict[str, TestClient]
+) -> None:
+    officer = browsers["hygiene_a"]
+    jobs = jobs_of(app)
+    release = threading.Event()
+
+    def slow(_job: Job, _out: IO[bytes]) -> None:
+        release.wait(10)  # a long export still running
+
+    user = world.user_ids["hygiene_a"]
+    running = [jobs.start(user, "slow.zip", slow) for _ in range(jobs.per_user)]
+    try:
+        sent = {"first_day": "2026-03-10", "last_day": "2026-03-10", "van": [world.ids["VA"]]}
+        refused = officer.post("/inspection", data={**sent, "background": "1"})
+        assert refused.status_code == 429
+        assert f"Vous avez déjà {jobs.per_user} exports en préparation" in refused.text
+        other = browsers["hygiene_b"].post(  # another user is not held up
+            "/inspection", data={**sent, "background": "1"}, follow_redirects=False
+        )
+        assert other.status_code == 303
+    finally:
+        release.set()
+    for job in running:
+        assert job.ended.wait(5) and job.state == DONE
+
+
+def test_finished_jobs_are_swept_after_their_time() -> None:
+    jobs = Jobs(per_user=1, keep_s=0.0)
+
+    def work(_job: Job, out: IO[bytes]) -> None:
+        out.write(b"zip")
+
+    job = jobs.start(7, "a.zip", work)
+    assert job.ended.wait(5) and job.path.read_bytes() == b"zip"
+    time.sleep(0.01)
+    assert jobs.get(job.id, 7) is None  # past its time: forgotten on the next look
+    assert not job.folder.exists()
