@@ -201,7 +201,7 @@ def job_status(job: Job, lang: str) -> dict[str, Any]:
         reason = job.error[1 if lang == "en" else 0] if job.error else ""
         text = f"✖ {words['export_failed']} {reason}"
     else:
-        text = f"⏳ {words['export_running']} {shown} {words['done_share']}"
+        text = f"▶ {words['export_running']} {shown} {words['done_share']}"
     download_url = f"/inspection/jobs/{job.id}/download" if job.state == DONE else None
     return {
         "state": job.state,

@@ -71,5 +71,4 @@ INSPECTION_WORDS: dict[str, tuple[str, str]] = {
     ),
     "refresh": ("Actualiser", "Refresh"),
     "new_export": ("Nouvel export", "New export"),
-    "export_period": ("Période exportée", "Exported period"),
 }

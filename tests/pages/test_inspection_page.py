@@ -8,19 +8,26 @@ and open the ZIP."""
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from selenium.webdriver.common.by import By
 
+from coldchain.protocol import Reading
+from server.access import BRUSSELS
 from server.pages.inspection_jobs import DONE, Job, Jobs, jobs_of
+from tests.pages.conftest import Pages
 from tests.server.world import PASSWORD, World
 
 
@@ -181,3 +188,80 @@ def test_finished_jobs_are_swept_after_their_time() -> None:
     time.sleep(0.01)
     assert jobs.get(job.id, 7) is None  # past its time: forgotten on the next look
     assert not job.folder.exists()
+
+
+# --- In a real Chromium -------------------------------------------------------------------
+
+DAYS = 45  # a month and a half of readings, one a minute: long enough to watch it work
+
+
+def test_officer_exports_with_progress_and_opens_the_zip(pages: Pages) -> None:
+    site, ids = pages.site, pages.site.ids
+    store = site.app.state.reading_store
+    now = datetime.now(UTC)
+    store.write(
+        Reading("cr1", "air", int((now - timedelta(minutes=m)).timestamp() * 1000), 50_000 + m, 3.0)
+        for m in range(DAYS * 1440, 15, -1)
+    )
+    today = now.astimezone(BRUSSELS).date()
+    first = today - timedelta(days=DAYS - 1)
+    pages.login("hygiene_a")
+    pages.browser.find_element(By.ID, "inspection-link").click()
+    pages.wait_for(lambda: pages.browser.find_elements(By.ID, "inspection-form"))
+    for name, day in (("first_day", first), ("last_day", today)):  # the date pickers' value
+        field = pages.browser.find_element(By.ID, name)
+        pages.browser.execute_script("arguments[0].value = arguments[1]", field, day.isoformat())
+    pages.browser.find_element(By.ID, f"room-{ids['CR1']}").click()
+    pages.click_and_wait("prepare", "%", "#export-percent")
+
+    seen: list[tuple[str, str, float, bool]] = []  # state, percentage, bar, link shown
+    deadline = time.monotonic() + 20
+    shot = None
+    while time.monotonic() < deadline:
+        box = pages.browser.find_element(By.ID, "export-job")
+        bar = pages.browser.find_element(By.ID, "export-progress")
+        state = str(box.get_attribute("data-state"))
+        shown = pages.browser.find_element(By.ID, "export-percent").text
+        link_shown = pages.browser.find_element(By.ID, "download").is_displayed()
+        seen.append((state, shown, float(bar.get_attribute("value") or 0), link_shown))
+        if state == "running" and 0 < seen[-1][2] < 100 and not shot:
+            shot = pages.shot("inspection-progress")  # kept: the bar on its way
+        if state != "running":
+            break
+        time.sleep(0.05)
+    assert seen[-1][0] == "done", seen[-3:]
+    working = [s for s in seen if s[0] == "running" and 0 < s[2] < 100]
+    assert working, seen  # the user saw it working, and how far
+    assert all(shown == f"{int(value)}\u202f%" for _s, shown, value, _l in working)
+    assert not any(link_shown for *_s, link_shown in working)  # no link before it is ready
+    assert seen[-1][1] == "100\u202f%"
+    assert "L'export est prêt" in pages.browser.find_element(By.ID, "export-state").text
+    link = pages.browser.find_element(By.ID, "download")
+    assert link.is_displayed()
+    pages.shot("inspection-ready")
+
+    cookie = pages.browser.get_cookie("coldchain_session")
+    assert cookie is not None
+    answer = httpx.get(
+        str(link.get_attribute("href")), cookies={cookie["name"]: cookie["value"]}, timeout=30
+    )
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(answer.content))
+    room = f"emplacements/chambre-froide-{ids['CR1']}"
+    assert set(archive.namelist()) == {
+        f"{room}/releves.csv",
+        f"{room}/resume.pdf",
+        "alertes_et_actions_correctives.csv",
+        "registre_etalonnages.csv",
+        "plan_haccp.pdf",
+        "LISEZMOI.txt",
+    }
+    text = archive.read(f"{room}/releves.csv").decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    start_ms = int(datetime.combine(first, datetime.min.time(), BRUSSELS).timestamp() * 1000)
+    assert rows[0][:3] == ["heure_bruxelles", "heure_utc_ms", "sonde"]
+    assert len(rows) - 1 == store.count("cr1", start_ms, None) > DAYS * 1400
+    assert {r[2] for r in rows[1:]} == {"cr1"}  # the chosen room's probe only
+    assert archive.read(f"{room}/resume.pdf").startswith(b"%PDF")
+    readme = archive.read("LISEZMOI.txt").decode()
+    assert f"{room}/releves.csv" in readme and "Export d'inspection" in readme

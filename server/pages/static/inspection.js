@@ -11,6 +11,7 @@
   var bar = document.getElementById("export-progress");
   var percent = document.getElementById("export-percent");
   var state = document.getElementById("export-state");
+  var line = document.getElementById("download-line");
   var link = document.getElementById("download");
 
   function show(s) {
@@ -19,7 +20,7 @@
     percent.textContent = s.percent_text;
     state.textContent = s.text;
     box.setAttribute("data-state", s.state);
-    if (s.state === "done") { link.hidden = false; link.focus(); }
+    if (s.state === "done") { line.hidden = false; link.focus(); }
   }
 
   function poll() {
