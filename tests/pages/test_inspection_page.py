@@ -192,6 +192,13 @@ def test_finished_jobs_are_swept_after_their_time() -> None:
 
 # --- In a real Chromium -------------------------------------------------------------------
 
+SNAPSHOT = """
+var line = document.getElementById("download-line");
+return [document.getElementById("export-job").getAttribute("data-state"),
+        document.getElementById("export-percent").textContent,
+        document.getElementById("export-progress").value,
+        !line.hidden && line.offsetParent !== null];
+"""
 DAYS = 45  # a month and a half of readings, one a minute: long enough to watch it work
 
 
@@ -218,12 +225,9 @@ def test_officer_exports_with_progress_and_opens_the_zip(pages: Pages) -> None:
     deadline = time.monotonic() + 20
     shot = None
     while time.monotonic() < deadline:
-        box = pages.browser.find_element(By.ID, "export-job")
-        bar = pages.browser.find_element(By.ID, "export-progress")
-        state = str(box.get_attribute("data-state"))
-        shown = pages.browser.find_element(By.ID, "export-percent").text
-        link_shown = pages.browser.find_element(By.ID, "download").is_displayed()
-        seen.append((state, shown, float(bar.get_attribute("value") or 0), link_shown))
+        # One script reads it all at once: the page's own script cannot run in between.
+        state, shown, value, link_shown = pages.browser.execute_script(SNAPSHOT)
+        seen.append((str(state), str(shown), float(value), bool(link_shown)))
         if state == "running" and 0 < seen[-1][2] < 100 and not shot:
             shot = pages.shot("inspection-progress")  # kept: the bar on its way
         if state != "running":
