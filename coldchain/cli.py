@@ -18,6 +18,7 @@ from coldchain import __version__
 SUBCOMMAND_MODULES = (
     "coldchain.commands.broker",
     "coldchain.commands.config",
+    "coldchain.commands.demo",
     "coldchain.commands.up",
     "coldchain.commands.validate",
     "gateway.cli",

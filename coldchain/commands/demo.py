@@ -1,0 +1,255 @@
+"""`coldchain demo`: the whole system through a scripted day of three cooperatives (docs/demo.md).
+
+    coldchain demo --speed 60      # a 5 h 30 day in 5 min 30 s, then real time until Ctrl-C
+
+It starts what `coldchain up` starts (Mosquitto, gateway, alert worker, server) in a fresh
+folder (`var/demo` by default), with the demo clock (coldchain/clock.py): the day starts a
+little in the past and runs `speed` times faster until it meets real time at its end, so
+nothing is ever in the future and the system simply goes on in real time afterwards. Everyone
+is registered through the HTTP API (coldchain/demo/seed.py), the probes run the real firmware
+under MicroPython (coldchain/demo/probes.py), and the drivers' actions happen at their minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from coldchain import broker, clock
+from coldchain.commands.broker import broker_files
+from coldchain.commands.up import services
+from coldchain.demo import day, probes, seed
+from coldchain.settings import ClockSettings, Settings, load_settings
+from coldchain.supervisor import Service, Supervisor, port_open
+
+log = logging.getLogger(__name__)
+MARKER = ".coldchain-demo"  # only a folder holding this is wiped by the next demo
+ROOT_EMAIL = "admin@coldchain.local"
+SETUP_S = 25.0  # real seconds given to start the services and register everyone
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="a scripted day of three cooperatives on the whole system (docs/demo.md)"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=60.0, help="how many times faster than real time (60)"
+    )
+    parser.add_argument("--dir", type=Path, default=Path("var/demo"), help="the demo's folder")
+    parser.add_argument(
+        "--exit-after-day", action="store_true", help="stop everything when the day is over"
+    )
+    parser.set_defaults(handler=run)
+
+
+def demo_environment(folder: Path, clock_settings: ClockSettings) -> dict[str, str]:
+    """Settings every process of the demo shares (environment wins over a config file)."""
+    return {
+        "COLDCHAIN_DATA_DIR": str(folder),
+        "COLDCHAIN_SERVER__DATABASE_URL": f"sqlite:///{folder / 'coldchain.sqlite3'}",
+        "COLDCHAIN_STORE__KIND": "sqlite",
+        "COLDCHAIN_STORE__SQLITE_PATH": str(folder / "readings.sqlite3"),
+        "COLDCHAIN_GATEWAY__SPOOL_PATH": str(folder / "gateway-spool.sqlite3"),
+        "COLDCHAIN_CLOCK__SPEED": str(clock_settings.speed),
+        "COLDCHAIN_CLOCK__MEETS_REAL_AT": str(clock_settings.meets_real_at),
+        # A demo minute lasts one real second at 60x: the worker must look often.
+        "COLDCHAIN_ALERTING__REFRESH_S": "0.5",
+        "COLDCHAIN_ALERTING__SILENCE_CHECK_S": "1",
+        "COLDCHAIN_ALERTING__STATE_SAVE_S": "2",
+    }
+
+
+def fresh_folder(folder: Path) -> None:
+    if folder.exists():
+        if not (folder / MARKER).exists():
+            raise RuntimeError(f"{folder} exists and is not a demo folder: choose another --dir")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / MARKER).write_text("coldchain demo: wiped by the next `coldchain demo`\n")
+
+
+def create_root(password: str) -> None:
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coldchain.cli",
+            "server",
+            "create-admin",
+            ROOT_EMAIL,
+            "--password-stdin",
+        ],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+    )
+    if made.returncode != 0:
+        raise RuntimeError(f"could not create the administrator: {made.stderr.strip()}")
+
+
+def credentials_text(cast: seed.Cast, root_password: str, url: str) -> str:
+    lines = [
+        f"Démo coldchain : {url}",
+        "Identifiants (changés à chaque démo) / credentials (new for every demo):",
+        f"  {'installation (superutilisateur)':48} {ROOT_EMAIL:34} {root_password}",
+    ]
+    for person in cast.people.values():
+        who = f"{seed.ROLE_WORDS.get(person.role, person.role)} — {person.organisation}"
+        lines.append(f"  {who:48} {person.email:34} {person.password}")
+    return "\n".join(lines) + "\n"
+
+
+class DayDriver(threading.Thread):
+    """Starts the probes, then does each driver's action at its minute of the day."""
+
+    def __init__(
+        self, cast: seed.Cast, supervisor: Supervisor, probe_services: list[Service], speed: float
+    ):
+        super().__init__(name="demo-day", daemon=True)
+        self.cast = cast
+        self.supervisor = supervisor
+        self.probe_services = probe_services
+        self.speed = speed
+        self.failures: list[str] = []
+        self.done = threading.Event()
+        self.stop = threading.Event()
+
+    def wait_for(self, minute: float) -> bool:
+        """Until the demo clock reaches that minute of the day; False if asked to stop."""
+        due = self.cast.at(minute).timestamp()
+        while not self.stop.is_set():
+            left = due - clock.now_s()
+            if left <= 0:
+                return True
+            self.stop.wait(min(1.0, left / self.speed))
+        return False
+
+    def run(self) -> None:
+        # At once, not at minute 0: the worker counts a probe silent from when it learns of
+        # its installation (seeding, just done), and the scenario holds its first values
+        # until the day starts.
+        self.supervisor.services.extend(self.probe_services)  # its watch loop starts them
+        say(self.cast, 0, f"{len(self.probe_services)} sondes démarrent")
+        for action in seed.actions():
+            if not self.wait_for(action.at_min):
+                return
+            try:
+                seed.perform(self.cast, action)
+                say(self.cast, action.at_min, action.describe())
+            except (seed.DemoError, OSError) as exc:
+                self.failures.append(f"{action.describe()}: {exc}")
+                log.error("demo: %s failed: %s", action.describe(), exc)
+        if self.wait_for(day.DAY_MIN):
+            say(self.cast, day.DAY_MIN, "journée terminée / day over: real time from now on")
+            self.done.set()
+
+
+def stop_after_day(driver: DayDriver, supervisor: Supervisor) -> None:
+    driver.done.wait()
+    supervisor.request_stop()
+
+
+def say(cast: seed.Cast, minute: float, text: str) -> None:
+    local = cast.at(minute).astimezone(seed.BRUSSELS).strftime("%H:%M")
+    print(f"[démo {local}] {text}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.speed <= 1000:
+        print("coldchain: --speed between 1 and 1000", file=sys.stderr)
+        return 2
+    folder: Path = args.dir.resolve()
+    try:
+        fresh_folder(folder)
+    except RuntimeError as exc:
+        print(f"coldchain: {exc}", file=sys.stderr)
+        return 2
+    launch = time.time()
+    t0 = launch + SETUP_S
+    meets = t0 + day.DAY_MIN * 60 / args.speed
+    clock_settings = ClockSettings(speed=args.speed, meets_real_at=meets)
+    os.environ.update(demo_environment(folder, clock_settings))
+    try:
+        settings: Settings = load_settings(args.config)
+    except ValidationError as exc:
+        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    clock.configure(settings.clock)
+    demo_clock = probes.DemoClock(args.speed, meets, t0)
+    for name, host, port in (
+        ("mqtt.port", settings.mqtt.host, settings.mqtt.port),
+        ("server.port", settings.server.host, settings.server.port),
+    ):
+        if port_open(port, host)():
+            print(f"coldchain: {host}:{port} is already in use ({name})", file=sys.stderr)
+            return 2
+    supervisor = Supervisor(services(settings), folder / "logs")
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
+    url = f"http://{settings.server.host}:{settings.server.port}"
+    driver: DayDriver | None = None
+    try:
+        root_password = broker.new_password()
+        create_root(root_password)
+        supervisor.start()
+        files = broker_files(settings)
+        micropython = probes.micropython_binary()
+        probe_services = []
+        for probe in day.PROBES:
+            password = broker.new_password()
+            broker.set_password(files, probe.probe_id, password)
+            probe_services.append(
+                probes.probe_service(
+                    probe,
+                    folder / "probes",
+                    demo_clock,
+                    settings.mqtt.host,
+                    settings.mqtt.port,
+                    password,
+                    micropython,
+                )
+            )
+        broker.reload(files)
+        day_start = datetime.fromtimestamp(demo_clock.day_start, UTC)
+        cast = seed.seed(seed.Api(url).login(ROOT_EMAIL, root_password), day_start)
+        text = credentials_text(cast, root_password, url)
+        (folder / "identifiants.txt").write_text(text)
+        print(text, flush=True)
+        if micropython is None:
+            print(
+                "(MicroPython absent: probes simulated in Python, not the firmware; docs/demo.md)"
+            )
+        print(
+            f"La journée commence ; {args.speed:g} fois plus vite que le temps réel, "
+            f"elle finit dans {max(0, meets - time.time()) / 60:.1f} min. Ctrl-C pour arrêter.",
+            flush=True,
+        )
+        driver = DayDriver(cast, supervisor, probe_services, args.speed)
+        driver.start()
+        if args.exit_after_day:
+            threading.Thread(target=stop_after_day, args=(driver, supervisor), daemon=True).start()
+        supervisor.run()
+    except (RuntimeError, TimeoutError, seed.DemoError, OSError) as exc:
+        print(f"coldchain: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if driver is not None:
+            driver.stop.set()
+        supervisor.stop()
+    if driver is not None and driver.failures:
+        print(
+            "coldchain demo: some steps failed:\n  " + "\n  ".join(driver.failures), file=sys.stderr
+        )
+        return 1
+    return 0

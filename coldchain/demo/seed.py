@@ -1,0 +1,269 @@
+"""The demo's people and places, registered through the server's HTTP API as an admin would
+(so the demo exercises the same rules as real use), and the drivers' actions of the day."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from coldchain.demo import day
+
+log = logging.getLogger(__name__)
+BRUSSELS = ZoneInfo("Europe/Brussels")
+EMAIL_DOMAIN = "demo.local"
+ROLE_WORDS = {
+    "admin": "administrateur",
+    "hygiene_officer": "responsable hygiène",
+    "driver": "chauffeur",
+    "producer": "producteur",
+}
+
+
+class DemoError(RuntimeError):
+    """The server refused a step of the demo: its answer is in the message."""
+
+
+class Api:
+    """A small JSON client: the demo needs a dozen calls, not an HTTP framework."""
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        request.add_header("Accept-Language", "fr")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:500]
+            raise DemoError(f"{method} {path}: {error.code} {detail}") from error
+        return json.loads(raw) if raw else None
+
+    def login(self, email: str, password: str) -> Api:
+        answer = self.call("POST", "/api/v1/auth/login", {"email": email, "password": password})
+        return Api(self.base_url, answer["access_token"])
+
+
+@dataclass
+class Person:
+    email: str
+    password: str
+    role: str
+    organisation: str  # its name
+    api: Api | None = None
+
+
+@dataclass
+class Cast:
+    """What was registered: ids by the day's keys, the people, and the day's start."""
+
+    day_start: datetime
+    ids: dict[str, int] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)  # by "<role>.<slug>"
+
+    def at(self, minutes: float) -> datetime:
+        return self.day_start + timedelta(minutes=minutes)
+
+    def as_(self, key: str) -> Api:
+        api = self.people[key].api
+        assert api is not None
+        return api
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat()
+
+
+def seed(root: Api, day_start: datetime) -> Cast:
+    """Organisations, users, vans and zones, cold rooms, probes, installations, deliveries."""
+    cast = Cast(day_start)
+    ids = cast.ids
+    names = {c.key: c.name for c in day.COOPERATIVES} | {p.key: p.name for p in day.PRODUCERS}
+    for c in day.COOPERATIVES:
+        body: dict[str, Any] = {"name": c.name, "kind": "cooperative"}
+        ids[c.key] = root.call("POST", "/api/v1/organisations", body)["id"]
+    for p in day.PRODUCERS:
+        body = {"name": p.name, "kind": "producer"}
+        ids[p.key] = root.call("POST", "/api/v1/organisations", body)["id"]
+        for coop in p.member_of:
+            root.call(
+                "POST", f"/api/v1/organisations/{ids[coop]}/members", {"producer_id": ids[p.key]}
+            )
+
+    def person(by: Api, key: str, org: str, role: str) -> Api:
+        email = f"{key}@{EMAIL_DOMAIN}"
+        password = secrets.token_urlsafe(9)  # 12 characters, printed once
+        body: dict[str, Any] = {
+            "email": email,
+            "full_name": key.replace(".", " ").title(),
+            "password": password,
+            "memberships": [{"organisation_id": ids[org], "role": role}],
+        }
+        by.call("POST", "/api/v1/users", body)
+        api = by.login(email, password)
+        cast.people[key] = Person(email, password, role, names[org], api)
+        ids[f"user:{key}"] = api.call("GET", "/api/v1/users/me")["id"]
+        return api
+
+    for c in day.COOPERATIVES:
+        admin = person(root, f"admin.{c.slug}", c.key, "admin")
+        person(admin, f"hygiene.{c.slug}", c.key, "hygiene_officer")
+        person(admin, f"chauffeur.{c.slug}", c.key, "driver")
+    slug_of = {c.key: c.slug for c in day.COOPERATIVES}
+    for p in day.PRODUCERS:
+        producer = person(
+            cast.as_(f"admin.{slug_of[p.member_of[0]]}"), f"producteur.{p.slug}", p.key, "producer"
+        )
+        body = {
+            "name": p.cold_room,
+            "owner_id": ids[p.key],
+            "category": p.category,
+            "address": p.address,
+        }
+        ids[f"room:{p.key}"] = producer.call("POST", "/api/v1/cold-rooms", body)["id"]
+        for coop in p.member_of:  # the cooperatives' staff see the rooms they pick up from
+            producer.call(
+                "POST",
+                f"/api/v1/cold-rooms/{ids[f'room:{p.key}']}/loans",
+                {"cooperative_id": ids[coop]},
+            )
+    for van in day.VANS:
+        admin = cast.as_(f"admin.{slug_of[van.owner]}")
+        body = {"name": van.name, "plate": van.plate, "owner_id": ids[van.owner]}
+        ids[van.key] = admin.call("POST", "/api/v1/vans", body)["id"]
+        for zone_key, zone_name in van.zones:
+            kind = "thermo_box" if "surgel" in zone_key else "compartment"
+            body = {"name": zone_name, "kind": kind}
+            ids[zone_key] = admin.call("POST", f"/api/v1/vans/{ids[van.key]}/zones", body)["id"]
+        for coop in van.pool:
+            admin.call("POST", f"/api/v1/vans/{ids[van.key]}/pool", {"cooperative_id": ids[coop]})
+    installed_from = _iso(day_start - timedelta(hours=1))
+    for probe in day.PROBES:
+        if probe.owner in slug_of:
+            by = cast.as_(f"admin.{slug_of[probe.owner]}")
+        else:
+            by = cast.as_(
+                f"producteur.{next(p.slug for p in day.PRODUCERS if p.key == probe.owner)}"
+            )
+        body = {"probe_id": probe.probe_id, "owner_id": ids[probe.owner]}
+        pk = by.call("POST", "/api/v1/probes", body)["id"]
+        ids[f"probe:{probe.probe_id}"] = pk
+        place = (
+            {"cold_room_id": ids[f"room:{probe.place}"]}
+            if probe.place.startswith("P")
+            else {"zone_id": ids[probe.place]}
+        )
+        by.call("POST", f"/api/v1/probes/{pk}/installations", {**place, "start": installed_from})
+    for delivery in day.DELIVERIES:
+        plan(cast, delivery, slug_of[delivery.cooperative])
+    return cast
+
+
+def plan(cast: Cast, delivery: day.Delivery, slug: str) -> None:
+    ids = cast.ids
+    planner = cast.as_(f"hygiene.{slug}")
+    departs = cast.at(delivery.depart_min)
+    body: dict[str, Any] = {
+        "cooperative_id": ids[delivery.cooperative],
+        "van_id": ids[delivery.van],
+        "driver_id": ids[f"user:chauffeur.{slug}"],
+        "day": departs.astimezone(BRUSSELS).date().isoformat(),
+    }
+    ids[delivery.key] = planner.call("POST", "/api/v1/deliveries", body)["id"]
+    producers = {p.key: p for p in day.PRODUCERS}
+    for stop in delivery.stops:
+        if stop.kind == "pickup":
+            producer = producers[stop.place]
+            where = {
+                "place_kind": "cold_room",
+                "cold_room_id": ids[f"room:{producer.key}"],
+                "place_name": producer.name,
+                "address": producer.address,
+            }
+        else:
+            where = {"place_kind": "shop", "place_name": stop.place, "address": stop.address}
+        body = {"kind": stop.kind, **where, "planned_at": _iso(cast.at(stop.at_min))}
+        ids[stop.key] = planner.call("POST", f"/api/v1/deliveries/{ids[delivery.key]}/stops", body)[
+            "id"
+        ]
+    for load in delivery.loads:
+        body = {
+            "lot_reference": load.lot,
+            "description": load.description,
+            "category": load.category,
+            "quantity": load.quantity,
+            "unit": load.unit,
+            "consignor_id": ids[load.consignor],
+            "consignee": load.consignee,
+            "zone_id": ids[load.zone],
+            "pickup_stop_id": ids[load.pickup],
+            "drop_stop_id": ids[load.drop],
+        }
+        ids[f"load:{load.lot}"] = planner.call(
+            "POST", f"/api/v1/deliveries/{ids[delivery.key]}/loads", body
+        )["id"]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a driver does at a minute of the day."""
+
+    at_min: int
+    what: str  # depart | handover | close
+    delivery: day.Delivery
+    stop: day.Stop | None = None
+
+    def describe(self) -> str:
+        where = f" ({self.stop.key})" if self.stop else ""
+        return f"{self.delivery.key} {self.what}{where}"
+
+
+def actions() -> list[Action]:
+    out: list[Action] = []
+    for d in day.DELIVERIES:
+        out.append(Action(d.depart_min, "depart", d))
+        out += [Action(s.at_min, "handover", d, s) for s in d.stops]
+        out.append(Action(d.close_min, "close", d))
+    return sorted(out, key=lambda a: (a.at_min, a.what != "close"))
+
+
+def perform(cast: Cast, action: Action) -> None:
+    """The driver's call; the server stamps it with its clock (the demo's)."""
+    slug = next(c.slug for c in day.COOPERATIVES if c.key == action.delivery.cooperative)
+    driver = cast.as_(f"chauffeur.{slug}")
+    url = f"/api/v1/deliveries/{cast.ids[action.delivery.key]}"
+    if action.what == "depart":
+        zones = sorted({load.zone for load in action.delivery.loads})
+        # No temperature given: the server takes each zone's newest reading (the pre-cooling).
+        body: dict[str, Any] = {"zones": [{"zone_id": cast.ids[zone]} for zone in zones]}
+        driver.call("POST", f"{url}/departure", body)
+    elif action.what == "handover":
+        assert action.stop is not None
+        stop = action.stop
+        mine = [
+            load
+            for load in action.delivery.loads
+            if (load.pickup if stop.kind == "pickup" else load.drop) == stop.key
+        ]
+        body = {
+            "receiver_name": "Réceptionnaire du magasin" if stop.kind == "drop" else "Le chauffeur",
+            "decisions": [
+                {"load_id": cast.ids[f"load:{load.lot}"], "accepted": True} for load in mine
+            ],
+        }
+        driver.call("POST", f"{url}/stops/{cast.ids[stop.key]}/handover", body)
+    else:
+        driver.call("POST", f"{url}/close", {})

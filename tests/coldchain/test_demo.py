@@ -1,0 +1,153 @@
+"""`coldchain demo` end to end at 240x: Mosquitto, gateway, alert worker, server and seven
+probes running the real firmware under MicroPython, through the scripted day (5 h 30 in about
+1 min 20 s). The day must produce one alert per scenario (coldchain/demo/day.py) and nothing
+else, and seal a record per delivery; then the system goes on in real time until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from coldchain.demo import day
+from tests.coldchain.test_up import COLDCHAIN, alive, children_of
+from tests.harness.servers import free_port, require_binary
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    require_binary("mosquitto")
+    require_binary("micropython")
+    where = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
+    port = free_port()
+    env |= {
+        "COLDCHAIN_MQTT__PORT": str(free_port()),
+        "COLDCHAIN_SERVER__PORT": str(port),
+        "COLDCHAIN_GATEWAY__METRICS_PORT": str(free_port()),
+    }
+    proc = subprocess.Popen(
+        [COLDCHAIN, "demo", "--speed", "240"],
+        cwd=where,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the day takes about 1 min 50 s with the setup
+            lines.append(line)
+            if "journée terminée" in line:
+                break
+        else:
+            raise AssertionError("the demo stopped before the end of its day:\n" + "".join(lines))
+        folder = where / "var" / "demo"
+        yield {
+            "proc": proc,
+            "lines": lines,
+            "folder": folder,
+            "url": f"http://127.0.0.1:{port}",
+            "children": children_of(proc.pid),
+        }
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def places(db: sqlite3.Connection) -> dict[tuple[str, int], str]:
+    """(zone|cold_room, id) -> the day's place key (V1_froid, P2...)."""
+    vans = {v.name: v for v in day.VANS}
+    found: dict[tuple[str, int], str] = {}
+    for zone_id, zone, van in db.execute(
+        "select zone.id, zone.name, van.name from zone join van on van.id = zone.van_id"
+    ):
+        found[("zone", zone_id)] = next(k for k, n in vans[van].zones if n == zone)
+    rooms = {p.cold_room: p.key for p in day.PRODUCERS}
+    for room_id, name in db.execute("select id, name from cold_room"):
+        found[("cold_room", room_id)] = rooms[name]
+    return found
+
+
+def test_the_demo_day_gives_one_alert_per_scenario_and_sealed_records(
+    demo_day: dict[str, Any],
+) -> None:
+    db = sqlite3.connect(demo_day["folder"] / "coldchain.sqlite3")
+    where = places(db)
+    alerts = []
+    for kind, severity, zone_id, room_id, late, text in db.execute(
+        "select kind, severity, zone_id, cold_room_id, detected_late, text_fr from alert"
+    ):
+        place = where[("zone", zone_id)] if zone_id else where[("cold_room", room_id)]
+        alerts.append((place, kind, severity, bool(late), text))
+    seen = sorted(a[:3] for a in alerts)
+    assert seen == sorted(day.EXPECTED_ALERTS), "\n".join(map(str, alerts))
+    late = [a[:3] for a in alerts if a[3]]
+    assert late == [("V2_froid", "temperature_excursion", "critical")]
+    assert all(a[4] for a in alerts)  # every alert has its French text
+
+    minced = db.execute(
+        "select load.lot_reference from alert join alert_lot on alert_lot.alert_id = alert.id"
+        " join load on load.id = alert_lot.load_id"
+        " where alert.kind = 'temperature_excursion' and alert.severity = 'critical'"
+    ).fetchall()
+    assert ("HACHE-0611",) in minced
+
+    deliveries = db.execute("select id, status from delivery").fetchall()
+    assert len(deliveries) == 3 and all(status == "closed" for _, status in deliveries)
+    sealed = {row[0] for row in db.execute("select delivery_id from sealed_record")}
+    assert sealed == {d for d, _ in deliveries}
+
+    # The gateway stored every probe's day (one reading a minute), nothing rejected.
+    readings = sqlite3.connect(demo_day["folder"] / "readings.sqlite3")
+    counts = dict(readings.execute("select probe, count(*) from reading group by probe"))
+    for probe in day.PROBES:
+        assert counts.get(probe.probe_id, 0) >= day.DAY_MIN * 0.9, counts
+
+
+def test_people_log_in_with_the_printed_credentials_and_see_their_records(
+    demo_day: dict[str, Any],
+) -> None:
+    text = (demo_day["folder"] / "identifiants.txt").read_text()
+    assert text in "".join(demo_day["lines"])  # printed as written
+    email, password = next(
+        line.split()[-2:] for line in text.splitlines() if "hygiene.condroz@" in line
+    )
+    body = json.dumps({"email": email, "password": password}).encode()
+    login = urllib.request.Request(
+        demo_day["url"] + "/api/v1/auth/login",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(login, timeout=10) as answer:
+        token = json.load(answer)["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    me = urllib.request.Request(demo_day["url"] + "/api/v1/users/me", headers=headers)
+    with urllib.request.urlopen(me, timeout=10) as answer:
+        coop = json.load(answer)["memberships"][0]["organisation_id"]
+    verify = urllib.request.Request(
+        f"{demo_day['url']}/api/v1/records/verify?cooperative_id={coop}", headers=headers
+    )
+    with urllib.request.urlopen(verify, timeout=10) as answer:
+        chain = json.load(answer)
+    assert chain["ok"] and chain["checked"] >= 1, chain  # Condroz's delivery, sealed and intact
+
+
+def test_ctrl_c_stops_the_demo_and_everything_it_started(demo_day: dict[str, Any]) -> None:
+    proc: subprocess.Popen[str] = demo_day["proc"]
+    children = demo_day["children"] | children_of(proc.pid)
+    assert len(children) >= 4 + len(day.PROBES)  # broker, gateway, worker, server, probes
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 0
+    assert not [pid for pid in children if alive(pid)]
