@@ -196,7 +196,7 @@ def job_status(job: Job, lang: str) -> dict[str, Any]:
     percent = 100 if job.state == DONE else min(99, int(job.fraction * 100))
     shown = f"{percent}\u202f%" if lang == "fr" else f"{percent}%"
     if job.state == DONE:
-        text = f"✓ {words['export_done']} ({size(job.path.stat().st_size, lang)})"
+        text = f"✓ {words['export_done']}{size(job, lang)}"
     elif job.state == FAILED:
         reason = job.error[1 if lang == "en" else 0] if job.error else ""
         text = f"✖ {words['export_failed']} {reason}"
@@ -212,11 +212,16 @@ def job_status(job: Job, lang: str) -> dict[str, Any]:
     }
 
 
-def size(n: int, lang: str) -> str:
+def size(job: Job, lang: str) -> str:
+    """« (1,2 Mo) »; nothing if the file just went (downloaded meanwhile in another tab)."""
+    try:
+        n = job.path.stat().st_size
+    except OSError:
+        return ""
     value, unit = (n / 1_000_000, "Mo" if lang == "fr" else "MB")
     if n < 1_000_000:
         value, unit = n / 1000, "ko" if lang == "fr" else "kB"
-    return f"{i18n.number(f'{value:.1f}', lang)} {unit}"
+    return f" ({i18n.number(f'{value:.1f}', lang)} {unit})"
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)

@@ -68,6 +68,8 @@ def test_form_lists_what_the_officer_may_see(world: World, browsers: dict[str, T
     assert f'value="{world.ids["VB"]}"' not in page.text  # cooperative B's van
     assert "Chambre froide ferme" not in page.text  # producer 3's room (cooperative B)
     assert browsers["driver_a"].get("/inspection").status_code == 403
+    english = officer.get("/inspection", headers={"Accept-Language": "en"}).text
+    assert "Inspection export (AFSCA)" in english and "At most 400 days." in english
 
 
 @pytest.mark.parametrize(
@@ -128,6 +130,7 @@ def test_a_job_belongs_to_its_owner_and_goes_after_download(
     status = wait_done(officer, job_url)
     assert status["state"] == DONE and status["percent"] == 100
     assert status["percent_text"] == "100\u202f%" and "L'export est prêt" in status["text"]
+    assert status["text"].endswith((" ko)", " Mo)"))  # its size, with the unit
     page = officer.get(job_url)
     assert "<progress" in page.text and 'id="download"' in page.text
     download = officer.get(status["download"])
