@@ -77,10 +77,12 @@ def main(argv: list[str]) -> int:
             seq += 1
             queue.append(Reading(probe_id, "door", t_ms, seq, float(door)))
             last_door = door
-        if s >= next_sample:
+        while s >= next_sample:  # on schedule, stamped at the scheduled second (no drift)
+            at_ms = int((sc.sc["start"] + next_sample) * 1000)
             for channel, series in sc.sc["series"].items():
                 seq += 1
-                queue.append(Reading(probe_id, channel, t_ms, seq, round(value_at(series, s), 2)))
+                value = round(value_at(series, next_sample), 2)
+                queue.append(Reading(probe_id, channel, at_ms, seq, value))
             next_sample += interval
         seq_file.write_text(str(seq))
         if queue and client.is_connected() and not sc.offline(s):
