@@ -32,6 +32,14 @@ def thin(
     return out
 
 
+def temperature_line(readings: Sequence[PlaceReading]) -> list[PlaceReading]:
+    """The one temperature channel drawn: the product simulant if the place has one, else
+    the air (as the page's current value). Door events and the battery are not temperatures."""
+    present = {r.channel for r in readings}
+    chosen = next((c for c in ("product", "air") if c in present), None)
+    return [r for r in readings if r.channel == chosen]
+
+
 def svg_chart(
     readings: Sequence[PlaceReading],
     start: datetime,
@@ -40,6 +48,7 @@ def svg_chart(
     lang: str,
     title: str,
 ) -> str:
+    readings = temperature_line(readings)
     values = [r.value for r in readings if r.value is not None]
     bounds = values + ([limit_c] if limit_c is not None else [])
     low, high = (min(bounds) - 1.0, max(bounds) + 1.0) if bounds else (0.0, 10.0)

@@ -35,3 +35,19 @@ def test_no_readings_draws_the_frame_and_limit_only() -> None:
     start = datetime(2026, 3, 1, tzinfo=UTC)
     svg = svg_chart([], start, start + timedelta(days=1), 4.0, "en", "Room")
     assert "polyline" not in svg and 'class="limit"' in svg and "4.0 °C" in svg
+
+
+def test_only_the_temperature_is_drawn_not_the_door_or_the_battery() -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    rows = []
+    for m in range(60):
+        t = start + timedelta(minutes=m)
+        rows.append(PlaceReading("cr1", "air", t, 3 * m, 4.0, 4.0, None, None, True))
+        rows.append(PlaceReading("cr1", "battery", t, 3 * m + 1, 12.6, 12.6, None, None, True))
+        rows.append(PlaceReading("cr1", "door", t, 3 * m + 2, 0.0, 0.0, None, None, True))
+    svg = svg_chart(rows, start, start + timedelta(hours=1), 7.0, "fr", "Chambre")
+    assert "13,6 °C" not in svg and "-1,0 °C" not in svg  # no axis stretched to 12.6 V or 0
+    assert "3,0 °C" in svg and "8,0 °C" in svg  # air 4 °C and the 7 °C limit, ± 1
+    # With a product simulant the line is the product (as the current value shown).
+    product = [PlaceReading("cr1", "product", start, 999, 2.0, 2.0, None, None, True)]
+    assert "1,0 °C" in svg_chart(rows + product, start, start + timedelta(hours=1), 7.0, "fr", "C")
