@@ -108,7 +108,7 @@ def seed(root: Api, day_start: datetime) -> Cast:
         password = secrets.token_urlsafe(9)  # 12 characters, printed once
         body: dict[str, Any] = {
             "email": email,
-            "full_name": key.replace(".", " ").title(),
+            "full_name": f"{ROLE_WORDS[role].capitalize()} — {names[org]}",
             "password": password,
             "memberships": [{"organisation_id": ids[org], "role": role}],
         }
