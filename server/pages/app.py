@@ -6,12 +6,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from server.pages import admin_pages, alert_pages, inspection_pages, routes
+from server.pages import (
+    admin_pages,
+    alert_pages,
+    delivery_pages,
+    inspection_pages,
+    lot_pages,
+    routes,
+)
 from server.pages.web import HERE, NeedLogin, PageRefused, render, see_other
 
 
 def mount(app: FastAPI) -> None:
-    for module in (routes, alert_pages, admin_pages, inspection_pages):
+    for module in (routes, alert_pages, admin_pages, inspection_pages, delivery_pages, lot_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="pages-static")
 

@@ -10,7 +10,9 @@ from fastapi import Request
 from server.access import BRUSSELS
 from server.errors import language
 from server.pages.admin_words import ADMIN_WORDS
+from server.pages.delivery_words import DELIVERY_WORDS
 from server.pages.inspection_words import INSPECTION_WORDS
+from server.pages.lot_words import LOT_WORDS
 
 LANG_COOKIE = "coldchain_lang"
 LANGUAGES = ("fr", "en")
@@ -51,7 +53,7 @@ def local_time(value: datetime | None, lang: str, with_date: bool = True) -> str
 
 
 # Words of the pages. Keys are English-ish identifiers; each maps to (French, English).
-# The admin forms and the inspection export keep theirs in their own modules (merged below).
+# Each page module keeps its own words in a <name>_words.py module (merged below).
 _PAGE_WORDS: dict[str, tuple[str, str]] = {
     "app": ("Chaîne du froid", "Cold chain"),
     "login": ("Connexion", "Log in"),
@@ -169,7 +171,13 @@ VALUES: dict[str, tuple[str, str]] = {  # states, severities, roles, decisions
     "departed": ("en route", "on the road"),
 }
 
-WORDS: dict[str, tuple[str, str]] = {**_PAGE_WORDS, **ADMIN_WORDS, **INSPECTION_WORDS}
+WORDS: dict[str, tuple[str, str]] = {
+    **_PAGE_WORDS,
+    **ADMIN_WORDS,
+    **INSPECTION_WORDS,
+    **DELIVERY_WORDS,
+    **LOT_WORDS,
+}
 
 
 def translator(lang: str) -> dict[str, str]:
