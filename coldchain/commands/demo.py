@@ -170,11 +170,6 @@ def run(args: argparse.Namespace) -> int:
         print("coldchain: --speed between 1 and 1000", file=sys.stderr)
         return 2
     folder: Path = args.dir.resolve()
-    try:
-        fresh_folder(folder)
-    except RuntimeError as exc:
-        print(f"coldchain: {exc}", file=sys.stderr)
-        return 2
     launch = time.time()
     t0 = launch + SETUP_S
     meets = t0 + day.DAY_MIN * 60 / args.speed
@@ -194,6 +189,11 @@ def run(args: argparse.Namespace) -> int:
         if port_open(port, host)():
             print(f"coldchain: {host}:{port} is already in use ({name})", file=sys.stderr)
             return 2
+    try:  # only now: a demo already running keeps its folder
+        fresh_folder(folder)
+    except RuntimeError as exc:
+        print(f"coldchain: {exc}", file=sys.stderr)
+        return 2
     supervisor = Supervisor(services(settings), folder / "logs")
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,3 +152,21 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started(demo_day: dict[str, Any
     proc.send_signal(signal.SIGINT)
     assert proc.wait(60) == 0
     assert not [pid for pid in children if alive(pid)]
+
+
+def test_the_demo_never_wipes_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "coldchain.sqlite3").write_text("a cooperative's real data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
+    env |= {"COLDCHAIN_MQTT__PORT": str(free_port()), "COLDCHAIN_SERVER__PORT": str(free_port())}
+    refused = subprocess.run(
+        [COLDCHAIN, "demo", "--dir", str(precious)], env=env, capture_output=True, text=True
+    )
+    assert refused.returncode == 2
+    assert "is not a demo folder" in refused.stderr
+    assert (precious / "coldchain.sqlite3").read_text() == "a cooperative's real data"
+    too_fast = subprocess.run(
+        [COLDCHAIN, "demo", "--speed", "5000"], env=env, capture_output=True, text=True
+    )
+    assert too_fast.returncode == 2 and "--speed" in too_fast.stderr
