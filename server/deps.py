@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -12,11 +13,14 @@ from sqlalchemy.orm import Session
 
 from coldchain.settings import ServerSettings
 from gateway.readingstore import ReadingStore
+from server import csrf
 from server.access import Viewer
 from server.db import WRITE
 from server.errors import ApiError
 from server.models import AccessToken, User, utcnow
 from server.security import token_digest, unsign_cookie
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -45,18 +49,34 @@ StoreDep = Annotated[ReadingStore, Depends(get_store)]
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/login")
 
 
+def session_cookie_token(request: Request, settings: ServerSettings) -> str | None:
+    """The token in the signed session cookie (the pages check their forms' CSRF field)."""
+    cookie = request.cookies.get(settings.session_cookie_name)
+    return unsign_cookie(settings, cookie) if cookie else None
+
+
 def presented_token(
     request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str | None:
-    """The bearer token (API clients) or the one in the signed session cookie (pages)."""
+    """The bearer token (API clients) or the one in the signed session cookie. A
+    state-changing API call authenticated by the cookie alone must also send the session's
+    CSRF token in X-CSRF-Token (server/csrf.py): a browser sends cookies for other sites."""
     if credentials is not None:
         return credentials.credentials
-    cookie = request.cookies.get(settings.session_cookie_name)
-    if cookie:
-        return unsign_cookie(settings, cookie)
-    return None
+    token = session_cookie_token(request, settings)
+    if token is not None and request.method not in SAFE_METHODS:
+        sent = request.headers.get(csrf.HEADER)
+        if not csrf.matches(settings, csrf.SESSION, token, sent):
+            log.warning(
+                "CSRF: %s %s refused (cookie without a valid %s)",
+                request.method,
+                request.url.path,
+                csrf.HEADER,
+            )
+            raise ApiError(403, "csrf_failed")
+    return token
 
 
 TokenDep = Annotated[str | None, Depends(presented_token)]

@@ -81,6 +81,12 @@ MESSAGES: dict[str, tuple[str, str]] = {  # code -> (français, English)
         "Des arrêts n'ont pas encore été remis : {pending}.",
         "Some stops have not been handed over yet: {pending}.",
     ),
+    "csrf_failed": (
+        "Jeton anti-CSRF absent ou invalide : une modification authentifiée par le cookie de "
+        "session doit envoyer l'en-tête X-CSRF-Token (ou utilisez un jeton Bearer).",
+        "Missing or invalid CSRF token: a change authenticated by the session cookie must "
+        "send the X-CSRF-Token header (or use a Bearer token).",
+    ),
     "internal_error": ("Erreur interne du serveur.", "Internal server error."),
 }
 

@@ -23,7 +23,7 @@ from server.alerting.visibility import get_visible_alert
 from server.deps import SessionDep
 from server.errors import ApiError, message
 from server.pages import i18n
-from server.pages.web import PageRefused, Visitor, render, see_other, visitor
+from server.pages.web import CsrfChecked, PageRefused, Visitor, render, see_other, visitor
 from server.schemas.common import IdPath
 from server.validation_fr import problem
 
@@ -125,7 +125,9 @@ def _submit(
 
 
 @router.post("/{alert_id}/acknowledge")
-async def acknowledge(alert_id: IdPath, request: Request, session: SessionDep) -> Response:
+async def acknowledge(
+    alert_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
     settings = request.app.state.settings.alerting
     return await submit(
         request,
@@ -165,7 +167,9 @@ def corrective_action(form: dict[str, str]) -> CorrectiveActionIn:
 
 
 @router.post("/{alert_id}/corrective-action")
-async def record_action(alert_id: IdPath, request: Request, session: SessionDep) -> Response:
+async def record_action(
+    alert_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
     settings = request.app.state.settings.alerting
     return await submit(
         request,
@@ -183,7 +187,9 @@ async def record_action(alert_id: IdPath, request: Request, session: SessionDep)
 
 
 @router.post("/{alert_id}/close")
-async def close(alert_id: IdPath, request: Request, session: SessionDep) -> Response:
+async def close(
+    alert_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
     settings = request.app.state.settings.alerting
     return await submit(
         request,

@@ -14,7 +14,7 @@ from server.pages import (
     lot_pages,
     routes,
 )
-from server.pages.web import HERE, NeedLogin, PageRefused, render, see_other
+from server.pages.web import HERE, CsrfRefused, NeedLogin, PageRefused, render, see_other
 
 
 def mount(app: FastAPI) -> None:
@@ -25,6 +25,10 @@ def mount(app: FastAPI) -> None:
     @app.exception_handler(NeedLogin)
     async def need_login(_request: Request, _exc: NeedLogin) -> Response:
         return see_other("/login")
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf_refused(request: Request, _exc: CsrfRefused) -> Response:
+        return render(request, "refused.html", None, 403, word="csrf_refused")
 
     @app.exception_handler(PageRefused)
     async def refused(request: Request, exc: PageRefused) -> Response:

@@ -36,7 +36,17 @@ from server.models import (
     utcnow,
 )
 from server.pages import charts, i18n, status
-from server.pages.web import NeedLogin, PageRefused, Visitor, home_of, render, see_other, visitor
+from server.pages.web import (
+    CsrfChecked,
+    LoginCsrfChecked,
+    NeedLogin,
+    PageRefused,
+    Visitor,
+    home_of,
+    render,
+    see_other,
+    visitor,
+)
 from server.placereadings import Place
 from server.placereadings import series as readings_of
 from server.records.models import SealedRecord
@@ -72,6 +82,7 @@ def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    _csrf: LoginCsrfChecked,
     email: Annotated[str, Form()] = "",  # bounds: LoginIn (a French message, not a JSON 422)
     password: Annotated[str, Form()] = "",
 ) -> Response:
@@ -96,7 +107,9 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def logout(
+    request: Request, session: SessionDep, settings: SettingsDep, _csrf: CsrfChecked
+) -> Response:
     try:
         visit = visitor(request, session)
     except NeedLogin:

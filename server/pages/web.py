@@ -1,22 +1,44 @@
 """Page plumbing: templates, the signed-in user from the session cookie (the server's
-own auth dependencies, called directly), rendering with language and formatting helpers."""
+own auth dependencies, called directly), rendering with language and formatting helpers,
+and the forms' CSRF protection.
+
+CSRF (server/csrf.py): every POST form of the pages carries a hidden token and every
+POST route checks it before doing anything; a missing or wrong token gets the 403 page
+« Formulaire expiré ou invalide, rechargez la page » (logged, and counted by reason in
+`app.state.csrf_refused`).
+
+- In a template, inside each ``<form method="post">``: ``{{ csrf_field() }}``
+  (``render`` provides it; ``csrf_token()`` gives the bare value).
+- In a route of a signed-in page, a parameter ``_csrf: CsrfChecked`` (FastAPI reads the
+  form once; the route may read ``await request.form()`` again). A route that reads the
+  form itself (e.g. in a thread) may instead call ``check_csrf(request, form.get("csrf"))``
+  first; it raises ``CsrfRefused``, which server/pages/app.py answers with the page.
+- The login form has no session yet: ``LoginCsrfChecked`` (a signed double-submit cookie,
+  set by ``render`` when the form is shown).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from server import csrf
 from server.access import Viewer
-from server.deps import current_access_token, current_user, presented_token
+from server.deps import current_access_token, current_user, session_cookie_token
 from server.errors import ApiError
 from server.models import AccessToken, Role, User
 from server.pages import i18n
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -48,7 +70,7 @@ class PageRefused(Exception):
 def visitor(request: Request, session: Session) -> Visitor:
     settings = request.app.state.settings.server
     try:
-        token = presented_token(request, settings, None)
+        token = session_cookie_token(request, settings)
         access = current_access_token(session, token)
         user = current_user(session, access)
     except ApiError as error:
@@ -87,7 +109,7 @@ def render(
         ):
             if visit.has_role(role):
                 nav.append((path, word))
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         name,
         {
@@ -100,11 +122,91 @@ def render(
             "hour": lambda value: i18n.local_time(value, lang, with_date=False),
             "visit": visit,
             "nav": nav,
+            "csrf_token": lambda: csrf_token(request, signed_in=visit is not None),
+            "csrf_field": lambda: csrf_field(request, signed_in=visit is not None),
             **context,
         },
         status_code=status_code,
     )
+    new_nonce = getattr(request.state, "csrf_new_nonce", None)
+    if new_nonce is not None:  # the login form was drawn: its double-submit cookie
+        settings = request.app.state.settings.server
+        response.set_cookie(
+            csrf.PRE_SESSION_COOKIE,
+            new_nonce,
+            httponly=True,
+            samesite="lax",
+            secure=settings.session_cookie_secure,
+        )
+    return response
 
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+class CsrfRefused(Exception):
+    """A page form without its valid token: server/pages/app.py answers with a 403 page."""
+
+
+def _binding(request: Request, signed_in: bool) -> tuple[str, str]:
+    """What the token is bound to: the session (signed-in forms) or the pre-session cookie
+    (the login form), created here if the browser has none yet."""
+    if signed_in:
+        token = session_cookie_token(request, request.app.state.settings.server)
+        return (csrf.SESSION, token or "")
+    nonce = csrf.valid_nonce(request.cookies.get(csrf.PRE_SESSION_COOKIE))
+    if nonce is None:
+        nonce = getattr(request.state, "csrf_new_nonce", None) or csrf.new_nonce()
+        request.state.csrf_new_nonce = nonce
+    return (csrf.PRE_SESSION, nonce)
+
+
+def csrf_token(request: Request, signed_in: bool = True) -> str:
+    purpose, binding = _binding(request, signed_in)
+    return csrf.token_for(request.app.state.settings.server, purpose, binding)
+
+
+def csrf_field(request: Request, signed_in: bool = True) -> Markup:
+    token = csrf_token(request, signed_in)  # URL-safe base64: nothing to escape
+    return Markup(f'<input type="hidden" name="{csrf.FIELD}" value="{token}">')
+
+
+def check_csrf(request: Request, presented: object, signed_in: bool = True) -> None:
+    """Raise CsrfRefused unless `presented` is this session's (or pre-session's) token."""
+    settings = request.app.state.settings.server
+    sent = presented if isinstance(presented, str) else None
+    if signed_in:
+        token = session_cookie_token(request, settings)
+        binding = (csrf.SESSION, token) if token else None
+    else:
+        nonce = csrf.valid_nonce(request.cookies.get(csrf.PRE_SESSION_COOKIE))
+        binding = (csrf.PRE_SESSION, nonce) if nonce else None
+    if sent and binding and csrf.matches(settings, binding[0], binding[1], sent):
+        return
+    reason = "missing" if not sent else "no_session" if binding is None else "wrong"
+    counts = getattr(request.app.state, "csrf_refused", None)
+    if counts is None:
+        counts = request.app.state.csrf_refused = Counter()
+    counts[reason] += 1
+    client = request.client.host if request.client else "?"
+    log.warning(
+        "CSRF: %s %s from %s refused (%s)", request.method, request.url.path, client, reason
+    )
+    raise CsrfRefused(reason)
+
+
+async def _form_token(request: Request) -> object:
+    return (await request.form()).get(csrf.FIELD)  # parsed once, kept by the request
+
+
+async def _check_signed_in_form(request: Request) -> None:
+    check_csrf(request, await _form_token(request))
+
+
+async def _check_login_form(request: Request) -> None:
+    check_csrf(request, await _form_token(request), signed_in=False)
+
+
+CsrfChecked = Annotated[None, Depends(_check_signed_in_form)]
+LoginCsrfChecked = Annotated[None, Depends(_check_login_form)]

@@ -4,6 +4,7 @@ the real reading store, served by uvicorn on a free port, and one headless Chrom
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -75,6 +76,23 @@ class Pages:
         self.browser.save_screenshot(str(path))
         print(f"screenshot: {path}")
         return path
+
+
+CSRF_FIELD = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)">')
+
+
+def csrf_of(html: str) -> str:
+    """The anti-CSRF token of a page's forms (server/pages/web.py)."""
+    found = CSRF_FIELD.search(html)
+    assert found is not None, "no csrf field in the page"
+    return found.group(1)
+
+
+def page_login(client: httpx.Client, user: str, password: str = PASSWORD) -> httpx.Response:
+    """Sign in through the pages' login form as a browser does: show it, post it."""
+    token = csrf_of(client.get("/login").text)
+    form = {"email": f"{user}@example.be", "password": password, "csrf": token}
+    return client.post("/login", data=form, follow_redirects=False)
 
 
 def seed_readings(site: Site) -> None:

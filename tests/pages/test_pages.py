@@ -10,8 +10,7 @@ from selenium.webdriver.common.by import By
 from sqlalchemy import func, select
 
 from server.alerting.models import Alert
-from tests.pages.conftest import Pages, raise_alert
-from tests.server.world import PASSWORD
+from tests.pages.conftest import Pages, csrf_of, page_login, raise_alert
 
 
 def test_login_is_french_by_default_and_says_what_is_wrong(pages: Pages) -> None:
@@ -171,8 +170,7 @@ def signed_in(pages: Pages, user: str) -> httpx.Client:
     """An HTTP client with the session cookie of the pages' own login form."""
     client = httpx.Client(base_url=pages.url, timeout=10)
     pages.clients.append(client)  # closed with the module's fixture
-    form = {"email": f"{user}@example.be", "password": PASSWORD}
-    assert client.post("/login", data=form).status_code == 303
+    assert page_login(client, user).status_code == 303
     return client
 
 
@@ -182,11 +180,14 @@ def latest_alert(pages: Pages) -> int:
 
 
 def test_hostile_and_foreign_requests_get_clear_french_pages(pages: Pages) -> None:
-    huge = {"email": "x" * 100_000 + "@example.be", "password": "y"}
-    refused = httpx.post(f"{pages.url}/login", data=huge)
+    anonymous = httpx.Client(base_url=pages.url, timeout=10)
+    pages.clients.append(anonymous)
+    token = csrf_of(anonymous.get("/login").text)
+    huge = {"email": "x" * 100_000 + "@example.be", "password": "y", "csrf": token}
+    refused = anonymous.post("/login", data=huge)
     assert refused.status_code == 422 and "Adresse e-mail" in refused.text
     assert "<h1>Connexion</h1>" in refused.text
-    empty = httpx.post(f"{pages.url}/login", data={})
+    empty = anonymous.post("/login", data={"csrf": token})
     assert empty.status_code == 422 and "Mot de passe" in empty.text
     assert httpx.get(f"{pages.url}/hygiene").headers["location"] == "/login"
 
@@ -195,17 +196,21 @@ def test_hostile_and_foreign_requests_get_clear_french_pages(pages: Pages) -> No
     page = other_coop.get(f"/alerts/{alert_id}")
     assert page.status_code == 404 and "Page introuvable." in page.text  # like missing
     assert other_coop.get("/alerts/999999").status_code == 404
-    ack = other_coop.post(f"/alerts/{alert_id}/acknowledge", data={"note": "x"})
+    token_b = csrf_of(other_coop.get("/driver").text)
+    ack = other_coop.post(f"/alerts/{alert_id}/acknowledge", data={"note": "x", "csrf": token_b})
     assert ack.status_code == 404
     assert "Aucune livraison à conduire" in other_coop.get("/driver").text
     back = other_coop.get("/lang/en", headers={"referer": "https://evil.example/"})
     assert back.headers["location"] == "/"  # never sent off-site
     driver = signed_in(pages, "driver_a")
-    closing = driver.post(f"/alerts/{alert_id}/close", data={"review_note": "vu"})
+    token_a = csrf_of(driver.get("/driver").text)
+    closing = driver.post(f"/alerts/{alert_id}/close", data={"review_note": "vu", "csrf": token_a})
     assert closing.status_code in (403, 409) and "Le formulaire contient des erreurs" in (
         closing.text
     )
-    long_note = driver.post(f"/alerts/{alert_id}/acknowledge", data={"note": "n" * 4500})
+    long_note = driver.post(
+        f"/alerts/{alert_id}/acknowledge", data={"note": "n" * 4500, "csrf": token_a}
+    )
     assert long_note.status_code == 422 and "trop long" in long_note.text
 
 

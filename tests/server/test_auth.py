@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from gateway.store_sqlite import SqliteReadingStore
+from server import csrf
 from server.admin import create_superuser
 from server.app import create_app
 from server.models import AccessToken, utcnow
@@ -161,9 +162,14 @@ def test_failed_logins_are_limited_per_client_ip(
 
 def test_logout_of_a_cookie_session(app: FastAPI, client: TestClient) -> None:
     _user(app)
-    client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
+    login = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
     cookie = client.cookies["coldchain_session"]
-    response = client.post("/api/v1/auth/logout")  # authenticated by the cookie alone
+    # Authenticated by the cookie alone: a write then needs the session's CSRF token.
+    settings = app.state.settings.server
+    csrf_header = {
+        csrf.HEADER: csrf.token_for(settings, csrf.SESSION, login.json()["access_token"])
+    }
+    response = client.post("/api/v1/auth/logout", headers=csrf_header)
     assert response.status_code == 204
     assert 'coldchain_session=""' in response.headers["set-cookie"]  # the browser forgets it
     client.cookies.set("coldchain_session", cookie)  # a copy kept aside is revoked too
