@@ -27,8 +27,8 @@ from selenium.webdriver.common.by import By
 from coldchain.protocol import Reading
 from server.access import BRUSSELS
 from server.pages.inspection_jobs import DONE, Job, Jobs, jobs_of
-from tests.pages.conftest import Pages
-from tests.server.world import PASSWORD, World
+from tests.pages.conftest import Pages, csrf_of, page_login
+from tests.server.world import World
 
 
 @pytest.fixture
@@ -48,12 +48,17 @@ def browsers(app: FastAPI, world: World) -> Iterator[dict[str, TestClient]]:
     clients: dict[str, TestClient] = {}
     for user in ("hygiene_a", "hygiene_b", "admin_a", "driver_a"):
         client = TestClient(app)
-        form = {"email": f"{user}@example.be", "password": PASSWORD}
-        assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+        assert page_login(client, user).status_code == 303
         clients[user] = client
     yield clients
     for client in clients.values():
         client.close()
+
+
+def post_form(client: TestClient, data: dict[str, Any], **options: Any) -> Any:
+    """Post the export form as the browser does: with the form page's CSRF token."""
+    token = csrf_of(client.get("/inspection").text)
+    return client.post("/inspection", data={**data, "csrf": token}, **options)
 
 
 def test_form_lists_what_the_officer_may_see(world: World, browsers: dict[str, TestClient]) -> None:
@@ -95,7 +100,7 @@ def test_wrong_period_or_locations_said_in_french_next_to_the_field(
     ids = world.ids
     vans: Any = {"van": [ids["VA"]], "": [], "foreign": [ids["VB"]], "junk": ["1 OR 1=1"]}[chosen]
     sent = {"first_day": first, "last_day": last, "van": vans, "background": "1"}
-    page = browsers["hygiene_a"].post("/inspection", data=sent)
+    page = post_form(browsers["hygiene_a"], sent)
     assert page.status_code == 422
     error = html.unescape(page.text.split(f'id="error-{field}">', 1)[1].split("</p>", 1)[0])
     assert said in error, error
@@ -119,7 +124,9 @@ def test_a_job_belongs_to_its_owner_and_goes_after_download(
 ) -> None:
     officer = browsers["hygiene_a"]
     sent = {"first_day": "2026-03-10", "last_day": "2026-03-10", "room": [world.ids["CRA"]]}
-    started = officer.post("/inspection", data={**sent, "background": "1"}, follow_redirects=False)
+    forged = officer.post("/inspection", data={**sent, "background": "1"})  # no CSRF token
+    assert forged.status_code == 403 and "Formulaire expiré" in forged.text
+    started = post_form(officer, {**sent, "background": "1"}, follow_redirects=False)
     assert started.status_code == 303, started.text
     job_url = started.headers["location"]
     assert job_url.startswith("/inspection/jobs/")
@@ -145,7 +152,7 @@ def test_without_script_the_post_returns_the_zip(
     world: World, browsers: dict[str, TestClient]
 ) -> None:
     sent = {"first_day": "10/03/2026", "last_day": "11/03/2026", "van": [world.ids["VA"]]}
-    answer = browsers["hygiene_a"].post("/inspection", data=sent)
+    answer = post_form(browsers["hygiene_a"], sent)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
     assert f"emplacements/vehicule-{world.ids['VA']}-zone-{world.ids['VA_frais']}/releves.csv" in (
@@ -167,11 +174,11 @@ def test_concurrent_exports_per_user_are_limited(
     running = [jobs.start(user, "slow.zip", slow) for _ in range(jobs.per_user)]
     try:
         sent = {"first_day": "2026-03-10", "last_day": "2026-03-10", "van": [world.ids["VA"]]}
-        refused = officer.post("/inspection", data={**sent, "background": "1"})
+        refused = post_form(officer, {**sent, "background": "1"})
         assert refused.status_code == 429
         assert f"Vous avez déjà {jobs.per_user} exports en préparation" in refused.text
-        other = browsers["hygiene_b"].post(  # another user is not held up
-            "/inspection", data={**sent, "background": "1"}, follow_redirects=False
+        other = post_form(  # another user is not held up
+            browsers["hygiene_b"], {**sent, "background": "1"}, follow_redirects=False
         )
         assert other.status_code == 303
     finally:
