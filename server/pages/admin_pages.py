@@ -1,7 +1,185 @@
-"""(being written) Pages router: see server/pages/app.py."""
+"""The cooperative admin's forms: a van and its zones, a cold room, a probe (installed in a
+zone or a cold room, then removed), a calibration, a user with a role. Each calls the
+API's own route function (server/routes/*.py) with the API's schema: one rule for each
+thing. Only admins (of a cooperative or producer) reach them; the form layouts and the
+shared plumbing are in server/pages/admin_forms.py."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 
-router = APIRouter(include_in_schema=False)
+from server import categories
+from server.access import get_visible
+from server.deps import SessionDep
+from server.errors import ApiError
+from server.models import (
+    CooperativeMember,
+    Organisation,
+    OrganisationKind,
+    Role,
+    Van,
+    Zone,
+    ZoneKind,
+)
+from server.pages import admin_probes, i18n
+from server.pages.admin_forms import Field, Form, Page, filled, options, orgs, owner, show, submit
+from server.pages.routes import role_page
+from server.pages.web import CsrfChecked, PageRefused
+from server.routes import cold_rooms, users, vans
+from server.schemas.common import IdPath
+from server.schemas.registry import ColdRoomIn, UserIn, VanIn, ZoneIn
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+# -- vans and zones -------------------------------------------------------------------
+
+
+def van_page(request: Request, session: SessionDep) -> Page:
+    visit = role_page(request, session, Role.ADMIN)
+    fields = [
+        Field("name", "name"),
+        Field("plate", "plate", maxlength=20),
+        owner(session, visit, OrganisationKind.COOPERATIVE),
+    ]
+    form = Form("new_van", "/admin/vans", fields, "create", field_of={"conflict": "plate"})
+    return Page(session, visit, form)
+
+
+@router.get("/vans/new", response_class=HTMLResponse)
+def new_van(request: Request, session: SessionDep) -> Response:
+    return show(request, van_page(request, session))
+
+
+@router.post("/vans")
+async def create_van(request: Request, session: SessionDep, _csrf: CsrfChecked) -> Response:
+    def act(values: dict[str, str], page: Page) -> str:
+        body = VanIn.model_validate(filled(values, "name", "plate", "owner_id"))
+        return f"/admin/vans/{vans.create_van(body, page.visit.viewer, session).id}"
+
+    return await submit(request, lambda: van_page(request, session), act)
+
+
+def zone_page(request: Request, session: SessionDep, van_id: int) -> Page:
+    visit = role_page(request, session, Role.ADMIN)
+    try:
+        van = get_visible(session, visit.viewer, Van, van_id)
+    except ApiError as missing:  # not visible answers like not there
+        raise PageRefused(404, visit) from missing
+    t = i18n.translator(i18n.page_language(request))
+    kinds = options((kind.value, t[f"zone_{kind.value}"]) for kind in ZoneKind)
+    fields = [
+        Field("name", "zone_name", maxlength=100),
+        Field("kind", "zone_kind", "select", options=kinds),
+    ]
+    form = Form("new_zone", f"/admin/vans/{van.id}/zones", fields, "add_zone")
+    form.field_of = {"conflict": "name"}
+    zones = list(session.scalars(select(Zone).where(Zone.van_id == van.id).order_by(Zone.id)))
+    return Page(session, visit, form, "admin/van.html", {"van": van, "zones": zones})
+
+
+@router.get("/vans/{van_id}", response_class=HTMLResponse)
+def van(van_id: IdPath, request: Request, session: SessionDep) -> Response:
+    return show(request, zone_page(request, session, van_id))
+
+
+@router.post("/vans/{van_id}/zones")
+async def add_zone(
+    van_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    def act(values: dict[str, str], page: Page) -> str:
+        body = ZoneIn.model_validate(filled(values, "name", "kind"))
+        vans.create_zone(van_id, body, page.visit.viewer, session)
+        return f"/admin/vans/{van_id}"
+
+    return await submit(request, lambda: zone_page(request, session, van_id), act)
+
+
+# -- cold rooms -----------------------------------------------------------------------
+
+
+def room_page(request: Request, session: SessionDep) -> Page:
+    visit = role_page(request, session, Role.ADMIN)
+    lang = i18n.page_language(request)
+    known = sorted(categories.profiles().values(), key=lambda p: p.code)
+    kinds = options((p.code, p.name_en if lang == "en" else p.name_fr) for p in known)
+    fields = [
+        Field("name", "name"),
+        owner(session, visit),
+        Field("category", "category", "select", options=kinds),
+        Field("address", "address", required=False, maxlength=500),
+    ]
+    form = Form("new_room", "/admin/cold-rooms", fields, "create")
+    form.field_of = {"unknown_category": "category", "conflict": "name"}
+    return Page(session, visit, form)
+
+
+@router.get("/cold-rooms/new", response_class=HTMLResponse)
+def new_room(request: Request, session: SessionDep) -> Response:
+    return show(request, room_page(request, session))
+
+
+@router.post("/cold-rooms")
+async def create_room(request: Request, session: SessionDep, _csrf: CsrfChecked) -> Response:
+    def act(values: dict[str, str], page: Page) -> str:
+        body = ColdRoomIn.model_validate(filled(values, "name", "owner_id", "category", "address"))
+        cold_rooms.create_cold_room(body, page.visit.viewer, session)
+        return "/admin#rooms"
+
+    return await submit(request, lambda: room_page(request, session), act)
+
+
+# -- users ----------------------------------------------------------------------------
+
+
+def user_page(request: Request, session: SessionDep) -> Page:
+    visit = role_page(request, session, Role.ADMIN)
+    mine = orgs(session, visit)
+    coops = [o.id for o in mine if o.kind == OrganisationKind.COOPERATIVE]
+    members = session.scalars(  # a cooperative's admin registers its producers' people
+        select(Organisation)
+        .join(CooperativeMember, CooperativeMember.producer_id == Organisation.id)
+        .where(CooperativeMember.cooperative_id.in_(coops))
+        .order_by(Organisation.name)
+    )
+    where = {o.id: o for o in [*mine, *members]}
+    lang = i18n.page_language(request)
+    roles = options((role.value, i18n.value_name(role.value, lang)) for role in Role)
+    fields = [
+        Field("full_name", "full_name"),
+        Field("email", "email", "email", maxlength=254),
+        Field("password", "new_password", "password"),
+        Field(
+            "organisation_id",
+            "organisation",
+            "select",
+            options=options((o.id, o.name) for o in where.values()),
+        ),
+        Field("role", "role", "select", options=roles),
+    ]
+    form = Form("new_user", "/admin/users", fields, "create")
+    form.field_of = {"conflict": "email", "validation_error": "role"}
+    return Page(session, visit, form)
+
+
+@router.get("/users/new", response_class=HTMLResponse)
+def new_user(request: Request, session: SessionDep) -> Response:
+    return show(request, user_page(request, session))
+
+
+@router.post("/users")
+async def create_user(request: Request, session: SessionDep, _csrf: CsrfChecked) -> Response:
+    def act(values: dict[str, str], page: Page) -> str:
+        grant = filled(values, "organisation_id", "role")
+        body = UserIn.model_validate(
+            {**filled(values, "email", "full_name", "password"), "memberships": [grant]}
+        )
+        users.create_user(body, request, page.visit.viewer, session)
+        return "/admin#users"
+
+    return await submit(request, lambda: user_page(request, session), act)
+
+
+router.include_router(admin_probes.router)  # after the routes above: /admin/probes/...

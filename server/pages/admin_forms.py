@@ -1,0 +1,167 @@
+"""The admin forms' plumbing: a form is a list of fields drawn by one template
+(templates/admin/_form.html); what the user typed is turned into the API's own pydantic
+schema and handed to the API's own route function (server/routes/*.py), so the rules are
+the API's. Its refusals come back next to the field they concern, in the page's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from server.access import BRUSSELS
+from server.errors import ApiError, message
+from server.models import Organisation, Role
+from server.pages import i18n
+from server.pages.web import Visitor, render, see_other
+from server.validation_fr import problem
+
+FORM = "form"  # the key of an error about the whole form (shown above the fields)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the form field, named as the schema's field (errors come back by name)
+    label: str  # a word key (i18n)
+    kind: str = "text"  # text, email, password, decimal, datetime-local, date, select
+    required: bool = True
+    options: tuple[tuple[str, str], ...] = ()  # (value, shown) of a select
+    maxlength: int = 200
+
+
+@dataclass
+class Form:
+    title: str  # a word key
+    action: str
+    fields: list[Field]
+    submit: str  # a word key
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    # Where an API refusal is shown: its code (or "conflict") -> a field (else the form).
+    field_of: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> set[str]:
+        return {f.name for f in self.fields}
+
+
+def options(pairs: Iterable[tuple[object, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(value), shown) for value, shown in pairs)
+
+
+def orgs(session: Session, visit: Visitor, kind: str | None = None) -> list[Organisation]:
+    """The organisations the visitor administers (the API refuses the others anyway)."""
+    query = select(Organisation).where(Organisation.id.in_(visit.viewer.orgs_with(Role.ADMIN)))
+    if kind is not None:
+        query = query.where(Organisation.kind == kind)
+    return list(session.scalars(query.order_by(Organisation.name)))
+
+
+def owner(session: Session, visit: Visitor, kind: str | None = None) -> Field:
+    """The « owner » select: one of the visitor's organisations."""
+    return Field(
+        "owner_id",
+        "owner",
+        "select",
+        options=options((o.id, o.name) for o in orgs(session, visit, kind)),
+    )
+
+
+def local_instant(text: str | None) -> datetime | str | None:
+    """A datetime-local field (Brussels wall time) as an aware datetime; the text itself
+    if it is not one (the schema then says, in French, what is wrong)."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=BRUSSELS)
+    except ValueError:
+        return text
+
+
+def local_input(value: datetime | None) -> str:
+    """An aware datetime as a datetime-local field shows it (Brussels wall time)."""
+    return value.astimezone(BRUSSELS).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def decimal(text: str | None) -> str | None:
+    """« 0,3 » as typed in French is 0.3."""
+    return text.strip().replace(",", ".") if text and text.strip() else None
+
+
+def filled(values: dict[str, str], *names: str) -> dict[str, Any]:
+    """The fields the user filled in: an empty optional field is absent (its default);
+    an empty required one is absent too, so the schema says « champ obligatoire »."""
+    return {name: values[name] for name in names if values.get(name, "").strip()}
+
+
+async def read(request: Request) -> dict[str, str]:
+    raw = await request.form()
+    return {key: str(value)[:5000] for key, value in raw.items() if key != "csrf"}
+
+
+def errors_of(invalid: ValidationError, form: Form, lang: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in invalid.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        # memberships.0.role -> the form's "role" field; a whole-model check -> the form
+        name = next((part for part in reversed(loc) if part in form.names), FORM)
+        errors.setdefault(name, problem(error, lang))
+    return errors
+
+
+def refusal(refused: ApiError, form: Form, lang: str) -> dict[str, str]:
+    where = form.field_of.get(refused.code, FORM)
+    return {where: message(refused.code, lang, refused.params)}
+
+
+@dataclass
+class Page:
+    """A form page: who asks (an admin, checked when it is built), the form, the template
+    (admin/form.html draws just the form) and what else the template shows."""
+
+    session: Session
+    visit: Visitor
+    form: Form
+    template: str = "admin/form.html"
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def show(request: Request, page: Page, status: int = 200) -> Response:
+    return render(request, page.template, page.visit, status, form=page.form, **page.context)
+
+
+async def submit(
+    request: Request, build: Callable[[], Page], act: Callable[[dict[str, str], Page], str]
+) -> Response:
+    """Read the form, then (in a thread: the database work blocks) build the page (which
+    checks the role), call `act` (it returns where to go next) or show the form again
+    with what was typed and what is wrong."""
+    values = await read(request)
+    return await run_in_threadpool(_submit, request, build, act, values)
+
+
+def _submit(
+    request: Request,
+    build: Callable[[], Page],
+    act: Callable[[dict[str, str], Page], str],
+    values: dict[str, str],
+) -> Response:
+    lang = i18n.page_language(request)
+    page = build()
+    try:
+        return see_other(act(values, page))
+    except ValidationError as invalid:
+        errors, status = errors_of(invalid, page.form, lang), 422
+    except ApiError as refused:
+        page.session.rollback()  # nothing half-done stays in the session
+        errors, status = refusal(refused, page.form, lang), refused.status
+    page.form.values, page.form.errors = values, errors
+    return show(request, page, status)

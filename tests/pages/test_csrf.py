@@ -1,0 +1,116 @@
+"""Anti-CSRF tokens of the pages' forms (server/csrf.py, server/pages/web.py) and of the
+API's cookie-authenticated writes (server/deps.py), over HTTP on the real app."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from server import csrf
+from tests.pages.conftest import csrf_of, page_login
+from tests.server.world import World
+
+REFUSED = "Formulaire expiré ou invalide, rechargez la page."
+
+
+@pytest.fixture
+def database_url(tmp_path: Any, sqlite_template: Any) -> str:
+    """SQLite is enough: nothing here depends on the database."""
+    path = tmp_path / "coldchain.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def browser(app: FastAPI, world: World) -> Iterator[TestClient]:
+    """A cookie jar of its own (world's client holds bearer tokens only)."""
+    assert world.user_ids
+    with TestClient(app) as client:
+        yield client
+
+
+def post_paths(routes: list[Any], prefix: str = "") -> Iterator[str]:
+    """Every POST route's path, also through included routers (FastAPI >= 0.1xx keeps
+    them as included-router entries rather than copies)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            yield from post_paths(inner.routes, prefix + getattr(context, "prefix", ""))
+        elif isinstance(route, APIRoute) and "POST" in (route.methods or set()):
+            yield prefix + route.path
+
+
+def refused(answer: Any) -> bool:
+    return answer.status_code == 403 and REFUSED in answer.text
+
+
+def test_login_form_needs_the_token_of_its_own_pre_session_cookie(
+    app: FastAPI, browser: TestClient
+) -> None:
+    form = {"email": "driver_a@example.be", "password": "correct horse battery"}
+    assert refused(browser.post("/login", data=form))  # missing
+    token = csrf_of(browser.get("/login").text)  # sets the pre-session cookie
+    assert browser.cookies.get(csrf.PRE_SESSION_COOKIE)
+    assert refused(browser.post("/login", data={**form, "csrf": token[:-2] + "xx"}))  # wrong
+    with TestClient(app) as other:  # another browser's token: bound to its own cookie
+        other_token = csrf_of(other.get("/login").text)
+        assert other_token != token
+        assert refused(browser.post("/login", data={**form, "csrf": other_token}))
+    assert app.state.csrf_refused["missing"] >= 1 and app.state.csrf_refused["wrong"] >= 2
+    signed = browser.post("/login", data={**form, "csrf": token}, follow_redirects=False)
+    assert signed.status_code == 303 and browser.get("/driver").status_code == 200
+
+
+def test_signed_in_form_needs_this_sessions_token(app: FastAPI, browser: TestClient) -> None:
+    assert page_login(browser, "driver_a").status_code == 303
+    token = csrf_of(browser.get("/driver").text)
+    assert refused(browser.post("/logout", data={}))
+    assert refused(browser.post("/logout", data={"csrf": "forged"}))
+    with TestClient(app) as second:  # the same user's other session has another token
+        assert page_login(second, "driver_a").status_code == 303
+        assert refused(browser.post("/logout", data={"csrf": csrf_of(second.get("/driver").text)}))
+    login_token = csrf_of(TestClient(app).get("/login").text)  # a login form's: not for this
+    assert refused(browser.post("/logout", data={"csrf": login_token}))
+    assert browser.get("/driver").status_code == 200  # none of those logged out
+    out = browser.post("/logout", data={"csrf": token}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert browser.get("/driver", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_every_page_post_route_refuses_a_form_without_token(
+    app: FastAPI, browser: TestClient
+) -> None:
+    """Also the routes added later (by anyone): each page form must check its token."""
+    assert page_login(browser, "admin_a").status_code == 303
+    posts = [path for path in post_paths(app.routes) if not path.startswith("/api/")]
+    assert "/login" in posts and "/admin/cold-rooms" in posts and len(posts) >= 10
+    for path in posts:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        answer = browser.post(url, data={"note": "x", "name": "x"}, follow_redirects=False)
+        assert refused(answer), f"{path}: {answer.status_code}"
+
+
+def test_api_write_by_the_session_cookie_needs_the_header(
+    world: World, browser: TestClient
+) -> None:
+    assert page_login(browser, "admin_a").status_code == 303
+    body = {"name": "Chambre par cookie", "owner_id": world.ids["A"], "category": "chilled_retail"}
+    bare = browser.post("/api/v1/cold-rooms", json=body)
+    assert bare.status_code == 403 and bare.json()["error"]["code"] == "csrf_failed"
+    assert "X-CSRF-Token" in bare.json()["error"]["message"]
+    wrong = browser.post("/api/v1/cold-rooms", json=body, headers={csrf.HEADER: "forged"})
+    assert wrong.status_code == 403
+    assert browser.get("/api/v1/users/me").status_code == 200  # reading needs no token
+    token = csrf_of(browser.get("/admin").text)  # the pages' token is the session's
+    made = browser.post("/api/v1/cold-rooms", json=body, headers={csrf.HEADER: token})
+    assert made.status_code == 201, made.text
+    bearer = world["admin_a"].post("/api/v1/cold-rooms", {**body, "name": "Par jeton"})
+    assert bearer.status_code == 201  # a bearer token is not sent by browsers by itself
