@@ -13,6 +13,7 @@ Rows a user may not see answer 404, like rows that do not exist (no probing for 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar, cast
@@ -166,6 +167,16 @@ def can_operate(viewer: Viewer, delivery: Delivery) -> bool:
     return can_plan(viewer, delivery) or (
         delivery.driver_id == viewer.user_id and viewer.has(delivery.cooperative_id, Role.DRIVER)
     )
+
+
+def extract_producers(viewer: Viewer, cooperative_id: int, consignors: Iterable[int]) -> set[int]:
+    """The producers (among a sealed record's consignors) whose extract of the record the
+    viewer may read (server/records/producer_extract.py): any of them for the record's
+    cooperative's staff; a producer only their own organisation's."""
+    present = set(consignors)
+    if viewer.has(cooperative_id, *STAFF):
+        return present
+    return present & viewer.producers
 
 
 def can_use_van(session: Session, cooperative_id: int, van: Van) -> bool:

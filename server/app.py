@@ -17,6 +17,7 @@ from server.alerting import app as alerting_app
 from server.bodyguard import BodyGuard
 from server.db import make_engine, make_sessionmaker, migrate
 from server.pages import app as pages
+from server.records import producer_routes
 from server.records import routes as records_routes
 from server.routes import auth, cold_rooms, deliveries, organisations, probes, readings, users, vans
 from server.security import dummy_hash, password_hasher
@@ -38,6 +39,7 @@ def api_router() -> APIRouter:
         router.include_router(module.router)
     router.include_router(alerting_app.router)
     router.include_router(records_routes.router)
+    router.include_router(producer_routes.router)
     return router
 
 

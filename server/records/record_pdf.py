@@ -69,7 +69,8 @@ def _header(doc: dict[str, Any]) -> list[Flowable]:
     return out
 
 
-def _limit_text(limit: dict[str, Any]) -> str:
+def limit_text(limit: dict[str, Any]) -> str:
+    """The limit in force and its source, as the PDFs print it (shared with producer_pdf)."""
     parts = []
     if limit["max_c"] is not None:
         parts.append(f"max {celsius(limit['max_c'])}")
@@ -109,7 +110,7 @@ def _loads(doc: dict[str, Any]) -> list[Flowable]:
         rows2.append(
             (
                 load["lot_reference"],
-                _limit_text(load["limit"]),
+                limit_text(load["limit"]),
                 f"{local(load['on_board_from'], '%H:%M')} – "
                 f"{local(load['on_board_until'], '%H:%M')}",
                 f"{celsius(s['min'])} / {celsius(s['max'])} / {celsius(s['mean'])}",
