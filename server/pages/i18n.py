@@ -147,6 +147,11 @@ _PAGE_WORDS: dict[str, tuple[str, str]] = {
     "page_not_found": ("Page introuvable.", "Page not found."),
     "forbidden": ("Cette page n'est pas pour votre rôle.", "This page is not for your role."),
     "language": ("Langue", "Language"),
+    "detected_late": ("détectée en retard", "detected late"),
+    "detected_late_why": (
+        "les relevés sont arrivés après coup (sonde hors réseau) ; vus le",
+        "the readings arrived afterwards (probe out of coverage); seen on",
+    ),
 }
 
 VALUES: dict[str, tuple[str, str]] = {  # states, severities, roles, decisions

@@ -69,6 +69,9 @@ def test_live_alert_acknowledge_and_corrective_action(pages: Pages) -> None:
     alarm.find_element(By.TAG_NAME, "a").click()
     pages.click_and_wait("acknowledge", "prise en charge", "#alert-state")
     assert "(12,5 kg, Chèvrerie du Val" in pages.text()  # the lot on board, French number
+    # Judged 20 minutes after its readings (raise_alert): revealed late, and the page says so.
+    late = pages.browser.find_element(By.ID, "detected-late").text
+    assert "relevés sont arrivés après coup" in late
     pages.shot("alert-acknowledged")
 
     form = pages.browser.find_element(By.ID, "action-form")

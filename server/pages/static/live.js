@@ -72,6 +72,7 @@
     part(row, "alert-peak").textContent =
       alert.peak === null || alert.peak === undefined
         ? "" : " · " + words.peak + " " + celsius(alert.peak);
+    part(row, "alert-late").textContent = alert.detected_late ? " · ⏱ " + words.late : "";
   }
 
   function newRow(alert, words) {
@@ -83,6 +84,7 @@
       words.start + " " + brussels(alert.start_at) + " · " + words.state + " : "));
     meta.appendChild(part(row, "alert-state"));
     meta.appendChild(part(row, "alert-peak"));
+    meta.appendChild(part(row, "alert-late"));
     row.appendChild(part(row, "alert-severity"));
     row.appendChild(document.createTextNode(" — "));
     row.appendChild(part(row, "alert-text"));
