@@ -118,6 +118,26 @@ def test_departure_accepted_from_the_readings(
         assert check is not None and check.source == "readings" and check.temperature_c == 3.8
     english = driver.get(page, headers={"Accept-Language": "en"}).text
     assert "➜ On the road" in english and "Departure check result" in english
+    again = post(driver, f"{page}/departure", page, {zone: ""})  # a second tap
+    assert again.status_code == 409
+    assert "La livraison est en route : elle ne peut plus être modifiée ainsi." in seen(again)
+
+
+def test_driver_page_links_to_the_deliveries_of_today(
+    world: World, browsers: dict[str, TestClient]
+) -> None:
+    today = datetime.now(UTC).astimezone(BRUSSELS).date()
+    delivery = plan_delivery(world, "admin_a", "A", "driver_a", today, "CR1", [("LT", "P1")])
+    driver = browsers["driver_a"]
+    home = driver.get("/driver").text
+    assert f'href="/deliveries/{delivery}"' in home and 'href="/deliveries"' in home
+    listed = seen(driver.get("/deliveries"))
+    assert "Mes livraisons du jour" in listed and today.strftime("%d/%m/%Y") in listed
+    assert f'href="/deliveries/{delivery}"' in listed and "◷ Planifiée" in listed
+    assert f'href="/deliveries/{world.ids["DA"]}"' not in listed  # day D1, not today
+    other = seen(browsers["driver_b"].get("/deliveries"))
+    assert f'href="/deliveries/{delivery}"' not in other and "Aucune livraison" in other
+    assert browsers["producer1"].get("/deliveries").status_code == 403
 
 
 def test_departure_refused_above_the_limit_says_both_numbers(
@@ -228,6 +248,8 @@ def test_driver_checks_departure_and_hands_over_on_a_phone(pages: Pages) -> None
         pages.wait_for(lambda: "Contrôle au départ" in pages.text())
         form = pages.browser.find_element(By.ID, "departure-form")
         assert "Relevé des sondes : 3,9 °C" in form.text
+        pages.browser.execute_script("arguments[0].scrollIntoView()", form)
+        pages.shot("delivery-departure-check-phone")
         pages.click_and_wait("depart", "En route", "#delivery-status")
         assert "3,9 °C" in pages.browser.find_element(By.ID, "departure-result").text
         pages.browser.find_element(By.ID, "receiver_name").send_keys("Jean Dubois")
@@ -236,6 +258,7 @@ def test_driver_checks_departure_and_hands_over_on_a_phone(pages: Pages) -> None
         stop = pages.browser.find_element(By.ID, f"stop-{pickup}")
         assert "✔ Remis à" in stop.text and "Jean Dubois" in stop.text
         assert "3,9 °C" in stop.text  # the zone's temperature taken from the readings
+        pages.browser.execute_script("arguments[0].scrollIntoView()", stop)
         pages.shot("delivery-handed-over-phone")
         width = pages.browser.execute_script("return document.documentElement.scrollWidth")
         assert width <= 390  # nothing wider than the phone
