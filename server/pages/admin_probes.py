@@ -153,13 +153,8 @@ async def install(
     def act(values: dict[str, str], page: Page) -> str:
         kind, _, pk = values.get("place", "").partition("-")
         at = {"zone": "zone_id", "room": "cold_room_id"}.get(kind)
-        body = InstallationIn.model_validate(
-            {
-                **({at: pk} if at else {}),
-                "start": local_instant(values.get("start")),
-                "end": local_instant(values.get("end")),
-            }
-        )
+        times = {name: local_instant(values[name]) for name in filled(values, "start", "end")}
+        body = InstallationIn.model_validate({**({at: pk} if at else {}), **times})
         probes.install_probe(probe_pk, body, page.visit.viewer, session)
         return f"/admin/probes/{probe_pk}"
 
@@ -175,7 +170,9 @@ async def end_installation(
     _csrf: CsrfChecked,
 ) -> Response:
     def act(values: dict[str, str], page: Page) -> str:
-        body = InstallationEnd.model_validate({"end": local_instant(values.get("end"))})
+        body = InstallationEnd.model_validate(
+            {name: local_instant(values[name]) for name in filled(values, "end")}
+        )
         probes.end_installation(probe_pk, installation_id, body, page.visit.viewer, session)
         return f"/admin/probes/{probe_pk}"
 

@@ -152,6 +152,8 @@ def test_probe_installation_and_calibration(
     assert "déjà installée" in field_error(overlap.text, "install", "start")
     placed = rows(app, select(Installation.id).where(Installation.probe_id == probe.id))
     end_url = f"{url}/installations/{placed[0]}/end"
+    blank = admin.post(end_url, {"end": ""})
+    assert field_error(blank.text, "end_installation", "end") == "champ obligatoire"
     early = admin.post(end_url, {"end": "2026-02-01T08:00"})
     assert "la fin doit être après le début" in field_error(early.text, "end_installation", "end")
     assert admin.post(end_url, {"end": "2026-03-05T18:30"}).status_code == 303
@@ -209,6 +211,11 @@ def test_user_with_a_role(app: FastAPI, world: World, users: dict[str, Browser])
     assert roles == ["driver"]
     taken = admin.post("/admin/users", {**sent, "password": "assez long mdp"})
     assert "adresse e-mail déjà enregistrée" in field_error(taken.text, "new_user", "email")
+    admin.client.cookies.set("coldchain_lang", "en")  # the same form in English
+    english = admin.post("/admin/users", {**sent, "password": "short"})
+    assert "<h1>New user</h1>" in english.text
+    assert "at least 10" in field_error(english.text, "new_user", "password")
+    admin.client.cookies.delete("coldchain_lang")
     with TestClient(app) as newcomer:  # the new driver signs in
         signed = page_login(newcomer, "driver_a3", "assez long mdp")
         assert signed.headers["location"] == "/"
