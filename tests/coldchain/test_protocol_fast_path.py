@@ -1,0 +1,146 @@
+"""parse_readings' fast path may only say yes, and only where the full validator says the same.
+
+`_fast_readings` skips the decoder hooks and the contract's check order for plainly valid
+messages; these tests hold it to the full validator (`_full_readings`) on the shared vectors,
+on valid batches, and on many near-misses of a valid message (each should be refused, or
+accepted identically), so the two cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coldchain import protocol
+from coldchain.protocol import ReadingsBatch, Rejection
+
+NOW_MS = 1795320000000
+VECTORS = json.loads(
+    (Path(__file__).resolve().parents[1] / "vectors" / "readings.json").read_text("utf-8")
+)
+VALID = (
+    b'{"v":1,"id":"van1","fw":"1.0.0","boot":3,"r":['
+    b'{"s":1,"c":"air","t":1795319940000,"v":3.5},'
+    b'{"s":2,"c":"product","t":1795319940000,"v":-1,"u":1},'
+    b'{"s":3,"c":"air","t":1795319940000,"v":-127.0,"f":"disconnected"},'
+    b'{"s":4,"c":"humidity","t":1795319940000,"f":"i2c_nack"}]}'
+)
+
+
+def agree(payload: bytes | str, topic_id: str | None = "van1", now_ms: int = NOW_MS) -> Any:
+    """The fast answer, checked against the full validator's."""
+    fast = protocol._fast_readings(payload, topic_id, now_ms)
+    full = protocol._full_readings(payload, topic_id, now_ms)
+    if fast is not None:
+        assert isinstance(full, ReadingsBatch), (payload, full)
+        assert fast == full
+    return fast
+
+
+def payload_of(vector: dict[str, Any]) -> bytes:
+    if "payload_hex" in vector:
+        return bytes.fromhex(vector["payload_hex"])
+    return str(vector["payload"]).encode("utf-8")
+
+
+@pytest.mark.parametrize("vector", VECTORS["vectors"], ids=lambda v: v["name"])
+def test_vectors_agree(vector: dict[str, Any]) -> None:
+    topic_id = protocol._topic_probe_id(vector["topic"], protocol.Kind.READINGS)
+    if isinstance(topic_id, Rejection):  # refused on the topic before either path runs
+        agree(payload_of(vector), None, VECTORS["now_ms"])
+        return
+    fast = agree(payload_of(vector), topic_id, VECTORS["now_ms"])
+    assert (fast is None) == (vector["expect"] != "ok")
+
+
+def test_the_valid_message_takes_the_fast_path() -> None:
+    assert isinstance(agree(VALID), ReadingsBatch)
+    assert protocol.parse_readings(VALID, NOW_MS, "cc/v1/dev/van1/up/readings") == agree(VALID)
+
+
+NEAR_MISSES = {
+    "duplicate key in a reading": VALID.replace(b'"v":3.5}', b'"v":3.5,"v":3.6}'),
+    "duplicate top-level key": VALID.replace(b'"boot":3,', b'"boot":3,"boot":4,'),
+    "colon inside a string hides a duplicate": VALID.replace(
+        b'"fw":"1.0.0"', b'"fw":"1:0"'
+    ).replace(b'"v":3.5}', b'"v":3.5,"v":3.6}'),
+    "NaN": VALID.replace(b"3.5", b"NaN"),
+    "Infinity under a fault": VALID.replace(b"-127.0", b"-Infinity"),
+    "overflow under a fault": VALID.replace(b"-127.0", b"-1e400"),
+    "21-digit integer under a fault": VALID.replace(b"-127.0", b"-100000000000000000000"),
+    "20-digit integer under a fault": VALID.replace(b"-127.0", b"-99999999999999999999"),
+    "5000-digit integer": VALID.replace(b"-127.0", b"9" * 5000),
+    "float version": VALID.replace(b'"v":1,', b'"v":1.0,'),
+    "true version": VALID.replace(b'"v":1,', b'"v":true,'),
+    "float u": VALID.replace(b'"u":1', b'"u":1.0'),
+    "true u": VALID.replace(b'"u":1', b'"u":true'),
+    "boolean value": VALID.replace(b"3.5", b"true"),
+    "null fault": VALID.replace(b'"f":"i2c_nack"', b'"f":null'),
+    "null boot": VALID.replace(b'"boot":3', b'"boot":null'),
+    "nested value": VALID.replace(b"3.5", b"[3.5]"),
+    "too deep": VALID.replace(b"3.5", b'{"a":{"b":[1]}}'),
+    "escaped quote in a string": VALID.replace(b'"1.0.0"', b'"1.0\\"0"'),
+    "unknown field": VALID.replace(b'"boot":3', b'"boot":3,"x":{}'),
+    "BOM": b"\xef\xbb\xbf" + VALID,
+    "trailing garbage": VALID + b"x",
+    "not UTF-8": VALID.replace(b"van1", b"van\xff"),
+    "duplicate seq": VALID.replace(b'"s":2', b'"s":1'),
+    "future time": VALID.replace(b"1795319940000", b"1795330000000"),
+    "value out of range": VALID.replace(b"3.5", b"85.5"),
+    "unknown fault": VALID.replace(b"disconnected", b"melted"),
+}
+
+
+@pytest.mark.parametrize("name", NEAR_MISSES)
+def test_near_misses_go_to_the_full_validator(name: str) -> None:
+    payload = NEAR_MISSES[name]
+    if name == "20-digit integer under a fault":  # still within the contract: both accept
+        assert agree(payload) is not None
+    else:
+        assert agree(payload) is None
+    assert agree(payload.decode("utf-8", "replace")) is None  # str input: always the full path
+
+
+def test_topic_mismatch_and_oversize_go_to_the_full_validator() -> None:
+    assert agree(VALID, "van2") is None
+    assert agree(VALID[:-1] + b" " * protocol.MAX_PAYLOAD_BYTES + b"}") is None
+
+
+readings = st.lists(
+    st.builds(
+        protocol.Reading,
+        probe_id=st.just("van1"),
+        channel=st.sampled_from(sorted(protocol.CHANNELS)),
+        time_ms=st.integers(protocol.EARLIEST_TIME_MS - 5, NOW_MS + protocol.MAX_FUTURE_MS + 5),
+        seq=st.integers(0, protocol.MAX_SEQUENCE),
+        value=st.none() | st.floats(-200, 200) | st.integers(-(10**21), 10**21),
+        fault=st.none() | st.sampled_from([*sorted(protocol.FAULT_CODES), "x"]),
+        clock_synced=st.booleans(),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(readings, st.none() | st.integers(-1, 10), st.sampled_from(["1.0", "a b", "fw:1"]))
+def test_random_batches_agree(rows: list[protocol.Reading], boot: int | None, fw: str) -> None:
+    payload = protocol.encode_readings(ReadingsBatch("van1", fw, tuple(rows), boot))
+    agree(payload)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, len(VALID) - 1), st.binary(min_size=0, max_size=3), st.integers(0, 3))
+def test_mutated_bytes_agree(at: int, insert: bytes, cut: int) -> None:
+    agree(VALID[:at] + insert + VALID[at + cut :])
+
+
+def test_hostile_inputs_are_refused_quickly() -> None:
+    for payload in (b"[" * 16_000, b'{"a":' * 2000 + b"1" + b"}" * 2000, b"[" * 10_000_000):
+        assert agree(payload) is None
+        assert isinstance(protocol.parse_readings(payload, NOW_MS), Rejection)
