@@ -72,6 +72,10 @@ def show(
     lang = i18n.page_language(request)
     may = can_operate(visit.viewer, delivery)
     view = delivery_view.build(session, store, detail, delivery, may, utcnow(), lang)
+    if problems is not None:  # an error about a field the page does not draw: at the top
+        drawn = view.drawn_fields(problems)
+        for key in [k for k in problems.fields if k not in drawn]:
+            problems.general.append(f"{key} : {problems.fields.pop(key)}")
     return render(
         request,
         "delivery.html",
@@ -151,9 +155,6 @@ def typed_number(text: str) -> str | None:
     return text or None
 
 
-# --- Departure check ---------------------------------------------------------------------
-
-
 def depart_act(delivery_id: int, session: SessionDep, store: StoreDep) -> Act:
     def act(visit: Visitor, form: dict[str, str], lang: str, problems: Problems) -> None:
         zones = []
@@ -210,9 +211,6 @@ async def departure(
     act = depart_act(delivery_id, session, store)
     place = depart_refused(session, delivery_id)
     return await submit(request, session, store, delivery_id, problems, act, place)
-
-
-# --- Handover at a stop --------------------------------------------------------------------
 
 
 def handover_act(delivery_id: int, stop_id: int, session: SessionDep, store: StoreDep) -> Act:
@@ -278,9 +276,6 @@ async def handover(
     problems = Problems(form="handover", stop_id=stop_id)
     act = handover_act(delivery_id, stop_id, session, store)
     return await submit(request, session, store, delivery_id, problems, act, handover_refused)
-
-
-# --- Closing -----------------------------------------------------------------------------
 
 
 @router.post("/deliveries/{delivery_id}/close")

@@ -56,6 +56,21 @@ class DeliveryView:
     def stop(self, stop_id: int) -> StopOut | None:
         return next((s for s in self.detail.stops if s.id == stop_id), None)
 
+    def drawn_fields(self, problems: Problems) -> set[str]:
+        """The fields of `problems.form` this page draws (their errors go next to them)."""
+        if not self.may_operate:
+            return set()
+        if problems.form == "departure":
+            return {f"temperature_{z.id}" for z in self.to_check}
+        if problems.form == "handover" and self.next_stop is not None:
+            if problems.stop_id != self.next_stop.id:
+                return set()
+            aboard = [load.id for load, on in self.next_loads if on]
+            return {"receiver_name", "core_temperature_c"} | {
+                f"{kind}_{load_id}" for load_id in aboard for kind in ("decision", "reason")
+            }
+        return set()
+
 
 def on_board(view_decisions: dict[tuple[int, int], LoadDecisionOut], load: LoadOut) -> bool:
     """Shown at a drop: a load the pickup's receiver refused never came on board (the

@@ -181,6 +181,11 @@ def test_handover_refusal_needs_a_reason_and_close_only_after_the_last_stop(
         undecided.text, f"decision_{ids['L2']}"
     )
 
+    hostile = post(driver, pickup, page, {"decision_abc": "accept", "core_temperature_c": "x"})
+    assert hostile.status_code == 422  # said at the top (no such field), and by the field
+    assert "decision_abc : doit être un nombre entier" in seen(hostile)
+    assert field_error(hostile.text, "core_temperature_c") == "⚠ doit être un nombre"
+
     close = post(driver, f"{page}/close", page, {})  # the drop is still ahead
     assert close.status_code == 409
     assert "Des arrêts n'ont pas encore été remis : 1, 2." in seen(close)
