@@ -154,31 +154,39 @@ class InfluxV2Sink:
         gzip_body: bool = True,
     ) -> None:
         from influxdb_client import InfluxDBClient, WritePrecision
-        from influxdb_client.client.write_api import SYNCHRONOUS
+        from influxdb_client.service.write_service import WriteService
 
         self.bucket = bucket
         self.org = org
+        self.gzip_body = gzip_body
         self._precision: Any = WritePrecision.NS
         # retries=False: the drainer owns retrying (with backoff, from the spool).
+        # The client's own gzip runs at level 9: ~3 us of CPU per reading, more than the
+        # rest of the write. The body is compressed here at level 1 instead (as for v1).
         self._client = InfluxDBClient(
             url=url,
             token=token,
             org=org,
             timeout=int(timeout_s * 1000),
-            enable_gzip=gzip_body,
+            enable_gzip=False,
             retries=False,
         )
-        self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+        self._write_service = WriteService(self._client.api_client)  # type: ignore[no-untyped-call]
 
     def write(self, readings: Sequence[Reading]) -> int:
         from influxdb_client.rest import ApiException
 
         if not readings:
             return 0
+        body = lines(readings)
+        encoding: dict[str, str] = {}
+        if self.gzip_body:
+            body = gzip.compress(body, compresslevel=1)
+            encoding["content_encoding"] = "gzip"
         try:
-            self._write_api.write(
-                bucket=self.bucket, org=self.org, record=lines(readings),
-                write_precision=self._precision,
+            self._write_service.post_write(  # type: ignore[no-untyped-call]
+                org=self.org, bucket=self.bucket, body=body, precision=self._precision,
+                content_type="text/plain; charset=utf-8", **encoding,
             )  # fmt: skip
         except ApiException as exc:
             _raise_for_status(int(exc.status or 0), str(exc.body or "").encode(), "/api/v2/write")
@@ -188,7 +196,6 @@ class InfluxV2Sink:
         return len(readings)
 
     def close(self) -> None:
-        self._write_api.close()  # type: ignore[no-untyped-call]
         self._client.close()  # type: ignore[no-untyped-call]
 
 
