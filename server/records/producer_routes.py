@@ -57,8 +57,10 @@ def producer_extract_of(
         if len(allowed) > 1:
             raise ApiError(422, "validation_error", detail=NEEDS_PRODUCER)
         producer_id = next(iter(allowed))
+    elif producer_id not in consignors.values():
+        raise ApiError(404, "not_found")  # no lot of that producer in this record
     elif producer_id not in allowed:
-        raise ApiError(403 if producer_id in consignors.values() else 404, "forbidden")
+        raise ApiError(403, "forbidden")
     return record, extract(doc, Seal.of(record), producer_id, consignors)
 
 
