@@ -465,6 +465,27 @@ _READING_REQUIRED: Final = frozenset({"s", "c", "t"})
 _READING_ALLOWED: Final = _READING_REQUIRED | {"v", "f", "u"}
 _INT_DIGITS_LIMIT: Final = 10**20  # _bounded_int refuses more than 20 digits
 _INF: Final = math.inf
+_NOT_BRACKET_OR_QUOTE: Final = bytes(b for b in range(256) if b not in b'[]{}"')
+
+
+def _plain_shape(payload: bytes) -> bool:
+    """True when, outside strings, the brackets are exactly `{[{}...{}]}` (depth 3) and no
+    string holds a bracket or a backslash: the fast path's nesting guard, a few C passes.
+
+    Without backslashes quotes pair up in order; once everything but quotes and brackets is
+    deleted, a string holding no bracket is an adjacent pair of quotes. Any quote left after
+    deleting those pairs means a bracket inside a string: not plain (the full guard decides).
+    UTF-8 multi-byte sequences hold no ASCII byte, so bytes are as good as characters here.
+    """
+    if b"\\" in payload:
+        return False
+    outside = payload.translate(None, _NOT_BRACKET_OR_QUOTE).replace(b'""', b"")
+    return (
+        outside[:2] == b"{["
+        and outside[-2:] == b"]}"
+        and len(outside) >= 4
+        and not outside[2:-2].replace(b"{}", b"")
+    )
 
 
 def _fast_readings(
@@ -473,11 +494,13 @@ def _fast_readings(
     """The batch when `payload` is plainly valid, else None (the full validator decides)."""
     if type(payload) is not bytes or len(payload) > MAX_PAYLOAD_BYTES:
         return None
+    if not _plain_shape(payload):  # before any decoding, as the full validator's depth guard
+        return None
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if text.startswith("\ufeff") or _depth_exceeds(text, MAX_JSON_DEPTH):
+    if text.startswith("\ufeff"):
         return None
     try:
         obj = _FAST_DECODER.decode(text)

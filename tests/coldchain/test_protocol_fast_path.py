@@ -144,3 +144,27 @@ def test_hostile_inputs_are_refused_quickly() -> None:
     for payload in (b"[" * 16_000, b'{"a":' * 2000 + b"1" + b"}" * 2000, b"[" * 10_000_000):
         assert agree(payload) is None
         assert isinstance(protocol.parse_readings(payload, NOW_MS), Rejection)
+
+
+TOKENS = ["{", "[", "}", "]", '"a"', '"["', '"}"', '"{"', '""', '"', ":", "\\", "é", "{}", "{}{}"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=30))
+def test_plain_shape_is_never_deeper_than_three(tokens: list[str]) -> None:
+    text = "".join(tokens)
+    if protocol._plain_shape(text.encode("utf-8")):
+        assert not protocol._depth_exceeds(text, 3), text
+        assert protocol._depth_exceeds(text, 2), text  # exactly three
+
+
+def test_plain_shape_cases() -> None:
+    plain = protocol._plain_shape
+    assert plain(VALID)
+    assert plain(b'{"r":[{"a":"x"},{}],"b":""}')
+    assert not plain(b'{"r":[{"a":"]"}]}')  # a bracket inside a string: the full guard decides
+    assert not plain(b'{"r":[{"a":"}",{"b":1},"{"}]}')  # would look plain, is 4 deep
+    assert not plain(b'{"r":[{"a":"\\u005d"}]}')  # a backslash: likewise
+    assert not plain(b'{"r":[{"a":{}}]}')  # depth 4
+    assert not plain(b'{"r":[]}{')
+    assert not plain(b"{[]}" + b"[" * 16_000)
