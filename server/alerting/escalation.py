@@ -25,6 +25,10 @@ def escalate_due(session: Session, settings: AlertingSettings, now: datetime) ->
             )
             .order_by(Alert.next_escalation_at)
             .limit(100)
+            # An acknowledgement committing meanwhile holds the row: skip it (it is no longer
+            # open next round) rather than send "still not acknowledged" after the fact and
+            # re-arm its escalation (a lost update seen on PostgreSQL in CI).
+            .with_for_update(skip_locked=True)
         )
     )
     for alert in due:

@@ -228,3 +228,44 @@ def test_acknowledged_warning_turning_critical_is_told_again(offline_site: Site)
     new = emails[before or 0 :]
     assert {"driver_a@example.be", "producer1@example.be"} <= {n.target for n in new}
     assert all("aggravée" in n.payload["subject"] for n in new)
+
+
+def test_an_acknowledgement_in_progress_is_never_answered_by_a_reminder(
+    offline_site: Site,
+) -> None:
+    """The escalation pass and an acknowledgement race for the same alert: the pass must
+    skip the row the acknowledgement holds, not send "still not acknowledged" and re-arm it
+    once the acknowledgement commits (a lost update seen on PostgreSQL). SQLite runs one
+    writer at a time, so the race exists on PostgreSQL only."""
+    site = offline_site
+    if site.settings.server.database_url.startswith("sqlite"):
+        pytest.skip("one writer at a time on SQLite: no concurrent acknowledgement")
+    from sqlalchemy import text
+
+    from server.access import Viewer
+    from server.alerting.escalation import escalate_due
+    from server.alerting.lifecycle import acknowledge
+    from server.alerting.models import AlertState
+    from server.models import User
+
+    alert_id = raise_alert(site, [12.0] * 4, 3)
+    sessions = site.app.state.sessionmaker
+    later = utcnow() + timedelta(hours=1)  # every escalation is due
+    with sessions() as acking, sessions() as escalating:
+        alert = acking.get(Alert, alert_id)
+        assert alert is not None and alert.state == AlertState.OPEN
+        user = acking.get(User, site.world.user_ids["hygiene_a"])
+        assert user is not None
+        acknowledge(acking, alert, Viewer.of(user), None, site.settings.alerting, utcnow())
+        acking.flush()  # the row is now held, not yet committed
+        escalating.execute(text("SET LOCAL lock_timeout = '3s'"))  # fails instead of hanging
+        assert escalate_due(escalating, site.settings.alerting, later) == 0
+        escalating.commit()
+        acking.commit()
+    with sessions() as session:
+        alert = session.get(Alert, alert_id)
+        assert alert is not None and alert.next_escalation_at is None
+        reminders = session.scalars(
+            select(AlertEntry).where(AlertEntry.alert_id == alert_id, AlertEntry.kind == "reminder")
+        ).all()
+        assert reminders == []
