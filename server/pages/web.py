@@ -103,8 +103,11 @@ def render(
     if visit is not None:
         for role, path, word in (
             (Role.DRIVER, "/driver", "my_truck"),
+            (Role.DRIVER, "/deliveries", "dlv_today"),
             (Role.PRODUCER, "/producer", "my_rooms"),
+            (Role.PRODUCER, "/lots", "my_lots"),
             (Role.HYGIENE_OFFICER, "/hygiene", "review"),
+            (Role.HYGIENE_OFFICER, "/inspection", "inspection"),
             (Role.ADMIN, "/admin", "admin"),
         ):
             if visit.has_role(role):
