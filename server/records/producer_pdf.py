@@ -10,8 +10,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from server.records.chart import Limit, chart, excursion_spans
-from server.records.pdfkit import BODY, H2, SMALL, TITLE, VERDICT_COLOURS, build, para, rich, table
-from server.records.record_pdf import KINDS, SEVERITIES, limit_text
+from server.records.pdfkit import BODY, H2, SMALL, TITLE, build, para, rich, table
+from server.records.record_pdf import KINDS, SEVERITIES, verdict_table
 from server.records.timefmt import celsius, local
 from server.records.verdict import MAX_STEP_MS
 
@@ -73,38 +73,7 @@ def _loads(extract: dict[str, Any]) -> list[Flowable]:
     header = ["Lot", "Description", "Catégorie", "Quantité", "Destinataire", "Zone"]
     out.append(table(header, rows, widths))
     out.append(para("Températures et verdict par lot (pendant que le lot était à bord)", H2))
-    rows2, colours = [], []
-    for load in extract["loads"]:
-        s = load["stats"]
-        rows2.append(
-            (
-                load["lot_reference"],
-                limit_text(load["limit"]),
-                f"{local(load['on_board_from'], '%H:%M')} – "
-                f"{local(load['on_board_until'], '%H:%M')}",
-                f"{celsius(s['min'])} / {celsius(s['max'])} / {celsius(s['mean'])}",
-                f"{s['minutes_above']:g} / {s['minutes_below']:g}",
-                f"{load['verdict']['label_fr'].upper()} : {load['verdict']['rule_fr']}",
-            )
-        )
-        colours.append(VERDICT_COLOURS.get(load["verdict"]["code"]))
-    header2 = [
-        "Lot",
-        "Limite en vigueur (source)",
-        "À bord",
-        "Min / max / moyenne",
-        "Min. hors limite (haut / bas)",
-        "Verdict (règle appliquée)",
-    ]
-    widths2 = [22 * mm, 42 * mm, 17 * mm, 27 * mm, 18 * mm, 54 * mm]
-    out.append(table(header2, rows2, widths2, colours))
-    out.append(
-        para(
-            f"Mesures du canal « product » (simulant) si la zone en a un, sinon « air ». "
-            f"Une mesure compte au plus {MAX_STEP_MS // 60000} minutes.",
-            SMALL,
-        )
-    )
+    out += verdict_table(extract["loads"])
     return out
 
 

@@ -104,39 +104,7 @@ def _loads(doc: dict[str, Any]) -> list[Flowable]:
         )
     )
     out.append(para("Températures et verdict par lot", H2))
-    rows2, colours = [], []
-    for load in doc["loads"]:
-        s = load["stats"]
-        rows2.append(
-            (
-                load["lot_reference"],
-                limit_text(load["limit"]),
-                f"{local(load['on_board_from'], '%H:%M')} – "
-                f"{local(load['on_board_until'], '%H:%M')}",
-                f"{celsius(s['min'])} / {celsius(s['max'])} / {celsius(s['mean'])}",
-                f"{s['minutes_above']:g} / {s['minutes_below']:g}",
-                f"{load['verdict']['label_fr'].upper()} : {load['verdict']['rule_fr']}",
-            )
-        )
-        colours.append(VERDICT_COLOURS.get(load["verdict"]["code"]))
-    header = [
-        "Lot",
-        "Limite en vigueur (source)",
-        "À bord",
-        "Min / max / moyenne",
-        "Min. hors limite (haut / bas)",
-        "Verdict (règle appliquée)",
-    ]
-    out.append(
-        table(header, rows2, [22 * mm, 42 * mm, 17 * mm, 27 * mm, 18 * mm, 54 * mm], colours)
-    )
-    out.append(
-        para(
-            f"Mesures du canal « product » (simulant) si la zone en a un, sinon « air ». "
-            f"Une mesure compte au plus {MAX_STEP_MS // 60000} minutes.",
-            SMALL,
-        )
-    )
+    out += verdict_table(doc["loads"])
     return out
 
 
@@ -303,6 +271,43 @@ def _seal(doc: dict[str, Any], record_hash: str, previous_hash: str) -> list[Flo
             "enregistrement qui ne correspond pas. À la main : l'empreinte est le SHA-256 de "
             "(empreinte précédente + saut de ligne + document JSON canonique), document disponible "
             "dans l'export JSON (champ « document »).",
+            SMALL,
+        ),
+    ]
+
+
+def verdict_table(loads: list[dict[str, Any]]) -> list[Flowable]:
+    """Per lot: the limit in force, time on board, min/max/mean, minutes beyond, verdict and
+    its rule; shared by the delivery record and the producer's extract (producer_pdf.py)."""
+    rows, colours = [], []
+    for load in loads:
+        s = load["stats"]
+        rows.append(
+            (
+                load["lot_reference"],
+                limit_text(load["limit"]),
+                f"{local(load['on_board_from'], '%H:%M')} – "
+                f"{local(load['on_board_until'], '%H:%M')}",
+                f"{celsius(s['min'])} / {celsius(s['max'])} / {celsius(s['mean'])}",
+                f"{s['minutes_above']:g} / {s['minutes_below']:g}",
+                f"{load['verdict']['label_fr'].upper()} : {load['verdict']['rule_fr']}",
+            )
+        )
+        colours.append(VERDICT_COLOURS.get(load["verdict"]["code"]))
+    header = [
+        "Lot",
+        "Limite en vigueur (source)",
+        "À bord",
+        "Min / max / moyenne",
+        "Min. hors limite (haut / bas)",
+        "Verdict (règle appliquée)",
+    ]
+    widths = [22 * mm, 42 * mm, 17 * mm, 27 * mm, 18 * mm, 54 * mm]
+    return [
+        table(header, rows, widths, colours),
+        para(
+            f"Mesures du canal « product » (simulant) si la zone en a un, sinon « air ». "
+            f"Une mesure compte au plus {MAX_STEP_MS // 60000} minutes.",
             SMALL,
         ),
     ]
