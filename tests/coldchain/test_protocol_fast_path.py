@@ -3,7 +3,8 @@
 `_fast_readings` skips the decoder hooks and the contract's check order for plainly valid
 messages; these tests hold it to the full validator (`_full_readings`) on the shared vectors,
 on valid batches, and on many near-misses of a valid message (each should be refused, or
-accepted identically), so the two cannot drift apart unnoticed.
+accepted identically), so the two cannot drift apart unnoticed. The C-speed nesting guard
+is held to the character-by-character scan it replaced.
 """
 
 from __future__ import annotations
@@ -168,3 +169,31 @@ def test_plain_shape_cases() -> None:
     assert not plain(b'{"r":[{"a":{}}]}')  # depth 4
     assert not plain(b'{"r":[]}{')
     assert not plain(b"{[]}" + b"[" * 16_000)
+
+
+def char_scan_depth_exceeds(text: str, limit: int) -> bool:
+    """The nesting guard as it was, one character at a time: the oracle for the C-speed one."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet='[]{}"\\a:\né', max_size=40), st.integers(0, 5))
+def test_depth_guard_answers_as_the_character_scan(text: str, limit: int) -> None:
+    assert protocol._depth_exceeds(text, limit) == char_scan_depth_exceeds(text, limit)
