@@ -136,9 +136,9 @@ class DayDriver(threading.Thread):
         return False
 
     def run(self) -> None:
-        # At once, not at minute 0: the worker counts a probe silent from when it learns of
-        # its installation (seeding, just done), and the scenario holds its first values
-        # until the day starts.
+        # At once, not at minute 0: the probes boot and connect during the rest of the setup
+        # (their installations start at minute 0, when the worker starts counting silence),
+        # and the scenario holds its first values until the day starts.
         self.supervisor.services.extend(self.probe_services)  # its watch loop starts them
         say(self.cast, 0, f"{len(self.probe_services)} sondes démarrent")
         for action in seed.actions():

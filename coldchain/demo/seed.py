@@ -150,7 +150,10 @@ def seed(root: Api, day_start: datetime) -> Cast:
             ids[zone_key] = admin.call("POST", f"/api/v1/vans/{ids[van.key]}/zones", body)["id"]
         for coop in van.pool:
             admin.call("POST", f"/api/v1/vans/{ids[van.key]}/pool", {"cooperative_id": ids[coop]})
-    installed_from = _iso(day_start - timedelta(hours=1))
+    # Installed from the day's first minute: the alert worker counts a probe silent from its
+    # installation, and the probes need the setup's remaining real seconds to boot and connect
+    # (at 240x the ten-minute silence rule is 2.5 real seconds).
+    installed_from = _iso(day_start)
     for probe in day.PROBES:
         if probe.owner in slug_of:
             by = cast.as_(f"admin.{slug_of[probe.owner]}")

@@ -74,7 +74,10 @@ class Places:
         installed: dict[str, list[str]] = {}
         for inst in session.scalars(select(Installation).order_by(Installation.start)):
             places.installations.setdefault(inst.probe_id, []).append(inst)
-            if inst.end is None or to_ms(inst.end) > now_ms:
+            # Only installations in force now: a probe installed from 06:00 is not silent
+            # at 05:50 (the silence check counts from when it first appears here).
+            started = to_ms(inst.start) <= now_ms
+            if started and (inst.end is None or to_ms(inst.end) > now_ms):
                 key = _key_of(inst)
                 installed.setdefault(key, []).append(wire[inst.probe_id])
         places.installed_now = installed

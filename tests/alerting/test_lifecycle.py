@@ -147,6 +147,39 @@ def test_no_close_while_the_excursion_goes_on(offline_site: Site) -> None:
     assert refused.json()["error"]["code"] == "excursion_ongoing"
 
 
+def test_a_probe_is_not_silent_before_its_installation_starts(offline_site: Site) -> None:
+    """A probe installed from a later time is watched for silence from then, not from when
+    the worker learnt of it (the demo installs its probes from the day's first minute)."""
+    site, w = offline_site, offline_site.world
+    start = datetime.now(UTC) + timedelta(hours=1)
+    probe = w["admin_a"].ok(
+        "POST", "/api/v1/probes", {"probe_id": "van-a-2", "owner_id": site.ids["A"]}, 201
+    )["id"]
+    w["admin_a"].ok(
+        "POST",
+        f"/api/v1/probes/{probe}/installations",
+        {"zone_id": site.ids["VA_frais"], "start": start.isoformat()},
+        201,
+    )
+    zone = f"zone-{site.ids['VA_frais']}"
+    hour_ms = 3_600_000
+    now_ms = int(time.time() * 1000)
+    with site.app.state.sessionmaker() as session:
+        before = Places.load(session, "ambient", now_ms)
+        after = Places.load(session, "ambient", now_ms + hour_ms + 1)
+    assert before.configs[zone].probes == ("van-a-1",)
+    assert after.configs[zone].probes == ("van-a-1", "van-a-2")
+    engine = Engine()
+    engine.configure(before.configs[zone], now_ms, [])
+    silent = engine.check_silence(now_ms + 50 * 60_000)
+    assert {e.probe_id for e in silent} == {"van-a-1"}  # van-a-2 not installed yet
+    engine.configure(after.configs[zone], now_ms + hour_ms + 1, [])
+    later = engine.check_silence(now_ms + hour_ms + 5 * 60_000)
+    assert "van-a-2" not in {e.probe_id for e in later}  # 5 min into its installation
+    later = engine.check_silence(now_ms + hour_ms + 11 * 60_000)
+    assert "van-a-2" in {e.probe_id for e in later}
+
+
 def test_escalation_driver_then_hygiene_officer_then_admin_then_reminders(
     offline_site: Site, smtp: tuple[int, Inbox]
 ) -> None:
