@@ -326,7 +326,7 @@ def _records(session: Session, viewer: Viewer, request: InspectionRequest) -> li
         visible_deliveries(viewer),
         Delivery.van_id.in_(request.van_ids),
         Delivery.day >= first,
-        Delivery.day <= request.end.date(),
+        Delivery.day <= request.end.astimezone(BRUSSELS).date(),  # a Belgian calendar day
     )
     return list(
         session.scalars(

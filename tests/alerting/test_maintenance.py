@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from server.alerting.maintenance import KIND, check_calibrations
 from server.alerting.models import Alert, Notification
 from server.alerting.worker import AlertWorker
-from server.calibration import ACCEPTANCE_LIMIT_C, Result, verdict
+from server.calibration import ACCEPTANCE_LIMIT_C, Result, today_brussels, verdict
 from server.models import Calibration, Probe, utcnow
 from server.records import registers
 from tests.alerting.support import BRUSSELS, Inbox, Site, build_site, settings_for, wait_for
@@ -190,7 +190,7 @@ def test_the_register_shows_the_new_fields(offline_site: Site) -> None:
         pairs = session.execute(
             select(Calibration, Probe).join(Probe, Probe.id == Calibration.probe_id)
         ).all()
-        rows = registers.calibration_rows([(c, p) for c, p in pairs], datetime.now(UTC).date())
+        rows = registers.calibration_rows([(c, p) for c, p in pairs], today_brussels())
     assert len(rows) == 1
     text = registers.calibration_csv(rows).decode("utf-8-sig")
     header, fields = list(csv.reader(io.StringIO(text), delimiter=";"))
