@@ -224,6 +224,24 @@ def depart(
     return checks
 
 
+def loads_to_hand_over(session: Session, stop: Stop) -> list[Load]:
+    """The loads whose receiver decides at this stop: all those picked up there, or those
+    dropped there that came on board (a load refused at its pickup never did)."""
+    column = Load.pickup_stop_id if stop.kind == StopKind.PICKUP else Load.drop_stop_id
+    loads = list(session.scalars(select(Load).where(column == stop.id).order_by(Load.id)))
+    if stop.kind == StopKind.DROP:
+        refused = set(
+            session.scalars(
+                select(LoadDecision.load_id).where(
+                    LoadDecision.load_id.in_([load.id for load in loads]),
+                    LoadDecision.accepted.is_(False),
+                )
+            )
+        )
+        loads = [load for load in loads if load.id not in refused]
+    return loads
+
+
 def hand_over(
     session: Session,
     store: ReadingStore,
@@ -250,18 +268,7 @@ def hand_over(
         raise ApiError(
             422, "validation_error", detail=Both("at : avant le départ", "at: before the departure")
         )
-    column = Load.pickup_stop_id if stop.kind == StopKind.PICKUP else Load.drop_stop_id
-    loads = list(session.scalars(select(Load).where(column == stop.id)))
-    if stop.kind == StopKind.DROP:  # a load refused at pickup never came on board
-        refused = set(
-            session.scalars(
-                select(LoadDecision.load_id).where(
-                    LoadDecision.load_id.in_([load.id for load in loads]),
-                    LoadDecision.accepted.is_(False),
-                )
-            )
-        )
-        loads = [load for load in loads if load.id not in refused]
+    loads = loads_to_hand_over(session, stop)
     decisions = {d.load_id: d for d in body.decisions}
     expected = {load.id for load in loads}
     if set(decisions) - expected:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from gateway.readingstore import ReadingStore
 from server import categories, lifecycle
-from server.models import Delivery, DeliveryStatus, Organisation, User, Van, Zone
+from server.models import Delivery, DeliveryStatus, Organisation, Stop, User, Van, Zone
 from server.placereadings import PlaceReading, zone_temperature
 from server.schemas.deliveries import DeliveryDetail, HandoverOut, LoadDecisionOut, LoadOut, StopOut
 
@@ -72,13 +72,6 @@ class DeliveryView:
         return set()
 
 
-def on_board(view_decisions: dict[tuple[int, int], LoadDecisionOut], load: LoadOut) -> bool:
-    """Shown at a drop: a load the pickup's receiver refused never came on board (the
-    handover rule itself is server/lifecycle.py `hand_over`, which the form calls)."""
-    at_pickup = view_decisions.get((load.id, load.pickup_stop_id))
-    return at_pickup is None or at_pickup.accepted
-
-
 def build(
     session: Session,
     store: ReadingStore,
@@ -115,11 +108,13 @@ def build(
         # The stops in their order: the form is at the first one not handed over yet.
         next_stop = next((s for s in detail.stops if s.id not in handovers), None)
     if next_stop is not None:
+        stop = session.get(Stop, next_stop.id)
+        assert stop is not None  # read in the same session
+        to_decide = {load.id for load in lifecycle.loads_to_hand_over(session, stop)}
         for load in detail.loads:
-            if next_stop.kind == "pickup" and load.pickup_stop_id == next_stop.id:
-                next_loads.append((load, True))
-            elif next_stop.kind == "drop" and load.drop_stop_id == next_stop.id:
-                next_loads.append((load, on_board(decisions, load)))
+            here = load.pickup_stop_id if next_stop.kind == "pickup" else load.drop_stop_id
+            if here == next_stop.id:  # shown either way; a load not on board says so
+                next_loads.append((load, load.id in to_decide))
     return DeliveryView(
         detail=detail,
         van=van,
