@@ -23,6 +23,7 @@ from pathlib import Path
 from coldchain.protocol import Reading
 from gateway.store_sqlite import SqliteReadingStore
 from server.access import Interval, Viewer
+from server.categories import profiles
 from server.db import make_engine, make_sessionmaker, migrate
 from server.models import (
     ColdRoom,
@@ -41,7 +42,6 @@ from server.models import (
 )
 from server.placereadings import Place, series
 from server.records import inspection, record_pdf
-from server.records.profiles import profiles
 from server.records.sealing import seal
 
 DAY = date(2026, 3, 10)

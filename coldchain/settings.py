@@ -141,6 +141,9 @@ class RecordsSettings(BaseModel):
     retention_days: int = Field(1095, ge=730)
     reseal_window_days: int = Field(30, ge=1)  # late readings this long after closing reseal
     max_export_days: int = Field(400, ge=1, le=3660)  # longest inspection-export period
+    # The server's sealing timer: seals what the close could not (database busy, store down)
+    # and reseals when late readings change a record; 0 leaves it to `coldchain records seal`.
+    seal_every_s: float = Field(300.0, ge=0.0)
 
 
 class ClockSettings(BaseModel):

@@ -17,7 +17,7 @@ from server.alerting import app as alerting_app
 from server.bodyguard import BodyGuard
 from server.db import make_engine, make_sessionmaker, migrate
 from server.pages import app as pages
-from server.records import producer_routes
+from server.records import producer_routes, sealing_timer
 from server.records import routes as records_routes
 from server.routes import auth, cold_rooms, deliveries, organisations, probes, readings, users, vans
 from server.security import dummy_hash, password_hasher
@@ -56,7 +56,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = alerting_app.start_worker(_app)  # only if alerting.in_server
+        sealer = sealing_timer.start(_app)  # unless records.seal_every_s is 0
         yield
+        if sealer is not None:
+            sealer.stop()
         alerting_app.stop_worker(worker)
         if reading_store is None:  # we opened it, we close it
             store.close()

@@ -67,6 +67,7 @@ def demo_environment(folder: Path, clock_settings: ClockSettings) -> dict[str, s
         "COLDCHAIN_ALERTING__REFRESH_S": "0.5",
         "COLDCHAIN_ALERTING__SILENCE_CHECK_S": "1",
         "COLDCHAIN_ALERTING__STATE_SAVE_S": "2",
+        "COLDCHAIN_RECORDS__SEAL_EVERY_S": "2",  # a late backlog reseals within the day
     }
 
 

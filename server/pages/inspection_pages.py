@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
 from server.access import BRUSSELS, Viewer, visible_cold_rooms, visible_vans
+from server.categories import profiles
 from server.deps import SessionDep
 from server.errors import ApiError, message
 from server.models import ColdRoom, Van, Zone
@@ -25,7 +26,6 @@ from server.pages import i18n
 from server.pages.inspection_jobs import DONE, FAILED, Job, TooManyJobs, jobs_of
 from server.pages.web import CsrfChecked, PageRefused, Visitor, render, see_other, visitor
 from server.records import inspection
-from server.records.profiles import profiles
 
 router = APIRouter(prefix="/inspection", include_in_schema=False)
 

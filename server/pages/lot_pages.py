@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gateway.readingstore import ReadingStore
 from server.access import Interval
+from server.categories import profiles
 from server.deps import SessionDep, StoreDep
 from server.models import (
     Delivery,
@@ -39,7 +40,6 @@ from server.placereadings import Place, series, to_ms
 from server.records.document import judged_channel, on_board
 from server.records.models import SealedRecord
 from server.records.producer_extract import Seal, consignors_of, extract
-from server.records.profiles import profiles
 from server.records.timefmt import parse
 from server.records.verdict import Point, limit_of, statistics
 

@@ -74,7 +74,7 @@ def _open(settings: Settings) -> tuple[Any, Any, Any]:
 
 
 def run_seal(args: argparse.Namespace) -> int:
-    from server.records.profiles import profiles
+    from server.categories import profiles
     from server.records.sealing import seal_pending
 
     settings = _settings(args)
@@ -160,10 +160,10 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_inspection(args: argparse.Namespace) -> int:
     from server.access import Viewer
+    from server.categories import profiles
     from server.errors import ApiError, message
     from server.models import Role
     from server.records import inspection
-    from server.records.profiles import profiles
     from server.records.timefmt import BRUSSELS
 
     settings = _settings(args)

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.access import STAFF, Viewer, can_operate, get_visible, require
+from server.categories import profiles
 from server.deps import SessionDep, StoreDep, ViewerDep
 from server.errors import ApiError
 from server.models import Delivery, DeliveryStatus, utcnow
 from server.records import formats, inspection, record_pdf
 from server.records.models import SealedRecord
-from server.records.profiles import profiles
 from server.records.sealing import latest_version, seal
 from server.records.verify import verify_chain
 from server.schemas.common import IdPath, IdRef, Input, Instant

@@ -20,6 +20,7 @@ from server.access import (
     visible_loads,
 )
 from server.crud import commit, paginate
+from server.db import WRITE
 from server.deps import SessionDep, StoreDep, ViewerDep
 from server.errors import ApiError, Both
 from server.models import (
@@ -226,10 +227,13 @@ def close(
     lifecycle.close(session, delivery, body, viewer.user_id, utcnow())
     commit(session, Both("clôture", "closing"))
     try:
+        # A new transaction: on SQLite it must take the write lock first (server/db.py WRITE),
+        # or its insert fails at once when another process wrote since it read.
+        session.connection(execution_options={WRITE: True})
         if seal(session, store, delivery, categories.profiles(), utcnow()) is not None:
             session.commit()
     except Exception:
-        # The delivery stays closed; the sealing timer (`coldchain records seal`) seals it.
+        # The delivery stays closed; the sealing timer (server/records/sealing_timer.py) seals it.
         session.rollback()
         log.exception("sealing delivery %d at close failed; left to the sealing timer", delivery.id)
     return detail(session, delivery)

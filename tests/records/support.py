@@ -87,7 +87,7 @@ def prepare(world: World) -> None:
     )
 
 
-def run(world: World, receiver: str = "Mme Collard") -> None:
+def run(world: World, receiver: str = "Mme Collard", close: bool = True) -> None:
     """Depart 06:50, pickup 07:05 (all accepted), drop 10:05 (minced meat refused), close 10:30."""
     ids, driver = world.ids, world["driver_a"]
     url = f"/api/v1/deliveries/{ids['DA']}"
@@ -121,7 +121,13 @@ def run(world: World, receiver: str = "Mme Collard") -> None:
         {"at": iso(brussels(D1, 10, 5)), "receiver_name": receiver, "decisions": drop},
         201,
     )
-    driver.ok("POST", f"{url}/close", {"closed_at": iso(brussels(D1, 10, 30))})
+    if close:
+        close_delivery(world)
+
+
+def close_delivery(world: World) -> None:
+    url = f"/api/v1/deliveries/{world.ids['DA']}/close"
+    world["driver_a"].ok("POST", url, {"closed_at": iso(brussels(D1, 10, 30))})
 
 
 def sealed_delivery(world: World, store: SqliteReadingStore) -> Any:
