@@ -2,9 +2,12 @@
 zone or a cold room, then removed), a calibration, a user with a role. Each calls the
 API's own route function (server/routes/*.py) with the API's schema: one rule for each
 thing. Only admins (of a cooperative or producer) reach them; the form layouts and the
-shared plumbing are in server/pages/admin_forms.py."""
+shared plumbing are in server/pages/admin_forms.py. The users' page (/admin/users) also
+deactivates and reactivates accounts and grants and removes roles."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -16,9 +19,11 @@ from server.deps import SessionDep
 from server.errors import ApiError
 from server.models import (
     CooperativeMember,
+    Membership,
     Organisation,
     OrganisationKind,
     Role,
+    User,
     Van,
     Zone,
     ZoneKind,
@@ -26,10 +31,10 @@ from server.models import (
 from server.pages import admin_probes, i18n
 from server.pages.admin_forms import Field, Form, Page, filled, options, orgs, owner, show, submit
 from server.pages.routes import role_page
-from server.pages.web import CsrfChecked, PageRefused
+from server.pages.web import CsrfChecked, PageRefused, Visitor
 from server.routes import cold_rooms, users, vans
 from server.schemas.common import IdPath
-from server.schemas.registry import ColdRoomIn, UserIn, VanIn, ZoneIn
+from server.schemas.registry import ColdRoomIn, MembershipIn, UserIn, VanIn, ZoneIn
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -134,23 +139,24 @@ async def create_room(request: Request, session: SessionDep, _csrf: CsrfChecked)
 # -- users ----------------------------------------------------------------------------
 
 
-def user_page(request: Request, session: SessionDep) -> Page:
-    visit = role_page(request, session, Role.ADMIN)
+def managed(session: SessionDep, visit: Visitor) -> dict[int, Organisation]:
+    """The organisations whose people the visitor manages: those they administer and, for
+    a cooperative's admin, its member producers (the API's `_may_grant` rule)."""
     mine = orgs(session, visit)
     coops = [o.id for o in mine if o.kind == OrganisationKind.COOPERATIVE]
-    members = session.scalars(  # a cooperative's admin registers its producers' people
+    members = session.scalars(
         select(Organisation)
         .join(CooperativeMember, CooperativeMember.producer_id == Organisation.id)
         .where(CooperativeMember.cooperative_id.in_(coops))
         .order_by(Organisation.name)
     )
-    where = {o.id: o for o in [*mine, *members]}
+    return {o.id: o for o in [*mine, *members]}
+
+
+def role_fields(request: Request, where: dict[int, Organisation]) -> list[Field]:
     lang = i18n.page_language(request)
     roles = options((role.value, i18n.value_name(role.value, lang)) for role in Role)
-    fields = [
-        Field("full_name", "full_name"),
-        Field("email", "email", "email", maxlength=254),
-        Field("password", "new_password", "password"),
+    return [
         Field(
             "organisation_id",
             "organisation",
@@ -158,6 +164,16 @@ def user_page(request: Request, session: SessionDep) -> Page:
             options=options((o.id, o.name) for o in where.values()),
         ),
         Field("role", "role", "select", options=roles),
+    ]
+
+
+def user_page(request: Request, session: SessionDep) -> Page:
+    visit = role_page(request, session, Role.ADMIN)
+    fields = [
+        Field("full_name", "full_name"),
+        Field("email", "email", "email", maxlength=254),
+        Field("password", "new_password", "password"),
+        *role_fields(request, managed(session, visit)),
     ]
     form = Form("new_user", "/admin/users", fields, "create")
     form.field_of = {"conflict": "email", "validation_error": "role"}
@@ -180,6 +196,92 @@ async def create_user(request: Request, session: SessionDep, _csrf: CsrfChecked)
         return "/admin#users"
 
     return await submit(request, lambda: user_page(request, session), act)
+
+
+def people_page(request: Request, session: SessionDep, acting_on: int | None = None) -> Page:
+    """The people of the organisations the visitor manages, each with their status, their
+    roles there and the buttons; `acting_on` is the user whose form failed (its error is
+    shown in their row)."""
+    visit = role_page(request, session, Role.ADMIN)
+    where = managed(session, visit)
+    people = list(
+        session.scalars(
+            select(User)
+            .where(
+                User.id.in_(select(Membership.user_id).where(Membership.organisation_id.in_(where)))
+            )
+            .order_by(User.full_name, User.id)
+        )
+    )
+    form = Form("manage_users", "/admin/users", role_fields(request, where), "grant_role")
+    context = {"people": people, "where": where, "acting_on": acting_on}
+    return Page(session, visit, form, "admin/users.html", context)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def people(request: Request, session: SessionDep) -> Response:
+    return show(request, people_page(request, session))
+
+
+def _on_user(
+    request: Request,
+    session: SessionDep,
+    user_id: int,
+    act: Callable[[dict[str, str], Page], object],
+) -> Awaitable[Response]:
+    """Run one of the users' page buttons for `user_id`, then back to their row."""
+
+    def done(values: dict[str, str], page: Page) -> str:
+        act(values, page)
+        return f"/admin/users#user-{user_id}"
+
+    return submit(request, lambda: people_page(request, session, user_id), done)
+
+
+@router.post("/users/{user_id}/deactivate")
+async def deactivate_user(
+    user_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    return await _on_user(
+        request,
+        session,
+        user_id,
+        lambda _values, page: users.deactivate_user(user_id, page.visit.viewer, session),
+    )
+
+
+@router.post("/users/{user_id}/reactivate")
+async def reactivate_user(
+    user_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    return await _on_user(
+        request,
+        session,
+        user_id,
+        lambda _values, page: users.reactivate_user(user_id, page.visit.viewer, session),
+    )
+
+
+@router.post("/users/{user_id}/memberships")
+async def grant_role(
+    user_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    def act(values: dict[str, str], page: Page) -> None:
+        body = MembershipIn.model_validate(filled(values, "organisation_id", "role"))
+        users.grant_role(user_id, body, page.visit.viewer, session)
+
+    return await _on_user(request, session, user_id, act)
+
+
+@router.post("/users/{user_id}/memberships/revoke")
+async def revoke_role(
+    user_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    def act(values: dict[str, str], page: Page) -> None:
+        body = MembershipIn.model_validate(filled(values, "organisation_id", "role"))
+        users.revoke_role(user_id, body, page.visit.viewer, session)
+
+    return await _on_user(request, session, user_id, act)
 
 
 router.include_router(admin_probes.router)  # after the routes above: /admin/probes/...

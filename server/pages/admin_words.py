@@ -60,4 +60,14 @@ ADMIN_WORDS: dict[str, tuple[str, str]] = {
     "result": ("Résultat (déduit des relevés si vide)", "Result (from the readings if empty)"),
     "result_pass": ("conforme", "pass"),
     "result_fail": ("non conforme (écart > ±1 °C)", "fail (error > ±1 °C)"),
+    # The users' page (/admin/users): accounts and roles after creation
+    "manage_users": ("Gérer les utilisateurs", "Manage users"),
+    "account_active": ("actif", "active"),
+    "account_inactive": ("désactivé — ne peut plus se connecter", "deactivated — cannot sign in"),
+    "deactivate": ("Désactiver", "Deactivate"),
+    "reactivate": ("Réactiver", "Reactivate"),
+    "revoke_role": ("Retirer", "Remove"),
+    "grant_role": ("Ajouter le rôle", "Add the role"),
+    "yourself": ("vous", "you"),
+    "no_user": ("Aucun utilisateur pour l'instant.", "No user yet."),
 }
