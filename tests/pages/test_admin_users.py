@@ -2,7 +2,9 @@
 app, in the world of tests/server/world.py: status in words, « Désactiver » then
 « Réactiver » through the forms (with the page's anti-CSRF token), a role removed and one
 granted, the API's refusals shown in the user's row in French, and the page refused to a
-driver. The API's rules themselves are tested in tests/server/test_users_lifecycle.py."""
+driver. Then, in a real Chromium (module `pages` fixture), an admin deactivates and
+reactivates a driver by clicking the buttons on a phone-sized window. The API's rules
+themselves are tested in tests/server/test_users_lifecycle.py."""
 
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from selenium.webdriver.common.by import By
 from sqlalchemy import select
 
 from server.models import Membership, User
-from tests.pages.conftest import csrf_of, page_login
+from tests.pages.conftest import Pages, csrf_of, page_login
 from tests.server.world import World
 
 FORBIDDEN = "Cette page n'est pas pour votre rôle."
@@ -166,3 +169,24 @@ def test_a_driver_gets_the_refusal_page(
         answer = driver.post(f"/admin/users/{target}/{action}")
         assert answer.status_code == 403 and FORBIDDEN in html.unescape(answer.text)
     assert active(app, target)
+
+
+def test_admin_deactivates_and_reactivates_in_the_browser(pages: Pages) -> None:
+    user_id = pages.site.world.user_ids["driver_a2"]
+    pages.login("admin_a")
+    pages.browser.set_window_size(390, 844)  # on a phone
+    try:
+        pages.open("/admin")
+        pages.browser.find_element(By.ID, "manage-users").click()
+        pages.wait_for(lambda: pages.browser.current_url.endswith("/admin/users"))
+        status = f"#status-{user_id}"
+        assert "actif" in pages.browser.find_element(By.CSS_SELECTOR, status).text
+        pages.click_and_wait(f"deactivate-{user_id}", "désactivé", status)
+        assert pages.browser.current_url.endswith(f"/admin/users#user-{user_id}")
+        pages.shot("admin-user-deactivated")
+        width = pages.browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390  # the page fits the phone
+        pages.click_and_wait(f"reactivate-{user_id}", "✓ actif", status)
+        pages.shot("admin-user-reactivated")
+    finally:
+        pages.browser.set_window_size(1280, 900)
