@@ -150,6 +150,8 @@ def test_grant_then_remove_a_role_through_the_forms(
         {"organisation_id": str(world.ids["P1"]), "role": "driver"},
     )
     assert wrong.status_code == 422 and "n'existe pas" in row(wrong.text, user_id)
+    unchosen = admin.post(f"/admin/users/{user_id}/memberships", {**role, "role": ""})
+    assert unchosen.status_code == 422 and "⚠" in row(unchosen.text, user_id)
     gone = admin.post(f"/admin/users/{user_id}/memberships/revoke", role)
     assert gone.status_code == 303
     with app.state.sessionmaker() as session:
