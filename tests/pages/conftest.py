@@ -5,13 +5,17 @@ the real reading store, served by uvicorn on a free port, and one headless Chrom
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -79,6 +83,35 @@ class Pages:
 
 
 CSRF_FIELD = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)">')
+
+
+FORBIDDEN = "Cette page n'est pas pour votre rôle."
+
+
+class FormBrowser:
+    """One user's cookie jar, signed in through the login form, posting the page's forms
+    with its anti-CSRF token, as a browser does."""
+
+    def __init__(self, app: FastAPI, user: str) -> None:
+        self.client = TestClient(app)
+        assert page_login(self.client, user).status_code == 303
+        self.token = csrf_of(self.client.get("/admin").text)
+
+    def get(self, path: str, follow_redirects: bool = True) -> Any:
+        return self.client.get(path, follow_redirects=follow_redirects)
+
+    def post(self, path: str, data: dict[str, str] | None = None) -> Any:
+        sent = {**(data or {}), "csrf": self.token}
+        return self.client.post(path, data=sent, follow_redirects=False)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """SQLite for every page test: the API routes the pages call, and the queries behind
+    them, run on PostgreSQL too in tests/server, tests/alerting and tests/records."""
+    path = tmp_path / "coldchain.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 def csrf_of(html: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,48 +18,17 @@ from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 
 from server.models import Calibration, ColdRoom, Installation, Membership, Probe, User, Van, Zone
-from tests.pages.conftest import Pages, csrf_of, page_login
+from tests.pages.conftest import FORBIDDEN, FormBrowser, Pages, page_login
 from tests.server.world import World
 
-FORBIDDEN = "Cette page n'est pas pour votre rôle."
-
 
 @pytest.fixture
-def database_url(tmp_path: Any, sqlite_template: Any) -> str:
-    """SQLite: the API routes these forms call are tested on PostgreSQL in tests/server."""
-    path = tmp_path / "coldchain.sqlite3"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-class Browser:
-    """One user's cookie jar, signed in through the login form, posting forms as a
-    browser does (with the page's anti-CSRF token)."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.token = csrf_of(client.get("/admin").text)
-
-    def get(self, path: str) -> Any:
-        return self.client.get(path)
-
-    def post(self, path: str, data: dict[str, str]) -> Any:
-        return self.client.post(path, data={**data, "csrf": self.token}, follow_redirects=False)
-
-
-@pytest.fixture
-def users(app: FastAPI, world: World) -> Iterator[dict[str, Browser]]:
+def users(app: FastAPI, world: World) -> Iterator[dict[str, FormBrowser]]:
     assert world.user_ids  # the world's users exist before they sign in
-    clients = []
-    out = {}
-    for name in ("admin_a", "admin_b", "driver_a"):
-        client = TestClient(app)
-        clients.append(client)
-        assert page_login(client, name).status_code == 303
-        out[name] = Browser(client)
+    out = {name: FormBrowser(app, name) for name in ("admin_a", "admin_b", "driver_a")}
     yield out
-    for client in clients:
-        client.close()
+    for browser in out.values():
+        browser.client.close()
 
 
 def field_error(page: str, form: str, field: str) -> str:
@@ -81,7 +49,7 @@ def rows(app: FastAPI, query: Any) -> list[Any]:
         return list(session.scalars(query))
 
 
-def test_van_and_its_zones(app: FastAPI, world: World, users: dict[str, Browser]) -> None:
+def test_van_and_its_zones(app: FastAPI, world: World, users: dict[str, FormBrowser]) -> None:
     admin = users["admin_a"]
     form = admin.get("/admin/vans/new").text
     assert "Coopérative de Liège" in form and "Réseau Luxembourg" not in form  # own only
@@ -108,7 +76,7 @@ def test_van_and_its_zones(app: FastAPI, world: World, users: dict[str, Browser]
     assert users["admin_b"].get(f"/admin/vans/{van.id}").status_code == 404  # not theirs
 
 
-def test_cold_room(app: FastAPI, world: World, users: dict[str, Browser]) -> None:
+def test_cold_room(app: FastAPI, world: World, users: dict[str, FormBrowser]) -> None:
     admin = users["admin_a"]
     sent = {
         "name": "Chambre du quai",
@@ -131,7 +99,7 @@ def test_cold_room(app: FastAPI, world: World, users: dict[str, Browser]) -> Non
 
 
 def test_probe_installation_and_calibration(
-    app: FastAPI, world: World, users: dict[str, Browser]
+    app: FastAPI, world: World, users: dict[str, FormBrowser]
 ) -> None:
     admin = users["admin_a"]
     bad = admin.post("/admin/probes", {"probe_id": "Sonde A!", "owner_id": str(world.ids["A"])})
@@ -183,7 +151,7 @@ def test_probe_installation_and_calibration(
     assert "✓ conforme" in admin.get(url).text
 
 
-def test_user_with_a_role(app: FastAPI, world: World, users: dict[str, Browser]) -> None:
+def test_user_with_a_role(app: FastAPI, world: World, users: dict[str, FormBrowser]) -> None:
     admin = users["admin_a"]
     form = admin.get("/admin/users/new").text
     assert "Chèvrerie du Val" in form  # a member producer's people are the admin's too
@@ -222,7 +190,7 @@ def test_user_with_a_role(app: FastAPI, world: World, users: dict[str, Browser])
 
 
 def test_driver_gets_the_refusal_page(
-    app: FastAPI, world: World, users: dict[str, Browser]
+    app: FastAPI, world: World, users: dict[str, FormBrowser]
 ) -> None:
     driver = users["driver_a"]
     for path in (

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -21,41 +19,14 @@ from selenium.webdriver.common.by import By
 from sqlalchemy import select
 
 from server.models import Membership, User
-from tests.pages.conftest import Pages, csrf_of, page_login
+from tests.pages.conftest import FORBIDDEN, FormBrowser, Pages, page_login
 from tests.server.world import World
 
-FORBIDDEN = "Cette page n'est pas pour votre rôle."
-
 
 @pytest.fixture
-def database_url(tmp_path: Any, sqlite_template: Any) -> str:
-    """SQLite: the API routes these forms call are tested on PostgreSQL in tests/server."""
-    path = tmp_path / "coldchain.sqlite3"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-class Browser:
-    """One user's cookie jar, signed in through the login form, posting the page's forms
-    with its anti-CSRF token."""
-
-    def __init__(self, app: FastAPI, user: str) -> None:
-        self.client = TestClient(app)
-        assert page_login(self.client, user).status_code == 303
-        self.token = csrf_of(self.client.get("/admin").text)
-
-    def get(self, path: str) -> Any:
-        return self.client.get(path, follow_redirects=False)
-
-    def post(self, path: str, data: dict[str, str] | None = None) -> Any:
-        sent = {**(data or {}), "csrf": self.token}
-        return self.client.post(path, data=sent, follow_redirects=False)
-
-
-@pytest.fixture
-def browsers(app: FastAPI, world: World) -> Iterator[dict[str, Browser]]:
+def browsers(app: FastAPI, world: World) -> Iterator[dict[str, FormBrowser]]:
     assert world.user_ids  # the world's users exist before they sign in
-    out = {name: Browser(app, name) for name in ("admin_a", "driver_a", "driver_a2")}
+    out = {name: FormBrowser(app, name) for name in ("admin_a", "driver_a", "driver_a2")}
     yield out
     for browser in out.values():
         browser.client.close()
@@ -76,7 +47,7 @@ def active(app: FastAPI, user_id: int) -> bool:
 
 
 def test_deactivate_and_reactivate_through_the_form(
-    app: FastAPI, world: World, browsers: dict[str, Browser]
+    app: FastAPI, world: World, browsers: dict[str, FormBrowser]
 ) -> None:
     admin, driver = browsers["admin_a"], browsers["driver_a"]
     driver_id = world.user_ids["driver_a"]
@@ -97,7 +68,7 @@ def test_deactivate_and_reactivate_through_the_form(
     assert f'id="reactivate-{driver_id}"' in after
     assert "(désactivé" in html.unescape(admin.get("/admin").text)
     # The driver's open page session ends at once, and signing in again is refused.
-    assert driver.get("/driver").headers["location"] == "/login"
+    assert driver.get("/driver", follow_redirects=False).headers["location"] == "/login"
     with TestClient(app) as again:
         refused = page_login(again, "driver_a")
         assert refused.status_code != 303
@@ -115,7 +86,7 @@ def test_deactivate_and_reactivate_through_the_form(
 
 
 def test_refusals_are_shown_in_the_users_row(
-    app: FastAPI, world: World, browsers: dict[str, Browser]
+    app: FastAPI, world: World, browsers: dict[str, FormBrowser]
 ) -> None:
     admin = browsers["admin_a"]
     me = world.user_ids["admin_a"]
@@ -133,7 +104,7 @@ def test_refusals_are_shown_in_the_users_row(
 
 
 def test_grant_then_remove_a_role_through_the_forms(
-    app: FastAPI, world: World, browsers: dict[str, Browser]
+    app: FastAPI, world: World, browsers: dict[str, FormBrowser]
 ) -> None:
     admin, driver2 = browsers["admin_a"], browsers["driver_a2"]
     user_id = world.user_ids["driver_a2"]
@@ -161,7 +132,7 @@ def test_grant_then_remove_a_role_through_the_forms(
 
 
 def test_a_driver_gets_the_refusal_page(
-    app: FastAPI, world: World, browsers: dict[str, Browser]
+    app: FastAPI, world: World, browsers: dict[str, FormBrowser]
 ) -> None:
     driver = browsers["driver_a"]
     page = driver.get("/admin/users")

@@ -4,7 +4,6 @@ API's cookie-authenticated writes (server/deps.py), over HTTP on the real app.""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,14 +19,6 @@ from tests.server.world import World
 REFUSED = "Formulaire expiré ou invalide, rechargez la page."
 ME = "/api/v1/users/me"  # signed in or not, by the session cookie
 ANY_PAGE = "/alerts/999999"  # a signed-in page (here « introuvable »): its header's logout form
-
-
-@pytest.fixture
-def database_url(tmp_path: Any, sqlite_template: Any) -> str:
-    """SQLite is enough: nothing here depends on the database."""
-    path = tmp_path / "coldchain.sqlite3"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
 
 
 @pytest.fixture

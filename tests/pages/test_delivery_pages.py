@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,14 +27,6 @@ from server.models import Delivery, DepartureCheck, Stop
 from server.placereadings import to_ms
 from tests.pages.conftest import Pages, csrf_of, page_login
 from tests.server.world import World, plan_delivery
-
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
-    """SQLite is enough here: the lifecycle's rules run on PostgreSQL in tests/server."""
-    path = tmp_path / "coldchain.sqlite3"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
 
 
 @pytest.fixture

@@ -32,16 +32,6 @@ from tests.server.world import World
 
 
 @pytest.fixture
-def database_url(tmp_path: Any, sqlite_template: Any) -> str:
-    """SQLite is enough here: the export's queries run on PostgreSQL in tests/records."""
-    import shutil
-
-    path = tmp_path / "coldchain.sqlite3"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-@pytest.fixture
 def browsers(app: FastAPI, world: World) -> Iterator[dict[str, TestClient]]:
     """One cookie jar per user (of the `world`), signed in through the pages' login form."""
     assert "hygiene_a" in world.user_ids
