@@ -27,7 +27,6 @@ class SealingTimer(threading.Thread):
         super().__init__(name="sealing-timer", daemon=True)
         self.app = app
         self.every_s = every_s
-        self.runs = 0  # finished passes, for tests and the logs
         self._stopping = threading.Event()
 
     def run(self) -> None:
@@ -50,7 +49,6 @@ class SealingTimer(threading.Thread):
                         record.delivery_id,
                         record.version,
                     )
-            self.runs += 1
 
     def stop(self) -> None:
         self._stopping.set()
