@@ -36,8 +36,13 @@ def connect(
 
 
 def subscribe(client: mqtt.Client, topic_filter: str) -> None:
+    """Subscribe and wait for the SUBACK: a message published before the broker has the
+    subscription is not delivered to it (seen once in CI)."""
+    granted: queue.Queue[list[int]] = queue.Queue()
+    client.on_subscribe = lambda _c, _u, _mid, codes, _p: granted.put([c.value for c in codes])
     info = client.subscribe(topic_filter, qos=1)
     assert info[0] == mqtt.MQTT_ERR_SUCCESS
+    assert granted.get(timeout=TIMEOUT) == [1]  # QoS 1 granted
 
 
 def test_anonymous_broker_round_trip(mosquitto: Mosquitto) -> None:
