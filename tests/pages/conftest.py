@@ -17,9 +17,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
@@ -65,7 +68,21 @@ class Pages:
         """Click a submit button, then wait for the next page to show `seen` in `where`."""
         old_page = self.browser.find_element(By.TAG_NAME, "html")
         self.browser.find_element(By.ID, element_id).click()
-        WebDriverWait(self.browser, 10).until(staleness_of(old_page))
+
+        def left() -> bool:
+            try:
+                old_page.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as exc:
+                # ChromeDriver, asked mid-navigation, may answer "unhandled inspector error:
+                # Node with given id does not belong to the document": the old page is gone.
+                if "does not belong to the document" in str(exc):
+                    return True
+                raise
+
+        self.wait_for(left)
 
         def shown() -> bool:
             try:
