@@ -14,10 +14,10 @@ from typing import Any
 
 from alerts.config import EngineSettings, LocationConfig
 from alerts.events import AlertEvent
+from alerts.findings import Record
 from alerts.limits import Lot, UnknownCategory
 from alerts.location import Location
 from alerts.profiles import ProductProfile, load_profiles
-from alerts.records import Record
 
 STATE_VERSION = 1
 

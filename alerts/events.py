@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from alerts.findings import AlertKind, Record, Severity
 from alerts.limits import ZoneLimit
 from alerts.profiles import ProductProfile
-from alerts.records import AlertKind, Record, Severity
 
 
 class EventType(StrEnum):

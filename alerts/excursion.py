@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from alerts.findings import AlertKind, Record, Severity
 from alerts.limits import MINUTE_MS, ZoneLimit
-from alerts.records import AlertKind, Record, Severity
 
 if TYPE_CHECKING:
     from alerts.machine import ChannelMachine

@@ -13,6 +13,7 @@ from alerts.config import (
     check_reading,
 )
 from alerts.events import AlertEvent, EventType, limit_record, record_fields
+from alerts.findings import AlertKind, Record, Severity
 from alerts.limits import (
     MINUTE_MS,
     LimitTimeline,
@@ -23,7 +24,6 @@ from alerts.limits import (
 from alerts.machine import ChannelMachine, Context
 from alerts.profiles import ProductProfile
 from alerts.publisher import Publisher
-from alerts.records import AlertKind, Record, Severity
 from alerts.schedules import Schedule
 from alerts.stream import DUPLICATE, TOO_OLD, Stream
 from alerts.texts import texts

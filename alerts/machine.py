@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.excursion import episode
+from alerts.findings import AlertKind, Record, Severity
 from alerts.limits import MINUTE_MS, LimitTimeline, ZoneLimit
-from alerts.records import AlertKind, Record, Severity
 from alerts.schedules import Mode, Schedule, Window
 from alerts.sensor import (
     JUMP_RATE_PER_MIN,

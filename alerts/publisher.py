@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from alerts.events import AlertEvent, EventType
-from alerts.records import RANK, Record, Severity
+from alerts.findings import RANK, Record, Severity
 
 MakeEvent = Callable[[EventType, Record, str], AlertEvent]
 

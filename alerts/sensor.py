@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from alerts.findings import IMPOSSIBLE_JUMP, STUCK_VALUE, AlertKind, Record, Severity
 from alerts.limits import MINUTE_MS
-from alerts.records import IMPOSSIBLE_JUMP, STUCK_VALUE, AlertKind, Record, Severity
 
 if TYPE_CHECKING:
     from alerts.machine import ChannelMachine

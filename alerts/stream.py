@@ -11,8 +11,8 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
+from alerts.findings import Record
 from alerts.machine import ChannelMachine
-from alerts.records import Record
 
 Row = tuple[int, float | None, str | None, bool]  # time_ms, value, fault, clock synced
 

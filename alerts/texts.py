@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from alerts.findings import IMPOSSIBLE_JUMP, STUCK_VALUE, AlertKind, Record, Severity
 from alerts.profiles import ProductProfile
-from alerts.records import IMPOSSIBLE_JUMP, STUCK_VALUE, AlertKind, Record, Severity
 from alerts.schedules import LOCAL_TZ
 
 MEDIUM_FR = {"air": "air", "product": "produit (simulant)"}

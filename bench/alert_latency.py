@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coldchain.protocol import Kind, Reading, ReadingsBatch, encode_readings, topic
 from server.alerting.worker import AlertWorker
-from server.models import ColdRoom, Installation, Probe
+from server.core.models import ColdRoom, Installation, Probe
 from tests.alerting.support import HttpServer, build_site, settings_for
 from tests.harness.servers import make_mosquitto
 

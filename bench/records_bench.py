@@ -21,11 +21,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from coldchain.protocol import Reading
-from gateway.store_sqlite import SqliteReadingStore
-from server.access import Interval, Viewer
-from server.categories import profiles
-from server.db import make_engine, make_sessionmaker, migrate
-from server.models import (
+from coldchain.readingstore.sqlite import SqliteReadingStore
+from server.core.access import Interval, Viewer
+from server.core.db import make_engine, make_sessionmaker, migrate
+from server.core.models import (
     ColdRoom,
     Delivery,
     Handover,
@@ -40,7 +39,8 @@ from server.models import (
     Van,
     Zone,
 )
-from server.placereadings import Place, series
+from server.domain.categories import profiles
+from server.domain.place_readings import Place, series
 from server.records import inspection, record_pdf
 from server.records.sealing import seal
 

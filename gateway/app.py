@@ -7,15 +7,15 @@ import signal
 import threading
 from types import FrameType
 
+from coldchain.readingstore.base import ReadingSink
+from coldchain.readingstore.registry import make_sink
 from coldchain.settings import Settings
 from gateway.drainer import Drainer
 from gateway.intake import Intake
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt_source import MqttSource
-from gateway.readingstore import ReadingSink
 from gateway.serial_bridge import SerialBridge
 from gateway.spool import Spool
-from gateway.stores import make_sink
 
 log = logging.getLogger(__name__)
 

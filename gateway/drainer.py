@@ -11,9 +11,9 @@ import logging
 import threading
 import time
 
+from coldchain.readingstore.base import ReadingSink, SinkError, SinkRejected
 from gateway.intake import now_ms
 from gateway.metrics import GatewayMetrics
-from gateway.readingstore import ReadingSink, SinkError, SinkRejected
 from gateway.spool import Spool
 
 log = logging.getLogger(__name__)

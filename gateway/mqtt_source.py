@@ -19,7 +19,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from coldchain.mqtt_session import connect_persistent, persistent_client
+from coldchain.mqtt.session import connect_persistent, persistent_client
 from coldchain.protocol import TOPIC_ROOT, Kind, share_filter
 from coldchain.settings import GatewaySettings, MqttSettings
 from gateway.intake import Envelope, Intake, Outcome, now_ms

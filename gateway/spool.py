@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldchain.protocol import ProbeStatus, Reading
-from gateway.store_sqlite import connect
+from coldchain.readingstore.sqlite import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (

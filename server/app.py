@@ -9,18 +9,19 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from coldchain import __version__, clock
+from coldchain.readingstore.base import ReadingStore
+from coldchain.readingstore.registry import make_reading_store
 from coldchain.settings import Settings, load_settings
-from gateway.readingstore import ReadingStore
-from gateway.stores import make_reading_store
-from server import errors
 from server.alerting import app as alerting_app
-from server.bodyguard import BodyGuard
-from server.db import make_engine, make_sessionmaker, migrate
+from server.api import auth, cold_rooms, deliveries, organisations, probes, readings, users, vans
+from server.api import producer_records as producer_routes
+from server.api import records as records_routes
+from server.core import errors
+from server.core.bodyguard import BodyGuard
+from server.core.db import make_engine, make_sessionmaker, migrate
+from server.core.security import dummy_hash, password_hasher
 from server.pages import app as pages
-from server.records import producer_routes, sealing_timer
-from server.records import routes as records_routes
-from server.routes import auth, cold_rooms, deliveries, organisations, probes, readings, users, vans
-from server.security import dummy_hash, password_hasher
+from server.records import sealing_timer
 
 API_PREFIX = "/api/v1"
 

@@ -46,8 +46,8 @@ def _settings(args: argparse.Namespace) -> Settings | None:
 
 
 def migrate(args: argparse.Namespace) -> int:
-    from server.db import make_engine
-    from server.db import migrate as upgrade
+    from server.core.db import make_engine
+    from server.core.db import migrate as upgrade
 
     settings = _settings(args)
     if settings is None:
@@ -60,10 +60,10 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def create_admin(args: argparse.Namespace) -> int:
-    from server.admin import create_superuser
-    from server.db import make_engine, make_sessionmaker
-    from server.db import migrate as upgrade
-    from server.security import password_hasher
+    from server.core.db import make_engine, make_sessionmaker
+    from server.core.db import migrate as upgrade
+    from server.core.security import password_hasher
+    from server.domain.accounts import create_superuser
 
     settings = _settings(args)
     if settings is None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from server.alerting import routes, sse
 from server.alerting.worker import AlertWorker
+from server.api import alert_stream as sse
+from server.api import alerts as routes
 
 router = APIRouter()
 router.include_router(sse.router)

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from server.alerting.worker import AlertWorker, AnotherWorkerRunning
-    from server.db import make_engine, migrate
+    from server.core.db import make_engine, migrate
 
     try:
         settings = load_settings(args.config)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.db import make_engine, make_sessionmaker
+from server.core.db import make_engine, make_sessionmaker
 
 
 def worker_engine(database_url: str) -> Engine:

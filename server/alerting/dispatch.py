@@ -1,4 +1,4 @@
-"""Sends the notifications of the outbox through the channels of alerts/notify/, logs
+"""Sends the notifications of the outbox through the channels of server/alerting/notify/, logs
 every attempt, retries with a doubling delay, and runs the escalation timer."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.notify.base import Channel, DeliveryFailed
-from alerts.notify.email import EmailChannel
-from alerts.notify.probe_alarm import ProbeAlarmChannel, Publisher
-from alerts.notify.webhook import WebhookChannel
 from coldchain.settings import Settings
 from server.alerting.escalation import escalate_due
-from server.alerting.models import Notification, NotificationAttempt
-from server.models import utcnow
+from server.alerting.notify.base import Channel, DeliveryFailed
+from server.alerting.notify.email import EmailChannel
+from server.alerting.notify.probe_alarm import ProbeAlarmChannel, Publisher
+from server.alerting.notify.webhook import WebhookChannel
+from server.core.models import utcnow
+from server.core.models.alerts import Notification, NotificationAttempt
 
 log = logging.getLogger(__name__)
 

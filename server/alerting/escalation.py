@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from coldchain.settings import AlertingSettings
 from server.alerting import outbox, recipients
-from server.alerting.models import Alert, AlertState
+from server.core.models.alerts import Alert, AlertState
 
 
 def escalate_due(session: Session, settings: AlertingSettings, now: datetime) -> int:

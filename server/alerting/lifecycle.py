@@ -14,20 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coldchain.settings import AlertingSettings
-from server.access import STAFF, Viewer, require
 from server.alerting import outbox
-from server.alerting.models import (
+from server.alerting.schemas import CorrectiveActionIn
+from server.core.access import STAFF, Viewer, require
+from server.core.errors import MESSAGES, ApiError, Both
+from server.core.models import Delivery, Role
+from server.core.models.alerts import (
     Alert,
     AlertLot,
     AlertState,
     CorrectiveAction,
     LotDecision,
 )
-from server.alerting.schemas import CorrectiveActionIn
-from server.errors import MESSAGES, ApiError, Both
-from server.models import Delivery, Role
 
-MESSAGES.update(  # this feature's error codes, in the one error body (server/errors.py)
+MESSAGES.update(  # this feature's error codes, in the one error body (server/core/errors.py)
     {
         "alert_state": (
             "L'alerte est « {state} » : impossible de {action}.",

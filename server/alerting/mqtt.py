@@ -17,7 +17,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from coldchain.mqtt_session import connect_persistent, persistent_client
+from coldchain.mqtt.session import connect_persistent, persistent_client
 from coldchain.protocol import Kind, share_filter, topic
 from coldchain.settings import AlertingSettings, MqttSettings
 

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from alerts.notify.probe_alarm import alarm_text
 from coldchain.settings import AlertingSettings
-from server.alerting.models import Alert, AlertEntry, AlertState, Notification
-from server.models import Installation, User, utcnow
+from server.alerting.notify.probe_alarm import alarm_text
+from server.core.models import Installation, User, utcnow
+from server.core.models.alerts import Alert, AlertEntry, AlertState, Notification
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
@@ -59,7 +59,7 @@ def short_text(alert: Alert) -> str:
 
 
 def probes_at(session: Session, alert: Alert, now: datetime) -> list[str]:
-    from server.models import Probe  # local: avoids a long import list for one query
+    from server.core.models import Probe  # local: avoids a long import list for one query
 
     where = (
         Installation.zone_id == alert.zone_id

@@ -2,7 +2,7 @@
 was installed (by device time), the calibrations, each location's configuration for the
 rules engine, and the lots on board each van zone (from the deliveries' handovers).
 
-Attribution and calibration reuse server/placereadings.py (`place_at`, `Calibrations`):
+Attribution and calibration reuse server/domain/place_readings.py (`place_at`, `Calibrations`):
 one rule, one place.
 """
 
@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from alerts.config import LocationConfig, LocationKind
 from alerts.limits import Lot
 from coldchain.protocol import Reading
-from server.installations import place_at
-from server.models import (
+from server.core.models import (
     ColdRoom,
     Delivery,
     Handover,
@@ -31,7 +30,8 @@ from server.models import (
     Van,
     Zone,
 )
-from server.placereadings import Calibrations, from_ms, to_ms
+from server.domain.installations import place_at
+from server.domain.place_readings import Calibrations, from_ms, to_ms
 
 
 def zone_key(zone_id: int) -> str:

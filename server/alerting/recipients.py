@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.alerting.models import Alert, AlertLot
-from server.models import Delivery, Membership, Organisation, OrganisationKind, Role, User
+from server.core.models import Delivery, Membership, Organisation, OrganisationKind, Role, User
+from server.core.models.alerts import Alert, AlertLot
 
 TOP_LEVEL = 2
 

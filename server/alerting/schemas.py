@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from server.alerting.models import Decision
+from server.core.models.alerts import Decision
 from server.schemas.common import Celsius, Clean, Day, IdRef, Input, Instant, Output, ShortText
 
 LongText = Annotated[

@@ -1,4 +1,4 @@
-"""Who sees which alert, built from server/access.py's rules (the one place for them):
+"""Who sees which alert, built from server/core/access.py's rules (the one place for them):
 the deliveries a user sees (staff: their cooperative's; drivers: the ones they drive),
 the cold rooms they see (owners, and cooperatives they are lent to), and the lots they
 see (producers: their own goods). A van alert outside any delivery is its owner's."""
@@ -8,15 +8,15 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from server.access import (
+from server.core.access import (
     Viewer,
     visible_cold_rooms,
     visible_deliveries,
     visible_loads,
 )
-from server.alerting.models import Alert, AlertLot
-from server.errors import ApiError
-from server.models import ColdRoom, Delivery, Load, Van
+from server.core.errors import ApiError
+from server.core.models import ColdRoom, Delivery, Load, Van
+from server.core.models.alerts import Alert, AlertLot
 
 
 def visible_alerts(viewer: Viewer) -> ColumnElement[bool]:

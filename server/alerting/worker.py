@@ -29,12 +29,12 @@ from coldchain.protocol import MAX_PAYLOAD_BYTES, Rejection, parse_readings
 from coldchain.settings import Settings
 from server.alerting.db import worker_sessions
 from server.alerting.dispatch import Dispatcher
+from server.alerting.event_writer import record_events
 from server.alerting.maintenance import check_calibrations
-from server.alerting.models import RejectedMessage, WorkerState
 from server.alerting.mqtt import AlertMqtt, Message
 from server.alerting.places import Places
-from server.alerting.recording import record_events
-from server.models import utcnow
+from server.core.models import utcnow
+from server.core.models.alerts import RejectedMessage, WorkerState
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,17 @@
-"""Alembic environment: the engine comes from server.db (config.attributes["engine"])
+"""Alembic environment: the engine comes from server.core.db (config.attributes["engine"])
 or, from the command line, from the settings (`coldchain server migrate`)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from server.models import Base
+from server.core.models import Base
 
 config = context.config
 engine = config.attributes.get("engine")
 if engine is None:
     from coldchain.settings import load_settings
-    from server.db import make_engine
+    from server.core.db import make_engine
 
     engine = make_engine(load_settings().server.database_url)
 

@@ -1,6 +1,6 @@
 """The admin forms' plumbing: a form is a list of fields drawn by one template
 (templates/admin/_form.html); what the user typed is turned into the API's own pydantic
-schema and handed to the API's own route function (server/routes/*.py), so the rules are
+schema and handed to the API's own route function (server/api/*.py), so the rules are
 the API's. Its refusals come back next to the field they concern, in the page's language."""
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from server.access import BRUSSELS
-from server.errors import ApiError, message
-from server.models import Organisation, Role
+from server.core.access import BRUSSELS
+from server.core.errors import ApiError, message
+from server.core.models import Organisation, Role
+from server.core.validation_fr import problem
 from server.pages import i18n
 from server.pages.web import Visitor, render, see_other
-from server.validation_fr import problem
 
 FORM = "form"  # the key of an error about the whole form (shown above the fields)
 

@@ -1,6 +1,6 @@
 """The cooperative admin's forms: a van and its zones, a cold room, a probe (installed in a
 zone or a cold room, then removed), a calibration, a user with a role. Each calls the
-API's own route function (server/routes/*.py) with the API's schema: one rule for each
+API's own route function (server/api/*.py) with the API's schema: one rule for each
 thing. Only admins (of a cooperative or producer) reach them; the form layouts and the
 shared plumbing are in server/pages/admin_forms.py. The users' page (/admin/users) also
 deactivates and reactivates accounts and grants and removes roles."""
@@ -13,11 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from server import categories
-from server.access import get_visible
-from server.deps import SessionDep
-from server.errors import ApiError
-from server.models import (
+from server.api import cold_rooms, users, vans
+from server.core.access import get_visible
+from server.core.deps import SessionDep
+from server.core.errors import ApiError
+from server.core.models import (
     CooperativeMember,
     Membership,
     Organisation,
@@ -28,11 +28,11 @@ from server.models import (
     Zone,
     ZoneKind,
 )
+from server.domain import categories
 from server.pages import admin_probes, i18n
 from server.pages.admin_forms import Field, Form, Page, filled, options, orgs, owner, show, submit
-from server.pages.routes import role_page
+from server.pages.home_pages import role_page
 from server.pages.web import CsrfChecked, PageRefused, Visitor
-from server.routes import cold_rooms, users, vans
 from server.schemas.common import IdPath
 from server.schemas.registry import ColdRoomIn, MembershipIn, UserIn, VanIn, ZoneIn
 

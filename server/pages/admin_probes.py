@@ -1,6 +1,6 @@
 """The admin's probe forms: register a probe, install it in a van's zone or a cold room,
 end that installation, record a calibration. The API's route functions
-(server/routes/probes.py) do the work, so the overlap and calibration rules are theirs.
+(server/api/probes.py) do the work, so the overlap and calibration rules are theirs.
 Included by server/pages/admin_pages.py's router."""
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from coldchain import clock
 from coldchain.protocol import CALIBRATED_CHANNELS
-from server.access import get_visible, visible_cold_rooms, visible_vans
-from server.calibration import Result
-from server.deps import SessionDep
-from server.errors import ApiError
-from server.models import Calibration, ColdRoom, Installation, Probe, Role, Van, Zone
+from server.api import probes
+from server.core.access import get_visible, visible_cold_rooms, visible_vans
+from server.core.deps import SessionDep
+from server.core.errors import ApiError
+from server.core.models import Calibration, ColdRoom, Installation, Probe, Role, Van, Zone
+from server.domain.calibration import Result
 from server.pages import i18n
 from server.pages.admin_forms import (
     Field,
@@ -32,9 +33,8 @@ from server.pages.admin_forms import (
     show,
     submit,
 )
-from server.pages.routes import role_page
+from server.pages.home_pages import role_page
 from server.pages.web import CsrfChecked, PageRefused, Visitor
-from server.routes import probes
 from server.schemas.common import IdPath
 from server.schemas.registry import CalibrationIn, InstallationEnd, InstallationIn, ProbeIn
 

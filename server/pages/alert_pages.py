@@ -1,6 +1,6 @@
 """One alert: what happened, the lots affected, and the forms of its lifecycle
 (acknowledge, corrective action, close after review). The forms call the API's own
-route functions (server/alerting/routes.py), so the rules and checks are the same."""
+route functions (server/api/alerts.py), so the rules and checks are the same."""
 
 from __future__ import annotations
 
@@ -14,18 +14,18 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
-from server.access import BRUSSELS
-from server.alerting import routes as alert_api
 from server.alerting.lifecycle import may_act, may_review
-from server.alerting.models import Decision
 from server.alerting.schemas import AcknowledgeIn, CloseIn, CorrectiveActionIn
 from server.alerting.visibility import get_visible_alert
-from server.deps import SessionDep
-from server.errors import ApiError, message
+from server.api import alerts as alert_api
+from server.core.access import BRUSSELS
+from server.core.deps import SessionDep
+from server.core.errors import ApiError, message
+from server.core.models.alerts import Decision
+from server.core.validation_fr import problem
 from server.pages import i18n
 from server.pages.web import CsrfChecked, PageRefused, Visitor, render, see_other, visitor
 from server.schemas.common import IdPath
-from server.validation_fr import problem
 
 router = APIRouter(prefix="/alerts", include_in_schema=False)
 

@@ -6,14 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from server.pages import (
-    admin_pages,
-    alert_pages,
-    delivery_pages,
-    inspection_pages,
-    lot_pages,
-    routes,
-)
+from server.pages import admin_pages, alert_pages, delivery_pages, inspection_pages, lot_pages
+from server.pages import home_pages as routes
 from server.pages.web import HERE, CsrfRefused, NeedLogin, PageRefused, render, see_other
 
 

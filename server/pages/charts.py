@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from xml.sax.saxutils import escape
 
+from server.domain.place_readings import PlaceReading
 from server.pages.i18n import celsius, local_time
-from server.placereadings import PlaceReading
 
 WIDTH, HEIGHT, PAD_X, PAD_Y = 600, 200, 48, 20
 

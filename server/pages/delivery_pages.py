@@ -2,8 +2,8 @@
 loads, the departure check form, a handover form at the next stop, and the close button.
 
 The forms turn what was typed into the API's own schemas (server/schemas/deliveries.py)
-and call the API's own route functions (server/routes/deliveries.py), which call
-server/lifecycle.py: the rules, the checks, the clock and the commit are the API's. The
+and call the API's own route functions (server/api/deliveries.py), which call
+server/domain/deliveries.py: the rules, the checks, the clock and the commit are the API's. The
 page only says their refusals in the page's language, next to the field they concern."""
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from server.access import BRUSSELS, STAFF, can_operate, visible_deliveries
-from server.deps import SessionDep, StoreDep
-from server.errors import ApiError, message
-from server.models import Delivery, Role, User, Van, Zone, utcnow
+from server.api import deliveries as api
+from server.core.access import BRUSSELS, STAFF, can_operate, visible_deliveries
+from server.core.deps import SessionDep, StoreDep
+from server.core.errors import ApiError, message
+from server.core.models import Delivery, Role, User, Van, Zone, utcnow
+from server.core.validation_fr import problem
 from server.pages import delivery_view, i18n
 from server.pages.delivery_view import Problems
 from server.pages.web import CsrfChecked, PageRefused, Visitor, render, see_other, visitor
-from server.routes import deliveries as api
 from server.schemas.common import IdPath
 from server.schemas.deliveries import CloseIn, DepartureIn, HandoverIn, ZoneCheckIn
-from server.validation_fr import problem
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,7 +1,7 @@
 """What the delivery page shows, gathered from the API's own reading of the delivery
-(server/routes/deliveries.py `read_delivery`) plus the names people read (van, zones,
+(server/api/deliveries.py `read_delivery`) plus the names people read (van, zones,
 producers, categories) and, before departure, each loaded zone's limit and reading as the
-departure check itself will take them (server/lifecycle.py)."""
+departure check itself will take them (server/domain/deliveries.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.readingstore import ReadingStore
-from server import categories, lifecycle
-from server.models import Delivery, DeliveryStatus, Organisation, Stop, User, Van, Zone
-from server.placereadings import PlaceReading, zone_temperature
+from coldchain.readingstore.base import ReadingStore
+from server.core.models import Delivery, DeliveryStatus, Organisation, Stop, User, Van, Zone
+from server.domain import categories
+from server.domain import deliveries as lifecycle
+from server.domain.place_readings import PlaceReading, zone_temperature
 from server.schemas.deliveries import DeliveryDetail, HandoverOut, LoadDecisionOut, LoadOut, StopOut
 
 

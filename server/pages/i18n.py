@@ -7,8 +7,8 @@ from datetime import datetime
 
 from fastapi import Request
 
-from server.access import BRUSSELS
-from server.errors import language
+from server.core.access import BRUSSELS
+from server.core.errors import language
 from server.pages.admin_words import ADMIN_WORDS
 from server.pages.delivery_words import DELIVERY_WORDS
 from server.pages.inspection_words import INSPECTION_WORDS

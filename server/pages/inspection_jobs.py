@@ -22,7 +22,7 @@ from typing import IO
 
 from fastapi import FastAPI
 
-from server.errors import ApiError, message
+from server.core.errors import ApiError, message
 
 log = logging.getLogger(__name__)
 

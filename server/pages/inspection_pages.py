@@ -17,11 +17,11 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
-from server.access import BRUSSELS, Viewer, visible_cold_rooms, visible_vans
-from server.categories import profiles
-from server.deps import SessionDep
-from server.errors import ApiError, message
-from server.models import ColdRoom, Van, Zone
+from server.core.access import BRUSSELS, Viewer, visible_cold_rooms, visible_vans
+from server.core.deps import SessionDep
+from server.core.errors import ApiError, message
+from server.core.models import ColdRoom, Van, Zone
+from server.domain.categories import profiles
 from server.pages import i18n
 from server.pages.inspection_jobs import DONE, FAILED, Job, TooManyJobs, jobs_of
 from server.pages.web import CsrfChecked, PageRefused, Visitor, render, see_other, visitor

@@ -19,11 +19,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.readingstore import ReadingStore
-from server.access import Interval
-from server.categories import profiles
-from server.deps import SessionDep, StoreDep
-from server.models import (
+from coldchain.readingstore.base import ReadingStore
+from server.core.access import Interval
+from server.core.deps import SessionDep, StoreDep
+from server.core.models import (
     Delivery,
     Handover,
     Load,
@@ -34,11 +33,12 @@ from server.models import (
     Van,
     utcnow,
 )
-from server.pages.routes import role_page
+from server.core.models.records import SealedRecord
+from server.domain.categories import profiles
+from server.domain.place_readings import Place, series, to_ms
+from server.pages.home_pages import role_page
 from server.pages.web import Visitor, render
-from server.placereadings import Place, series, to_ms
 from server.records.document import judged_channel, on_board
-from server.records.models import SealedRecord
 from server.records.producer_extract import Seal, consignors_of, extract
 from server.records.timefmt import parse
 from server.records.verdict import Point, limit_of, statistics

@@ -1,6 +1,6 @@
 """What the pages show of a place now: the latest calibrated temperature against the
-limit in force. Readings: server/placereadings.py with the viewer's windows from
-server/access.py; limits: alerts/limits.py with the lots on board as the alert worker
+limit in force. Readings: server/domain/place_readings.py with the viewer's windows from
+server/core/access.py; limits: alerts/limits.py with the lots on board as the alert worker
 sees them (server/alerting/places.py)."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from alerts.limits import ZoneLimit, limit_for_category, limit_for_lots
 from alerts.profiles import ProductProfile, load_profiles
-from gateway.readingstore import ReadingStore
-from server.access import BRUSSELS, Viewer, cold_room_windows, visible_cold_rooms, zone_windows
+from coldchain.readingstore.base import ReadingStore
 from server.alerting.places import lots_on_board, zone_key
-from server.errors import ApiError
-from server.models import ColdRoom, Delivery, DeliveryStatus, Van, Zone
-from server.placereadings import Place, PlaceReading, latest, to_ms
+from server.core.access import BRUSSELS, Viewer, cold_room_windows, visible_cold_rooms, zone_windows
+from server.core.errors import ApiError
+from server.core.models import ColdRoom, Delivery, DeliveryStatus, Van, Zone
+from server.domain.place_readings import Place, PlaceReading, latest, to_ms
 
 FRESH = timedelta(minutes=30)  # older than this, the page says "no recent reading"
 

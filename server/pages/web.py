@@ -2,7 +2,7 @@
 own auth dependencies, called directly), rendering with language and formatting helpers,
 and the forms' CSRF protection.
 
-CSRF (server/csrf.py): every POST form of the pages carries a hidden token and every
+CSRF (server/core/csrf.py): every POST form of the pages carries a hidden token and every
 POST route checks it before doing anything; a missing or wrong token gets the 403 page
 « Formulaire expiré ou invalide, rechargez la page » (logged, and counted by reason in
 `app.state.csrf_refused`).
@@ -31,11 +31,11 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from server import csrf
-from server.access import Viewer
-from server.deps import current_access_token, current_user, session_cookie_token
-from server.errors import ApiError
-from server.models import AccessToken, Role, User
+from server.core import csrf
+from server.core.access import Viewer
+from server.core.deps import current_access_token, current_user, session_cookie_token
+from server.core.errors import ApiError
+from server.core.models import AccessToken, Role, User
 from server.pages import i18n
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Alerts and their corrective actions, as records and exports show them
-(read from the alert worker's tables, server/alerting/models.py)."""
+(read from the alert worker's tables, server/core/models/alerts.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from server.alerting.models import Alert, AlertLot, CorrectiveAction, LotDecision
-from server.models import Load, User
+from server.core.models import Load, User
+from server.core.models.alerts import Alert, AlertLot, CorrectiveAction, LotDecision
 
 
 def _iso(t: datetime | None) -> str | None:

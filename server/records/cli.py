@@ -64,8 +64,8 @@ def _settings(args: argparse.Namespace) -> Settings | None:
 
 
 def _open(settings: Settings) -> tuple[Any, Any, Any]:
-    from gateway.stores import make_reading_store
-    from server.db import make_engine, make_sessionmaker, migrate
+    from coldchain.readingstore.registry import make_reading_store
+    from server.core.db import make_engine, make_sessionmaker, migrate
 
     engine = make_engine(settings.server.database_url)
     if settings.server.migrate_on_start:
@@ -74,7 +74,7 @@ def _open(settings: Settings) -> tuple[Any, Any, Any]:
 
 
 def run_seal(args: argparse.Namespace) -> int:
-    from server.categories import profiles
+    from server.domain.categories import profiles
     from server.records.sealing import seal_pending
 
     settings = _settings(args)
@@ -126,8 +126,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from server.core.models.records import SealedRecord
     from server.records import formats, record_pdf
-    from server.records.models import SealedRecord
 
     settings = _settings(args)
     if settings is None:
@@ -159,10 +159,10 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_inspection(args: argparse.Namespace) -> int:
-    from server.access import Viewer
-    from server.categories import profiles
-    from server.errors import ApiError, message
-    from server.models import Role
+    from server.core.access import Viewer
+    from server.core.errors import ApiError, message
+    from server.core.models import Role
+    from server.domain.categories import profiles
     from server.records import inspection
     from server.records.timefmt import BRUSSELS
 
@@ -222,8 +222,8 @@ def run_calibrations_due(args: argparse.Namespace) -> int:
     `calibration_overdue` alert for each (server/alerting/maintenance.py)."""
     from sqlalchemy import select
 
-    from server.calibration import today_brussels
-    from server.models import Calibration, Probe
+    from server.core.models import Calibration, Probe
+    from server.domain.calibration import today_brussels
     from server.records.registers import calibration_rows, overdue
 
     settings = _settings(args)

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from alerts.limits import Lot, timeline_for_lots
 from alerts.profiles import ProductProfile
-from gateway.readingstore import ReadingStore
-from server.access import delivery_window
-from server.models import (
+from coldchain.readingstore.base import ReadingStore
+from server.core.access import delivery_window
+from server.core.models import (
     Delivery,
     DepartureCheck,
     Handover,
@@ -31,7 +31,7 @@ from server.models import (
     Van,
     Zone,
 )
-from server.placereadings import Place, PlaceReading, series, to_ms
+from server.domain.place_readings import Place, PlaceReading, series, to_ms
 from server.records import alerts_log
 from server.records.verdict import Point, limit_of, statistics, verdict
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from server.records.models import SealedRecord
+from server.core.models.records import SealedRecord
 from server.records.timefmt import local
 
 CSV_HEADER = [

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from alerts.limits import limit_for_category
 from alerts.profiles import ProductProfile
 from coldchain import clock
-from gateway.readingstore import ReadingStore
-from server.access import (
+from coldchain.readingstore.base import ReadingStore
+from server.core.access import (
     BRUSSELS,
     Interval,
     Viewer,
@@ -37,15 +37,15 @@ from server.access import (
     visible_deliveries,
     zone_windows,
 )
-from server.alerting.models import Alert
-from server.calibration import today_brussels
-from server.errors import ApiError, Both
-from server.models import Calibration, ColdRoom, Delivery, Installation, Probe, Van, Zone
-from server.placereadings import Place
+from server.core.errors import ApiError, Both
+from server.core.models import Calibration, ColdRoom, Delivery, Installation, Probe, Van, Zone
+from server.core.models.alerts import Alert
+from server.core.models.records import SealedRecord
+from server.domain.calibration import today_brussels
+from server.domain.place_readings import Place
 from server.records import alerts_log, record_pdf, registers
 from server.records.formats import record_json
 from server.records.locations import Location, summary_pdf, write_readings
-from server.records.models import SealedRecord
 from server.records.timefmt import local, parse
 from server.records.verdict import describe_limit
 

@@ -14,9 +14,9 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 from sqlalchemy.orm import Session
 
-from gateway.readingstore import ReadingStore
-from server.access import Interval
-from server.placereadings import Place, series, to_ms
+from coldchain.readingstore.base import ReadingStore
+from server.core.access import Interval
+from server.domain.place_readings import Place, series, to_ms
 from server.records.chart import Limit, chart
 from server.records.pdfkit import H2, SMALL, TITLE, build, para, table
 from server.records.timefmt import BRUSSELS, celsius, local

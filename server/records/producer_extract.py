@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Load
-from server.records.models import SealedRecord
+from server.core.models import Load
+from server.core.models.records import SealedRecord
 from server.records.timefmt import parse
 
 FORMAT = "coldchain-producer-extract/1"

@@ -12,8 +12,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
 from alerts.profiles import Basis, ProductProfile
-from server.calibration import FAIL_MEANING_FR, RESULT_FR, Result, is_overdue
-from server.models import Calibration, Probe
+from server.core.models import Calibration, Probe
+from server.domain.calibration import FAIL_MEANING_FR, RESULT_FR, Result, is_overdue
 from server.records.pdfkit import H2, SMALL, TITLE, build, para, table
 from server.records.timefmt import celsius, local
 

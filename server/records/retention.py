@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from server.db import WRITE
-from server.records.models import ChainPurge, SealedRecord
+from server.core.db import WRITE
+from server.core.models.records import ChainPurge, SealedRecord
 from server.records.verify import cooperatives_with_records, verify_chain
 
 log = logging.getLogger(__name__)

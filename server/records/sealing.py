@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.profiles import ProductProfile
-from gateway.readingstore import ReadingStore
-from server.db import WRITE
-from server.models import Delivery, DeliveryStatus, Organisation
+from coldchain.readingstore.base import ReadingStore
+from server.core.db import WRITE
+from server.core.models import Delivery, DeliveryStatus, Organisation
+from server.core.models.records import ChainPurge, SealedRecord
 from server.records import canonical, document
 from server.records.changes import describe
-from server.records.models import ChainPurge, SealedRecord
 
 log = logging.getLogger(__name__)
 ENVELOPE = ("version", "sequence", "sealed_at", "changes", "supersedes")

@@ -16,7 +16,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from coldchain import clock
-from server.categories import profiles
+from server.domain.categories import profiles
 from server.records.sealing import seal_pending
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.core.models.records import ChainPurge, SealedRecord
 from server.records import canonical
 from server.records.document import iso
-from server.records.models import ChainPurge, SealedRecord
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from server.models import PlaceKind, StopKind
+from server.core.models import PlaceKind, StopKind
 from server.schemas.common import (
     Celsius,
     Code,

@@ -8,14 +8,14 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from coldchain.protocol import MAX_CALIBRATION_OFFSET, PROBE_ID_RE
-from server.calibration import (
+from server.core.models import OrganisationKind, Role, ZoneKind
+from server.domain.calibration import (
     ACCEPTANCE_LIMIT_C,
     READING_MAX_C,
     READING_MIN_C,
     Result,
     verdict,
 )
-from server.models import OrganisationKind, Role, ZoneKind
 from server.schemas.common import (
     Code,
     Day,

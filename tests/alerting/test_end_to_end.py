@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from server.alerting.models import NotificationAttempt
 from server.alerting.worker import AlertWorker
+from server.core.models.alerts import NotificationAttempt
 from tests.alerting.support import (
     HttpServer,
     Inbox,

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from coldchain.protocol import Kind, topic
-from server.alerting.models import RejectedMessage
 from server.alerting.worker import AlertWorker
+from server.core.models.alerts import RejectedMessage
 from tests.alerting.support import PROBE, Probe, Site, readings, wait_for
 from tests.harness.servers import Mosquitto
 

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 
 from alerts.engine import Engine
 from server.alerting.dispatch import Dispatcher
-from server.alerting.models import Alert, AlertEntry, Notification
+from server.alerting.event_writer import record_events
 from server.alerting.places import Places
-from server.alerting.recording import record_events
-from server.models import utcnow
+from server.core.models import utcnow
+from server.core.models.alerts import Alert, AlertEntry, Notification
 from tests.alerting.support import Inbox, Site, build_site, readings, settings_for, wait_for
 from tests.harness.servers import free_port
 
@@ -275,11 +275,11 @@ def test_an_acknowledgement_in_progress_is_never_answered_by_a_reminder(
         pytest.skip("one writer at a time on SQLite: no concurrent acknowledgement")
     from sqlalchemy import text
 
-    from server.access import Viewer
     from server.alerting.escalation import escalate_due
     from server.alerting.lifecycle import acknowledge
-    from server.alerting.models import AlertState
-    from server.models import User
+    from server.core.access import Viewer
+    from server.core.models import User
+    from server.core.models.alerts import AlertState
 
     alert_id = raise_alert(site, [12.0] * 4, 3)
     sessions = site.app.state.sessionmaker

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import func, select
 
 from server.alerting.maintenance import KIND, check_calibrations
-from server.alerting.models import Alert, Notification
 from server.alerting.worker import AlertWorker
-from server.calibration import ACCEPTANCE_LIMIT_C, Result, today_brussels, verdict
-from server.models import Calibration, Probe, utcnow
+from server.core.models import Calibration, Probe, utcnow
+from server.core.models.alerts import Alert, Notification
+from server.domain.calibration import ACCEPTANCE_LIMIT_C, Result, today_brussels, verdict
 from server.records import registers
 from tests.alerting.support import BRUSSELS, Inbox, Site, build_site, settings_for, wait_for
 from tests.harness.servers import Mosquitto, free_port

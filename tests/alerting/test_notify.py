@@ -18,12 +18,12 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.notify.webhook import SIGNATURE_HEADER, verify
 from coldchain.settings import Settings, WebhookTarget
 from server.alerting.dispatch import make_channels, send_due
-from server.alerting.models import Notification, NotificationAttempt
-from server.db import make_engine, make_sessionmaker, migrate
-from server.models import utcnow
+from server.alerting.notify.webhook import SIGNATURE_HEADER, verify
+from server.core.db import make_engine, make_sessionmaker, migrate
+from server.core.models import utcnow
+from server.core.models.alerts import Notification, NotificationAttempt
 from tests.alerting.support import Inbox, settings_for, wait_for
 from tests.harness.servers import free_port
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.alerting.models import Alert, AlertEntry
+from server.core.models.alerts import Alert, AlertEntry
 from tests.alerting.support import Probe, Site, readings, wait_for
 from tests.harness.servers import Mosquitto
 

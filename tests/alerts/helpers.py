@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from alerts.config import LocationConfig, LocationKind
 from alerts.engine import Engine
 from alerts.events import AlertEvent
+from alerts.findings import Record
 from alerts.limits import Lot
-from alerts.records import Record
 from coldchain.protocol import Reading
 
 MIN = 60_000

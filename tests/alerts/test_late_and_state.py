@@ -10,8 +10,8 @@ import pytest
 from alerts.config import LocationConfig, LocationKind
 from alerts.engine import ConfigError, Engine
 from alerts.events import EventType
+from alerts.findings import AlertKind, Severity
 from alerts.limits import Lot
-from alerts.records import AlertKind, Severity
 from coldchain.protocol import Reading
 from tests.alerts.helpers import MIN, T0, config, engine_for, excursion_view, feed, minutes
 

@@ -8,9 +8,9 @@ import pytest
 
 from alerts.config import LocationKind
 from alerts.events import EventType
+from alerts.findings import AlertKind, Severity
 from alerts.limits import Lot, UnknownCategory, limit_for_cargo, limit_for_lots, timeline_for_lots
 from alerts.profiles import Basis, ProfileError, load_profiles, parse_profiles
-from alerts.records import AlertKind, Severity
 from tests.alerts.helpers import MIN, T0, config, engine_for, feed, minutes
 
 CODES = {

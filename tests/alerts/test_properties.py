@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts.engine import Engine
-from alerts.records import AlertKind
+from alerts.findings import AlertKind
 from coldchain.protocol import Reading
 from tests.alerts.helpers import MIN, T0, engine_for, excursion_view
 

@@ -10,7 +10,7 @@ import pytest
 
 from alerts.config import LocationKind
 from alerts.events import EventType
-from alerts.records import AlertKind, Severity
+from alerts.findings import AlertKind, Severity
 from coldchain.protocol import Reading
 from tests.alerts.helpers import MIN, T0, engine_for, feed, minutes
 

@@ -90,7 +90,7 @@ def judge_the_day() -> dict[str, dict[str, Any]]:
         for event in events:
             late = alerts.get(event.alert_id, {}).get("detected_late", False)
             alerts[event.alert_id] = event.to_dict()
-            # Once revealed late, an alert stays so (as server/alerting/recording.py keeps it).
+            # Once revealed late, an alert stays so (as server/alerting/event_writer.py keeps it).
             alerts[event.alert_id]["detected_late"] |= late
     return alerts
 

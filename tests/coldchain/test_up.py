@@ -16,7 +16,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from coldchain import protocol
-from gateway.store_sqlite import SqliteReadingStore
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from tests.harness.servers import free_port, require_binary
 
 COLDCHAIN = str(Path(sys.executable).with_name("coldchain"))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from coldchain.readingstore.influxdb import InfluxQLReadingStore
 from gateway.simulate import connect, expected_keys, fleet_batches, publish
 from gateway.spool import Spool
-from gateway.store_influxdb import InfluxQLReadingStore
 from tests.gateway.conftest import past_start_ms, wait_until
 from tests.harness.servers import InfluxDB1, Mosquitto, VictoriaMetrics
 

@@ -11,11 +11,11 @@ import pytest
 from pydantic import SecretStr
 
 from coldchain.protocol import Reading, ReadingsBatch
+from coldchain.readingstore.influxdb import InfluxQLReadingStore
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from coldchain.settings import GatewaySettings, MqttSettings, Settings, StoreSettings
 from gateway.app import Gateway
 from gateway.simulate import connect, fleet_batches, publish
-from gateway.store_influxdb import InfluxQLReadingStore
-from gateway.store_sqlite import SqliteReadingStore
 from tests.gateway.conftest import past_start_ms, wait_until
 from tests.harness.servers import GATEWAY_USER, InfluxDB1, Mosquitto, VictoriaMetrics, free_port
 

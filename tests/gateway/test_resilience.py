@@ -14,9 +14,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from coldchain.readingstore.influxdb import InfluxQLReadingStore
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from gateway.simulate import connect, expected_keys, fleet_batches, publish
-from gateway.store_influxdb import InfluxQLReadingStore
-from gateway.store_sqlite import SqliteReadingStore
 from tests.gateway.conftest import GatewayProcess, past_start_ms, wait_until
 from tests.harness.servers import InfluxDB1, Mosquitto
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from coldchain.protocol import Reading, ReadingsBatch, encode_readings
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from coldchain.serial_framing import encode_up
 from coldchain.settings import GatewaySettings, Settings, StoreSettings
 from gateway.app import Gateway
-from gateway.store_sqlite import SqliteReadingStore
 from tests.gateway.conftest import past_start_ms, wait_until
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from coldchain.protocol import Reading
-from gateway.store_influxdb import InfluxQLReadingStore, InfluxV1Sink, line
-from gateway.store_sqlite import SqliteReadingStore
+from coldchain.readingstore.influxdb import InfluxQLReadingStore, InfluxV1Sink, line
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from tests.harness.servers import InfluxDB1
 
 T0 = 1_795_300_000_000  # device times well in the past (2026-11-21)

@@ -14,10 +14,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from coldchain.settings import ServerSettings, Settings, StoreSettings
-from gateway.store_sqlite import SqliteReadingStore
 from server.app import create_app
-from server.db import make_engine, migrate
+from server.core.db import make_engine, migrate
 from tests.harness.postgres import Postgres, make_postgres, remove
 from tests.server.world import World, build_world
 

@@ -28,11 +28,11 @@ from sqlalchemy import select
 
 from alerts.engine import Engine
 from coldchain.protocol import Reading
-from server.alerting.models import Alert
+from server.alerting.event_writer import record_events
 from server.alerting.places import Places
-from server.alerting.recording import record_events
-from server.models import Stop, utcnow
-from server.placereadings import to_ms
+from server.core.models import Stop, utcnow
+from server.core.models.alerts import Alert
+from server.domain.place_readings import to_ms
 from tests.alerting.support import HttpServer, Site, build_site, readings, settings_for
 from tests.harness import browser as chromium
 from tests.harness.servers import free_port

@@ -17,7 +17,16 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 
-from server.models import Calibration, ColdRoom, Installation, Membership, Probe, User, Van, Zone
+from server.core.models import (
+    Calibration,
+    ColdRoom,
+    Installation,
+    Membership,
+    Probe,
+    User,
+    Van,
+    Zone,
+)
 from tests.pages.conftest import FORBIDDEN, FormBrowser, Pages, page_login
 from tests.server.world import World
 

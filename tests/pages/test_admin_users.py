@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from selenium.webdriver.common.by import By
 from sqlalchemy import select
 
-from server.models import Membership, User
+from server.core.models import Membership, User
 from tests.pages.conftest import FORBIDDEN, FormBrowser, Pages, page_login
 from tests.server.world import World
 

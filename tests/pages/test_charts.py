@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from server.domain.place_readings import PlaceReading
 from server.pages.charts import WIDTH, svg_chart
-from server.placereadings import PlaceReading
 
 
 def reading(t: datetime, value: float | None) -> PlaceReading:

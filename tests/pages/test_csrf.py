@@ -1,5 +1,5 @@
-"""Anti-CSRF tokens of the pages' forms (server/csrf.py, server/pages/web.py) and of the
-API's cookie-authenticated writes (server/deps.py), over HTTP on the real app."""
+"""Anti-CSRF tokens of the pages' forms (server/core/csrf.py, server/pages/web.py) and of the
+API's cookie-authenticated writes (server/core/deps.py), over HTTP on the real app."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from server import csrf
+from server.core import csrf
 from tests.pages.conftest import csrf_of, page_login
 from tests.server.world import World
 

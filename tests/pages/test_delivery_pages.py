@@ -21,10 +21,10 @@ from selenium.webdriver.common.by import By
 from sqlalchemy import select
 
 from coldchain.protocol import Reading
-from gateway.store_sqlite import SqliteReadingStore
-from server.access import BRUSSELS
-from server.models import Delivery, DepartureCheck, Stop
-from server.placereadings import to_ms
+from coldchain.readingstore.sqlite import SqliteReadingStore
+from server.core.access import BRUSSELS
+from server.core.models import Delivery, DepartureCheck, Stop
+from server.domain.place_readings import to_ms
 from tests.pages.conftest import Pages, csrf_of, page_login
 from tests.server.world import World, plan_delivery
 

@@ -13,11 +13,11 @@ from selenium.webdriver.remote.webelement import WebElement
 from sqlalchemy import select
 
 from alerts.engine import Engine
-from server.access import BRUSSELS
-from server.alerting.models import Alert
+from server.alerting.event_writer import record_events
 from server.alerting.places import Places
-from server.alerting.recording import record_events
-from server.models import utcnow
+from server.core.access import BRUSSELS
+from server.core.models import utcnow
+from server.core.models.alerts import Alert
 from tests.alerting.support import Site, readings
 from tests.pages.conftest import Pages
 

@@ -9,7 +9,7 @@ import httpx
 from selenium.webdriver.common.by import By
 from sqlalchemy import func, select
 
-from server.alerting.models import Alert
+from server.core.models.alerts import Alert
 from tests.pages.conftest import Pages, csrf_of, page_login, raise_alert
 
 
@@ -93,7 +93,7 @@ def test_live_alert_acknowledge_and_corrective_action(pages: Pages) -> None:
     pages.click_and_wait("record-action", "action enregistrée", "#alert-state")
     assert "Lots isolés" in pages.browser.find_element(By.ID, "action-recorded").text
     with pages.site.app.state.sessionmaker() as session:
-        from server.alerting.models import Alert, CorrectiveAction
+        from server.core.models.alerts import Alert, CorrectiveAction
 
         alert = session.get(Alert, alert_id)
         assert alert is not None and alert.state == "action_recorded"

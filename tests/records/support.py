@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from coldchain.protocol import Reading
-from gateway.store_sqlite import SqliteReadingStore
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from tests.server.world import D1, World, brussels, iso
 
 START, END = brussels(D1, 6, 0), brussels(D1, 10, 30)

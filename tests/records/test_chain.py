@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import delete, update
 
-from server.records.models import SealedRecord, SealedRecordImmutable
+from server.core.models.records import SealedRecord, SealedRecordImmutable
 from tests.records.support import END, prepare, run, write_readings
 
 BACKLOG_FROM = END - timedelta(minutes=60)

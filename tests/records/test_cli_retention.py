@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from coldchain.cli import main
 from coldchain.settings import RecordsSettings
-from server.records.models import SealedRecord
+from server.core.models.records import SealedRecord
 from server.records.retention import purge
 from tests.records.support import END, prepare, run, write_readings
 

@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from coldchain.protocol import Reading
-from server.alerting.models import Alert, AlertLot, CorrectiveAction
+from server.core.models.alerts import Alert, AlertLot, CorrectiveAction
 from tests.records.support import EXCURSION, sealed_delivery
 from tests.server.world import D1, D2, brussels, iso
 

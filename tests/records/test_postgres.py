@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import delete
 
-from server.records.models import SealedRecord
+from server.core.models.records import SealedRecord
 from tests.records.test_chain import _verify, three_versions  # noqa: F401  (fixture)
 from tests.records.test_inspection import test_inspection_zip as inspection_zip
 

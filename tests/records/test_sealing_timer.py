@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from coldchain.settings import RecordsSettings
-from gateway.store_sqlite import SqliteReadingStore
 from server.app import create_app
 from tests.harness.app import make_settings
 from tests.records.support import END, close_delivery, prepare, run, write_readings

@@ -1,14 +1,14 @@
 """The tenancy matrix, through the HTTP API: role x resource x organisation -> allowed or not.
 
 Rows a user may not see answer 404 (as if they did not exist); actions on rows they see but
-may not change answer 403. server/access.py is the one place these rules live.
+may not change answer 403. server/core/access.py is the one place these rules live.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from gateway.store_sqlite import SqliteReadingStore
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from tests.server.world import (
     D1,
     D2,

@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from gateway.store_sqlite import SqliteReadingStore
-from server import csrf
-from server.admin import create_superuser
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from server.app import create_app
-from server.models import AccessToken, utcnow
+from server.core import csrf
+from server.core.models import AccessToken, utcnow
+from server.domain.accounts import create_superuser
 from tests.harness.app import make_settings
 from tests.server.world import PASSWORD, login
 

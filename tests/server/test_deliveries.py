@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gateway.store_sqlite import SqliteReadingStore
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from tests.server.world import D1, World, brussels, iso, reading
 
 

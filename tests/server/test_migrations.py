@@ -12,8 +12,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.exc import StatementError
 
-from server.db import alembic_config, make_engine, migrate
-from server.models import Base, Organisation
+from server.core.db import alembic_config, make_engine, migrate
+from server.core.models import Base, Organisation
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:

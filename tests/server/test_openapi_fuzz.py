@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from gateway.store_sqlite import SqliteReadingStore
+from coldchain.readingstore.sqlite import SqliteReadingStore
 from server.app import create_app
 from tests.harness.app import make_settings
 from tests.server.world import World, build_world

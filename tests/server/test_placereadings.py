@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.store_sqlite import SqliteReadingStore
-from server.placereadings import from_ms, to_ms
+from coldchain.readingstore.sqlite import SqliteReadingStore
+from server.domain.place_readings import from_ms, to_ms
 from tests.server.world import D1, D2, World, brussels, iso, reading
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from coldchain.readingstore.influxdb import InfluxV1Sink
 from coldchain.settings import ServerSettings, Settings, StoreSettings
-from gateway.store_influxdb import InfluxV1Sink
 from server.app import create_app
 from tests.harness.servers import InfluxDB1
 from tests.server.world import D1, D2, World, brussels, build_world, iso, reading

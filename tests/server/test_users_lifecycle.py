@@ -1,4 +1,4 @@
-"""A user's life after creation (server/routes/users.py): roles granted and removed, the
+"""A user's life after creation (server/api/users.py): roles granted and removed, the
 account deactivated and reactivated, by whom, and that it takes effect at once — on
 SQLite and PostgreSQL, over HTTP on the real app, in the world of tests/server/world.py."""
 
@@ -51,7 +51,7 @@ def test_deactivation_takes_effect_at_once_and_reactivation_restores_login(
         assert signed.status_code == 200
         assert browser.get(f"{USERS}/me").status_code == 200
         assert bearer.get(f"{USERS}/me").status_code == 200
-        with caplog.at_level(logging.INFO, logger="server.routes.users"):
+        with caplog.at_level(logging.INFO, logger="server.api.users"):
             done = deactivate(world["admin_a"], driver)
         assert done.status_code == 200, done.text
         assert done.json()["is_active"] is False

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from coldchain.protocol import Reading
-from server.admin import create_superuser
+from server.domain.accounts import create_superuser
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 PASSWORD = "correct horse battery"

@@ -1,0 +1,336 @@
+"""InfluxDB: the two write paths (sinks) and the InfluxQL reading store.
+
+Schema (docs/storage.md): measurement `reading`, tags `probe` and `channel`, fields `value`
+(float, absent for a fault without a raw value), `seq` (integer), `fault` (string, only on
+a fault) and `clock_synced` (boolean); the point's time is the device time in nanoseconds
+(milliseconds x 10^6, exact). The same reading written twice is the same point.
+
+- `InfluxV2Sink`: influxdb-client's write API, SYNCHRONOUS, to /api/v2/write (InfluxDB 2.x,
+  3.x, Cloud, 1.8+; VictoriaMetrics implements it too).
+- `InfluxV1Sink`: the v1 /write endpoint (InfluxDB 1.x before 1.8), gzip.
+- `InfluxQLReadingStore`: reads back with InfluxQL over /query (1.x; 2.x with a DBRP mapping
+  and a token; 3.x).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
+
+from coldchain.protocol import CHANNELS, PROBE_ID_RE, Reading
+from coldchain.readingstore.base import SinkError, SinkRejected
+
+MEASUREMENT = "reading"
+NS_PER_MS = 1_000_000
+
+# Statuses after which a retry cannot succeed: the points themselves are refused.
+_PERMANENT_STATUSES = frozenset({400, 413, 422})
+
+
+def _tag(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _string_field(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@functools.lru_cache(maxsize=65536)
+def _series(channel: str, probe: str) -> str:
+    return f"{MEASUREMENT},channel={_tag(channel)},probe={_tag(probe)} "
+
+
+def line(r: Reading) -> str:
+    """One point in line protocol (tags sorted by key, as InfluxDB prefers)."""
+    fields = []
+    if r.value is not None:
+        fields.append(f"value={float(r.value)!r}")
+    fields.append(f"seq={r.seq}i")
+    if r.fault is not None:
+        fields.append(f"fault={_string_field(r.fault)}")
+    fields.append("clock_synced=" + ("true" if r.clock_synced else "false"))
+    return f"{_series(r.channel, r.probe_id)}{','.join(fields)} {r.time_ms * NS_PER_MS}"
+
+
+def lines(readings: Sequence[Reading]) -> bytes:
+    return ("\n".join(line(r) for r in readings)).encode()
+
+
+def _raise_for_status(status: int, body: bytes, what: str) -> None:
+    if 200 <= status < 300:
+        return
+    detail = f"{what}: HTTP {status}: {body[:300].decode('utf-8', 'replace')}"
+    if status in _PERMANENT_STATUSES:
+        raise SinkRejected(detail)
+    raise SinkError(detail)
+
+
+class InfluxV1Sink:
+    """InfluxDB 1.x `/write` (database, retention policy, user/password), gzip body."""
+
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        *,
+        retention_policy: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 10.0,
+        gzip_body: bool = True,
+        create_database: bool = True,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.params: dict[str, str] = {"db": database, "precision": "ns"}
+        if retention_policy:
+            self.params["rp"] = retention_policy
+        if username:
+            self.params["u"] = username
+            self.params["p"] = password or ""
+        self.gzip_body = gzip_body
+        self.database = database
+        self._http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(total=timeout_s), retries=False, maxsize=2
+        )
+        self._database_ready = not create_database
+
+    def _ensure_database(self) -> None:
+        # CREATE DATABASE is idempotent; a user without admin rights gets 403: carry on, the
+        # write itself then says whether the database exists.
+        q = f'CREATE DATABASE "{self.database}"'
+        fields = {k: v for k, v in self.params.items() if k in ("u", "p")} | {"q": q}
+        try:
+            resp = self._http.request("POST", f"{self.url}/query", fields=fields)
+        except urllib3.exceptions.HTTPError as exc:
+            raise SinkError(f"InfluxDB unreachable: {exc}") from exc
+        if resp.status < 300:
+            self._database_ready = True
+
+    def write(self, readings: Sequence[Reading]) -> int:
+        if not readings:
+            return 0
+        if not self._database_ready:
+            self._ensure_database()
+        body = lines(readings)
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if self.gzip_body:
+            body = gzip.compress(body, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
+        query = urlencode(self.params)
+        try:
+            resp = self._http.request(
+                "POST", f"{self.url}/write?{query}", body=body, headers=headers
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise SinkError(f"InfluxDB unreachable: {exc}") from exc
+        _raise_for_status(resp.status, resp.data, "InfluxDB /write")
+        return len(readings)
+
+    def close(self) -> None:
+        self._http.clear()
+
+
+class InfluxV2Sink:
+    """influxdb-client write API, SYNCHRONOUS: the call returns once the server took the batch.
+
+    (The client's batching mode keeps its buffer in memory and its flush() does nothing, so
+    the gateway batches itself, from its durable spool.)
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        org: str,
+        bucket: str,
+        *,
+        timeout_s: float = 10.0,
+        gzip_body: bool = True,
+    ) -> None:
+        from influxdb_client import InfluxDBClient, WritePrecision
+        from influxdb_client.service.write_service import WriteService
+
+        self.bucket = bucket
+        self.org = org
+        self.gzip_body = gzip_body
+        self._precision: Any = WritePrecision.NS
+        # retries=False: the drainer owns retrying (with backoff, from the spool).
+        # The client's own gzip runs at level 9: ~3 us of CPU per reading, more than the
+        # rest of the write. The body is compressed here at level 1 instead (as for v1).
+        self._client = InfluxDBClient(
+            url=url,
+            token=token,
+            org=org,
+            timeout=int(timeout_s * 1000),
+            enable_gzip=False,
+            retries=False,
+        )
+        self._write_service = WriteService(self._client.api_client)  # type: ignore[no-untyped-call]
+
+    def write(self, readings: Sequence[Reading]) -> int:
+        from influxdb_client.rest import ApiException
+
+        if not readings:
+            return 0
+        body = lines(readings)
+        encoding: dict[str, str] = {}
+        if self.gzip_body:
+            body = gzip.compress(body, compresslevel=1)
+            encoding["content_encoding"] = "gzip"
+        try:
+            self._write_service.post_write(  # type: ignore[no-untyped-call]
+                org=self.org, bucket=self.bucket, body=body, precision=self._precision,
+                content_type="text/plain; charset=utf-8", **encoding,
+            )  # fmt: skip
+        except ApiException as exc:
+            _raise_for_status(int(exc.status or 0), str(exc.body or "").encode(), "/api/v2/write")
+            raise SinkError(f"/api/v2/write: {exc}") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise SinkError(f"/api/v2/write unreachable: {exc}") from exc
+        return len(readings)
+
+    def close(self) -> None:
+        self._client.close()  # type: ignore[no-untyped-call]
+
+
+# --- Reading back with InfluxQL ---------------------------------------------------------------
+
+
+def _check_probe(probe_id: str) -> str:
+    # Identifiers are validated, never escaped: nothing but [a-z0-9-] reaches the query text.
+    if not PROBE_ID_RE.fullmatch(probe_id):
+        raise ValueError(f"not a probe id: {probe_id!r}")
+    return probe_id
+
+
+def _check_channel(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise ValueError(f"not a channel: {channel!r}")
+    return channel
+
+
+class InfluxQLReadingStore:
+    """`ReadingStore` over InfluxDB's /query (InfluxQL), for 1.x, 2.x (DBRP) and 3.x."""
+
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        *,
+        retention_policy: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.database = database
+        self.source = (
+            f'"{retention_policy}"."{MEASUREMENT}"' if retention_policy else f'"{MEASUREMENT}"'
+        )
+        self.params: dict[str, str] = {"db": database, "epoch": "ms"}
+        if retention_policy:
+            self.params["rp"] = retention_policy
+        if username:
+            self.params["u"] = username
+            self.params["p"] = password or ""
+        self.headers = {"Authorization": f"Token {token}"} if token else {}
+        self._http = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=2)
+
+    def _query(self, q: str) -> Iterator[dict[str, Any]]:
+        """Series of the answer; chunked so large answers are never cut at a row limit."""
+        fields = self.params | {"q": q, "chunked": "true", "chunk_size": "10000"}
+        resp = self._http.request("GET", f"{self.url}/query", fields=fields, headers=self.headers)
+        if resp.status >= 300:
+            raise RuntimeError(f"InfluxQL query failed: HTTP {resp.status}: {resp.data[:300]!r}")
+        for chunk in resp.data.splitlines():
+            if not chunk.strip():
+                continue
+            body = json.loads(chunk)
+            for result in body.get("results", []):
+                if "error" in result:
+                    raise RuntimeError(f"InfluxQL error: {result['error']}")
+                yield from result.get("series", [])
+
+    @staticmethod
+    def _reading(probe: str, channel: str, columns: list[str], values: list[Any]) -> Reading:
+        row = dict(zip(columns, values, strict=True))
+        value = row.get("value")
+        return Reading(
+            probe_id=probe,
+            channel=channel,
+            time_ms=int(row["time"]),
+            seq=int(row["seq"]),
+            value=None if value is None else float(value),
+            fault=row.get("fault"),
+            clock_synced=row.get("clock_synced") is not False,
+        )
+
+    def readings(
+        self, probe_id: str, start_ms: int, end_ms: int, channel: str | None = None
+    ) -> list[Reading]:
+        where = (
+            f"\"probe\" = '{_check_probe(probe_id)}' "
+            f"AND time >= {int(start_ms)}ms AND time < {int(end_ms)}ms"
+        )
+        if channel is not None:
+            where += f" AND \"channel\" = '{_check_channel(channel)}'"
+        q = (
+            f'SELECT "value", "seq", "fault", "clock_synced" FROM {self.source} '
+            f'WHERE {where} GROUP BY "channel"'
+        )
+        out = []
+        for series in self._query(q):
+            ch = series["tags"]["channel"]
+            for values in series.get("values", []):
+                out.append(self._reading(probe_id, ch, series["columns"], values))
+        out.sort(key=lambda r: (r.time_ms, r.channel))
+        return out
+
+    def latest(self, probe_ids: Sequence[str] | None = None) -> dict[tuple[str, str], Reading]:
+        where = ""
+        if probe_ids is not None:
+            if not probe_ids:
+                return {}
+            alternatives = "|".join(_check_probe(p) for p in probe_ids)
+            where = f'WHERE "probe" =~ /^({alternatives})$/ '
+        q = (
+            f'SELECT "value", "seq", "fault", "clock_synced" FROM {self.source} {where}'
+            'GROUP BY "probe", "channel" ORDER BY time DESC LIMIT 1'
+        )
+        out = {}
+        for series in self._query(q):
+            tags = series["tags"]
+            for values in series.get("values", []):
+                reading = self._reading(tags["probe"], tags["channel"], series["columns"], values)
+                out[(reading.probe_id, reading.channel)] = reading
+        return out
+
+    def count(
+        self,
+        probe_id: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> int:
+        conditions = []
+        if probe_id is not None:
+            conditions.append(f"\"probe\" = '{_check_probe(probe_id)}'")
+        if start_ms is not None:
+            conditions.append(f"time >= {int(start_ms)}ms")
+        if end_ms is not None:
+            conditions.append(f"time < {int(end_ms)}ms")
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        total = 0
+        for series in self._query(f'SELECT COUNT("seq") FROM {self.source} {where}'):
+            for values in series.get("values", []):
+                total += int(values[1])
+        return total
+
+    def close(self) -> None:
+        self._http.clear()

@@ -1,0 +1,181 @@
+"""Engine events into the database: the alert row, its lots and delivery, its history,
+and what must be sent (probe alarm, e-mails, webhooks)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.events import AlertEvent, EventType
+from alerts.findings import RANK, Severity
+from coldchain.settings import AlertingSettings
+from server.alerting import outbox, recipients
+from server.alerting.places import parse_key
+from server.core.models import (
+    ColdRoom,
+    ColdRoomLoan,
+    Delivery,
+    Load,
+    Organisation,
+    OrganisationKind,
+    Zone,
+)
+from server.core.models.alerts import Alert, AlertLot, AlertState
+from server.domain.place_readings import from_ms
+
+WITHDRAWN_NOTE = (
+    "Retirée automatiquement : les données arrivées en retard montrent "
+    "qu'il n'y a pas eu d'excursion."
+)
+RINGING = frozenset({AlertState.OPEN, AlertState.ACKNOWLEDGED})
+NOTIFIED = frozenset({"warning", "critical"})  # tolerated and info are recorded, not rung
+
+
+def record_events(
+    session: Session, events: list[AlertEvent], settings: AlertingSettings, now: datetime
+) -> list[Alert]:
+    touched = []
+    for event in events:
+        touched.append(_record(session, event, settings, now))
+    return touched
+
+
+def _record(
+    session: Session, event: AlertEvent, settings: AlertingSettings, now: datetime
+) -> Alert:
+    alert = session.scalar(select(Alert).where(Alert.uid == event.alert_id))
+    created = alert is None
+    if alert is None:
+        alert = _new_alert(session, event, now)
+    previous_severity = alert.severity
+    _update(alert, event, now)
+    _link_lots(session, alert, event)
+    session.flush()
+    kind = event.event.value
+    if event.event == EventType.OPENED and not created:
+        kind = "replayed"  # judged again after a restart: already on record, not news
+    outbox.add_entry(session, alert, kind, event.to_dict(), settings)
+    # Acknowledged and then turning critical: told again (the escalation stays stopped).
+    rings = event.severity.value in NOTIFIED and alert.state in RINGING
+    rose = created or RANK[Severity(alert.severity)] > RANK[Severity(previous_severity)]
+    if event.event in (EventType.OPENED, EventType.ESCALATED, EventType.UPDATED):
+        if rings and rose:
+            what = outbox.ENTRY_FR["opened" if created else "escalated"]
+            outbox.probe_alarm(session, alert, True, now)
+            told = recipients.up_to(session, alert, alert.escalation_level)
+            outbox.email_people(session, alert, told, what, settings)
+            if alert.next_escalation_at is None and alert.acknowledged_at is None:
+                alert.next_escalation_at = now + timedelta(minutes=settings.escalation_after_min)
+    elif event.event in (EventType.RESOLVED, EventType.WITHDRAWN):
+        outbox.probe_alarm(session, alert, False, now)
+        if event.event == EventType.WITHDRAWN and alert.state == AlertState.OPEN:
+            alert.state = AlertState.CLOSED  # late readings showed there was no excursion
+            alert.closed_at = now
+            alert.review_note = WITHDRAWN_NOTE
+            alert.next_escalation_at = None
+    return alert
+
+
+def _new_alert(session: Session, event: AlertEvent, now: datetime) -> Alert:
+    zone_id, cold_room_id = parse_key(event.location_id)
+    alert = Alert(
+        uid=event.alert_id,
+        location_key=event.location_id,
+        zone_id=zone_id,
+        cold_room_id=cold_room_id,
+        state=AlertState.INFO if event.severity.value == "info" else AlertState.OPEN,
+        escalation_level=0,
+        created_at=now,
+    )
+    if zone_id is not None:
+        zone = session.get(Zone, zone_id)
+        alert.van_id = zone.van_id if zone else None
+        delivery = _delivery_using(session, alert.van_id, event.start_ms)
+        if delivery is not None:
+            alert.delivery_id = delivery.id
+            alert.cooperative_id = delivery.cooperative_id
+        elif zone is not None:
+            from server.core.models import Van
+
+            van = session.get(Van, zone.van_id)
+            alert.cooperative_id = van.owner_id if van else None
+    else:
+        room = session.get(ColdRoom, cold_room_id)
+        if room is not None:
+            alert.owner_id = room.owner_id
+            alert.cooperative_id = room_cooperative(session, room)
+    session.add(alert)
+    return alert
+
+
+def room_cooperative(session: Session, room: ColdRoom) -> int | None:
+    """The cooperative answerable for a cold room: its owner if a cooperative, else the
+    first cooperative it is lent to."""
+    owner = session.get(Organisation, room.owner_id)
+    if owner is not None and owner.kind == OrganisationKind.COOPERATIVE:
+        return owner.id
+    return session.scalar(
+        select(ColdRoomLoan.cooperative_id)
+        .where(ColdRoomLoan.cold_room_id == room.id)
+        .order_by(ColdRoomLoan.id)
+    )
+
+
+def _delivery_using(session: Session, van_id: int | None, t_ms: int) -> Delivery | None:
+    """The delivery that had the van at device time t (departed, not yet closed)."""
+    if van_id is None:
+        return None
+    t = from_ms(t_ms)
+    for delivery in session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.van_id == van_id, Delivery.departed_at.is_not(None), Delivery.departed_at <= t
+        )
+        .order_by(Delivery.departed_at.desc())
+    ):
+        if delivery.closed_at is None or t < delivery.closed_at:
+            return delivery
+    return None
+
+
+def _update(alert: Alert, event: AlertEvent, now: datetime) -> None:
+    alert.kind = event.kind.value
+    alert.severity = event.severity.value
+    alert.engine_status = event.status
+    alert.probe_id = event.probe_id
+    alert.channel = event.channel
+    alert.start_at = from_ms(event.start_ms)
+    alert.last_out_at = from_ms(event.last_out_ms)
+    alert.end_at = from_ms(event.end_ms) if event.end_ms is not None else None
+    alert.peak = event.peak
+    alert.detected_at = from_ms(event.detected_at_ms)
+    alert.detected_late = bool(alert.detected_late) or event.detected_late
+    alert.text_fr = event.text_fr[:500]
+    alert.text_en = event.text_en[:500]
+    alert.record = event.to_dict()
+    alert.updated_at = now
+
+
+def _link_lots(session: Session, alert: Alert, event: AlertEvent) -> None:
+    """The lots the engine says were on board during the excursion (names their producers)."""
+    load_ids = {int(x) for x in event.lot_ids if x.isdigit()}
+    if not load_ids:
+        return
+    session.flush()
+    known = set(session.scalars(select(AlertLot.load_id).where(AlertLot.alert_id == alert.id)))
+    for load in session.scalars(select(Load).where(Load.id.in_(load_ids - known))):
+        session.add(
+            AlertLot(
+                alert_id=alert.id,
+                load_id=load.id,
+                delivery_id=load.delivery_id,
+                consignor_id=load.consignor_id,
+            )
+        )
+        if alert.delivery_id is None:
+            alert.delivery_id = load.delivery_id
+            delivery = session.get(Delivery, load.delivery_id)
+            if delivery is not None:
+                alert.cooperative_id = delivery.cooperative_id

@@ -1,0 +1,231 @@
+"""One error body for the whole API: {"error": {"code", "message", "details"}}.
+
+`message` is French unless the client's Accept-Language prefers English. Every code
+the API can answer is listed in MESSAGES with both languages.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from server.core.validation_fr import problem
+
+log = logging.getLogger(__name__)
+
+MESSAGES: dict[str, tuple[str, str]] = {  # code -> (français, English)
+    "not_authenticated": ("Authentification requise.", "Authentication required."),
+    "invalid_credentials": (
+        "Adresse e-mail ou mot de passe incorrect.",
+        "Wrong email or password.",
+    ),
+    "too_many_attempts": (
+        "Trop de tentatives de connexion échouées ; réessayez plus tard.",
+        "Too many failed login attempts; try again later.",
+    ),
+    "forbidden": ("Vous n'avez pas le droit de faire ceci.", "You are not allowed to do this."),
+    "not_found": ("Introuvable.", "Not found."),
+    "conflict": (
+        "Conflit avec les données existantes : {detail}",
+        "Conflicts with existing data: {detail}",
+    ),
+    "validation_error": ("Données invalides : {detail}", "Invalid data: {detail}"),
+    "invalid_json": (
+        "Le corps de la requête n'est pas du JSON valide.",
+        "The request body is not valid JSON.",
+    ),
+    "too_deep": ("Le JSON est trop imbriqué.", "The JSON is nested too deeply."),
+    "payload_too_large": (
+        "Le corps de la requête est trop grand (maximum {limit} octets).",
+        "The request body is too large (at most {limit} bytes).",
+    ),
+    "method_not_allowed": ("Méthode non autorisée.", "Method not allowed."),
+    "unknown_category": (
+        "Catégorie de produit inconnue : « {category} ». Catégories connues : {known}.",
+        "Unknown product category: '{category}'. Known categories: {known}.",
+    ),
+    "stop_before_delivery": (
+        "L'heure prévue de l'arrêt ({at}) est avant le jour de la livraison ({day}).",
+        "The stop's planned time ({at}) is before the delivery day ({day}).",
+    ),
+    "probe_already_installed": (
+        "La sonde {probe} est déjà installée ailleurs sur cette période (installation {other}).",
+        "Probe {probe} is already installed elsewhere over this period (installation {other}).",
+    ),
+    "wrong_password": ("Le mot de passe actuel est incorrect.", "The current password is wrong."),
+    "delivery_not_editable": (
+        "La livraison est {state} : elle ne peut plus être modifiée ainsi.",
+        "The delivery is {state}: it can no longer be changed this way.",
+    ),
+    "departure_check_failed": (
+        "La zone {zone} n'est pas pré-refroidie : {temperature} °C pour une limite de {limit} °C.",
+        "Zone {zone} is not pre-cooled: {temperature} °C against a limit of {limit} °C.",
+    ),
+    "no_zone_reading": (
+        "Aucune mesure récente pour la zone {zone} : indiquez la température mesurée.",
+        "No recent reading for zone {zone}: give the measured temperature.",
+    ),
+    "handover_incomplete": (
+        "Chaque chargement de l'arrêt doit être accepté ou refusé (manque : {missing}).",
+        "Every load of the stop must be accepted or refused (missing: {missing}).",
+    ),
+    "refusal_needs_reason": ("Un refus doit être motivé.", "A refusal needs a reason."),
+    "stops_pending": (
+        "Des arrêts n'ont pas encore été remis : {pending}.",
+        "Some stops have not been handed over yet: {pending}.",
+    ),
+    "csrf_failed": (
+        "Jeton anti-CSRF absent ou invalide : une modification authentifiée par le cookie de "
+        "session doit envoyer l'en-tête X-CSRF-Token (ou utilisez un jeton Bearer).",
+        "Missing or invalid CSRF token: a change authenticated by the session cookie must "
+        "send the X-CSRF-Token header (or use a Bearer token).",
+    ),
+    "internal_error": ("Erreur interne du serveur.", "Internal server error."),
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str  # French unless Accept-Language prefers English
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# Declared on every API route, so the OpenAPI document shows the one error body.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Malformed request body (not JSON, not UTF-8)"),
+        (401, "Not authenticated"),
+        (403, "Not allowed"),
+        (404, "Not found (or not visible to the caller)"),
+        (409, "Conflicts with existing data or the delivery's state"),
+        (413, "Request body too large"),
+        (422, "Invalid input; the message says why"),
+        (429, "Too many failed logins"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Both:
+    """A message parameter in both languages (the error body picks the caller's)."""
+
+    fr: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.fr
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.params = params
+
+
+def language(request: Request, default: str) -> str:
+    """The first of fr/en in Accept-Language (quality values honoured), else `default`."""
+    header = request.headers.get("accept-language", "")
+    choices: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower()[:2]
+        if primary in ("fr", "en") and quality > 0:
+            choices.append((-quality, index, primary))
+    return min(choices)[2] if choices else default
+
+
+def message(code: str, lang: str, params: dict[str, Any]) -> str:
+    french, english = MESSAGES.get(code, MESSAGES["internal_error"])
+    template = english if lang == "en" else french
+    params = {
+        k: (v.en if lang == "en" else v.fr) if isinstance(v, Both) else v for k, v in params.items()
+    }
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+def error_response(
+    request: Request, status: int, code: str, details: Any = None, **params: Any
+) -> JSONResponse:
+    default = getattr(request.app.state, "default_language", "fr")
+    body: dict[str, Any] = {
+        "code": code,
+        "message": message(code, language(request, default), params),
+    }
+    if details is not None:
+        body["details"] = details
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+_HTTP_CODES = {
+    400: "invalid_json",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
+
+
+def _validation_details(exc: RequestValidationError, lang: str) -> list[dict[str, Any]]:
+    details = []
+    for error in exc.errors()[:20]:  # a hostile body could produce thousands
+        details.append(
+            {
+                "field": ".".join(str(part) for part in error.get("loc", ())),
+                "problem": problem(error, lang)[:300],
+                "type": error.get("type"),
+            }
+        )
+    return details
+
+
+def install(app: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(request, exc.status, exc.code, **exc.params)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "validation_error")
+        return error_response(request, exc.status_code, code, detail=str(exc.detail)[:300])
+
+    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        lang = language(request, request.app.state.default_language)
+        details = _validation_details(exc, lang)
+        if any(d["type"] == "json_invalid" for d in details):
+            return error_response(request, 422, "invalid_json", details=details)
+        summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:3])
+        return error_response(request, 422, "validation_error", details=details, detail=summary)
+
+    async def unexpected(request: Request, _exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal_error")
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,248 @@
+"""The pages: login/logout, language switch, and one home per role. Alert pages
+(acknowledge, corrective action, review) are in server/pages/alert_pages.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from server.alerting.visibility import visible_alerts
+from server.api import auth
+from server.core.access import (
+    cold_room_windows,
+    visible_cold_rooms,
+    visible_deliveries,
+    visible_probes,
+    visible_vans,
+)
+from server.core.deps import SessionDep, SettingsDep, StoreDep
+from server.core.errors import ApiError
+from server.core.models import (
+    ColdRoom,
+    Delivery,
+    Installation,
+    Membership,
+    Organisation,
+    Probe,
+    Role,
+    User,
+    Van,
+    Zone,
+    utcnow,
+)
+from server.core.models.alerts import Alert, AlertState
+from server.core.models.records import SealedRecord
+from server.core.validation_fr import problem
+from server.domain.place_readings import Place
+from server.domain.place_readings import series as readings_of
+from server.pages import charts, i18n, status
+from server.pages.web import (
+    CsrfChecked,
+    LoginCsrfChecked,
+    NeedLogin,
+    PageRefused,
+    Visitor,
+    home_of,
+    render,
+    see_other,
+    visitor,
+)
+from server.schemas.auth import LoginIn
+
+router = APIRouter(include_in_schema=False)
+
+
+def role_page(request: Request, session: SessionDep, role: str) -> Visitor:
+    visit = visitor(request, session)
+    if not visit.has_role(role):
+        raise PageRefused(403, visit)
+    return visit
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep) -> Response:
+    try:
+        return see_other(home_of(visitor(request, session)))
+    except NeedLogin:
+        return see_other("/login")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    return render(request, "login.html", None, email="", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _csrf: LoginCsrfChecked,
+    email: Annotated[str, Form()] = "",  # bounds: LoginIn (a French message, not a JSON 422)
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    """The API's login (same rate limit, same cookie), then the user's home page."""
+    lang = i18n.page_language(request)
+    words = i18n.translator(lang)
+    try:
+        body = LoginIn(email=email, password=password)
+    except ValidationError as invalid:
+        error = "; ".join(
+            f"{words.get(str(e['loc'][0]), e['loc'][0])} : {problem(e, lang)}"
+            for e in invalid.errors()
+        )
+        return render(request, "login.html", None, 422, email=email, error=error)
+    redirect = see_other("/")
+    try:
+        auth.login(body, request, redirect, session, settings)
+    except ApiError as refused:
+        key = "too_many_attempts" if refused.status == 429 else "invalid_credentials"
+        return render(request, "login.html", None, refused.status, email=email, error=words[key])
+    return redirect
+
+
+@router.post("/logout")
+def logout(
+    request: Request, session: SessionDep, settings: SettingsDep, _csrf: CsrfChecked
+) -> Response:
+    try:
+        visit = visitor(request, session)
+    except NeedLogin:
+        return see_other("/login")
+    auth.logout(visit.access, session, settings)
+    redirect = see_other("/login")
+    redirect.delete_cookie(settings.session_cookie_name)
+    return redirect
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, request: Request) -> Response:
+    back = request.headers.get("referer", "/")
+    host = f"{request.url.scheme}://{request.url.netloc}/"
+    redirect = see_other(back if back.startswith(host) else "/")  # never an open redirect
+    if code in i18n.LANGUAGES:
+        redirect.set_cookie(i18n.LANG_COOKIE, code, max_age=365 * 86400, samesite="lax")
+    return redirect
+
+
+def open_alerts(session: SessionDep, visit: Visitor) -> list[Alert]:
+    return list(
+        session.scalars(
+            select(Alert)
+            .where(visible_alerts(visit.viewer), Alert.state != AlertState.CLOSED)
+            .order_by(Alert.start_at.desc(), Alert.id.desc())
+            .limit(50)
+        )
+    )
+
+
+@router.get("/driver", response_class=HTMLResponse)
+def driver(request: Request, session: SessionDep, store: StoreDep) -> Response:
+    visit = role_page(request, session, Role.DRIVER)
+    empty = request.app.state.settings.alerting.empty_zone_category
+    trucks = status.my_trucks(session, store, visit.viewer, empty, utcnow())
+    alerts = open_alerts(session, visit)
+    return render(request, "driver.html", visit, trucks=trucks, alerts=alerts)
+
+
+@router.get("/producer", response_class=HTMLResponse)
+def producer(request: Request, session: SessionDep, store: StoreDep) -> Response:
+    visit = role_page(request, session, Role.PRODUCER)
+    lang = i18n.page_language(request)
+    now = utcnow()
+    rooms = []
+    for room, current in status.my_rooms(session, store, visit.viewer, now):
+        windows = cold_room_windows(session, visit.viewer, room.id)
+        place = Place(cold_room_id=room.id)
+        limit_c = current.limit.max_c if current.limit else None
+        drawn = []
+        for days, word in ((1, "chart_24h"), (7, "chart_7d")):
+            start = now - timedelta(days=days)
+            series = readings_of(session, store, place, windows, start, now)
+            title = f"{room.name} — {i18n.translator(lang)[word]}"
+            drawn.append((word, charts.svg_chart(series, start, now, limit_c, lang, title)))
+        rooms.append((room, current, drawn))
+    mine = list(
+        session.scalars(
+            select(Alert)
+            .where(visible_alerts(visit.viewer))
+            .order_by(Alert.start_at.desc(), Alert.id.desc())
+            .limit(50)
+        )
+    )
+    return render(request, "producer.html", visit, rooms=rooms, alerts=mine)
+
+
+@router.get("/hygiene", response_class=HTMLResponse)
+def hygiene(request: Request, session: SessionDep) -> Response:
+    visit = role_page(request, session, Role.HYGIENE_OFFICER)
+    deliveries = session.execute(
+        select(Delivery, Van, User)
+        .join(Van, Van.id == Delivery.van_id)
+        .join(User, User.id == Delivery.driver_id)
+        .where(visible_deliveries(visit.viewer))
+        .order_by(Delivery.day.desc(), Delivery.id.desc())
+        .limit(100)
+    ).all()
+    records: dict[int, SealedRecord] = {}
+    for record in session.scalars(
+        select(SealedRecord)
+        .where(SealedRecord.delivery_id.in_([d.id for d, _, _ in deliveries]))
+        .order_by(SealedRecord.version)
+    ):
+        records[record.delivery_id] = record  # the newest version of each delivery's record
+    return render(
+        request,
+        "hygiene.html",
+        visit,
+        alerts=open_alerts(session, visit),
+        deliveries=deliveries,
+        records=records,
+    )
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin(request: Request, session: SessionDep) -> Response:
+    visit = role_page(request, session, Role.ADMIN)
+    viewer = visit.viewer
+    vans = list(session.scalars(select(Van).where(visible_vans(viewer)).order_by(Van.name)))
+    zones: dict[int, list[Zone]] = {}
+    for zone in session.scalars(
+        select(Zone).where(Zone.van_id.in_([v.id for v in vans])).order_by(Zone.id)
+    ):
+        zones.setdefault(zone.van_id, []).append(zone)
+    rooms = list(
+        session.scalars(select(ColdRoom).where(visible_cold_rooms(viewer)).order_by(ColdRoom.name))
+    )
+    probes = session.execute(
+        select(Probe, Installation)
+        .outerjoin(Installation, (Installation.probe_id == Probe.id) & Installation.end.is_(None))
+        .where(visible_probes(viewer))
+        .order_by(Probe.probe_id)
+    ).all()
+    places = {f"zone-{z.id}": f"{v.name} — {z.name}" for v in vans for z in zones.get(v.id, [])}
+    places.update({f"room-{r.id}": r.name for r in rooms})
+    admin_orgs = viewer.orgs_with(Role.ADMIN)
+    members = session.execute(
+        select(User, Membership, Organisation)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.organisation_id.in_(admin_orgs))
+        .order_by(User.full_name, Membership.role)
+    ).all()
+    return render(
+        request,
+        "admin.html",
+        visit,
+        vans=vans,
+        zones=zones,
+        rooms=rooms,
+        probes=probes,
+        places=places,
+        members=members,
+    )
