@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Europe/Brussels")
+from coldchain import clock
+
 _FAR = 2**62
 
 
@@ -41,7 +41,7 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class DailyWindow:
-    """A window repeated every day at a local (Europe/Brussels) time, e.g. defrost at 02:00."""
+    """A window repeated every day at the site's local time, e.g. defrost at 02:00."""
 
     reason: str
     mode: Mode
@@ -60,7 +60,7 @@ class DailyWindow:
 
     def on_day(self, day: dt.date) -> Window:
         hour, minute = (int(x) for x in self.start_local.split(":"))
-        local = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL_TZ)
+        local = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=clock.zone())
         start = int(local.timestamp() * 1000)
         return Window(
             self.reason, self.mode, start, start + self.duration_min * 60_000, self.relax_c
@@ -79,7 +79,7 @@ class Schedule:
     def _candidates(self, t_ms: int) -> list[Window]:
         found = list(self.windows)
         if self.daily:
-            day = dt.datetime.fromtimestamp(t_ms / 1000, LOCAL_TZ).date()
+            day = dt.datetime.fromtimestamp(t_ms / 1000, clock.zone()).date()
             for offset in (-1, 0, 1):
                 found.extend(d.on_day(day + dt.timedelta(days=offset)) for d in self.daily)
         return found

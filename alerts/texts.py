@@ -1,4 +1,4 @@
-"""Alert texts for people: French first, English available. Times in Europe/Brussels."""
+"""Alert texts for people: French first, English available. Times in the site's zone."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from alerts.findings import IMPOSSIBLE_JUMP, STUCK_VALUE, AlertKind, Record, Severity
 from alerts.profiles import ProductProfile
-from alerts.schedules import LOCAL_TZ
+from coldchain import clock
 
 MEDIUM_FR = {"air": "air", "product": "produit (simulant)"}
 MEDIUM_EN = {"air": "air", "product": "product (simulant)"}
@@ -39,7 +39,7 @@ def _minutes(ms: int) -> int:
 
 
 def local_time(t_ms: int) -> str:
-    return dt.datetime.fromtimestamp(t_ms / 1000, LOCAL_TZ).strftime("%d/%m %H:%M")
+    return dt.datetime.fromtimestamp(t_ms / 1000, clock.zone()).strftime("%d/%m %H:%M")
 
 
 def _category(record: Record, profiles: Mapping[str, ProductProfile]) -> tuple[str, str]:

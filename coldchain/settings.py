@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -80,7 +81,6 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
-    timezone: str = "Europe/Brussels"
     default_language: Literal["fr", "en"] = "fr"
     migrate_on_start: bool = True  # run `alembic upgrade head` when the app starts
     session_cookie_name: str = "coldchain_session"
@@ -147,10 +147,22 @@ class RecordsSettings(BaseModel):
 
 
 class ClockSettings(BaseModel):
-    """The demo's accelerated clock (coldchain/clock.py); left alone, the real clock."""
+    """The system's clock (coldchain/clock.py): the site's time zone, and the demo's
+    accelerated time; left alone, the real clock."""
 
     speed: float = Field(1.0, ge=1.0, le=10_000.0)  # demo time runs this much faster...
     meets_real_at: float | None = None  # ...until this unix time, then it is real time
+    # Every time a person reads, and every local calendar day, is in this IANA zone.
+    timezone: str = "Europe/Brussels"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"fuseau horaire inconnu : {name!r} (nom IANA attendu)") from exc
+        return name
 
 
 class Settings(BaseSettings):

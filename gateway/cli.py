@@ -13,10 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from pydantic import ValidationError
-
-from coldchain import clock
-from coldchain.settings import Settings, load_settings
+from coldchain.startup import settings_or_exit
 from gateway.spool import Spool
 
 
@@ -57,21 +54,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.set_defaults(handler=show_status)
 
 
-def _settings(args: argparse.Namespace) -> Settings | None:
-    try:
-        return load_settings(getattr(args, "config", None))
-    except ValidationError as exc:
-        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
-        return None
-
-
 def run(args: argparse.Namespace) -> int:
     from gateway.app import Gateway
 
-    settings = _settings(args)
-    if settings is None:
-        return 2
-    clock.configure(settings.clock)  # the demo's accelerated clock, else real time
+    settings = settings_or_exit(args.config)  # also the demo's accelerated clock
     if args.log_format == "json":
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
@@ -79,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open_spool(args: argparse.Namespace) -> Spool | None:
-    settings = _settings(args)
-    if settings is None:
-        return None
+    settings = settings_or_exit(getattr(args, "config", None))
     if not settings.gateway.spool_path.exists():
         print(f"coldchain: no spool at {settings.gateway.spool_path}", file=sys.stderr)
         return None

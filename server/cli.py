@@ -7,10 +7,9 @@ import getpass
 import os
 import sys
 
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from coldchain.settings import Settings, load_settings
+from coldchain.startup import settings_or_exit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,21 +36,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     admin.set_defaults(handler=create_admin)
 
 
-def _settings(args: argparse.Namespace) -> Settings | None:
-    try:
-        return load_settings(args.config)
-    except ValidationError as exc:
-        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
-        return None
-
-
 def migrate(args: argparse.Namespace) -> int:
     from server.core.db import make_engine
     from server.core.db import migrate as upgrade
 
-    settings = _settings(args)
-    if settings is None:
-        return 2
+    settings = settings_or_exit(args.config)
     engine = make_engine(settings.server.database_url)
     upgrade(engine)
     engine.dispose()
@@ -65,9 +54,7 @@ def create_admin(args: argparse.Namespace) -> int:
     from server.core.security import password_hasher
     from server.domain.accounts import create_superuser
 
-    settings = _settings(args)
-    if settings is None:
-        return 2
+    settings = settings_or_exit(args.config)
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -94,9 +81,7 @@ def create_admin(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = _settings(args)
-    if settings is None:
-        return 2
+    settings = settings_or_exit(args.config)
     if args.config is not None:  # the worker processes load the same file
         os.environ["COLDCHAIN_CONFIG"] = str(args.config)
     if args.workers > 1:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pydantic import ValidationError
-
 from coldchain import broker
 from coldchain.protocol import PROBE_ID_RE
-from coldchain.settings import Settings, load_settings
+from coldchain.settings import Settings
+from coldchain.startup import settings_or_exit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,11 +29,7 @@ def broker_files(settings: Settings) -> broker.BrokerFiles:
 
 
 def _files(args: argparse.Namespace) -> broker.BrokerFiles | None:
-    try:
-        settings = load_settings(args.config)
-    except ValidationError as exc:
-        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
-        return None
+    settings = settings_or_exit(args.config)
     if not settings.mqtt.managed:
         print("coldchain: mqtt.managed is false: manage users on your own broker", file=sys.stderr)
         return None

@@ -24,13 +24,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from coldchain import broker, clock
 from coldchain.commands.broker import broker_files
 from coldchain.commands.up import services
 from coldchain.demo import day, probes, seed
-from coldchain.settings import ClockSettings, Settings, load_settings
+from coldchain.settings import ClockSettings, Settings
+from coldchain.startup import settings_or_exit
 from coldchain.supervisor import Service, Supervisor, port_open
 
 log = logging.getLogger(__name__)
@@ -162,7 +161,7 @@ def stop_after_day(driver: DayDriver, supervisor: Supervisor) -> None:
 
 
 def say(cast: seed.Cast, minute: float, text: str) -> None:
-    local = cast.at(minute).astimezone(seed.BRUSSELS).strftime("%H:%M")
+    local = cast.at(minute).astimezone(clock.zone()).strftime("%H:%M")
     print(f"[démo {local}] {text}", flush=True)
 
 
@@ -176,12 +175,7 @@ def run(args: argparse.Namespace) -> int:
     meets = t0 + day.DAY_MIN * 60 / args.speed
     clock_settings = ClockSettings(speed=args.speed, meets_real_at=meets)
     os.environ.update(demo_environment(folder, clock_settings))
-    try:
-        settings: Settings = load_settings(args.config)
-    except ValidationError as exc:
-        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
-        return 2
-    clock.configure(settings.clock)
+    settings: Settings = settings_or_exit(args.config)
     demo_clock = probes.DemoClock(args.speed, meets, t0)
     for name, host, port in (
         ("mqtt.port", settings.mqtt.host, settings.mqtt.port),

@@ -15,11 +15,10 @@ import signal
 import subprocess
 import sys
 
-from pydantic import ValidationError
-
 from coldchain import broker
 from coldchain.commands.broker import broker_files
-from coldchain.settings import Settings, load_settings
+from coldchain.settings import Settings
+from coldchain.startup import settings_or_exit
 from coldchain.supervisor import Service, Supervisor, port_open
 
 log = logging.getLogger(__name__)
@@ -104,11 +103,7 @@ def first_admin(config: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.config)
-    except ValidationError as exc:
-        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit(args.config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     for name, host, port in (
         ("mqtt.port", settings.mqtt.host, settings.mqtt.port),

@@ -11,12 +11,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from coldchain import clock
 from coldchain.demo import day
 
 log = logging.getLogger(__name__)
-BRUSSELS = ZoneInfo("Europe/Brussels")
 EMAIL_DOMAIN = "demo.local"
 ROLE_WORDS = {
     "admin": "administrateur",
@@ -183,7 +182,7 @@ def plan(cast: Cast, delivery: day.Delivery, slug: str) -> None:
         "cooperative_id": ids[delivery.cooperative],
         "van_id": ids[delivery.van],
         "driver_id": ids[f"user:chauffeur.{slug}"],
-        "day": departs.astimezone(BRUSSELS).date().isoformat(),
+        "day": departs.astimezone(clock.zone()).date().isoformat(),
     }
     ids[delivery.key] = planner.call("POST", "/api/v1/deliveries", body)["id"]
     producers = {p.key: p for p in day.PRODUCERS}

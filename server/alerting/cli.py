@@ -10,9 +10,7 @@ import sys
 import threading
 from typing import Any
 
-from pydantic import ValidationError
-
-from coldchain.settings import load_settings
+from coldchain.startup import settings_or_exit
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from server.alerting.worker import AlertWorker, AnotherWorkerRunning
     from server.core.db import make_engine, migrate
 
-    try:
-        settings = load_settings(args.config)
-    except ValidationError as exc:
-        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit(args.config)
     if args.client_id:
         settings.alerting.client_id = args.client_id
     engine = make_engine(settings.server.database_url)

@@ -1,7 +1,7 @@
 """Maintenance alert: a probe channel whose periodic verification (EN 13486) is overdue.
 
 For each probe installed somewhere now, the latest calibration of each channel decides
-(server/domain/calibration.py `is_overdue`, Europe/Brussels date); a probe never calibrated is
+(server/domain/calibration.py `is_overdue`, the site's calendar day); a probe never calibrated is
 overdue as a whole (channel "*"). One open `calibration_overdue` alert per probe channel,
 located where the probe is installed now, so the existing visibility rules show it to that
 van's owner or that cold room's owner and cooperatives. It is resolved (engine status
@@ -24,13 +24,14 @@ from typing import Any, Final
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from coldchain import clock
 from coldchain.settings import AlertingSettings
 from server.alerting import outbox, recipients
 from server.alerting.event_writer import room_cooperative
 from server.alerting.places import cold_room_key, zone_key
 from server.core.models import Calibration, ColdRoom, Installation, Probe, Van, Zone
 from server.core.models.alerts import Alert, AlertState
-from server.domain.calibration import BRUSSELS, is_overdue, today_brussels
+from server.domain.calibration import is_overdue
 
 KIND: Final = "calibration_overdue"
 ALL_CHANNELS: Final = "*"  # a probe never calibrated: every channel is unverified
@@ -55,7 +56,7 @@ def check_calibrations(
     """Open the missing alerts and resolve the ones no longer overdue; returns the alerts
     opened or resolved. `probe_pks` limits the check (after a calibration is recorded);
     `open_new=False` only resolves."""
-    today = today_brussels(now)
+    today = clock.today(now)
     wanted = {
         (o.probe.probe_id, o.channel, _key(o.installation)): o
         for o in overdue_channels(session, today, now, probe_pks)
@@ -131,7 +132,7 @@ def _open(
     if late.due is None:
         since = inst.start  # unverified since it was put to work here
     else:  # overdue from the first day after the due date, Brussels midnight
-        since = datetime.combine(late.due + timedelta(days=1), time(), BRUSSELS)
+        since = datetime.combine(late.due + timedelta(days=1), time(), clock.zone())
     text_fr, text_en = texts(late)
     alert = Alert(
         uid=f"{KIND}-{uuid.uuid4().hex}",  # one open per channel: checked above, not by uid

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from coldchain import clock
 from coldchain.settings import AlertingSettings
 from server.alerting.notify.probe_alarm import alarm_text
 from server.core.models import Installation, User, utcnow
 from server.core.models.alerts import Alert, AlertEntry, AlertState, Notification
-
-BRUSSELS = ZoneInfo("Europe/Brussels")
 
 SEVERITY_FR = {
     "critical": "critique",
@@ -42,7 +40,7 @@ ENTRY_FR = {
 
 
 def brussels(t: datetime) -> str:
-    return t.astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M")
+    return t.astimezone(clock.zone()).strftime("%d/%m/%Y %H:%M")
 
 
 def short_text(alert: Alert) -> str:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from coldchain import clock
 from server.core.errors import ApiError
 from server.core.models import (
     ColdRoom,
@@ -39,7 +39,6 @@ from server.core.models import (
     Zone,
 )
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 STAFF = frozenset({Role.ADMIN, Role.HYGIENE_OFFICER})
 
 Interval = tuple[datetime, datetime | None]  # [start, end), end None = still running
@@ -195,7 +194,7 @@ def can_use_van(session: Session, cooperative_id: int, van: Van) -> bool:
 
 def delivery_window(delivery: Delivery) -> Interval:
     """From the start of the delivery day (pre-cooling before departure) until closing."""
-    start = datetime.combine(delivery.day, time(0), BRUSSELS).astimezone(UTC)
+    start = clock.day_start(delivery.day)
     if delivery.closed_at is not None:
         return (start, delivery.closed_at)
     if delivery.departed_at is not None:

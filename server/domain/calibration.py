@@ -10,12 +10,9 @@ differs from the reference instrument's by more than 1 °C fails its verificatio
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Final
-from zoneinfo import ZoneInfo
-
-from coldchain import clock
 
 ACCEPTANCE_LIMIT_C: Final = 1.0  # EN 12830 maximum error, regulatory.md §3
 # Readings a verification can have: EN 12830 covers −80 °C…+85 °C (regulatory.md §3).
@@ -30,9 +27,6 @@ FAIL_MEANING_EN: Final = (
     "Fail: the error exceeds ±1 °C (EN 12830). The probe may no longer be used for HACCP "
     "records: it must be repaired or replaced, then verified again."
 )
-
-
-BRUSSELS: Final = ZoneInfo("Europe/Brussels")
 
 
 class Result(StrEnum):
@@ -52,11 +46,7 @@ def verdict(reference_c: float, probe_c: float) -> Result:
 
 
 def is_overdue(next_due: date | None, today: date) -> bool:
-    """Overdue from the day after `next_due` (a Europe/Brussels date); no due date recorded
+    """Overdue from the day after `next_due` (a calendar day of the site); no due date recorded
     is not overdue (the register says so instead)."""
     return next_due is not None and next_due < today
 
-
-def today_brussels(now: datetime | None = None) -> date:
-    """Due dates are Belgian calendar days."""
-    return (now or clock.utcnow()).astimezone(BRUSSELS).date()

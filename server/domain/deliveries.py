@@ -6,13 +6,13 @@ Routes call these functions; each raises ApiError with the reason when a rule sa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from coldchain import clock
 from coldchain.readingstore.base import ReadingStore
-from server.core.access import BRUSSELS
 from server.core.crud import flush
 from server.core.errors import ApiError, Both
 from server.core.models import (
@@ -49,7 +49,7 @@ def require_status(session: Session, delivery: Delivery, *allowed: DeliveryStatu
 
 
 def day_start(delivery: Delivery) -> datetime:
-    return datetime.combine(delivery.day, time(0), BRUSSELS).astimezone(UTC)
+    return clock.day_start(delivery.day)
 
 
 def add_stop(session: Session, delivery: Delivery, body: StopIn) -> Stop:
@@ -58,7 +58,7 @@ def add_stop(session: Session, delivery: Delivery, body: StopIn) -> Stop:
         raise ApiError(
             422,
             "stop_before_delivery",
-            at=body.planned_at.astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M"),
+            at=body.planned_at.astimezone(clock.zone()).strftime("%d/%m/%Y %H:%M"),
             day=delivery.day.strftime("%d/%m/%Y"),
         )
     if body.cold_room_id is not None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from server.core.access import BRUSSELS
+from coldchain import clock
 from server.core.errors import ApiError, message
 from server.core.models import Organisation, Role
 from server.core.validation_fr import problem
@@ -81,14 +81,14 @@ def local_instant(text: str | None) -> datetime | str | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=BRUSSELS)
+        return datetime.fromisoformat(text).replace(tzinfo=clock.zone())
     except ValueError:
         return text
 
 
 def local_input(value: datetime | None) -> str:
     """An aware datetime as a datetime-local field shows it (Brussels wall time)."""
-    return value.astimezone(BRUSSELS).strftime("%Y-%m-%dT%H:%M") if value else ""
+    return value.astimezone(clock.zone()).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
 def decimal(text: str | None) -> str | None:

@@ -18,7 +18,6 @@ from server.alerting.lifecycle import may_act, may_review
 from server.alerting.schemas import AcknowledgeIn, CloseIn, CorrectiveActionIn
 from server.alerting.visibility import get_visible_alert
 from server.api import alerts as alert_api
-from server.core.access import BRUSSELS
 from server.core.deps import SessionDep
 from server.core.errors import ApiError, message
 from server.core.models.alerts import Decision
@@ -55,7 +54,7 @@ def show(
     except ApiError as missing:  # not visible answers like not there
         raise PageRefused(missing.status, visit) from missing
     alert = get_visible_alert(session, visit.viewer, alert_id)
-    now_local = clock.utcnow().astimezone(BRUSSELS).strftime("%Y-%m-%dT%H:%M")
+    now_local = clock.utcnow().astimezone(clock.zone()).strftime("%Y-%m-%dT%H:%M")
     return render(
         request,
         "alert.html",
@@ -78,7 +77,7 @@ def alert_page(alert_id: IdPath, request: Request, session: SessionDep) -> Respo
 def local_instant(text: str) -> datetime | str:
     """A datetime-local field (Brussels wall time) as an aware datetime."""
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=BRUSSELS)
+        return datetime.fromisoformat(text).replace(tzinfo=clock.zone())
     except ValueError:
         return text  # the schema says what is wrong, in French
 

@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from coldchain import clock
 from server.api import deliveries as api
-from server.core.access import BRUSSELS, STAFF, can_operate, visible_deliveries
+from server.core.access import STAFF, can_operate, visible_deliveries
 from server.core.deps import SessionDep, StoreDep
 from server.core.errors import ApiError, message
 from server.core.models import Delivery, Role, User, Van, Zone, utcnow
@@ -41,9 +42,9 @@ def operator_page(request: Request, session: SessionDep) -> Visitor:
 
 @router.get("/deliveries", response_class=HTMLResponse)
 def today(request: Request, session: SessionDep) -> Response:
-    """The deliveries of today (Europe/Brussels) the user drives or plans."""
+    """The deliveries of today (the site's calendar day) the user drives or plans."""
     visit = operator_page(request, session)
-    day = utcnow().astimezone(BRUSSELS).date()
+    day = utcnow().astimezone(clock.zone()).date()
     rows = session.execute(
         select(Delivery, Van, User)
         .join(Van, Van.id == Delivery.van_id)

@@ -1,5 +1,5 @@
 """The pages' language (French first, English available) and how values are shown:
-times in Europe/Brussels, temperatures with their unit, French decimal commas."""
+times in the site's zone, temperatures with their unit, French decimal commas."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import Request
 
-from server.core.access import BRUSSELS
+from coldchain import clock
 from server.core.errors import language
 from server.pages.admin_words import ADMIN_WORDS
 from server.pages.delivery_words import DELIVERY_WORDS
@@ -43,10 +43,10 @@ def number(value: str | float, lang: str) -> str:
 
 
 def local_time(value: datetime | None, lang: str, with_date: bool = True) -> str:
-    """Europe/Brussels wall time (stored times are UTC)."""
+    """The site's wall-clock time (stored times are UTC)."""
     if value is None:
         return "—"
-    local = value.astimezone(BRUSSELS)
+    local = value.astimezone(clock.zone())
     if not with_date:
         return local.strftime("%H:%M")
     return local.strftime("%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M")

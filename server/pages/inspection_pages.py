@@ -6,7 +6,7 @@ same form post waits for the file and returns it directly."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +17,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
-from server.core.access import BRUSSELS, Viewer, visible_cold_rooms, visible_vans
+from server.core.access import Viewer, visible_cold_rooms, visible_vans
 from server.core.deps import SessionDep
 from server.core.errors import ApiError, message
 from server.core.models import ColdRoom, Van, Zone
@@ -75,7 +75,7 @@ def show_form(
 @router.get("", response_class=HTMLResponse)
 def inspection_form(request: Request, session: SessionDep) -> Response:
     visit = staff_page(request, session)
-    today = clock.utcnow().astimezone(BRUSSELS).date()
+    today = clock.utcnow().astimezone(clock.zone()).date()
     form = {"first_day": (today - timedelta(days=30)).isoformat(), "last_day": today.isoformat()}
     return show_form(request, session, visit, {**form, "vans": [], "rooms": []})
 
@@ -92,7 +92,7 @@ def parse_day(text: str) -> date | None:
 
 def midnight(day: date) -> datetime:
     """The start of a Brussels calendar day, in UTC (how times are stored and asked)."""
-    return datetime.combine(day, time(0), BRUSSELS).astimezone(UTC)
+    return clock.day_start(day)
 
 
 def ids(values: list[str]) -> list[int] | None:
@@ -167,8 +167,8 @@ def _start(request: Request, session: Session, form: dict[str, Any]) -> Response
                 own, store, viewer, wanted, places, profiles(), out, fraction=job.report
             )
 
-    name = f"inspection-{wanted.start.astimezone(BRUSSELS):%Y%m%d}-"
-    name += f"{(wanted.end - timedelta(hours=12)).astimezone(BRUSSELS):%Y%m%d}.zip"
+    name = f"inspection-{wanted.start.astimezone(clock.zone()):%Y%m%d}-"
+    name += f"{(wanted.end - timedelta(hours=12)).astimezone(clock.zone()):%Y%m%d}.zip"
     jobs = jobs_of(app)
     try:
         job = jobs.start(visit.user.id, name, work)

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from alerts.limits import ZoneLimit, limit_for_category, limit_for_lots
 from alerts.profiles import ProductProfile, load_profiles
+from coldchain import clock
 from coldchain.readingstore.base import ReadingStore
 from server.alerting.places import lots_on_board, zone_key
-from server.core.access import BRUSSELS, Viewer, cold_room_windows, visible_cold_rooms, zone_windows
+from server.core.access import Viewer, cold_room_windows, visible_cold_rooms, zone_windows
 from server.core.errors import ApiError
 from server.core.models import ColdRoom, Delivery, DeliveryStatus, Van, Zone
 from server.domain.place_readings import Place, PlaceReading, latest, to_ms
@@ -74,7 +75,7 @@ def my_trucks(
     now: datetime,
 ) -> list[TruckNow]:
     """Today's deliveries the viewer drives (not closed), each van's zones now."""
-    today = now.astimezone(BRUSSELS).date()
+    today = now.astimezone(clock.zone()).date()
     deliveries = session.scalars(
         select(Delivery)
         .where(

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
+from coldchain import clock
 
 
 def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M")
+    return clock.local(datetime.fromtimestamp(ms / 1000, UTC)).strftime("%d/%m/%Y %H:%M")
 
 
 def _num(value: Any) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 
-from server.records.timefmt import BRUSSELS
+from coldchain import clock
 
 WIDTH, HEIGHT = 480, 190
 LEFT, BOTTOM, RIGHT, TOP = 40, 30, 10, 20
@@ -104,7 +104,7 @@ def chart(
         )
     for i in range(5):  # x labels, Brussels time
         t = t0 + (t1 - t0) * i // 4
-        label = datetime.fromtimestamp(t / 1000, UTC).astimezone(BRUSSELS)
+        label = datetime.fromtimestamp(t / 1000, UTC).astimezone(clock.zone())
         text = label.strftime("%H:%M") if t1 - t0 <= 86_400_000 * 2 else label.strftime("%d/%m")
         drawing.add(
             String(x(t), BOTTOM - 10, text, fontName="Helvetica", fontSize=6, textAnchor="middle")

@@ -6,14 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from coldchain import clock
-from coldchain.settings import Settings, load_settings
+from coldchain.settings import Settings
+from coldchain.startup import settings_or_exit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,14 +54,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     purge.set_defaults(handler=run_purge)
 
 
-def _settings(args: argparse.Namespace) -> Settings | None:
-    try:
-        return load_settings(args.config)
-    except ValidationError as exc:
-        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
-        return None
-
-
 def _open(settings: Settings) -> tuple[Any, Any, Any]:
     from coldchain.readingstore.registry import make_reading_store
     from server.core.db import make_engine, make_sessionmaker, migrate
@@ -77,9 +68,7 @@ def run_seal(args: argparse.Namespace) -> int:
     from server.domain.categories import profiles
     from server.records.sealing import seal_pending
 
-    settings = _settings(args)
-    if settings is None:
-        return 2
+    settings = settings_or_exit(args.config)
     engine, factory, store = _open(settings)
     try:
         window = timedelta(days=settings.records.reseal_window_days)
@@ -97,9 +86,7 @@ def run_seal(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     from server.records.verify import cooperatives_with_records, verify_chain
 
-    settings = _settings(args)
-    if settings is None:
-        return 2
+    settings = settings_or_exit(args.config)
     engine, factory, store = _open(settings)
     store.close()
     bad = 0
@@ -129,9 +116,7 @@ def run_export(args: argparse.Namespace) -> int:
     from server.core.models.records import SealedRecord
     from server.records import formats, record_pdf
 
-    settings = _settings(args)
-    if settings is None:
-        return 2
+    settings = settings_or_exit(args.config)
     engine, factory, store = _open(settings)
     store.close()
     with factory() as session:
@@ -164,13 +149,10 @@ def run_inspection(args: argparse.Namespace) -> int:
     from server.core.models import Role
     from server.domain.categories import profiles
     from server.records import inspection
-    from server.records.timefmt import BRUSSELS
 
-    settings = _settings(args)
-    if settings is None:
-        return 2
-    start = datetime.combine(args.start, time(0), BRUSSELS).astimezone(UTC)
-    end = datetime.combine(args.end + timedelta(days=1), time(0), BRUSSELS).astimezone(UTC)
+    settings = settings_or_exit(args.config)
+    start = clock.day_start(args.start)
+    end = clock.day_start(args.end + timedelta(days=1))
     wanted = inspection.InspectionRequest(start, end, tuple(args.van), tuple(args.cold_room))
     # The command runs as the cooperative's hygiene officer: the same tenancy rules apply.
     viewer = Viewer(0, False, {args.cooperative: frozenset({Role.HYGIENE_OFFICER})})
@@ -201,9 +183,7 @@ def run_inspection(args: argparse.Namespace) -> int:
 def run_purge(args: argparse.Namespace) -> int:
     from server.records.retention import purge
 
-    settings = _settings(args)
-    if settings is None:
-        return 2
+    settings = settings_or_exit(args.config)
     engine, factory, store = _open(settings)
     store.close()
     try:
@@ -223,19 +203,16 @@ def run_calibrations_due(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from server.core.models import Calibration, Probe
-    from server.domain.calibration import today_brussels
     from server.records.registers import calibration_rows, overdue
 
-    settings = _settings(args)
-    if settings is None:
-        return 2
+    settings = settings_or_exit(args.config)
     engine, factory, store = _open(settings)
     store.close()
     with factory() as session:
         pairs = session.execute(
             select(Calibration, Probe).join(Probe, Probe.id == Calibration.probe_id)
         ).all()
-        rows = calibration_rows([(c, p) for c, p in pairs], today_brussels())
+        rows = calibration_rows([(c, p) for c, p in pairs], clock.today())
     engine.dispose()
     late = overdue(rows)
     for row in late:

@@ -29,7 +29,6 @@ from alerts.profiles import ProductProfile
 from coldchain import clock
 from coldchain.readingstore.base import ReadingStore
 from server.core.access import (
-    BRUSSELS,
     Interval,
     Viewer,
     cold_room_windows,
@@ -41,7 +40,6 @@ from server.core.errors import ApiError, Both
 from server.core.models import Calibration, ColdRoom, Delivery, Installation, Probe, Van, Zone
 from server.core.models.alerts import Alert
 from server.core.models.records import SealedRecord
-from server.domain.calibration import today_brussels
 from server.domain.place_readings import Place
 from server.records import alerts_log, record_pdf, registers
 from server.records.formats import record_json
@@ -208,7 +206,7 @@ def export(
             )
             put(f"{name}.json", partial(_write, record_json(record).encode()))
         calibrations = registers.calibration_rows(
-            _calibrations(session, places, request), today or today_brussels()
+            _calibrations(session, places, request), today or clock.today()
         )
         put("registre_etalonnages.csv", partial(_write, registers.calibration_csv(calibrations)))
         categories = {p.category for p in places if p.category} | registers.limits_of_records(
@@ -232,8 +230,8 @@ def export(
 
 def _days(start: datetime, end: datetime) -> int:
     """How many days `write_readings` writes: one per Brussels calendar day in [start, end)."""
-    first = start.astimezone(BRUSSELS).date()
-    last = (end - timedelta(microseconds=1)).astimezone(BRUSSELS).date()
+    first = start.astimezone(clock.zone()).date()
+    last = (end - timedelta(microseconds=1)).astimezone(clock.zone()).date()
     return max(1, (last - first).days + 1)
 
 
@@ -326,7 +324,7 @@ def _records(session: Session, viewer: Viewer, request: InspectionRequest) -> li
         visible_deliveries(viewer),
         Delivery.van_id.in_(request.van_ids),
         Delivery.day >= first,
-        Delivery.day <= request.end.astimezone(BRUSSELS).date(),  # a Belgian calendar day
+        Delivery.day <= request.end.astimezone(clock.zone()).date(),  # a Belgian calendar day
     )
     return list(
         session.scalars(

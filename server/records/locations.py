@@ -14,12 +14,13 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 from sqlalchemy.orm import Session
 
+from coldchain import clock
 from coldchain.readingstore.base import ReadingStore
 from server.core.access import Interval
 from server.domain.place_readings import Place, series, to_ms
 from server.records.chart import Limit, chart
 from server.records.pdfkit import H2, SMALL, TITLE, build, para, table
-from server.records.timefmt import BRUSSELS, celsius, local
+from server.records.timefmt import celsius, local
 from server.records.verdict import MAX_STEP_MS
 
 READINGS_HEADER = [
@@ -114,7 +115,7 @@ def write_readings(
     writer.writerow(READINGS_HEADER)
     day_start = start
     while day_start < end:
-        local_day = day_start.astimezone(BRUSSELS)
+        local_day = day_start.astimezone(clock.zone())
         next_day = (
             local_day.replace(hour=0, minute=0, second=0, microsecond=0)
             + timedelta(days=1, hours=3)
@@ -178,7 +179,7 @@ def summary_pdf(
     story.append(para(f"{summary.readings} mesures (fichier releves.csv)."))
     lines: dict[str, list[tuple[int, float]]] = {}
     for (day, channel), d in sorted(summary.days.items()):
-        ms = to_ms(datetime.fromisoformat(day).replace(tzinfo=BRUSSELS))
+        ms = to_ms(datetime.fromisoformat(day).replace(tzinfo=clock.zone()))
         lines.setdefault(f"{channel} min", []).append((ms, d.low))
         lines.setdefault(f"{channel} max", []).append((ms, d.high))
     if lines:

@@ -1,11 +1,10 @@
-"""Times and numbers as a French-reading inspector expects them (Europe/Brussels)."""
+"""Times and numbers as a French-reading inspector expects them, in the site's zone."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
+from coldchain import clock
 
 
 def parse(value: str | None) -> datetime | None:
@@ -24,7 +23,7 @@ def local(value: str | datetime | int | None, fmt: str = "%d/%m/%Y %H:%M") -> st
         moment = parsed
     else:
         moment = value
-    return moment.astimezone(BRUSSELS).strftime(fmt)
+    return moment.astimezone(clock.zone()).strftime(fmt)
 
 
 def celsius(value: float | None, digits: int = 1) -> str:

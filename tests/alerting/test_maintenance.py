@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from coldchain import clock
 from server.alerting.maintenance import KIND, check_calibrations
 from server.alerting.worker import AlertWorker
 from server.core.models import Calibration, Probe, utcnow
 from server.core.models.alerts import Alert, Notification
-from server.domain.calibration import ACCEPTANCE_LIMIT_C, Result, today_brussels, verdict
+from server.domain.calibration import ACCEPTANCE_LIMIT_C, Result, verdict
 from server.records import registers
-from tests.alerting.support import BRUSSELS, Inbox, Site, build_site, settings_for, wait_for
+from tests.alerting.support import Inbox, Site, build_site, settings_for, wait_for
 from tests.harness.servers import Mosquitto, free_port
 from tests.server.world import iso
 
@@ -43,7 +44,7 @@ def count_open(site: Site) -> int:
 
 
 def calibrate(site: Site, probe: str, next_due_days: int, **extra: Any) -> Any:
-    today = datetime.now(UTC).astimezone(BRUSSELS).date()
+    today = datetime.now(UTC).astimezone(clock.zone()).date()
     body = {
         "channel": "air",
         "offset": -0.2,
@@ -130,7 +131,7 @@ def test_overdue_verification_opens_one_alert_for_the_owner_only(offline_site: S
     site = offline_site
     calibrate(site, "probe_VA", -3, reference_reading_c=4.0, probe_reading_c=4.2)
     calibrate(site, "probe_CR1", 200)  # up to date: no alert for it
-    due = (datetime.now(UTC).astimezone(BRUSSELS).date() - timedelta(days=3)).strftime("%d/%m/%Y")
+    due = (clock.today(datetime.now(UTC)) - timedelta(days=3)).strftime("%d/%m/%Y")
     opened = check(site)
     assert len(opened) == 1
     expected = f"Sonde van-a-1 (air) : vérification d'étalonnage en retard depuis le {due}"
@@ -190,7 +191,7 @@ def test_the_register_shows_the_new_fields(offline_site: Site) -> None:
         pairs = session.execute(
             select(Calibration, Probe).join(Probe, Probe.id == Calibration.probe_id)
         ).all()
-        rows = registers.calibration_rows([(c, p) for c, p in pairs], today_brussels())
+        rows = registers.calibration_rows([(c, p) for c, p in pairs], clock.today())
     assert len(rows) == 1
     text = registers.calibration_csv(rows).decode("utf-8-sig")
     header, fields = list(csv.reader(io.StringIO(text), delimiter=";"))

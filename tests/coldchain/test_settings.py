@@ -25,7 +25,7 @@ def test_defaults_are_for_a_single_cooperative_on_sqlite() -> None:
     settings = Settings()
     assert settings.mode == "development"
     assert settings.store.kind == "sqlite"
-    assert settings.server.timezone == "Europe/Brussels"
+    assert settings.clock.timezone == "Europe/Brussels"
     assert settings.server.default_language == "fr"
 
 
