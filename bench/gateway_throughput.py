@@ -135,7 +135,7 @@ class GatewayRun:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "run"],
+                [sys.executable, "-m", "coldchain.cli", "gateway", "run"],
                 cwd=REPO,
                 env=self.env,
                 stdout=log,

@@ -1,7 +1,7 @@
 """`coldchain gateway`: run the gateway, list the quarantine, show the spool and probe status.
 
-`python -m gateway ...` is the same command (configuration from $COLDCHAIN_CONFIG and the
-COLDCHAIN_* environment, see docs/configuration.md).
+Configuration from `--config`, $COLDCHAIN_CONFIG and the COLDCHAIN_* environment, see
+docs/configuration.md.
 """
 
 from __future__ import annotations

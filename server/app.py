@@ -12,10 +12,21 @@ from coldchain import __version__, clock
 from coldchain.readingstore.base import ReadingStore
 from coldchain.readingstore.registry import make_reading_store
 from coldchain.settings import Settings, load_settings
-from server.alerting import app as alerting_app
-from server.api import auth, cold_rooms, deliveries, organisations, probes, readings, users, vans
-from server.api import producer_records as producer_routes
-from server.api import records as records_routes
+from server.alerting import in_server
+from server.api import (
+    alert_stream,
+    alerts,
+    auth,
+    cold_rooms,
+    deliveries,
+    organisations,
+    probes,
+    producer_records,
+    readings,
+    records,
+    users,
+    vans,
+)
 from server.core import errors
 from server.core.bodyguard import BodyGuard
 from server.core.db import make_engine, make_sessionmaker, migrate
@@ -36,11 +47,13 @@ Authenticate with `POST /api/v1/auth/login`, then send `Authorization: Bearer <t
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
-    for module in (auth, users, organisations, vans, cold_rooms, probes, deliveries, readings):
+    # The one list of API route modules. The alert stream comes before the alerts so
+    # that `/alerts/stream` is not taken for `/alerts/{id}`.
+    for module in (
+        auth, users, organisations, vans, cold_rooms, probes, deliveries, readings,
+        alert_stream, alerts, records, producer_records,
+    ):  # fmt: skip
         router.include_router(module.router)
-    router.include_router(alerting_app.router)
-    router.include_router(records_routes.router)
-    router.include_router(producer_routes.router)
     return router
 
 
@@ -56,12 +69,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = alerting_app.start_worker(_app)  # only if alerting.in_server
+        worker = in_server.start_worker(_app)  # only if alerting.in_server
         sealer = sealing_timer.start(_app)  # unless records.seal_every_s is 0
         yield
         if sealer is not None:
             sealer.stop()
-        alerting_app.stop_worker(worker)
+        in_server.stop_worker(worker)
         if reading_store is None:  # we opened it, we close it
             store.close()
         engine.dispose()

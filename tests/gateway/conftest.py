@@ -1,4 +1,4 @@
-"""Gateway test helpers: the gateway as a real subprocess (`python -m gateway run`)."""
+"""Gateway test helpers: the gateway as a real subprocess (`coldchain gateway run`)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def past_start_ms(hours: float = 6) -> int:
 
 @dataclass
 class GatewayProcess:
-    """`python -m gateway run` with settings from COLDCHAIN_* variables; kill -9 and restart."""
+    """`coldchain gateway run` with settings from COLDCHAIN_* variables; kill -9 and restart."""
 
     workdir: Path
     env: dict[str, str]
@@ -41,7 +41,7 @@ class GatewayProcess:
         mark = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "run"],
+                [sys.executable, "-m", "coldchain.cli", "gateway", "run"],
                 cwd=self.workdir,
                 env=self.env,
                 stdout=log,

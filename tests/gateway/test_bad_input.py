@@ -125,11 +125,11 @@ def test_shared_vectors_are_quarantined_with_their_reason(gateway: Gateway, mosq
     assert kept == {p for t, p in sent if _expected(p, t) != "ok"}
     # The valid status vectors updated the probe's latest status.
     assert gateway.spool.statuses()["van1-zone-a"]["probe_id"] == "van1-zone-a"
-    # An operator lists them: `coldchain gateway quarantine` (through `python -m gateway`).
+    # An operator lists them: `coldchain gateway quarantine` (through `python -m coldchain.cli`).
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
     env["COLDCHAIN_GATEWAY__SPOOL_PATH"] = str(gateway.spool.path)
     out = subprocess.run(
-        [sys.executable, "-m", "gateway", "quarantine", "--reason", "too_deep", "--json"],
+        [sys.executable, "-m", "coldchain.cli", "gateway", "quarantine", "--reason", "too_deep", "--json"],
         env=env,
         capture_output=True,
         text=True,
@@ -140,7 +140,7 @@ def test_shared_vectors_are_quarantined_with_their_reason(gateway: Gateway, mosq
     assert listed and all(item["reason"] == "too_deep" for item in listed)
     assert listed[0]["topic"] == "cc/v1/dev/van1-zone-a/up/readings"
     status = subprocess.run(
-        [sys.executable, "-m", "gateway", "status"],
+        [sys.executable, "-m", "coldchain.cli", "gateway", "status"],
         env=env,
         capture_output=True,
         text=True,

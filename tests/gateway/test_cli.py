@@ -50,12 +50,12 @@ def test_json_log_lines() -> None:
     assert line["logger"] == "gateway.intake" and line["time"].endswith("+00:00")
 
 
-def test_python_m_gateway_takes_the_global_options(tmp_path: Path) -> None:
+def test_the_gateway_command_takes_the_global_options(tmp_path: Path) -> None:
     config = tmp_path / "gateway.toml"
     config.write_text(f'[gateway]\nspool_path = "{tmp_path / "absent.sqlite3"}"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
     result = subprocess.run(
-        [sys.executable, "-m", "gateway", "--config", str(config), "status"],
+        [sys.executable, "-m", "coldchain.cli", "--config", str(config), "gateway", "status"],
         env=env | {"PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,

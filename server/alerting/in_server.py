@@ -1,17 +1,11 @@
-"""Wiring into the server: the alert routes (SSE first: `/alerts/stream` before
-`/alerts/{id}`), and the worker inside the server process when `alerting.in_server`."""
+"""The alert worker inside the server process, when `alerting.in_server` (one process to
+run on a small machine; `coldchain alerts run` is the separate process otherwise)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from server.alerting.worker import AlertWorker
-from server.api import alert_stream as sse
-from server.api import alerts as routes
-
-router = APIRouter()
-router.include_router(sse.router)
-router.include_router(routes.router)
 
 
 def start_worker(app: FastAPI) -> AlertWorker | None:
