@@ -24,7 +24,8 @@ PIN_BUTTON = 33
 PIN_SUPPLY = 35
 SUPPLY_RATIO = 11  # 100 kOhm / 10 kOhm divider
 SSD1306_ADDR = 0x3C
-# Ports with a 2000 epoch return time.time() 30 years short (tech.md 1.4, micropython#16490).
+# Ports with a 2000 epoch return time.time() 30 years short (micropython#16490;
+# docs/technical-notes.md#epoch).
 EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
 
 
@@ -168,7 +169,7 @@ class Board:
 
         ntptime.host = self.cfg.get("ntp_host", "pool.ntp.org")
         try:
-            ntptime.settime()  # blocks on DNS and a 1 s UDP timeout (tech.md 1.4)
+            ntptime.settime()  # blocks on DNS and a 1 s UDP timeout (docs/technical-notes.md#ntp)
         except (OSError, OverflowError):
             return None
         return time.time() + EPOCH_OFFSET

@@ -26,14 +26,6 @@ def _crc16(buf, n):
     return binascii.crc32(memoryview(buf)[:n]) & 0xFFFF
 
 
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
 def write_atomic(path, data):
     # Write-then-rename: littlefs and POSIX both rename atomically, so a power cut leaves
     # either the old or the new file, never half of one.

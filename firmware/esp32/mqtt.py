@@ -195,8 +195,9 @@ class MQTTProtocol:
         # socket): close it here, or every reconnect leaks a socket (an ESP32 has about ten).
         try:
             self.w.s.close()
-        except Exception:  # noqa: BLE001 - already closed or never opened
-            pass
+        except Exception as e:  # noqa: BLE001 - already closed, or an ssl socket's own error:
+            # close() runs in MQTTLink.run's reconnect loop, which nothing may end.
+            self.log("mqtt close: %r" % (e,))
 
 
 class MQTTLink:

@@ -253,7 +253,8 @@ class Probe:
             uplink_ok = (
                 self.uplink is None or time.ticks_diff(time.ticks_ms(), self.uplink.beat) < 120000
             )
-            # Fed only on evidence that sampling and the uplink both make progress (tech.md 1.5).
+            # Fed only on evidence that sampling and the uplink both make progress
+            # (docs/technical-notes.md#watchdog).
             if sample_ok and uplink_ok:
                 if not wdt_started:
                     self.board.wdt_start(self.cfg["wdt_ms"])
