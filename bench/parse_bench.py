@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from coldchain import protocol  # noqa: E402
-from coldchain.protocol import Reading, ReadingsBatch, Rejection  # noqa: E402
+from coldchain.protocol import Reading, ReadingsBatch, Rejection, validation  # noqa: E402
 from gateway.simulate import fleet_batches  # noqa: E402
 
 Payload = tuple[bytes, str]  # (payload, topic)
@@ -62,7 +62,7 @@ def naive_parse(payload: bytes, now_ms: int, topic_name: str) -> ReadingsBatch |
 
 def full_validator(payload: bytes, now_ms: int, topic_name: str) -> object:
     probe_id = topic_name.split("/")[3]
-    return protocol._full_readings(payload, probe_id, now_ms)
+    return validation._full_readings(payload, probe_id, now_ms)
 
 
 def fleet_payloads(messages: int, per_message: int, start_ms: int) -> list[Payload]:

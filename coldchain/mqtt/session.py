@@ -1,6 +1,7 @@
 """The servers' MQTT client: MQTT 5, a stable client id, a persistent session, manual acks.
 
-The gateway and the alert worker both consume probe readings this way (DESIGN.md): every
+The gateway and the alert worker both consume probe readings this way
+(docs/technical-notes.md#paho-mqtt-sessions-and-acknowledgements): every
 connect, the first of a process included, uses clean_start=False with a session expiry, so
 the broker keeps what it queued for a stopped process (paho's default,
 MQTT_CLEAN_START_FIRST_ONLY, would drop it at each process start); a message is acked only

@@ -14,7 +14,7 @@ from coldchain.settings import Settings
 from server.alerting.escalation import escalate_due
 from server.alerting.notify.base import Channel, DeliveryFailed
 from server.alerting.notify.email import EmailChannel
-from server.alerting.notify.probe_alarm import ProbeAlarmChannel, Publisher
+from server.alerting.notify.probe_alarm import MqttPublish, ProbeAlarmChannel
 from server.alerting.notify.webhook import WebhookChannel
 from server.core.models import utcnow
 from server.core.models.alerts import Notification, NotificationAttempt
@@ -22,7 +22,7 @@ from server.core.models.alerts import Notification, NotificationAttempt
 log = logging.getLogger(__name__)
 
 
-def make_channels(settings: Settings, publisher: Publisher | None) -> dict[str, Channel]:
+def make_channels(settings: Settings, publisher: MqttPublish | None) -> dict[str, Channel]:
     cfg = settings.alerting
     channels: dict[str, Channel] = {}
     if publisher is not None:
@@ -67,7 +67,10 @@ def send_due(session: Session, channels: dict[str, Channel], settings: Settings)
                 channel.send(note.target, {**note.payload, "delivery_id": note.id})
             except DeliveryFailed as exc:
                 error = str(exc)[:500]
-            except Exception as exc:  # a channel bug: logged and retried like a failure
+            except Exception as exc:
+                # Broad on purpose: a channel bug is recorded as a failed attempt (so it counts
+                # toward notify_max_attempts) and retried like a failure; raised, the attempt
+                # would be rolled back and this row retried forever ahead of the others.
                 log.exception("notification %d", note.id)
                 error = f"{type(exc).__name__}: {exc}"[:500]
         session.add(
@@ -88,7 +91,7 @@ def send_due(session: Session, channels: dict[str, Channel], settings: Settings)
 
 class Dispatcher:
     def __init__(
-        self, settings: Settings, sessions: sessionmaker[Session], publisher: Publisher | None
+        self, settings: Settings, sessions: sessionmaker[Session], publisher: MqttPublish | None
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -121,6 +124,8 @@ class Dispatcher:
                     ):
                         pass
             except Exception:
+                # Broad on purpose: the dispatcher thread's top loop (database down, a bug):
+                # logged, tried again at the next poll; the thread never dies.
                 log.exception("alert dispatcher pass failed")
             self._wake.wait(self.settings.alerting.notify_poll_s)
             self._wake.clear()

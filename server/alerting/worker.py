@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.engine import ConfigError, Engine
 from alerts.events import AlertEvent
 from coldchain import clock
+from coldchain.mqtt.subscriber import Delivery
 from coldchain.protocol import MAX_PAYLOAD_BYTES, Rejection, parse_readings
 from coldchain.settings import Settings
 from server.alerting.db import worker_sessions
 from server.alerting.dispatch import Dispatcher
 from server.alerting.event_writer import record_events
 from server.alerting.maintenance import check_calibrations
-from server.alerting.mqtt import AlertMqtt, Message
+from server.alerting.mqtt import AlertMqtt
 from server.alerting.places import Places
 from server.core.models import utcnow
 from server.core.models.alerts import RejectedMessage, WorkerState
@@ -65,7 +66,7 @@ class AlertWorker:
         self.dispatcher = Dispatcher(settings, sessions, self.mqtt)
         self.places = Places()
         self.counters: collections.Counter[str] = collections.Counter()
-        self.pending: list[Message] = []
+        self.pending: list[Delivery] = []
         # Save (and ack) before the broker's in-flight window fills up.
         self.ack_batch = max(1, self.cfg.receive_maximum // 2)
         self._stop = threading.Event()
@@ -125,7 +126,9 @@ class AlertWorker:
                 try:
                     self._process(batch)
                     break
-                except Exception:  # the database refused (busy, down) or a bug
+                except Exception:
+                    # Broad on purpose: the worker thread's top loop. The database refused
+                    # (busy, down) or a bug: logged, counted, the batch judged again.
                     log.exception(
                         "alert worker: batch failed; judging it again from the saved state"
                     )
@@ -137,7 +140,7 @@ class AlertWorker:
             session.commit()
         self._ack_pending()
 
-    def _recover(self, batch: list[Message]) -> list[Message]:
+    def _recover(self, batch: list[Delivery]) -> list[Delivery]:
         """The engine moved on but its events were not committed: start again from the
         saved state with every message not acknowledged yet (re-judging them is harmless:
         duplicates change nothing and alerts already on record come back as 'replayed')."""
@@ -146,7 +149,9 @@ class AlertWorker:
             try:
                 self._restore()
                 break
-            except Exception:  # never judge on with an empty engine: it would forget
+            except Exception:
+                # Broad on purpose: still the worker thread's loop; whatever the restore raised
+                # (database down, a bug), never judge on with an empty engine: it would forget.
                 log.exception("alert worker: restore failed; trying again")
                 time.sleep(1)
         self._next_refresh = 0.0
@@ -154,8 +159,8 @@ class AlertWorker:
         self.pending = []
         return retry
 
-    def _take_batch(self) -> list[Message]:
-        batch: list[Message] = []
+    def _take_batch(self) -> list[Delivery]:
+        batch: list[Delivery] = []
         try:
             batch.append(self.mqtt.inbox.get(timeout=0.2))
             while len(batch) < 200:
@@ -164,7 +169,7 @@ class AlertWorker:
             pass
         return batch
 
-    def _process(self, batch: list[Message]) -> None:
+    def _process(self, batch: list[Delivery]) -> None:
         now = now_ms()
         clock = time.monotonic()
         with self.sessions() as session:
@@ -196,8 +201,9 @@ class AlertWorker:
         if save:
             self._ack_pending()
 
-    def _judge(self, session: Session, message: Message, now: int) -> list[AlertEvent]:
-        parsed = parse_readings(message.payload, now, message.topic)
+    def _judge(self, session: Session, message: Delivery, now: int) -> list[AlertEvent]:
+        # A topic that is not UTF-8 was refused by the subscriber: kept like any bad input.
+        parsed = message.rejection or parse_readings(message.payload, now, message.topic)
         if isinstance(parsed, Rejection):
             self.counters[f"rejected_{parsed.reason.value}"] += 1
             self.counters["rejected"] += 1
@@ -234,6 +240,10 @@ class AlertWorker:
             events += result.events
             for error in result.errors:
                 self.counters[f"engine_{error.reason}"] += 1
+            bugs = [e for e in result.errors if e.reason == "internal_error"]
+            if bugs:  # the engine's broad guard caught a bug (alerts/engine.py, ingest)
+                log.error("engine error at %s, %d readings set aside: %s", key, len(bugs),
+                          bugs[0].detail)  # fmt: skip
         self.counters["messages"] += 1
         return events
 

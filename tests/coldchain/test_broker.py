@@ -25,8 +25,8 @@ def connect_result(server: Mosquitto, username: str, password: str) -> int:
     try:
         return results.get(timeout=10)
     finally:
+        client.disconnect()  # before loop_stop: the network thread then ends at once
         client.loop_stop()
-        client.disconnect()
 
 
 def test_probe_added_and_removed_while_the_broker_runs(

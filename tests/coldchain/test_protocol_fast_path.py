@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coldchain import protocol
-from coldchain.protocol import ReadingsBatch, Rejection
+from coldchain.protocol import ReadingsBatch, Rejection, fast_path, validation
 
 NOW_MS = 1795320000000
 VECTORS = json.loads(
@@ -35,8 +35,8 @@ VALID = (
 
 def agree(payload: bytes | str, topic_id: str | None = "van1", now_ms: int = NOW_MS) -> Any:
     """The fast answer, checked against the full validator's."""
-    fast = protocol._fast_readings(payload, topic_id, now_ms)
-    full = protocol._full_readings(payload, topic_id, now_ms)
+    fast = fast_path._fast_readings(payload, topic_id, now_ms)
+    full = validation._full_readings(payload, topic_id, now_ms)
     if fast is not None:
         assert isinstance(full, ReadingsBatch), (payload, full)
         assert fast == full
@@ -51,7 +51,7 @@ def payload_of(vector: dict[str, Any]) -> bytes:
 
 @pytest.mark.parametrize("vector", VECTORS["vectors"], ids=lambda v: v["name"])
 def test_vectors_agree(vector: dict[str, Any]) -> None:
-    topic_id = protocol._topic_probe_id(vector["topic"], protocol.Kind.READINGS)
+    topic_id = validation._topic_probe_id(vector["topic"], protocol.Kind.READINGS)
     if isinstance(topic_id, Rejection):  # refused on the topic before either path runs
         agree(payload_of(vector), None, VECTORS["now_ms"])
         return
@@ -154,13 +154,13 @@ TOKENS = ["{", "[", "}", "]", '"a"', '"["', '"}"', '"{"', '""', '"', ":", "\\", 
 @given(st.lists(st.sampled_from(TOKENS), max_size=30))
 def test_plain_shape_is_never_deeper_than_three(tokens: list[str]) -> None:
     text = "".join(tokens)
-    if protocol._plain_shape(text.encode("utf-8")):
-        assert not protocol._depth_exceeds(text, 3), text
-        assert protocol._depth_exceeds(text, 2), text  # exactly three
+    if fast_path._plain_shape(text.encode("utf-8")):
+        assert not validation._depth_exceeds(text, 3), text
+        assert validation._depth_exceeds(text, 2), text  # exactly three
 
 
 def test_plain_shape_cases() -> None:
-    plain = protocol._plain_shape
+    plain = fast_path._plain_shape
     assert plain(VALID)
     assert plain(b'{"r":[{"a":"x"},{}],"b":""}')
     assert not plain(b'{"r":[{"a":"]"}]}')  # a bracket inside a string: the full guard decides
@@ -196,4 +196,4 @@ def char_scan_depth_exceeds(text: str, limit: int) -> bool:
 @settings(max_examples=2000, deadline=None)
 @given(st.text(alphabet='[]{}"\\a:\né', max_size=40), st.integers(0, 5))
 def test_depth_guard_answers_as_the_character_scan(text: str, limit: int) -> None:
-    assert protocol._depth_exceeds(text, limit) == char_scan_depth_exceeds(text, limit)
+    assert validation._depth_exceeds(text, limit) == char_scan_depth_exceeds(text, limit)

@@ -30,7 +30,8 @@ def test_the_default_zone_is_brussels_with_its_clock_changes():
     assert clock.day_start(date(2026, 10, 26)) == datetime(2026, 10, 25, 23, tzinfo=UTC)
 
 
-def test_the_configured_zone_reaches_what_people_read(tokyo):
+@pytest.mark.usefixtures("tokyo")
+def test_the_configured_zone_reaches_what_people_read():
     moment = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)
     assert local(moment) == "07/12/2026 05:30"  # a document's time
     assert clock.today(moment) == date(2026, 12, 7)  # a delivery's or calibration's day

@@ -97,8 +97,8 @@ def publish_as_probe(env: dict[str, str], probe_id: str, password: str) -> None:
     info = client.publish(protocol.topic(probe_id, protocol.Kind.READINGS), payload, qos=1)
     info.wait_for_publish(10)
     assert info.rc == mqtt.MQTT_ERR_SUCCESS
+    client.disconnect()  # before loop_stop: the network thread then ends at once
     client.loop_stop()
-    client.disconnect()
 
 
 def test_up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c(

@@ -129,7 +129,8 @@ def test_shared_vectors_are_quarantined_with_their_reason(gateway: Gateway, mosq
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
     env["COLDCHAIN_GATEWAY__SPOOL_PATH"] = str(gateway.spool.path)
     out = subprocess.run(
-        [sys.executable, "-m", "coldchain.cli", "gateway", "quarantine", "--reason", "too_deep", "--json"],
+        [sys.executable, "-m", "coldchain.cli", "gateway", "quarantine", "--reason", "too_deep"]
+        + ["--json"],
         env=env,
         capture_output=True,
         text=True,

@@ -166,7 +166,8 @@ def test_two_gateways_share_the_stream_and_a_killed_one_loses_nothing(
     assert _metric(second, "coldchain_gateway_readings_received_total") > 0
     second.kill()
     time.sleep(2)
-    # Its share stays queued in its persistent session (Mosquitto 2.0, DESIGN.md) and
+    # Its share stays queued in its persistent session (Mosquitto 2.0,
+    # docs/technical-notes.md#shared-subscriptions-measured) and
     # arrives when the same client id is back.
     second.start()
     stream.finish()

@@ -8,7 +8,9 @@ from coldchain.protocol import MAX_ALARM_TEXT_CHARS, AlarmCommand, Kind, encode_
 from server.alerting.notify.base import DeliveryFailed
 
 
-class Publisher(Protocol):
+class MqttPublish(Protocol):
+    """Something that can publish on the broker (the alert worker's MQTT connection)."""
+
     def publish_wait(self, topic: str, payload: bytes, qos: int, timeout_s: float) -> bool:
         """Publish and wait for the broker's acknowledgement; False if it did not come."""
 
@@ -24,7 +26,7 @@ def alarm_text(text: str) -> str:
 class ProbeAlarmChannel:
     name = "probe_alarm"
 
-    def __init__(self, publisher: Publisher, timeout_s: float = 5.0) -> None:
+    def __init__(self, publisher: MqttPublish, timeout_s: float = 5.0) -> None:
         self.publisher = publisher
         self.timeout_s = timeout_s
 

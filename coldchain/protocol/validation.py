@@ -1,12 +1,10 @@
-"""The probe-to-server contract: topics, payloads, limits, and the one validator.
+"""The one validator: every probe message checked, a payload type or a `Rejection`.
 
-This module owns the contract described in docs/protocol.md. The gateway, the alert
-worker and the server validate every probe message here; the MicroPython firmware
-encodes the same payloads (firmware/esp32/contract.py) and both sides run the shared
-vectors in tests/vectors/ so the two never drift.
-
-Validation never raises on input: it returns either a `ReadingsBatch` / `ProbeStatus`
-/ `ProbeConfig` / `AlarmCommand`, or a `Rejection` carrying a `Reason` code.
+Validation never raises on input. A message is refused with a `Reason` code, each of which
+has a vector in tests/vectors/ that the firmware runs too. The JSON is decoded hardened
+(size, encoding, nesting and number checks before and during parsing), then every field is
+checked in contract order. `parse_readings` first tries the fast path (fast_path.py), which
+can only accept; everything else takes the full validator here.
 """
 
 from __future__ import annotations
@@ -14,76 +12,39 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from itertools import accumulate, repeat
 from typing import Any, Final
 
-PROTOCOL_VERSION: Final = 1
-TOPIC_ROOT: Final = "cc/v1/dev"
-
-# --- Limits (part of the contract; the firmware's contract.py mirrors them) ---------------
-MAX_PAYLOAD_BYTES: Final = 16_384
-MAX_READINGS_PER_MESSAGE: Final = 200
-MAX_ALARM_TEXT_CHARS: Final = 64  # 4 lines of 16 characters on a 128x64 SSD1306
-# Device time must fall inside this window: not before 2020, not more than 10 min ahead.
-EARLIEST_TIME_MS: Final = 1_577_836_800_000  # 2020-01-01T00:00:00Z
-MAX_FUTURE_MS: Final = 10 * 60 * 1000
-MAX_SEQUENCE: Final = 2**53 - 1  # exact in JSON doubles and in MicroPython
-MIN_INTERVAL_S: Final = 10
-MAX_INTERVAL_S: Final = 300  # EN 12830: at most 5 min between records in transport
-MAX_ALARM_DELAY_S: Final = 24 * 3600
-MAX_CALIBRATION_OFFSET: Final = 5.0
-# Deepest JSON structure a valid message has (config: object > alarm > channel > key).
-MAX_JSON_DEPTH: Final = 4
-
-PROBE_ID_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
-FIRMWARE_VERSION_RE: Final = re.compile(r"[0-9A-Za-z.+_-]{1,32}")
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSpec:
-    unit: str
-    low: float  # physical range the sensor can report; outside it is a fault
-    high: float
-
-
-CHANNELS: Final[dict[str, ChannelSpec]] = {
-    "air": ChannelSpec("°C", -55.0, 85.0),
-    "product": ChannelSpec("°C", -55.0, 85.0),
-    "humidity": ChannelSpec("%RH", 0.0, 100.0),
-    "door": ChannelSpec("", 0.0, 1.0),  # 1 = open, 0 = closed
-    "battery": ChannelSpec("V", 0.0, 36.0),  # supply voltage (12 V van supply or cell)
-}
-TEMPERATURE_CHANNELS: Final = frozenset({"air", "product"})
-# Channels a calibration offset may correct (a door or a supply voltage has none).
-CALIBRATED_CHANNELS: Final = TEMPERATURE_CHANNELS | {"humidity"}
-
-# Sensor faults are readings, not silence (firmware issue): the code says what happened.
-FAULT_CODES: Final = frozenset(
-    {
-        "power_on_value",  # DS18B20 returned its 85.0 power-on reset value
-        "disconnected",  # DS18B20 -127 / no device answering on the bus
-        "crc_error",  # 1-Wire scratchpad or SHT CRC mismatch
-        "i2c_nack",  # the I2C sensor did not acknowledge
-        "out_of_range",  # value outside the channel's physical range
-        "not_ready",  # conversion not finished in time
-    }
+from coldchain.protocol.fast_path import _fast_readings
+from coldchain.protocol.messages import (
+    CALIBRATED_CHANNELS,
+    CHANNELS,
+    EARLIEST_TIME_MS,
+    FAULT_CODES,
+    FIRMWARE_VERSION_RE,
+    MAX_ALARM_DELAY_S,
+    MAX_ALARM_TEXT_CHARS,
+    MAX_CALIBRATION_OFFSET,
+    MAX_FUTURE_MS,
+    MAX_INTERVAL_S,
+    MAX_JSON_DEPTH,
+    MAX_PAYLOAD_BYTES,
+    MAX_READINGS_PER_MESSAGE,
+    MAX_SEQUENCE,
+    MIN_INTERVAL_S,
+    PROBE_ID_RE,
+    PROTOCOL_VERSION,
+    TOPIC_ROOT,
+    AlarmCommand,
+    ChannelAlarm,
+    Kind,
+    ProbeConfig,
+    ProbeStatus,
+    Reading,
+    ReadingsBatch,
 )
-
-
-class Kind(StrEnum):
-    """The four message kinds, one per topic suffix."""
-
-    READINGS = "up/readings"
-    STATUS = "up/status"
-    CONFIG = "down/config"
-    ALARM = "down/alarm"
-
-
-# QoS and retain per kind (docs/protocol.md, "Topics").
-QOS: Final = {Kind.READINGS: 1, Kind.STATUS: 1, Kind.CONFIG: 1, Kind.ALARM: 1}
-RETAIN: Final = {Kind.READINGS: False, Kind.STATUS: True, Kind.CONFIG: True, Kind.ALARM: False}
 
 
 class Reason(StrEnum):
@@ -124,84 +85,7 @@ class Rejection:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One measurement. `(probe_id, channel, time_ms)` identifies it (idempotent storage)."""
-
-    probe_id: str
-    channel: str
-    time_ms: int  # UTC, device time, milliseconds since the Unix epoch
-    seq: int  # per-probe sequence number, survives reboots
-    value: float | None  # None when the sensor reported a fault and no raw value
-    fault: str | None = None
-    clock_synced: bool = True
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return (self.probe_id, self.channel, self.time_ms)
-
-
-@dataclass(frozen=True, slots=True)
-class ReadingsBatch:
-    probe_id: str
-    firmware: str
-    readings: tuple[Reading, ...]
-    boot: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeStatus:
-    probe_id: str
-    online: bool
-    firmware: str | None = None
-    boot: int | None = None
-    time_ms: int | None = None
-    queue_depth: int | None = None
-    oldest_unsent_ms: int | None = None
-    clock_synced: bool | None = None
-    free_heap: int | None = None
-    rssi_dbm: int | None = None
-    supply_v: float | None = None
-    lost: int | None = None  # readings dropped because the flash queue was full
-    mode: str | None = None  # "normal" or "safe" (boot-loop guard)
-    silenced: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelAlarm:
-    """Local-alarm threshold for one channel: beyond [low, high] for `delay_s` seconds."""
-
-    high: float | None = None
-    low: float | None = None
-    delay_s: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeConfig:
-    interval_s: int = 60
-    alarms: dict[str, ChannelAlarm] = field(default_factory=dict)
-    offsets: dict[str, float] = field(default_factory=dict)  # calibration, local alarm only
-    door_open_max_s: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AlarmCommand:
-    on: bool
-    text: str = ""
-    alert_id: str | None = None
-
-
 # --- Topics -----------------------------------------------------------------------------
-
-
-def topic(probe_id: str, kind: Kind) -> str:
-    return f"{TOPIC_ROOT}/{probe_id}/{kind.value}"
-
-
-def share_filter(group: str, kind: Kind | None = None) -> str:
-    """MQTT 5 shared-subscription filter for servers (`$share/<group>/cc/v1/dev/+/up/...`)."""
-    suffix = kind.value if kind else "up/#"
-    return f"$share/{group}/{TOPIC_ROOT}/+/{suffix}"
 
 
 def parse_topic(topic_name: str) -> tuple[str, Kind] | Rejection:
@@ -451,128 +335,6 @@ def _readings_batch(obj: dict[str, Any], topic_probe_id: str | None, now_ms: int
     return ReadingsBatch(probe_id, firmware, readings, boot)
 
 
-# The fast path: the common, valid message checked in one pass with the hooks left out of
-# json decoding (each hook is a Python call per number or object, ~40 per 10-reading message).
-# It can only say yes: anything it does not accept outright (any rejection, and anything
-# unusual: a str payload, a backslash, bracket or colon inside a string, a float `v` of 1.0)
-# goes through the full validator below, which then gives the result and the reason code.
-# Every value it accepts is one the hooks would have let through unchanged, and the result
-# equals the full validator's (tests/coldchain/test_protocol_fast_path.py checks both claims).
-_FAST_DECODER: Final = json.JSONDecoder(parse_constant=_no_constants)
-_BATCH_REQUIRED: Final = frozenset({"v", "id", "fw", "r"})
-_BATCH_ALLOWED: Final = _BATCH_REQUIRED | {"boot"}
-_READING_REQUIRED: Final = frozenset({"s", "c", "t"})
-_READING_ALLOWED: Final = _READING_REQUIRED | {"v", "f", "u"}
-_INT_DIGITS_LIMIT: Final = 10**20  # _bounded_int refuses more than 20 digits
-_INF: Final = math.inf
-_NOT_BRACKET_OR_QUOTE: Final = bytes(b for b in range(256) if b not in b'[]{}"')
-
-
-def _plain_shape(payload: bytes) -> bool:
-    """True when, outside strings, the brackets are exactly `{[{}...{}]}` (depth 3) and no
-    string holds a bracket or a backslash: the fast path's nesting guard, a few C passes.
-
-    Without backslashes quotes pair up in order; once everything but quotes and brackets is
-    deleted, a string holding no bracket is an adjacent pair of quotes. Any quote left after
-    deleting those pairs means a bracket inside a string: not plain (the full guard decides).
-    UTF-8 multi-byte sequences hold no ASCII byte, so bytes are as good as characters here.
-    """
-    if b"\\" in payload:
-        return False
-    outside = payload.translate(None, _NOT_BRACKET_OR_QUOTE).replace(b'""', b"")
-    return (
-        outside[:2] == b"{["
-        and outside[-2:] == b"]}"
-        and len(outside) >= 4
-        and not outside[2:-2].replace(b"{}", b"")
-    )
-
-
-def _fast_readings(
-    payload: bytes | str, topic_probe_id: str | None, now_ms: int
-) -> ReadingsBatch | None:
-    """The batch when `payload` is plainly valid, else None (the full validator decides)."""
-    if type(payload) is not bytes or len(payload) > MAX_PAYLOAD_BYTES:
-        return None
-    if not _plain_shape(payload):  # before any decoding, as the full validator's depth guard
-        return None
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if text.startswith("\ufeff"):
-        return None
-    try:
-        obj = _FAST_DECODER.decode(text)
-    except Exception:  # invalid JSON, NaN, a 5000-digit integer...: the full validator says
-        return None
-    if type(obj) is not dict or not _BATCH_REQUIRED <= obj.keys() <= _BATCH_ALLOWED:
-        return None
-    version, probe_id, firmware, raw_readings = obj["v"], obj["id"], obj["fw"], obj["r"]
-    if type(version) is not int or version != PROTOCOL_VERSION:
-        return None
-    if type(probe_id) is not str or not PROBE_ID_RE.fullmatch(probe_id):
-        return None
-    if topic_probe_id is not None and probe_id != topic_probe_id:
-        return None
-    if type(firmware) is not str or not FIRMWARE_VERSION_RE.fullmatch(firmware):
-        return None
-    boot = obj.get("boot")
-    if "boot" in obj and (type(boot) is not int or not 0 <= boot <= MAX_SEQUENCE):
-        return None
-    if type(raw_readings) is not list or not 0 < len(raw_readings) <= MAX_READINGS_PER_MESSAGE:
-        return None
-    earliest, latest = EARLIEST_TIME_MS, now_ms + MAX_FUTURE_MS
-    pairs = len(obj)
-    readings = []
-    for raw in raw_readings:
-        if type(raw) is not dict:
-            return None
-        keys = raw.keys()
-        if not _READING_REQUIRED <= keys <= _READING_ALLOWED:
-            return None
-        pairs += len(keys)
-        seq, channel, time_ms = raw["s"], raw["c"], raw["t"]
-        if type(seq) is not int or not 0 <= seq <= MAX_SEQUENCE:
-            return None
-        if type(channel) is not str or (spec := CHANNELS.get(channel)) is None:
-            return None
-        if type(time_ms) is not int or not earliest <= time_ms <= latest:
-            return None
-        fault = None
-        if "f" in raw:
-            fault = raw["f"]
-            if type(fault) is not str or fault not in FAULT_CODES:
-                return None
-        value = None
-        if "v" in raw:
-            value = raw["v"]
-            if type(value) is int and -_INT_DIGITS_LIMIT < value < _INT_DIGITS_LIMIT:
-                value = float(value)
-            elif type(value) is not float:
-                return None
-            if fault is None:
-                if not spec.low <= value <= spec.high:
-                    return None
-            elif not -_INF < value < _INF:  # 1e400 decodes to inf here; _finite_float refuses
-                return None
-        elif fault is None:
-            return None
-        synced = True
-        if "u" in raw:
-            if type(raw["u"]) is not int or raw["u"] != 1:
-                return None
-            synced = False
-        readings.append(Reading(probe_id, channel, time_ms, seq, value, fault, synced))
-    # Every container is known now (the object, its list, the readings; all else scalars), so
-    # each ':' in the text is one key of theirs unless a key repeats (or a string holds one).
-    if text.count(":") != pairs:
-        return None
-    if len({r.seq for r in readings}) != len(readings):
-        return None
-    return ReadingsBatch(probe_id, firmware, tuple(readings), boot)
-
-
 def parse_readings(
     payload: bytes | str, now_ms: int, topic_name: str | None = None
 ) -> ReadingsBatch | Rejection:
@@ -595,25 +357,6 @@ def _full_readings(
         return _readings_batch(obj, topic_probe_id, now_ms)
     except _Reject as exc:
         return Rejection(exc.reason, exc.detail)
-
-
-def encode_readings(batch: ReadingsBatch) -> bytes:
-    """Compact JSON, the same shape the firmware sends (used by simulators and tests)."""
-    out: dict[str, Any] = {"v": PROTOCOL_VERSION, "id": batch.probe_id, "fw": batch.firmware}
-    if batch.boot is not None:
-        out["boot"] = batch.boot
-    rows = []
-    for r in batch.readings:
-        row: dict[str, Any] = {"s": r.seq, "c": r.channel, "t": r.time_ms}
-        if r.value is not None:
-            row["v"] = r.value
-        if r.fault is not None:
-            row["f"] = r.fault
-        if not r.clock_synced:
-            row["u"] = 1
-        rows.append(row)
-    out["r"] = rows
-    return json.dumps(out, separators=(",", ":"), allow_nan=False).encode()
 
 
 # --- Status -----------------------------------------------------------------------------
@@ -736,21 +479,6 @@ def parse_config(payload: bytes | str) -> ProbeConfig | Rejection:
         return Rejection(exc.reason, exc.detail)
 
 
-def encode_config(config: ProbeConfig) -> bytes:
-    out: dict[str, Any] = {"v": PROTOCOL_VERSION, "interval": config.interval_s}
-    if config.alarms:
-        out["alarm"] = {
-            ch: {k: v for k, v in (("high", a.high), ("low", a.low)) if v is not None}
-            | {"delay": a.delay_s}
-            for ch, a in config.alarms.items()
-        }
-    if config.offsets:
-        out["offsets"] = dict(config.offsets)
-    if config.door_open_max_s is not None:
-        out["door_max"] = config.door_open_max_s
-    return json.dumps(out, separators=(",", ":"), allow_nan=False).encode()
-
-
 # --- Alarm (server -> probe) -------------------------------------------------------------
 
 
@@ -771,12 +499,3 @@ def parse_alarm(payload: bytes | str) -> AlarmCommand | Rejection:
         return AlarmCommand(on, text, alert_id)
     except _Reject as exc:
         return Rejection(exc.reason, exc.detail)
-
-
-def encode_alarm(command: AlarmCommand) -> bytes:
-    out: dict[str, Any] = {"v": PROTOCOL_VERSION, "on": command.on}
-    if command.text:
-        out["text"] = command.text
-    if command.alert_id:
-        out["alert"] = command.alert_id
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()

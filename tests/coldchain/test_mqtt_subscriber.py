@@ -1,0 +1,126 @@
+"""The shared MQTT subscriber on a real Mosquitto, through a relay that can cut the link and
+corrupt a topic (tests/harness/mqtt_proxy.py): a topic that is not UTF-8 reaches the consumer
+as a rejection and the subscriber goes on; an ack from before a reconnect never goes out on
+the new connection, and the copy the broker resends is acked instead."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Iterator
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from coldchain.mqtt.subscriber import NOT_UTF8_TOPIC, Delivery, Subscriber
+from coldchain.protocol import Reason
+from coldchain.settings import MqttSettings
+from tests.harness.mqtt_proxy import MqttProxy
+from tests.harness.servers import Mosquitto
+
+FILTER = "cc/v1/dev/+/up/readings"
+# Rewritten by the relay into a topic that is not UTF-8, byte for byte.
+MARKER, BROKEN = b"bad-topic", b"bad\xfftopic"
+
+
+def wait_until(what, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def proxy(mosquitto: Mosquitto) -> Iterator[MqttProxy]:
+    relay = MqttProxy(mosquitto.port, corrupt=(MARKER, BROKEN))
+    yield relay
+    relay.close()
+
+
+@pytest.fixture
+def inbox() -> queue.Queue[Delivery]:
+    return queue.Queue()
+
+
+@pytest.fixture
+def subscriber(proxy: MqttProxy, inbox: queue.Queue[Delivery]) -> Iterator[Subscriber]:
+    sub = Subscriber(
+        MqttSettings(port=proxy.port, managed=False),
+        "subscriber-test",
+        [FILTER],
+        10,
+        inbox.put,
+        name="test",
+    )
+    sub.start()
+    assert sub.subscribed.wait(15)
+    yield sub
+    sub.stop()
+
+
+@pytest.fixture
+def publish(mosquitto: Mosquitto) -> Iterator[object]:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="subscriber-test-pub")
+    client.connect("127.0.0.1", mosquitto.port)
+    client.loop_start()
+
+    def send(probe_id: str, payload: bytes) -> None:
+        client.publish(f"cc/v1/dev/{probe_id}/up/readings", payload, qos=1).wait_for_publish(5)
+
+    yield send
+    client.disconnect()
+    client.loop_stop()
+
+
+def test_a_topic_that_is_not_utf8_reaches_the_consumer_as_a_rejection(
+    subscriber: Subscriber, inbox: queue.Queue[Delivery], proxy: MqttProxy, publish
+) -> None:
+    publish(MARKER.decode(), b"first")
+    publish("van1", b"second")
+    bad = inbox.get(timeout=10)
+    assert bad.rejection == NOT_UTF8_TOPIC and bad.rejection.reason is Reason.INVALID_TOPIC
+    assert bad.topic == "cc/v1/dev/bad\ufffdtopic/up/readings"  # kept, readable, for the record
+    assert bad.payload == b"first" and bad.qos == 1
+    # paho's network thread survived it: the next message still comes, and both are acked.
+    good = inbox.get(timeout=10)
+    assert (good.topic, good.payload, good.rejection) == (
+        "cc/v1/dev/van1/up/readings",
+        b"second",
+        None,
+    )
+    assert subscriber.ack(bad) and subscriber.ack(good)
+    wait_until(lambda: sorted(proxy.acked(1)) == sorted([bad.mid, good.mid]))
+    assert subscriber.connected.is_set()
+    # Acknowledged means gone from the session: nothing comes back after a reconnect.
+    proxy.cut()
+    wait_until(lambda: proxy.links == 2 and subscriber.subscribed.is_set())
+    publish("van1", b"third")
+    assert inbox.get(timeout=10).payload == b"third"
+    assert inbox.empty()
+
+
+def test_an_ack_from_before_a_reconnect_is_not_sent_on_the_new_connection(
+    subscriber: Subscriber, inbox: queue.Queue[Delivery], proxy: MqttProxy, publish
+) -> None:
+    publish("van1", b"in flight")
+    old = inbox.get(timeout=10)
+    assert old.generation == subscriber.generation
+    proxy.cut()
+    wait_until(lambda: not subscriber.connected.is_set())
+    assert not subscriber.ack(old)  # the link it came on is gone: dropped, not queued
+    # Same client id, persistent session: the broker sends the unacknowledged message again.
+    again = inbox.get(timeout=15)
+    assert proxy.links == 2
+    assert again.payload == b"in flight" and again.generation > old.generation
+    assert not subscriber.ack(old)  # still dropped once the new connection is up
+    time.sleep(0.3)
+    assert proxy.acked(1) == [] and proxy.acked(2) == []
+    assert subscriber.ack(again)
+    wait_until(lambda: proxy.acked(2) == [again.mid])
+    # That ack counted: after one more reconnect the broker has nothing left to resend.
+    proxy.cut()
+    wait_until(lambda: proxy.links == 3 and subscriber.subscribed.is_set())
+    publish("van1", b"after")
+    assert inbox.get(timeout=10).payload == b"after"
+    assert inbox.empty()
