@@ -128,9 +128,9 @@ def test_shared_vectors_are_quarantined_with_their_reason(gateway: Gateway, mosq
     # An operator lists them: `coldchain gateway quarantine` (through `python -m coldchain.cli`).
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
     env["COLDCHAIN_GATEWAY__SPOOL_PATH"] = str(gateway.spool.path)
+    coldchain = [sys.executable, "-m", "coldchain.cli"]
     out = subprocess.run(
-        [sys.executable, "-m", "coldchain.cli", "gateway", "quarantine", "--reason", "too_deep"]
-        + ["--json"],
+        [*coldchain, "gateway", "quarantine", "--reason", "too_deep", "--json"],
         env=env,
         capture_output=True,
         text=True,
@@ -141,7 +141,7 @@ def test_shared_vectors_are_quarantined_with_their_reason(gateway: Gateway, mosq
     assert listed and all(item["reason"] == "too_deep" for item in listed)
     assert listed[0]["topic"] == "cc/v1/dev/van1-zone-a/up/readings"
     status = subprocess.run(
-        [sys.executable, "-m", "coldchain.cli", "gateway", "status"],
+        [*coldchain, "gateway", "status"],
         env=env,
         capture_output=True,
         text=True,
