@@ -115,7 +115,11 @@ class Engine:
             items = readings if isinstance(readings, list) else list(readings)
             try:
                 result.events = location.ingest(items, now_ms, raw)
-            except Exception as exc:  # a bug must not take every other location down
+            except Exception as exc:
+                # Broad on purpose: a bug in one location must not take every other location
+                # down. Its readings become `internal_error` errors, counted and kept aside
+                # with the exception's text (the engine does no I/O; the alert worker logs
+                # them).
                 raw = [("internal_error", f"{type(exc).__name__}: {exc}", r) for r in items]
         for reason, detail, item in raw:
             error = IngestError(reason, detail, location_id, item)

@@ -1,4 +1,5 @@
-"""Alert events: what the engine tells the server, carrying the whole alert record (§4.1)."""
+"""Alert events: what the engine tells the server, carrying the whole alert record
+(docs/sources.md#alert-record)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ class AlertEvent:
 def limit_record(
     limit: ZoneLimit | None, side: int, profiles: dict[str, ProductProfile]
 ) -> dict[str, Any] | None:
-    """The applicable limit and its basis, as the alert record shows it (§4.1 point 5)."""
+    """The applicable limit and its basis, as the alert record shows it
+    (docs/sources.md#alert-record, point 5)."""
     if limit is None:
         return None
     code = limit.max_category if side >= 0 else limit.min_category

@@ -1,49 +1,83 @@
 """Temperature excursion semantics: when an episode starts, escalates, ends, and its figures.
 
-Used by the channel machine for each side of the band (too warm, too cold). The rules are
-explained with worked examples in docs/alerts.md ("Excursion semantics").
+Used by the channel machine for each side of the band (too warm, too cold); readings are
+judged by `alerts.judgement`. The rules are explained with worked examples in
+docs/alerts.md ("Excursion semantics").
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from alerts.findings import AlertKind, Record, Severity
+from alerts.findings import AlertKind, Record
+from alerts.judgement import Level, classify, excess_c
 from alerts.limits import MINUTE_MS, ZoneLimit
 
-if TYPE_CHECKING:
-    from alerts.machine import ChannelMachine
+Applied = tuple[ZoneLimit, float]  # a limit and the relaxation it was applied with
+
+
+class Settings(Protocol):
+    @property
+    def gap_ms(self) -> int: ...
+    @property
+    def in_transport(self) -> bool: ...
+
+
+class Channel(Protocol):
+    """What an excursion reads and marks of its probe channel (the channel machine is one)."""
+
+    @property
+    def probe_id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def ctx(self) -> Settings: ...
+    @property
+    def prev_t(self) -> int | None: ...
+    @property
+    def prev_v(self) -> float | None: ...
+
+    dirty: bool
+
+    def finish(self, record: Record, end_ms: int, at_ms: int) -> None: ...
 
 
 def episode(
-    m: ChannelMachine,
+    m: Channel,
     record: Record | None,
     s: int,
     t: int,
     v: float,
     synced: bool,
     lim: ZoneLimit,
-    limit: float,
-    warn: float,
-    prev: tuple[ZoneLimit, float] | None,
+    relax: float,
+    level: Level,
+    prev: Applied | None,
 ) -> Record | None:
-    """One side (s=+1 too warm, s=-1 too cold) of a temperature excursion."""
-    u, u_limit, u_warn = s * v, s * limit, s * warn
+    """One side (s=+1 too warm, s=-1 too cold) of a temperature excursion, at a reading
+    judged `level` on that side against `lim` raised by `relax`. None once it has ended."""
     choices = lim.choices
+    edge = lim.warn_max if s > 0 else lim.warn_min
+    assert edge is not None  # the machine opens no episode on a side without a limit
+    if s > 0:
+        edge += relax
     if record is None:
         record = Record(AlertKind.TEMPERATURE, m.probe_id, m.channel, t, side=s)
         record.limit, record.limit_t_ms = lim, t
     elif m.prev_t is not None and m.prev_v is not None and prev is not None:
-        _integrate(m, record, s, t, u, u_limit, prev)
+        _integrate(m, record, s, t, v, lim, relax, prev)
     m.dirty = True
-    if u > u_warn - choices.clearance_margin_c:
+    out = level is not Level.WITHIN
+    # Hysteresis: back inside the warning band but not clear of it by the clearance margin.
+    lingering = s * v > s * edge - choices.clearance_margin_c
+    if lingering:
         record.n += 1 + record.pend_n
         record.sum_v += v + record.pend_sum
         record.pend_n, record.pend_sum = 0, 0.0
     else:  # counted only if the value goes out again before the clearance time
         record.pend_n += 1
         record.pend_sum += v
-    if record.peak is None or u > s * record.peak:
+    if record.peak is None or s * v > s * record.peak:
         record.peak = v
     if not synced:
         record.clock_unsynced = True
@@ -52,13 +86,18 @@ def episode(
     bound = lim.max_c if s > 0 else lim.min_c
     if own_bound is None or (bound is not None and s * bound < s * own_bound):
         record.limit, record.limit_t_ms = lim, t  # judged against a stricter limit now
-    if u > u_warn:
+    if out:
         record.last_out_ms = t
         record.clear_since = None
-        _severity(record, s, t, u, u_limit, lim)
+        if (level is Level.BEYOND or level is Level.TOLERATED) and record.beyond_since is None:
+            record.beyond_since = t
+        beyond_ms = 0 if record.beyond_since is None else t - record.beyond_since
+        severity = classify(lim, s, level, v, beyond_ms, t - record.start_ms, relax_c=relax)
+        if severity is not None:
+            record.raise_to(severity, t)
         return record
-    if u > u_warn - choices.clearance_margin_c:
-        record.clear_since = None  # back under the margin but not clear of it yet
+    if lingering:
+        record.clear_since = None
         return record
     if record.clear_since is None or (m.prev_t is not None and t - m.prev_t > m.ctx.gap_ms):
         record.clear_since = t  # clearance needs unbroken data: after a gap it starts again
@@ -68,54 +107,32 @@ def episode(
     return record
 
 
-def _severity(record: Record, s: int, t: int, u: float, u_limit: float, lim: ZoneLimit) -> None:
-    choices = lim.choices
-    if u > u_limit:
-        if record.beyond_since is None:
-            record.beyond_since = t
-        beyond_ms = t - record.beyond_since
-        tolerance = lim.tolerance_c if s > 0 else None
-        if u > u_limit + choices.hard_margin_c:
-            record.raise_to(Severity.CRITICAL, t)
-        elif tolerance is not None and lim.tolerance_min is not None and u <= u_limit + tolerance:
-            if beyond_ms >= lim.tolerance_min * MINUTE_MS:
-                record.raise_to(Severity.CRITICAL, t)
-            else:
-                record.raise_to(Severity.TOLERATED, t)
-            return
-        elif beyond_ms >= choices.critical_delay_min * MINUTE_MS:
-            record.raise_to(Severity.CRITICAL, t)
-    if t - record.start_ms >= choices.warning_delay_min * MINUTE_MS:
-        record.raise_to(Severity.WARNING, t)
-
-
 def _integrate(
-    m: ChannelMachine,
+    m: Channel,
     record: Record,
     s: int,
     t: int,
-    u: float,
-    u_limit: float,
-    prev: tuple[ZoneLimit, float],
+    v: float,
+    lim: ZoneLimit,
+    relax: float,
+    prev: Applied,
 ) -> None:
     """Hold the previous reading until this one: time and degree-minutes beyond the limit."""
     assert m.prev_t is not None and m.prev_v is not None
     dt = t - m.prev_t
     prev_lim, prev_relax = prev
-    bound = prev_lim.max_c if s > 0 else prev_lim.min_c
-    if bound is None:
+    before = excess_c(m.prev_v, prev_lim, s, prev_relax)
+    if before is None:
         return
-    if s > 0:
-        bound += prev_relax
-    prev_u, prev_limit = s * m.prev_v, s * bound
-    tolerance = prev_lim.tolerance_c if s > 0 else None
+    tolerance = prev_lim.tolerance_c if s > 0 and m.ctx.in_transport else None
     if dt > m.ctx.gap_ms:
         record.gaps.append((m.prev_t, t))
-        if not (prev_u > prev_limit and u > u_limit):
+        now = excess_c(v, lim, s, relax)
+        if now is None or not (before > 0 and now > 0):
             return  # a gap counts as beyond the limit only when both ends are
-        excess = min(prev_u - prev_limit, u - u_limit)
-    elif prev_u > prev_limit:
-        excess = prev_u - prev_limit
+        excess = min(before, now)
+    elif before > 0:
+        excess = before
     else:
         return
     record.time_above_ms += dt

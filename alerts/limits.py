@@ -58,6 +58,19 @@ class ZoneLimit:
     def controlled(self) -> bool:
         return self.max_c is not None or self.min_c is not None
 
+    # The rules `alerts.judgement.classify` reads, by name (a sealed record states them so).
+    @property
+    def hard_margin_c(self) -> float:
+        return self.choices.hard_margin_c
+
+    @property
+    def critical_delay_min(self) -> float:
+        return self.choices.critical_delay_min
+
+    @property
+    def warning_delay_min(self) -> float:
+        return self.choices.warning_delay_min
+
     @property
     def conflict(self) -> bool:
         """Lots whose bands do not overlap (eggs at 5 °C minimum with minced meat at 2 °C)."""

@@ -71,6 +71,7 @@ class Location:
             door_critical_ms=int(config.door_critical_min * MINUTE_MS),
             stuck_ms=self.settings.stuck_ms,
             fault_clearance_ms=self.settings.fault_clearance_ms,
+            in_transport=config.kind is LocationKind.VAN_ZONE,
         )
 
     def reconfigure(

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.excursion import episode
+from alerts.excursion import Applied, episode
 from alerts.findings import AlertKind, Record, Severity
+from alerts.judgement import Level, judge, within_band
 from alerts.limits import MINUTE_MS, LimitTimeline, ZoneLimit
 from alerts.schedules import Mode, Schedule, Window
 from alerts.sensor import (
@@ -38,13 +39,95 @@ class Context:
     door_critical_ms: int
     stuck_ms: int
     fault_clearance_ms: int
+    in_transport: bool  # a van zone: the transport tolerance of its limit applies
 
 
 _RECORD_SLOTS = ("high", "low", "door", "fault", "jump", "stuck", "susp")
 
 
+def _copy(record: Record | None) -> Record | None:
+    return None if record is None else record.clone()
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A channel machine's state between two readings: a checkpoint the stream replays from,
+    and (its oldest checkpoint) what the engine saves. It holds copies of the records, so
+    that it can be restored more than once."""
+
+    prev_t: int | None = None
+    prev_v: float | None = None
+    prev_judged: Applied | None = None  # limit and relaxation the reading at prev_t met
+    susp_end: int = 0
+    stuck_since: int = 0
+    stuck_value: float | None = None
+    jump_run: int = 0
+    jump_last_v: float = 0.0
+    jump_last_t: int = 0
+    high: Record | None = None
+    low: Record | None = None
+    door: Record | None = None
+    fault: Record | None = None
+    jump: Record | None = None
+    stuck: Record | None = None
+    susp: Record | None = None
+
+    def records(self) -> tuple[Record | None, ...]:
+        return tuple(getattr(self, name) for name in _RECORD_SLOTS)
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-able. The format predates this class (and is what saved states hold): keep
+        it, or version it. A limit is saved as the time it held at, found again on load."""
+        judged = self.prev_judged
+        return {
+            "prev_t": self.prev_t,
+            "prev_v": self.prev_v,
+            "prev_relax": None if judged is None else judged[1],
+            "susp_end": self.susp_end,
+            "stuck_since": self.stuck_since,
+            "stuck_value": self.stuck_value,
+            "jump_run": self.jump_run,
+            "jump_last_v": self.jump_last_v,
+            "jump_last_t": self.jump_last_t,
+            "records": [None if r is None else r.to_state() for r in self.records()],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], timeline: LimitTimeline) -> Snapshot:
+        judged = None
+        if state["prev_relax"] is not None and state["prev_t"] is not None:
+            judged = (timeline.at(state["prev_t"]), float(state["prev_relax"]))
+        records = {
+            name: None
+            if r is None
+            else Record.from_state(
+                r, None if r["limit_t_ms"] is None else timeline.at(r["limit_t_ms"])
+            )
+            for name, r in zip(_RECORD_SLOTS, state["records"], strict=True)
+        }
+        return cls(
+            prev_t=state["prev_t"],
+            prev_v=state["prev_v"],
+            prev_judged=judged,
+            susp_end=state["susp_end"],
+            stuck_since=state["stuck_since"],
+            stuck_value=state["stuck_value"],
+            jump_run=state["jump_run"],
+            jump_last_v=state["jump_last_v"],
+            jump_last_t=state["jump_last_t"],
+            **records,
+        )
+
+
+EMPTY = Snapshot()
+
+
 class ChannelMachine:
     __slots__ = (
+        "band_hi",
+        "band_lim",
+        "band_lo",
+        "band_relax",
         "channel",
         "closed",
         "ctx",
@@ -86,9 +169,8 @@ class ChannelMachine:
         self.is_door = channel == "door"
         self.jump_rate = JUMP_RATE_PER_MIN.get(channel)
         self.track_stuck = channel in STUCK_CHANNELS
-        self.closed: list[Record] = []  # records closed by the last steps, taken by the stream
         self.dirty = False  # a record changed since the stream last looked
-        self.reset()
+        self.restore(EMPTY)
         self.set_context(ctx)
 
     def set_context(self, ctx: Context) -> None:
@@ -96,106 +178,54 @@ class ChannelMachine:
         self.lim_lo = self.lim_hi = self.win_lo = self.win_hi = 0  # caches, refilled on use
         self.lim: ZoneLimit = ctx.timeline.at(0)
         self.win: Window | None = None
-
-    def reset(self) -> None:
-        self.prev_t: int | None = None
-        self.prev_v: float | None = None
-        self.prev_judged: tuple[ZoneLimit, float] | None = None  # limit and relaxation at prev_t
-        self.high: Record | None = None
-        self.low: Record | None = None
-        self.door: Record | None = None
-        self.fault: Record | None = None
-        self.jump: Record | None = None
-        self.stuck: Record | None = None
-        self.susp: Record | None = None
-        self.susp_end = 0
-        self.stuck_since = 0
-        self.stuck_value: float | None = None
-        self.jump_run = 0
-        self.jump_last_v = 0.0
-        self.jump_last_t = 0
+        # What judge() finds within the band for `band_lim` raised by `band_relax`.
+        self.band_lim: ZoneLimit | None = None
+        self.band_relax = 0.0
+        self.band_lo = self.band_hi = 0.0
 
     # --- checkpoints ---------------------------------------------------------------------
 
-    def snapshot(self) -> tuple[Any, ...]:
-        return (
-            self.prev_t,
-            self.prev_v,
-            self.prev_judged,
-            self.susp_end,
-            self.stuck_since,
-            self.stuck_value,
-            self.jump_run,
-            self.jump_last_v,
-            self.jump_last_t,
-            None if self.high is None else self.high.clone(),
-            None if self.low is None else self.low.clone(),
-            None if self.door is None else self.door.clone(),
-            None if self.fault is None else self.fault.clone(),
-            None if self.jump is None else self.jump.clone(),
-            None if self.stuck is None else self.stuck.clone(),
-            None if self.susp is None else self.susp.clone(),
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            prev_t=self.prev_t,
+            prev_v=self.prev_v,
+            prev_judged=self.prev_judged,
+            susp_end=self.susp_end,
+            stuck_since=self.stuck_since,
+            stuck_value=self.stuck_value,
+            jump_run=self.jump_run,
+            jump_last_v=self.jump_last_v,
+            jump_last_t=self.jump_last_t,
+            high=_copy(self.high),
+            low=_copy(self.low),
+            door=_copy(self.door),
+            fault=_copy(self.fault),
+            jump=_copy(self.jump),
+            stuck=_copy(self.stuck),
+            susp=_copy(self.susp),
         )
 
-    def restore(self, snap: tuple[Any, ...]) -> None:
-        (
-            self.prev_t,
-            self.prev_v,
-            self.prev_judged,
-            self.susp_end,
-            self.stuck_since,
-            self.stuck_value,
-            self.jump_run,
-            self.jump_last_v,
-            self.jump_last_t,
-        ) = snap[:9]
-        for name, record in zip(_RECORD_SLOTS, snap[9:], strict=True):
-            setattr(self, name, None if record is None else record.clone())
-        self.closed = []
+    def restore(self, snap: Snapshot) -> None:
+        self.prev_t = snap.prev_t
+        self.prev_v = snap.prev_v
+        self.prev_judged = snap.prev_judged
+        self.susp_end = snap.susp_end
+        self.stuck_since = snap.stuck_since
+        self.stuck_value = snap.stuck_value
+        self.jump_run = snap.jump_run
+        self.jump_last_v = snap.jump_last_v
+        self.jump_last_t = snap.jump_last_t
+        self.high = _copy(snap.high)
+        self.low = _copy(snap.low)
+        self.door = _copy(snap.door)
+        self.fault = _copy(snap.fault)
+        self.jump = _copy(snap.jump)
+        self.stuck = _copy(snap.stuck)
+        self.susp = _copy(snap.susp)
+        self.closed: list[Record] = []  # records closed by the last steps, taken by the stream
 
     def records(self) -> tuple[Record | None, ...]:
         return (self.high, self.low, self.door, self.fault, self.jump, self.stuck, self.susp)
-
-    def snapshot_to_state(self, snap: tuple[Any, ...]) -> dict[str, Any]:
-        judged = snap[2]
-        return {
-            "prev_t": snap[0],
-            "prev_v": snap[1],
-            "prev_relax": None if judged is None else judged[1],
-            "susp_end": snap[3],
-            "stuck_since": snap[4],
-            "stuck_value": snap[5],
-            "jump_run": snap[6],
-            "jump_last_v": snap[7],
-            "jump_last_t": snap[8],
-            "records": [None if r is None else r.to_state() for r in snap[9:]],
-        }
-
-    def snapshot_from_state(self, state: dict[str, Any]) -> tuple[Any, ...]:
-        timeline = self.ctx.timeline
-        judged = None
-        if state["prev_relax"] is not None and state["prev_t"] is not None:
-            judged = (timeline.at(state["prev_t"]), float(state["prev_relax"]))
-        records = [
-            None
-            if r is None
-            else Record.from_state(
-                r, None if r["limit_t_ms"] is None else timeline.at(r["limit_t_ms"])
-            )
-            for r in state["records"]
-        ]
-        return (
-            state["prev_t"],
-            state["prev_v"],
-            judged,
-            state["susp_end"],
-            state["stuck_since"],
-            state["stuck_value"],
-            state["jump_run"],
-            state["jump_last_v"],
-            state["jump_last_t"],
-            *records,
-        )
 
     # --- the step ----------------------------------------------------------------------
 
@@ -330,22 +360,22 @@ class ChannelMachine:
         if prev is None or prev[0] is not lim or prev[1] != relax:
             self.prev_judged = (lim, relax)
         high, low = self.high, self.low
-        warn_max, warn_min = lim.warn_max, lim.warn_min
-        # The common case, kept cheap: inside the band with no episode open.
-        if high is None and low is None:
-            if (warn_max is None or v <= warn_max + relax) and (warn_min is None or v >= warn_min):
+        if high is None and low is None:  # the common case, kept cheap: no call to judge()
+            if lim is not self.band_lim or relax != self.band_relax:
+                self.band_lim, self.band_relax = lim, relax
+                self.band_lo, self.band_hi = within_band(lim, relax)
+            if self.band_lo <= v <= self.band_hi:
                 return
-        if lim.max_c is None or warn_max is None:
+        judged = judge(v, lim, in_transport=self.ctx.in_transport, relax_c=relax)
+        if lim.max_c is None or lim.warn_max is None:
             if high is not None:
                 self.finish(high, t, t)
                 self.high = None
-        elif high is not None or v > warn_max + relax:
-            self.high = episode(
-                self, high, 1, t, v, synced, lim, lim.max_c + relax, warn_max + relax, prev
-            )
-        if lim.min_c is None or warn_min is None:
+        elif high is not None or judged.high is not Level.WITHIN:
+            self.high = episode(self, high, 1, t, v, synced, lim, relax, judged.high, prev)
+        if lim.min_c is None or lim.warn_min is None:
             if low is not None:
                 self.finish(low, t, t)
                 self.low = None
-        elif low is not None or v < warn_min:
-            self.low = episode(self, low, -1, t, v, synced, lim, lim.min_c, warn_min, prev)
+        elif low is not None or judged.low is not Level.WITHIN:
+            self.low = episode(self, low, -1, t, v, synced, lim, relax, judged.low, prev)

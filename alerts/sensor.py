@@ -6,13 +6,10 @@ never judged as temperatures.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from alerts.findings import IMPOSSIBLE_JUMP, STUCK_VALUE, AlertKind, Record, Severity
 from alerts.limits import MINUTE_MS
-
-if TYPE_CHECKING:
-    from alerts.machine import ChannelMachine
 
 # Fastest change a probe can honestly report, °C (or %RH) per minute, plus a fixed slack.
 # Our choice: air in a van can swing fast when the door opens; a product simulant cannot.
@@ -22,7 +19,44 @@ JUMP_SLACK = 2.0
 STUCK_CHANNELS = frozenset({"air", "product"})
 
 
-def fault_reading(m: ChannelMachine, t: int, code: str) -> None:
+class Settings(Protocol):
+    @property
+    def gap_ms(self) -> int: ...
+    @property
+    def stuck_ms(self) -> int: ...
+
+
+class Channel(Protocol):
+    """What the sensor checks read and keep of one probe channel (the channel machine is
+    one): their records, and what the jump and stuck checks remember between readings."""
+
+    @property
+    def probe_id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def ctx(self) -> Settings: ...
+    @property
+    def prev_t(self) -> int | None: ...
+    @property
+    def prev_v(self) -> float | None: ...
+    @property
+    def jump_rate(self) -> float | None: ...
+
+    dirty: bool
+    fault: Record | None
+    jump: Record | None
+    stuck: Record | None
+    jump_run: int
+    jump_last_v: float
+    jump_last_t: int
+    stuck_value: float | None
+    stuck_since: int
+
+    def finish(self, record: Record, end_ms: int, at_ms: int) -> None: ...
+
+
+def fault_reading(m: Channel, t: int, code: str) -> None:
     record = m.fault
     if record is None:
         record = m.fault = Record(AlertKind.SENSOR_FAULT, m.probe_id, m.channel, t, detail=code)
@@ -33,7 +67,7 @@ def fault_reading(m: ChannelMachine, t: int, code: str) -> None:
     m.dirty = True
 
 
-def is_jump(m: ChannelMachine, t: int, v: float) -> bool:
+def is_jump(m: Channel, t: int, v: float) -> bool:
     """A physically impossible jump: excluded from judgement and recorded as a fault."""
     assert m.prev_t is not None and m.prev_v is not None and m.jump_rate is not None
     rate = m.jump_rate / MINUTE_MS
@@ -60,7 +94,7 @@ def is_jump(m: ChannelMachine, t: int, v: float) -> bool:
     return True
 
 
-def stuck_check(m: ChannelMachine, t: int, v: float) -> None:
+def stuck_check(m: Channel, t: int, v: float) -> None:
     # The same value on both sides of a data gap proves nothing: the count starts again.
     gap = m.prev_t is not None and t - m.prev_t > m.ctx.gap_ms
     if v != m.stuck_value or gap:

@@ -12,7 +12,7 @@ import bisect
 from typing import Any
 
 from alerts.findings import Record
-from alerts.machine import ChannelMachine
+from alerts.machine import ChannelMachine, Snapshot
 
 Row = tuple[int, float | None, str | None, bool]  # time_ms, value, fault, clock synced
 
@@ -48,7 +48,7 @@ class Stream:
         # whose last reading was at ck_t[k]. Checkpoint 0 always exists.
         self.ck_idx: list[int] = [0]
         self.ck_t: list[int] = [-(2**62)]
-        self.ck_snap: list[tuple[Any, ...]] = [machine.snapshot()]
+        self.ck_snap: list[Snapshot] = [machine.snapshot()]
         self.ck_next = -(2**62)
         self.closed: list[tuple[int, Record]] = []  # (absolute index that closed it, record)
         self.new_closed: list[Record] = []  # closed since the location last published
@@ -164,13 +164,13 @@ class Stream:
         return {
             "base": self.ck_idx[0],
             "ck_t": self.ck_t[0],
-            "snapshot": self.machine.snapshot_to_state(self.ck_snap[0]),
+            "snapshot": self.ck_snap[0].to_state(),
             "rows": [list(r) for r in self.rows[self.ck_idx[0] - self.base :]],
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Rebuild exactly: restore the oldest checkpoint and replay the rows after it."""
-        snap = self.machine.snapshot_from_state(state["snapshot"])
+        snap = Snapshot.from_state(state["snapshot"], self.machine.ctx.timeline)
         self.base = int(state["base"])
         self.ck_idx, self.ck_t, self.ck_snap = [self.base], [int(state["ck_t"])], [snap]
         self.rows = [(int(t), v, f, bool(s)) for t, v, f, s in state["rows"]]

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from alerts.judgement import Bounds, judge
 from coldchain import clock
 from coldchain.settings import AlertingSettings
 from server.alerting.notify.probe_alarm import alarm_text
@@ -51,7 +52,8 @@ def short_text(alert: Alert) -> str:
     limit = alert.record.get("limit") or {}
     if alert.kind == "temperature_excursion" and alert.peak is not None:
         text += f" {alert.peak:.1f}°C".replace(".", ",")
-        if limit.get("max_c") is not None and alert.peak > limit["max_c"]:
+        above = judge(alert.peak, Bounds(limit.get("max_c"), None), in_transport=False).above
+        if above:
             text += f">{limit['max_c']:g}°C".replace(".", ",")
     return alarm_text(text)
 

@@ -1,19 +1,33 @@
-"""The delivery lifecycle rules: planning (stops, loads), departure check, handover, closing.
+"""The delivery lifecycle and every delivery rule: planning (the delivery, its stops, its
+loads), the departure check, the handovers (in the stops' order), closing; and the one
+reading of a delivery with everything recorded about it (`file_of`), which the API, the
+pages and the sealed records use.
 
-planned --(departure check passed)--> departed --(every stop handed over)--> closed
-Routes call these functions; each raises ApiError with the reason when a rule says no.
+planned --(departure check passed)--> departed --(every stop handed over, in order)--> closed
+
+The services (`plan`, `add_stop`, `add_load`, `depart`, `hand_over`, `close`) check who may
+do it (server/core/access.py), apply the rules and commit; each raises ApiError with the
+reason (French and English) when a rule says no, so the API and the pages refuse the same
+things with the same words. Closing also seals the record: server/records/sealing.py
+`close_and_seal` calls `close` here.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alerts.judgement import Bounds, judge
 from coldchain import clock
 from coldchain.readingstore.base import ReadingStore
-from server.core.crud import flush
+from server.core.access import Viewer, can_operate, can_plan, can_use_van, get_visible, require
+from server.core.crud import commit, flush
 from server.core.errors import ApiError, Both
 from server.core.models import (
     ColdRoom,
@@ -26,18 +40,215 @@ from server.core.models import (
     HandoverZoneTemperature,
     Load,
     LoadDecision,
+    Membership,
+    Role,
     Stop,
     StopKind,
+    Van,
     Zone,
 )
 from server.domain import categories
 from server.domain.place_readings import zone_temperature
-from server.schemas.deliveries import CloseIn, DepartureIn, HandoverIn, LoadIn, StopIn
 
 # How old a zone reading may be to stand for "the temperature now" (departure, handover).
 READING_MAX_AGE = timedelta(minutes=15)
 # Times given by a client (a phone) may run slightly ahead of the server's clock.
 CLOCK_SKEW = timedelta(minutes=5)
+ALREADY_HANDED_OVER = Both("cet arrêt a déjà été remis", "this stop was already handed over")
+
+
+# -- what the callers give (the API's schemas, server/schemas/deliveries.py, fit these) ------
+
+
+class StopPlan(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def place_kind(self) -> str: ...
+    @property
+    def cold_room_id(self) -> int | None: ...
+    @property
+    def place_name(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def planned_at(self) -> datetime: ...
+
+
+class LoadPlan(Protocol):
+    @property
+    def lot_reference(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def consignor_id(self) -> int: ...
+    @property
+    def consignee(self) -> str: ...
+    @property
+    def label_max_c(self) -> float | None: ...
+    @property
+    def zone_id(self) -> int: ...
+    @property
+    def pickup_stop_id(self) -> int: ...
+    @property
+    def drop_stop_id(self) -> int: ...
+
+
+class ZoneMeasured(Protocol):
+    @property
+    def zone_id(self) -> int: ...
+    @property
+    def temperature_c(self) -> float | None: ...  # None: taken from the zone's readings
+
+
+class DepartureReport(Protocol):
+    @property
+    def checked_at(self) -> datetime | None: ...  # None: now
+    @property
+    def zones(self) -> Sequence[ZoneMeasured]: ...
+
+
+class LoadVerdict(Protocol):
+    @property
+    def load_id(self) -> int: ...
+    @property
+    def accepted(self) -> bool: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+class HandoverReport(Protocol):
+    @property
+    def at(self) -> datetime | None: ...  # None: now
+    @property
+    def receiver_name(self) -> str | None: ...
+    @property
+    def core_temperature_c(self) -> float | None: ...
+    @property
+    def decisions(self) -> Sequence[LoadVerdict]: ...
+
+
+# -- a delivery with everything recorded about it ---------------------------------------
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    handover: Handover
+    zone_temperatures: list[HandoverZoneTemperature]  # by zone
+    decisions: list[LoadDecision]  # as recorded
+
+
+@dataclass(frozen=True)
+class DeliveryFile:
+    """A delivery, its stops (in their order), loads (by id), departure checks (by zone)
+    and handovers (by stop, in the order they happened), read at once by `file_of`."""
+
+    delivery: Delivery
+    stops: list[Stop]
+    loads: list[Load]
+    departure_checks: list[DepartureCheck]
+    handovers: dict[int, HandedOver]
+
+    def stop(self, stop_id: int) -> Stop | None:
+        return next((s for s in self.stops if s.id == stop_id), None)
+
+    def decision(self, load_id: int, stop_id: int) -> LoadDecision | None:
+        """What the receiver at that stop decided for the load (None: not handed over yet)."""
+        done = self.handovers.get(stop_id)
+        if done is None:
+            return None
+        return next((d for d in done.decisions if d.load_id == load_id), None)
+
+    def next_stop(self) -> Stop | None:
+        """The stop to hand over next: stops are handed over in their order, so the first
+        one without a handover (None when every stop is handed over)."""
+        return next((s for s in self.stops if s.id not in self.handovers), None)
+
+    def loads_at(self, stop: Stop) -> list[tuple[Load, bool]]:
+        """The loads whose receiver decides at this stop, each with whether it is on board
+        for that: at a pickup all of them; at a drop those that came on board (a load
+        refused at its pickup never did)."""
+        if stop.kind == StopKind.PICKUP:
+            return [(load, True) for load in self.loads if load.pickup_stop_id == stop.id]
+        refused = {
+            d.load_id for done in self.handovers.values() for d in done.decisions if not d.accepted
+        }
+        return [
+            (load, load.id not in refused) for load in self.loads if load.drop_stop_id == stop.id
+        ]
+
+    def to_hand_over(self, stop: Stop) -> list[Load]:
+        return [load for load, aboard in self.loads_at(stop) if aboard]
+
+    def on_board(self, load: Load, until: datetime) -> tuple[datetime, datetime] | None:
+        """When the load was in the van: from its accepted pickup until its accepted drop,
+        or until `until` (closing, or now) when it is still on board or was refused at the
+        drop. None when it never came on board (not picked up yet, or refused there)."""
+        picked = self.handovers.get(load.pickup_stop_id)
+        pickup = self.decision(load.id, load.pickup_stop_id)
+        if picked is None or pickup is None or not pickup.accepted:
+            return None
+        dropped = self.handovers.get(load.drop_stop_id)
+        drop = self.decision(load.id, load.drop_stop_id)
+        if dropped is not None and drop is not None and drop.accepted:
+            return picked.handover.at, dropped.handover.at
+        return picked.handover.at, until
+
+
+def file_of(session: Session, delivery: Delivery) -> DeliveryFile:
+    """The delivery with its stops, loads, departure checks and handovers (their zone
+    temperatures and decisions): six queries whatever the number of stops."""
+    stops = list(
+        session.scalars(select(Stop).where(Stop.delivery_id == delivery.id).order_by(Stop.sequence))
+    )
+    loads = list(
+        session.scalars(select(Load).where(Load.delivery_id == delivery.id).order_by(Load.id))
+    )
+    checks = list(
+        session.scalars(
+            select(DepartureCheck)
+            .where(DepartureCheck.delivery_id == delivery.id)
+            .order_by(DepartureCheck.zone_id, DepartureCheck.id)
+        )
+    )
+    handovers = list(
+        session.scalars(
+            select(Handover)
+            .where(Handover.stop_id.in_([s.id for s in stops]))
+            .order_by(Handover.at, Handover.id)
+        )
+    )
+    ids = [h.id for h in handovers]
+    temperatures: dict[int, list[HandoverZoneTemperature]] = {i: [] for i in ids}
+    for t in session.scalars(
+        select(HandoverZoneTemperature)
+        .where(HandoverZoneTemperature.handover_id.in_(ids))
+        .order_by(HandoverZoneTemperature.zone_id, HandoverZoneTemperature.id)
+    ):
+        temperatures[t.handover_id].append(t)
+    decisions: dict[int, list[LoadDecision]] = {i: [] for i in ids}
+    for d in session.scalars(
+        select(LoadDecision).where(LoadDecision.handover_id.in_(ids)).order_by(LoadDecision.id)
+    ):
+        decisions[d.handover_id].append(d)
+    return DeliveryFile(
+        delivery=delivery,
+        stops=stops,
+        loads=loads,
+        departure_checks=checks,
+        handovers={
+            h.stop_id: HandedOver(h, temperatures[h.id], decisions[h.id]) for h in handovers
+        },
+    )
+
+
+# -- the rules --------------------------------------------------------------------------
 
 
 def require_status(session: Session, delivery: Delivery, *allowed: DeliveryStatus) -> None:
@@ -52,23 +263,93 @@ def day_start(delivery: Delivery) -> datetime:
     return clock.day_start(delivery.day)
 
 
-def add_stop(session: Session, delivery: Delivery, body: StopIn) -> Stop:
+def _planned_by(session: Session, viewer: Viewer, delivery_id: int) -> Delivery:
+    """A delivery the viewer sees (else 404) and plans: its cooperative's staff (else 403)."""
+    delivery = get_visible(session, viewer, Delivery, delivery_id)
+    require(can_plan(viewer, delivery))
+    return delivery
+
+
+def operated_by(session: Session, viewer: Viewer, delivery_id: int) -> Delivery:
+    """A delivery the viewer sees (else 404) and operates: its driver or its cooperative's
+    staff (else 403)."""
+    delivery = get_visible(session, viewer, Delivery, delivery_id)
+    require(can_operate(viewer, delivery))
+    return delivery
+
+
+def plan(
+    session: Session,
+    viewer: Viewer,
+    *,
+    cooperative_id: int,
+    van_id: int,
+    driver_id: int,
+    day: date,
+) -> Delivery:
+    """A delivery of the cooperative (its staff): a van from its pool, one of its drivers."""
+    require(viewer.has(cooperative_id, Role.ADMIN, Role.HYGIENE_OFFICER))
+    van = session.get(Van, van_id)
+    if van is None or not can_use_van(session, cooperative_id, van):
+        raise ApiError(404, "not_found")
+    driver = session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == driver_id,
+            Membership.organisation_id == cooperative_id,
+            Membership.role == Role.DRIVER,
+        )
+    )
+    if driver is None:
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=Both(
+                "driver_id : pas un chauffeur de la coopérative",
+                "driver_id: not a driver of the cooperative",
+            ),
+        )
+    delivery = Delivery(
+        cooperative_id=cooperative_id,
+        van_id=van_id,
+        driver_id=driver_id,
+        day=day,
+        status=DeliveryStatus.PLANNED,
+    )
+    session.add(delivery)
+    commit(session, Both("livraison", "delivery"))
+    return delivery
+
+
+def add_stop(session: Session, viewer: Viewer, delivery_id: int, stop: StopPlan) -> Stop:
+    """A pickup (at a cold room the cooperative may use) or a drop, planned on the
+    delivery's day or after; numbered after the last one."""
+    delivery = _planned_by(session, viewer, delivery_id)
     require_status(session, delivery, DeliveryStatus.PLANNED)
-    if body.planned_at < day_start(delivery):
+    if stop.planned_at < day_start(delivery):
         raise ApiError(
             422,
             "stop_before_delivery",
-            at=body.planned_at.astimezone(clock.zone()).strftime("%d/%m/%Y %H:%M"),
+            at=clock.local(stop.planned_at).strftime("%d/%m/%Y %H:%M"),
             day=delivery.day.strftime("%d/%m/%Y"),
         )
-    if body.cold_room_id is not None:
-        room = session.get(ColdRoom, body.cold_room_id)
+    if stop.cold_room_id is not None:
+        room = session.get(ColdRoom, stop.cold_room_id)
         if room is None or not _cold_room_serves(session, room, delivery.cooperative_id):
             raise ApiError(404, "not_found")
     last = session.scalar(select(func.max(Stop.sequence)).where(Stop.delivery_id == delivery.id))
-    stop = Stop(delivery_id=delivery.id, sequence=(last or 0) + 1, **body.model_dump())
-    session.add(stop)
-    return stop
+    row = Stop(
+        delivery_id=delivery.id,
+        sequence=(last or 0) + 1,
+        kind=stop.kind,
+        place_kind=stop.place_kind,
+        cold_room_id=stop.cold_room_id,
+        place_name=stop.place_name,
+        address=stop.address,
+        planned_at=stop.planned_at,
+    )
+    session.add(row)
+    commit(session, Both("arrêt", "stop"))
+    return row
 
 
 def _cold_room_serves(session: Session, room: ColdRoom, cooperative_id: int) -> bool:
@@ -89,10 +370,13 @@ def _cold_room_serves(session: Session, room: ColdRoom, cooperative_id: int) -> 
     return member is not None or lent is not None
 
 
-def add_load(session: Session, delivery: Delivery, body: LoadIn) -> Load:
+def add_load(session: Session, viewer: Viewer, delivery_id: int, load: LoadPlan) -> Load:
+    """A lot on a planned delivery: a known category, a zone of the delivery's van, picked
+    up at one of its pickups and dropped at a later drop, from a producer of the cooperative."""
+    delivery = _planned_by(session, viewer, delivery_id)
     require_status(session, delivery, DeliveryStatus.PLANNED)
-    categories.check(body.category)
-    zone = session.get(Zone, body.zone_id)
+    categories.check(load.category)
+    zone = session.get(Zone, load.zone_id)
     if zone is None or zone.van_id != delivery.van_id:
         raise ApiError(
             422,
@@ -102,8 +386,8 @@ def add_load(session: Session, delivery: Delivery, body: LoadIn) -> Load:
                 "zone_id: not a zone of the delivery's van",
             ),
         )
-    pickup = session.get(Stop, body.pickup_stop_id)
-    drop = session.get(Stop, body.drop_stop_id)
+    pickup = session.get(Stop, load.pickup_stop_id)
+    drop = session.get(Stop, load.drop_stop_id)
     if pickup is None or pickup.delivery_id != delivery.id or pickup.kind != StopKind.PICKUP:
         raise ApiError(
             422,
@@ -131,7 +415,7 @@ def add_load(session: Session, delivery: Delivery, body: LoadIn) -> Load:
     member = session.scalar(
         select(CooperativeMember.id).where(
             CooperativeMember.cooperative_id == delivery.cooperative_id,
-            CooperativeMember.producer_id == body.consignor_id,
+            CooperativeMember.producer_id == load.consignor_id,
         )
     )
     if member is None:
@@ -143,16 +427,30 @@ def add_load(session: Session, delivery: Delivery, body: LoadIn) -> Load:
                 "consignor_id: not a producer of the cooperative",
             ),
         )
-    load = Load(delivery_id=delivery.id, **body.model_dump())
-    session.add(load)
-    return load
+    row = Load(
+        delivery_id=delivery.id,
+        lot_reference=load.lot_reference,
+        description=load.description,
+        category=load.category,
+        quantity=load.quantity,
+        unit=load.unit,
+        consignor_id=load.consignor_id,
+        consignee=load.consignee,
+        label_max_c=load.label_max_c,
+        zone_id=load.zone_id,
+        pickup_stop_id=load.pickup_stop_id,
+        drop_stop_id=load.drop_stop_id,
+    )
+    session.add(row)
+    commit(session, Both("chargement", "load"))
+    return row
 
 
-def zone_limits(session: Session, delivery: Delivery) -> dict[int, float]:
+def zone_limits(loads: Iterable[Load]) -> dict[int, float]:
     """Each loaded zone's limit: the strictest load planned in it (a lower label temperature
     wins). Zones carrying only ambient goods have no limit."""
     cargo: dict[int, list[tuple[str, float | None]]] = {}
-    for load in session.scalars(select(Load).where(Load.delivery_id == delivery.id)):
+    for load in loads:
         cargo.setdefault(load.zone_id, []).append((load.category, load.label_max_c))
     limits = {zone: categories.cargo_max_c(loads) for zone, loads in cargo.items()}
     return {zone: limit for zone, limit in limits.items() if limit is not None}
@@ -161,28 +459,31 @@ def zone_limits(session: Session, delivery: Delivery) -> dict[int, float]:
 def depart(
     session: Session,
     store: ReadingStore,
-    delivery: Delivery,
-    body: DepartureIn,
-    user_id: int,
+    viewer: Viewer,
+    delivery_id: int,
+    report: DepartureReport,
     now: datetime,
-) -> list[DepartureCheck]:
-    """Check every loaded zone is pre-cooled below its limit, record it, and leave."""
+) -> Delivery:
+    """Check every loaded zone is pre-cooled below its limit (the temperature the driver
+    measured, else the zone's readings), record it, and leave."""
+    delivery = operated_by(session, viewer, delivery_id)
     require_status(session, delivery, DeliveryStatus.PLANNED)
-    if session.scalar(select(Load.id).where(Load.delivery_id == delivery.id).limit(1)) is None:
+    loads = list(session.scalars(select(Load).where(Load.delivery_id == delivery.id)))
+    if not loads:
         raise ApiError(
             422,
             "validation_error",
             detail=Both("la livraison n'a aucun chargement", "the delivery has no load"),
         )
-    limits = zone_limits(session, delivery)
-    at = body.checked_at or now
+    limits = zone_limits(loads)
+    at = report.checked_at or now
     if at > now + CLOCK_SKEW:
         raise ApiError(
             422,
             "validation_error",
             detail=Both("checked_at : dans le futur", "checked_at: in the future"),
         )
-    given = {z.zone_id: z.temperature_c for z in body.zones}
+    given = {z.zone_id: z.temperature_c for z in report.zones}
     unknown = set(given) - set(limits)
     if unknown:
         raise ApiError(
@@ -203,7 +504,8 @@ def depart(
             if reading is None or reading.value is None:
                 raise ApiError(422, "no_zone_reading", zone=zone_name)
             temperature, source = reading.value, "readings"
-        if temperature > limit:
+        # Not in transport yet: pre-cooled to the limit itself, no transport tolerance.
+        if judge(temperature, Bounds(limit, None), in_transport=False).above:
             raise ApiError(
                 422, "departure_check_failed", zone=zone_name, temperature=temperature, limit=limit
             )
@@ -211,7 +513,7 @@ def depart(
             DepartureCheck(
                 delivery_id=delivery.id,
                 zone_id=zone_id,
-                checked_by_id=user_id,
+                checked_by_id=viewer.user_id,
                 checked_at=at,
                 temperature_c=temperature,
                 limit_c=limit,
@@ -221,45 +523,37 @@ def depart(
     session.add_all(checks)
     delivery.status = DeliveryStatus.DEPARTED
     delivery.departed_at = at
-    return checks
-
-
-def loads_to_hand_over(session: Session, stop: Stop) -> list[Load]:
-    """The loads whose receiver decides at this stop: all those picked up there, or those
-    dropped there that came on board (a load refused at its pickup never did)."""
-    column = Load.pickup_stop_id if stop.kind == StopKind.PICKUP else Load.drop_stop_id
-    loads = list(session.scalars(select(Load).where(column == stop.id).order_by(Load.id)))
-    if stop.kind == StopKind.DROP:
-        refused = set(
-            session.scalars(
-                select(LoadDecision.load_id).where(
-                    LoadDecision.load_id.in_([load.id for load in loads]),
-                    LoadDecision.accepted.is_(False),
-                )
-            )
-        )
-        loads = [load for load in loads if load.id not in refused]
-    return loads
+    commit(session, Both("contrôle au départ", "departure check"))
+    return delivery
 
 
 def hand_over(
     session: Session,
     store: ReadingStore,
-    delivery: Delivery,
-    stop: Stop,
-    body: HandoverIn,
-    user_id: int,
+    viewer: Viewer,
+    delivery_id: int,
+    stop_id: int,
+    report: HandoverReport,
     now: datetime,
-) -> Handover:
-    """Record the handover at a stop: time, zone temperatures, each load accepted or refused."""
+) -> Delivery:
+    """Record the handover at the next stop: time, zone temperatures (from the readings),
+    core temperature, each load on board accepted or refused (a refusal with its reason)."""
+    delivery = operated_by(session, viewer, delivery_id)
+    stop = session.get(Stop, stop_id)
+    if stop is None or stop.delivery_id != delivery.id:
+        raise ApiError(404, "not_found")
     require_status(session, delivery, DeliveryStatus.DEPARTED)
-    if session.scalar(select(Handover.id).where(Handover.stop_id == stop.id)) is not None:
+    file = file_of(session, delivery)  # read under the lock: fresh handovers
+    if stop.id in file.handovers:
+        raise ApiError(409, "conflict", detail=ALREADY_HANDED_OVER)
+    expected = file.next_stop()
+    if expected is not None and expected.id != stop.id:
+        # The form is only offered at the next stop; a stop skipped would leave the loads
+        # on board of the stops before it without their receivers' decisions.
         raise ApiError(
-            409,
-            "conflict",
-            detail=Both("cet arrêt a déjà été remis", "this stop was already handed over"),
+            409, "handover_out_of_order", sequence=expected.sequence, place=expected.place_name
         )
-    at = body.at or now
+    at = report.at or now
     if at > now + CLOCK_SKEW:
         raise ApiError(
             422, "validation_error", detail=Both("at : dans le futur", "at: in the future")
@@ -268,35 +562,35 @@ def hand_over(
         raise ApiError(
             422, "validation_error", detail=Both("at : avant le départ", "at: before the departure")
         )
-    loads = loads_to_hand_over(session, stop)
-    decisions = {d.load_id: d for d in body.decisions}
-    expected = {load.id for load in loads}
-    if set(decisions) - expected:
+    loads = file.to_hand_over(stop)
+    decisions = {d.load_id: d for d in report.decisions}
+    expected_loads = {load.id for load in loads}
+    if set(decisions) - expected_loads:
+        extra = sorted(set(decisions) - expected_loads)
         raise ApiError(
             422,
             "validation_error",
             detail=Both(
-                f"chargements absents de cet arrêt : {sorted(set(decisions) - expected)}",
-                f"loads not at this stop: {sorted(set(decisions) - expected)}",
+                f"chargements absents de cet arrêt : {extra}", f"loads not at this stop: {extra}"
             ),
         )
-    if expected - set(decisions):
+    if expected_loads - set(decisions):
         raise ApiError(
             422,
             "handover_incomplete",
-            missing=", ".join(map(str, sorted(expected - set(decisions)))),
+            missing=", ".join(map(str, sorted(expected_loads - set(decisions)))),
         )
     if any(not d.accepted and not d.reason for d in decisions.values()):
         raise ApiError(422, "refusal_needs_reason")
     handover = Handover(
         stop_id=stop.id,
         at=at,
-        recorded_by_id=user_id,
-        receiver_name=body.receiver_name,
-        core_temperature_c=body.core_temperature_c,
+        recorded_by_id=viewer.user_id,
+        receiver_name=report.receiver_name,
+        core_temperature_c=report.core_temperature_c,
     )
     session.add(handover)
-    flush(session, Both("cet arrêt a déjà été remis", "this stop was already handed over"))
+    flush(session, ALREADY_HANDED_OVER)
     for zone_id in sorted({load.zone_id for load in loads}):
         reading = zone_temperature(session, store, zone_id, at, READING_MAX_AGE)
         if reading is not None and reading.value is not None:
@@ -319,13 +613,18 @@ def hand_over(
             )
         )
     stop.actual_at = at
-    return handover
+    commit(session, Both("remise", "handover"))
+    return delivery
 
 
-def close(session: Session, delivery: Delivery, body: CloseIn, user_id: int, now: datetime) -> None:
-    """Close after the last handover; the delivery's van readings end here for its viewers."""
+def close(
+    session: Session, viewer: Viewer, delivery_id: int, closed_at: datetime | None, now: datetime
+) -> Delivery:
+    """Close after the last handover; the delivery's van readings end here for its viewers.
+    (The sealed record: server/records/sealing.py `close_and_seal`.)"""
+    delivery = operated_by(session, viewer, delivery_id)
     require_status(session, delivery, DeliveryStatus.DEPARTED)
-    at = body.closed_at or now
+    at = closed_at or now
     last = session.scalar(select(func.max(Stop.actual_at)).where(Stop.delivery_id == delivery.id))
     if at > now + CLOCK_SKEW or (last is not None and at < last):
         raise ApiError(
@@ -345,4 +644,6 @@ def close(session: Session, delivery: Delivery, body: CloseIn, user_id: int, now
         raise ApiError(409, "stops_pending", pending=", ".join(map(str, pending)))
     delivery.status = DeliveryStatus.CLOSED
     delivery.closed_at = at
-    delivery.closed_by_id = user_id
+    delivery.closed_by_id = viewer.user_id
+    commit(session, Both("clôture", "closing"))
+    return delivery

@@ -9,10 +9,6 @@ from fastapi import Request
 
 from coldchain import clock
 from server.core.errors import language
-from server.pages.admin_words import ADMIN_WORDS
-from server.pages.delivery_words import DELIVERY_WORDS
-from server.pages.inspection_words import INSPECTION_WORDS
-from server.pages.lot_words import LOT_WORDS
 
 LANG_COOKIE = "coldchain_lang"
 LANGUAGES = ("fr", "en")
@@ -52,9 +48,12 @@ def local_time(value: datetime | None, lang: str, with_date: bool = True) -> str
     return local.strftime("%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M")
 
 
+Words = dict[str, tuple[str, str]]  # key -> (French, English)
+
 # Words of the pages. Keys are English-ish identifiers; each maps to (French, English).
-# Each page module keeps its own words in a <name>_words.py module (merged below).
-_PAGE_WORDS: dict[str, tuple[str, str]] = {
+# These are shared by every page (the header, the alerts, the refusals); each page module
+# brings its own in `WORDS`, added by `add_words` when server/pages/app.py mounts it.
+_PAGE_WORDS: Words = {
     "app": ("Chaîne du froid", "Cold chain"),
     "login": ("Connexion", "Log in"),
     "logout": ("Déconnexion", "Log out"),
@@ -82,6 +81,10 @@ _PAGE_WORDS: dict[str, tuple[str, str]] = {
     "measured_at": ("mesuré à", "measured at"),
     "status_ok": ("Conforme", "Within limit"),
     "status_warning": ("Proche de la limite", "Close to the limit"),
+    "status_tolerated": (
+        "Au-dessus, dans la tolérance de transport",
+        "Above, within the transport tolerance",
+    ),
     "status_over": ("Au-dessus de la limite", "Above the limit"),
     "status_under": ("En dessous du minimum", "Below the minimum"),
     "status_none": ("Pas de mesure récente", "No recent reading"),
@@ -145,6 +148,11 @@ _PAGE_WORDS: dict[str, tuple[str, str]] = {
     "yes": ("oui", "yes"),
     "no": ("non", "no"),
     "page_not_found": ("Page introuvable.", "Page not found."),
+    # The refusal of a page form without its anti-CSRF token (server/pages/web.py).
+    "csrf_refused": (
+        "Formulaire expiré ou invalide, rechargez la page.",
+        "Expired or invalid form, reload the page.",
+    ),
     "forbidden": ("Cette page n'est pas pour votre rôle.", "This page is not for your role."),
     "language": ("Langue", "Language"),
     "detected_late": ("détectée en retard", "detected late"),
@@ -176,13 +184,15 @@ VALUES: dict[str, tuple[str, str]] = {  # states, severities, roles, decisions
     "departed": ("en route", "on the road"),
 }
 
-WORDS: dict[str, tuple[str, str]] = {
-    **_PAGE_WORDS,
-    **ADMIN_WORDS,
-    **INSPECTION_WORDS,
-    **DELIVERY_WORDS,
-    **LOT_WORDS,
-}
+WORDS: Words = dict(_PAGE_WORDS)
+
+
+def add_words(words: Words) -> None:
+    """A page module's words (server/pages/app.py, once per mount: adding them again is
+    harmless). A key already used by another page with other words is a mistake: refused."""
+    for key, pair in words.items():
+        if WORDS.setdefault(key, pair) != pair:
+            raise ValueError(f"page word {key!r} is defined twice: {WORDS[key]} and {pair}")
 
 
 def translator(lang: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.judgement import Level, judge
 from alerts.limits import ZoneLimit, limit_for_category, limit_for_lots
 from alerts.profiles import ProductProfile, load_profiles
 from coldchain import clock
@@ -35,20 +36,25 @@ class PlaceNow:
     name: str
     reading: PlaceReading | None
     limit: ZoneLimit | None
-    status: str  # ok, warning, over, under, none
+    status: str  # ok, warning, tolerated, over, under, none (templates/_status.html)
 
 
-def judge(reading: PlaceReading | None, limit: ZoneLimit | None, now: datetime) -> str:
+STATUS = {Level.WITHIN: "ok", Level.NEAR: "warning", Level.TOLERATED: "tolerated"}
+
+
+def status_of(
+    reading: PlaceReading | None, limit: ZoneLimit | None, now: datetime, *, in_transport: bool
+) -> str:
+    """The latest reading as the alert engine judges it (alerts/judgement.py): the same
+    warning band on both sides and, in a van, the same transport tolerance."""
     if reading is None or reading.value is None or now - reading.time > FRESH:
         return "none"
-    value = reading.value
-    if limit is not None and limit.max_c is not None and value > limit.max_c:
-        return "over"
-    if limit is not None and limit.min_c is not None and value < limit.min_c:
-        return "under"
-    if limit is not None and limit.warn_max is not None and value > limit.warn_max:
-        return "warning"
-    return "ok"
+    if limit is None:
+        return "ok"
+    judged = judge(reading.value, limit, in_transport=in_transport)
+    if judged.level is Level.BEYOND:
+        return "over" if judged.side > 0 else "under"
+    return STATUS[judged.level]
 
 
 def preferred(readings: dict[str, PlaceReading]) -> PlaceReading | None:
@@ -100,7 +106,8 @@ def my_trucks(
             limit = limit_for_lots(
                 profiles(), lots.get(zone_key(zone.id), []), to_ms(now), empty_zone_category
             )
-            zones.append(PlaceNow(zone.name, reading, limit, judge(reading, limit, now)))
+            status = status_of(reading, limit, now, in_transport=True)
+            zones.append(PlaceNow(zone.name, reading, limit, status))
         trucks.append(TruckNow(delivery, van, zones))
     return trucks
 
@@ -122,5 +129,6 @@ def my_rooms(
         windows = cold_room_windows(session, viewer, room.id)
         reading = preferred(latest(session, store, Place(cold_room_id=room.id), windows, now))
         limit = room_limit(room)
-        out.append((room, PlaceNow(room.name, reading, limit, judge(reading, limit, now))))
+        status = status_of(reading, limit, now, in_transport=False)
+        out.append((room, PlaceNow(room.name, reading, limit, status)))
     return out

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 
+from alerts.judgement import Bounds, judge
 from coldchain import clock
 
 WIDTH, HEIGHT = 480, 190
@@ -175,18 +176,16 @@ def _rect(
 def excursion_spans(
     points: list[tuple[int, float]], limits: Sequence[Limit], max_step_ms: int
 ) -> list[tuple[int, int]]:
-    """Time spans where the readings are beyond the limit in force (for shading)."""
+    """Time spans where the readings are beyond the limit in force (for shading), as
+    alerts/judgement.py judges them."""
     spans: list[tuple[int, int]] = []
     if not points:  # a zone without readings: nothing to shade (its data-quality note says so)
         return spans
+    bounds = [(lim, Bounds(lim.max_c, lim.min_c)) for lim in limits]
     for (t, v), nxt in zip(points, [*points[1:], None], strict=True):
-        lim = next((lim for lim in limits if lim.from_ms <= t < lim.to_ms), None)
-        if lim is None:
-            continue
-        beyond = (lim.max_c is not None and v > lim.max_c) or (
-            lim.min_c is not None and v < lim.min_c
-        )
-        if not beyond:
+        found = next((b for lim, b in bounds if lim.from_ms <= t < lim.to_ms), None)
+        # Shaded: every reading beyond the limit, within a transport tolerance or not.
+        if found is None or not judge(v, found, in_transport=True).beyond:
             continue
         end = t + min((nxt[0] - t) if nxt else 0, max_step_ms)
         if spans and spans[-1][1] >= t:

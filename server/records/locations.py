@@ -14,6 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 from sqlalchemy.orm import Session
 
+from alerts.judgement import Bounds, judge
 from coldchain import clock
 from coldchain.readingstore.base import ReadingStore
 from server.core.access import Interval
@@ -76,8 +77,8 @@ class Summary:
         entry.total += value
         if limit is None:
             return
-        high, low = limit["max_c"], limit["min_c"]
-        above, below = high is not None and value > high, low is not None and value < low
+        judged = judge(value, Bounds(limit["max_c"], limit["min_c"]), in_transport=False)
+        above, below = judged.above, judged.below
         previous = self._last.get(channel)
         if previous is not None and previous[1]:  # the previous reading was beyond: it lasted
             entry.minutes_beyond += min(time_ms - previous[0], MAX_STEP_MS) / 60_000

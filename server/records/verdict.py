@@ -2,9 +2,10 @@
 
 The limit is the load's own (its category, a lower label temperature wins, transport
 tolerance for frozen food) from the alert profiles (alerts/limits.py), and the readings are
-those of its zone while it was on board. Time beyond a limit counts each reading until the
-next one, capped so that a gap in the data never counts as time beyond (gaps are reported
-separately as data quality).
+those of its zone while it was on board. Readings are judged, and an excursion classified,
+by the alert engine's own rules (alerts/judgement.py), from the figures the record states.
+Time beyond a limit counts each reading until the next one, capped so that a gap in the
+data never counts as time beyond (gaps are reported separately as data quality).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.limits import ZoneLimit, limit_for_category
+from alerts.findings import Severity
+from alerts.judgement import Bounds, classify, judge
+from alerts.limits import MINUTE_MS, ZoneLimit, limit_for_category
 from alerts.profiles import ProductProfile
 
 CONFORME = "conforme"
@@ -61,11 +64,39 @@ def describe_limit(profiles: Mapping[str, ProductProfile], limit: ZoneLimit) -> 
     }
 
 
+@dataclass(frozen=True)
+class StatedLimit:
+    """A load's limit as its record states it (`describe_limit`), in the shape the engine's
+    rules read. A record states no warning band nor warning delay: a verdict is about the
+    limit itself, and a reading near it is conforme."""
+
+    max_c: float | None
+    min_c: float | None
+    tolerance_c: float | None
+    tolerance_min: float | None
+    hard_margin_c: float
+    critical_delay_min: float
+    warn_max: float | None = None
+    warn_min: float | None = None
+    warning_delay_min: float | None = None
+
+    @classmethod
+    def of(cls, limit: Mapping[str, Any]) -> StatedLimit:
+        return cls(
+            max_c=limit["max_c"],
+            min_c=limit["min_c"],
+            tolerance_c=limit["tolerance_c"],
+            tolerance_min=limit["tolerance_min"],
+            hard_margin_c=float(limit["hard_margin_c"] or 0),
+            critical_delay_min=float(limit["critical_delay_min"] or 0),
+        )
+
+
 def _minutes(ms: int) -> float:
     return round(ms / 60_000, 3)
 
 
-def statistics(points: Sequence[Point], limit: Mapping[str, float | None]) -> dict[str, Any]:
+def statistics(points: Sequence[Point], limit: Mapping[str, Any]) -> dict[str, Any]:
     """n, min, max, mean, time above max / below min (minutes), peak and trough."""
     if not points:
         return {
@@ -76,13 +107,15 @@ def statistics(points: Sequence[Point], limit: Mapping[str, float | None]) -> di
             "minutes_above": 0.0,
             "minutes_below": 0.0,
         }
-    max_c, min_c = limit["max_c"], limit["min_c"]
+    bounds = Bounds(limit["max_c"], limit["min_c"])
     above = below = 0
     for here, after in zip(points, [*points[1:], None], strict=True):
         step = min(after.time_ms - here.time_ms, MAX_STEP_MS) if after else 0
-        if max_c is not None and here.value > max_c:
+        # A load is judged as in transport; tolerated or not, time above the max counts.
+        judged = judge(here.value, bounds, in_transport=True)
+        if judged.above:
             above += step
-        if min_c is not None and here.value < min_c:
+        if judged.below:
             below += step
     values = [p.value for p in points]
     return {
@@ -99,9 +132,15 @@ def _c(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} °C".replace(".", ",")
 
 
-def verdict(
-    stats: Mapping[str, float | int | None], limit: Mapping[str, float | str | None]
-) -> dict[str, Any]:
+def _severity(stated: StatedLimit, side: int, worst: float, minutes: float) -> Severity | None:
+    """The excursions of one side taken together: their worst reading, their total time."""
+    if not minutes:
+        return None
+    level = judge(worst, stated, in_transport=True).on(side)
+    return classify(stated, side, level, worst, minutes * MINUTE_MS, None)
+
+
+def verdict(stats: Mapping[str, float | int | None], limit: Mapping[str, Any]) -> dict[str, Any]:
     """The verdict with the rule that decided it (French, for the inspector)."""
     max_c, min_c = limit["max_c"], limit["min_c"]
     source = limit["source_fr"]
@@ -109,32 +148,23 @@ def verdict(
         return _v(CONFORME, "catégorie sans maîtrise de température requise")
     if not stats["n"]:
         return _v(NON_CONFORME, "aucune mesure pendant le transport : conformité non démontrable")
-    assert isinstance(max_c, float | int | None) and isinstance(min_c, float | int | None)
     above, below = float(stats["minutes_above"] or 0), float(stats["minutes_below"] or 0)
     peak, trough = float(stats["max"] or 0), float(stats["min"] or 0)
     if not above and not below:
         band = f"entre {_c(min_c)} et {_c(max_c)}" if min_c is not None else f"au plus {_c(max_c)}"
         return _v(CONFORME, f"toutes les mesures {band} ({source})")
-    tolerance, tolerance_min = limit["tolerance_c"], limit["tolerance_min"]
-    if (
-        isinstance(tolerance, float | int)
-        and isinstance(tolerance_min, float | int)
-        and max_c is not None
-        and not below
-        and peak <= max_c + tolerance
-        and above <= tolerance_min
-    ):
+    stated = StatedLimit.of(limit)
+    high = _severity(stated, 1, peak, above)
+    low = _severity(stated, -1, trough, below)
+    critical = stated.critical_delay_min
+    hard = stated.hard_margin_c
+    if high is Severity.TOLERATED and not below:
         return _v(
             TOLERE,
             f"remontée de {above:g} min jusqu'à {_c(peak)}, dans la tolérance de transport "
-            f"(+{tolerance:g} °C, {tolerance_min:g} min au plus ; {source})",
+            f"(+{stated.tolerance_c:g} °C, moins de {stated.tolerance_min:g} min ; {source})",
         )
-    critical = float(limit["critical_delay_min"] or 0)
-    hard = float(limit["hard_margin_c"] or 0)
-    too_far = (max_c is not None and peak > max_c + hard) or (
-        min_c is not None and trough < min_c - hard
-    )
-    if not too_far and above < critical and below < critical:
+    if Severity.CRITICAL not in (high, low):
         side = "au-dessus de la limite" if above else "en dessous du minimum"
         return _v(
             TOLERE,
@@ -142,7 +172,7 @@ def verdict(
             f"sous le délai critique de {critical:g} min et l'écart maximal de {hard:g} °C "
             "(notre choix HACCP)",
         )
-    if above:
+    if high is Severity.CRITICAL:
         return _v(
             NON_CONFORME,
             f"{above:g} min au-dessus de {_c(max_c)} (pic {_c(peak)}) : délai critique de "
