@@ -1,8 +1,8 @@
 """Mosquitto as this project runs it: a generated config, per-probe passwords, the probe ACL.
 
 Used by the one-command start and by the test harness, so the ACL that tests prove is the
-one that ships. Mosquitto is the Debian / Raspberry Pi OS package (DESIGN.md explains why
-not a pure-Python broker).
+one that ships. Mosquitto is the Debian / Raspberry Pi OS package (why not a pure-Python
+broker: docs/technical-notes.md#broker-why-mosquitto).
 """
 
 from __future__ import annotations
@@ -128,7 +128,8 @@ def write_config(
                 "persistence true",
                 f"persistence_location {files.persistence}/",
                 "autosave_interval 1",
-                # The default 1000 per client drops bursts to a slow subscriber (DESIGN.md).
+                # The default 1000 per client drops bursts to a slow subscriber
+                # (docs/technical-notes.md#mosquitto-queue-limits-and-persistence).
                 "max_queued_messages 1000000",
                 "max_inflight_messages 100",
                 "max_packet_size 1048576",

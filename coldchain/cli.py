@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from coldchain import __version__
+from coldchain.startup import ConfigurationRefused
 
 SUBCOMMAND_MODULES = (
     "coldchain.commands.broker",
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         result: int = args.handler(args)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ConfigurationRefused) as exc:
         print(f"coldchain: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -137,7 +137,7 @@ class AlertingSettings(BaseModel):
 class RecordsSettings(BaseModel):
     """Sealed HACCP records, exports and retention (docs/records.md)."""
 
-    # Records are evidence: kept at least 2 years (regulatory.md §2.4), never less.
+    # Records are evidence: kept at least 2 years (docs/sources.md#retention), never less.
     retention_days: int = Field(1095, ge=730)
     reseal_window_days: int = Field(30, ge=1)  # late readings this long after closing reseal
     max_export_days: int = Field(400, ge=1, le=3660)  # longest inspection-export period

@@ -4,7 +4,6 @@ time zone from them, so that no command prints or judges a time before that."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -13,11 +12,14 @@ from coldchain import clock
 from coldchain.settings import Settings, load_settings
 
 
+class ConfigurationRefused(Exception):
+    """The settings are invalid; `coldchain` prints why and exits with status 2."""
+
+
 def settings_or_exit(config: Path | None) -> Settings:
     try:
         settings = load_settings(config)
     except ValidationError as exc:
-        print(f"coldchain: invalid configuration:\n{exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise ConfigurationRefused(f"invalid configuration:\n{exc}") from None
     clock.configure(settings.clock)
     return settings

@@ -2,8 +2,8 @@
 
 The broker, the gateway and the server each keep a stable identity (port, MQTT client id),
 so a restarted process resumes where it stopped: the broker keeps its persistent session
-(DESIGN.md, "shared subscriptions, measured"). Children are started with PR_SET_PDEATHSIG
-so that even a `kill -9` of the supervisor leaves no orphan behind.
+(docs/technical-notes.md#shared-subscriptions-measured). Children are started with
+PR_SET_PDEATHSIG so that even a `kill -9` of the supervisor leaves no orphan behind.
 """
 
 from __future__ import annotations

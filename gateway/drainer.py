@@ -8,6 +8,7 @@ conflicting point) is moved to the quarantine, so one bad point cannot block the
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 
@@ -68,7 +69,10 @@ class Drainer:
         while not self._stop.is_set():
             try:
                 sent = self.drain_once()
-            except Exception:  # the spool itself (disk, lock timeout): never let the thread die
+            except Exception:
+                # Broad on purpose: the thread's top loop; if it died, nothing would drain the
+                # spool again. The spool itself (disk, lock timeout) or a bug: logged with its
+                # traceback, retried after a backoff.
                 log.exception("drainer error; retrying")
                 self.backoff_s = min(self.max_backoff_s, max(0.5, self.backoff_s * 2))
                 sent = False
@@ -101,8 +105,10 @@ class Drainer:
             self.metrics.sink_rejected.inc(len(readings))
             self.metrics.rejected.labels("sink_rejected").inc()
             return True
-        except Exception as exc:
-            # SinkError or anything unexpected from a client library: the batch stays spooled.
+        except (SinkError, sqlite3.Error) as exc:
+            # SinkError from the InfluxDB sinks, sqlite3.Error from the sqlite sink: the batch
+            # stays spooled. Anything else is a bug: _run logs it with its traceback and backs
+            # off the same way, the batch still spooled.
             self.metrics.sink_failures.inc()
             self.backoff_s = min(self.max_backoff_s, max(0.5, self.backoff_s * 2))
             level = logging.WARNING if isinstance(exc, SinkError) else logging.ERROR

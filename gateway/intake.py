@@ -117,8 +117,10 @@ class Intake:
             try:
                 self._commit(batch)
             except Exception:
-                # The spool itself failed (disk full, I/O error): acknowledge nothing, keep
-                # the data where it is (broker session / probe queue), retry shortly.
+                # Broad on purpose: the writer thread's top loop; if it died, nothing would be
+                # acknowledged again. The spool itself failed (disk full, I/O error) or a bug:
+                # acknowledge nothing, keep the data where it is (broker session / probe
+                # queue), retry shortly.
                 log.exception("spool commit failed; %d messages left unacknowledged", len(batch))
                 time.sleep(1.0)
                 for envelope in batch:
@@ -180,6 +182,9 @@ class Intake:
             try:
                 env.done(outcome)
             except Exception:
+                # Broad on purpose: `done` is the transport's callback (paho's ack, a serial
+                # ACK/REJ, a test's). The messages are durable by now: one failed answer must
+                # neither skip the others' nor send the batch back for another commit.
                 log.exception("acknowledging a %s message failed", env.source)
         self.on_committed()
         per_label = Counter(
@@ -206,7 +211,10 @@ class Intake:
             if env.kind is Kind.READINGS:
                 return protocol.parse_readings(env.payload, now, env.topic)
             return protocol.parse_status(env.payload, now, env.topic)
-        except Exception as exc:  # the validator never raises; if it ever does, quarantine
+        except Exception as exc:
+            # Broad on purpose: the validator never raises on input, so whatever it raises is
+            # a bug. Quarantined (and counted as a rejection) rather than re-raised: a batch
+            # holding that message would otherwise fail its commit and be retried forever.
             log.exception("validator raised")
             return Rejection(protocol.Reason.INVALID_JSON, f"validator error: {exc!r}"[:200])
 

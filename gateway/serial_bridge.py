@@ -82,7 +82,9 @@ class SerialPort:
                 self._read(link)
             except (serial.SerialException, OSError) as exc:
                 log.warning("serial port %s lost (%s); reopening", self.port, exc)
-            except Exception:  # whatever a driver throws: log, reopen, keep the thread alive
+            except Exception:
+                # Broad on purpose: the port thread's top loop; whatever a driver or a bug
+                # throws is logged with its traceback, the port reopened, the thread kept alive.
                 log.exception("serial port %s failed; reopening", self.port)
                 self._stop.wait(backoff)
             finally:

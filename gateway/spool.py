@@ -198,6 +198,8 @@ class Spool:
                         ),
                     )
             except BaseException:
+                # Broad on purpose: any exit, KeyboardInterrupt included, must end the transaction
+                # (or the connection keeps the write lock). Nothing is swallowed: re-raised.
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
@@ -229,6 +231,8 @@ class Spool:
                 ).fetchone()
                 conn.execute("DELETE FROM pending WHERE id BETWEEN ? AND ?", (first_id, last_id))
             except BaseException:
+                # Broad on purpose: any exit, KeyboardInterrupt included, must end the transaction
+                # (or the connection keeps the write lock). Nothing is swallowed: re-raised.
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
@@ -282,6 +286,8 @@ class Spool:
             try:
                 cur = conn.execute("DELETE FROM quarantine WHERE received_ms < ?", (before_ms,))
             except BaseException:
+                # Broad on purpose: any exit, KeyboardInterrupt included, must end the transaction
+                # (or the connection keeps the write lock). Nothing is swallowed: re-raised.
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")

@@ -86,6 +86,8 @@ class SqliteReadingStore:
             try:
                 self._conn.executemany(_UPSERT, rows)
             except BaseException:
+                # Broad on purpose: any exit, KeyboardInterrupt included, must end the transaction
+                # (or the connection keeps the write lock). Nothing is swallowed: re-raised.
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")

@@ -1,4 +1,4 @@
-"""The alert lifecycle (regulatory.md §4): open -> acknowledged (who, when) ->
+"""The alert lifecycle (docs/sources.md#records): open -> acknowledged (who, when) ->
 corrective action recorded -> closed by the hygiene officer's review.
 
 A critical alert cannot close without a corrective action; no alert closes while its

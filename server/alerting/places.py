@@ -9,7 +9,6 @@ one rule, one place.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -159,7 +158,3 @@ def lots_on_board(session: Session) -> dict[str, list[Lot]]:
     for lots in out.values():
         lots.sort(key=lambda lot: (lot.on_ms, lot.lot_id))
     return out
-
-
-def lots_equal(a: Sequence[Lot], b: Sequence[Lot]) -> bool:
-    return list(a) == list(b)

@@ -1,6 +1,7 @@
 """Alert API: list and filter, one alert with its lots, corrective action and history,
 acknowledge, record the corrective action, close. Tenancy: server/alerting/visibility.py
-(built on server/core/access.py); an alert the caller may not see answers 404."""
+(built on server/core/access.py); an alert the caller may not see answers 404. What people
+do to an alert, and how one is shown: server/alerting/actions.py (the pages call it too)."""
 
 from __future__ import annotations
 
@@ -10,24 +11,20 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
 from coldchain.settings import AlertingSettings
-from server.alerting import lifecycle
+from server.alerting import actions
 from server.alerting.schemas import (
     AcknowledgeIn,
     AlertDetailOut,
-    AlertLotOut,
     AlertOut,
     CloseIn,
     CorrectiveActionIn,
-    CorrectiveActionOut,
     EntryOut,
-    LotDecisionOut,
 )
 from server.alerting.visibility import get_visible_alert, visible_alerts
-from server.core.crud import commit, paginate
+from server.api.paging import paginate
 from server.core.deps import SessionDep, ViewerDep
-from server.core.errors import Both
-from server.core.models import Load, Organisation, utcnow
-from server.core.models.alerts import Alert, AlertEntry, AlertLot, CorrectiveAction, LotDecision
+from server.core.models import utcnow
+from server.core.models.alerts import Alert, AlertEntry
 from server.schemas.common import IdPath, Instant, Page, Paging, paging
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -88,45 +85,10 @@ def list_alerts(
     return paginate(session, query.order_by(Alert.start_at.desc(), Alert.id.desc()), page, AlertOut)
 
 
-def _detail(session: SessionDep, alert: Alert) -> AlertDetailOut:
-    lots = [
-        AlertLotOut(
-            load_id=load.id,
-            delivery_id=link.delivery_id,
-            consignor_id=link.consignor_id,
-            consignor_name=producer.name,
-            lot_reference=load.lot_reference,
-            description=load.description,
-            quantity=str(load.quantity),
-            unit=load.unit,
-            consignee=load.consignee,
-        )
-        for link, load, producer in session.execute(
-            select(AlertLot, Load, Organisation)
-            .join(Load, Load.id == AlertLot.load_id)
-            .join(Organisation, Organisation.id == AlertLot.consignor_id)
-            .where(AlertLot.alert_id == alert.id)
-            .order_by(Load.id)
-        )
-    ]
-    action = session.scalar(select(CorrectiveAction).where(CorrectiveAction.alert_id == alert.id))
-    action_out = None
-    if action is not None:
-        action_out = CorrectiveActionOut.model_validate(action)
-        action_out.lot_decisions = [
-            LotDecisionOut.model_validate(d)
-            for d in session.scalars(
-                select(LotDecision).where(LotDecision.corrective_action_id == action.id)
-            )
-        ]
-    base = AlertOut.model_validate(alert).model_dump()
-    return AlertDetailOut(**base, record=alert.record, lots=lots, corrective_action=action_out)
-
-
 @router.get("/{alert_id}")
 def read_alert(alert_id: IdPath, viewer: ViewerDep, session: SessionDep) -> AlertDetailOut:
     """One alert: the engine's record, the lots and producers affected, the corrective action."""
-    return _detail(session, get_visible_alert(session, viewer, alert_id))
+    return actions.detail(session, get_visible_alert(session, viewer, alert_id))
 
 
 @router.get("/{alert_id}/history")
@@ -148,10 +110,8 @@ def acknowledge(
     settings: AlertingDep,
 ) -> AlertDetailOut:
     """I have seen it and I am on it: stops the escalation and silences the in-van alarm."""
-    alert = get_visible_alert(session, viewer, alert_id)
-    lifecycle.acknowledge(session, alert, viewer, body.note, settings, utcnow())
-    commit(session, Both("alerte modifiée entre-temps", "alert changed meanwhile"))
-    return _detail(session, alert)
+    alert = actions.acknowledge(session, viewer, alert_id, body.note, settings, utcnow())
+    return actions.detail(session, alert)
 
 
 @router.post("/{alert_id}/corrective-action", status_code=201)
@@ -163,13 +123,9 @@ def record_corrective_action(
     settings: AlertingDep,
 ) -> AlertDetailOut:
     """Immediate action, product assessment, decision per affected lot, root cause,
-    preventive action, AFSCA notification decision (regulatory.md §4.2)."""
-    alert = get_visible_alert(session, viewer, alert_id)
-    lifecycle.record_action(session, alert, viewer, body, settings, utcnow())
-    commit(
-        session, Both("action corrective déjà enregistrée", "corrective action already recorded")
-    )
-    return _detail(session, alert)
+    preventive action, AFSCA notification decision (docs/sources.md#corrective-action-record)."""
+    alert = actions.record_corrective_action(session, viewer, alert_id, body, settings, utcnow())
+    return actions.detail(session, alert)
 
 
 @router.post("/{alert_id}/close")
@@ -177,7 +133,5 @@ def close_alert(
     alert_id: IdPath, body: CloseIn, viewer: ViewerDep, session: SessionDep, settings: AlertingDep
 ) -> AlertDetailOut:
     """The hygiene officer's review closes the alert (critical: needs the corrective action)."""
-    alert = get_visible_alert(session, viewer, alert_id)
-    lifecycle.close(session, alert, viewer, body.review_note, settings, utcnow())
-    commit(session, Both("alerte modifiée entre-temps", "alert changed meanwhile"))
-    return _detail(session, alert)
+    alert = actions.close(session, viewer, alert_id, body.review_note, settings, utcnow())
+    return actions.detail(session, alert)

@@ -1,4 +1,5 @@
-"""Cold rooms of producers and cooperatives, and their loans to cooperatives."""
+"""Cold rooms of producers and cooperatives, and their loans to cooperatives. The rules:
+server/domain/fleet.py."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
-from server.core.access import can_manage_org, get_visible, require, visible_cold_rooms
-from server.core.crud import commit, paginate
+from server.api.paging import paginate
+from server.core.access import get_visible, visible_cold_rooms
 from server.core.deps import SessionDep, ViewerDep
-from server.core.errors import ApiError, Both
-from server.core.models import ColdRoom, ColdRoomLoan, Organisation, OrganisationKind
-from server.domain import categories
+from server.core.models import ColdRoom
+from server.domain import fleet
 from server.schemas.common import IdPath, Page, Paging, paging
 from server.schemas.registry import ColdRoomIn, ColdRoomOut, LoanIn
 
@@ -22,13 +22,14 @@ router = APIRouter(prefix="/cold-rooms", tags=["cold rooms"])
 @router.post("", status_code=201)
 def create_cold_room(body: ColdRoomIn, viewer: ViewerDep, session: SessionDep) -> ColdRoomOut:
     """Register a cold room of a producer or a cooperative, with its product category."""
-    require(can_manage_org(viewer, body.owner_id))
-    categories.check(body.category)
-    room = ColdRoom(
-        name=body.name, owner_id=body.owner_id, category=body.category, address=body.address
+    room = fleet.create_cold_room(
+        session,
+        viewer,
+        name=body.name,
+        owner_id=body.owner_id,
+        category=body.category,
+        address=body.address,
     )
-    session.add(room)
-    commit(session, Both("chambre froide", "cold room"))
     return ColdRoomOut.model_validate(room)
 
 
@@ -52,16 +53,4 @@ def lend_cold_room(
     cold_room_id: IdPath, body: LoanIn, viewer: ViewerDep, session: SessionDep
 ) -> None:
     """Lend the cold room to a cooperative: its admin and hygiene officer will see it."""
-    room = get_visible(session, viewer, ColdRoom, cold_room_id)
-    require(can_manage_org(viewer, room.owner_id))
-    cooperative = session.get(Organisation, body.cooperative_id)
-    if cooperative is None or cooperative.kind != OrganisationKind.COOPERATIVE:
-        raise ApiError(404, "not_found")
-    session.add(ColdRoomLoan(cold_room_id=room.id, cooperative_id=body.cooperative_id))
-    commit(
-        session,
-        Both(
-            "chambre froide déjà prêtée à cette coopérative",
-            "cold room already lent to this cooperative",
-        ),
-    )
+    fleet.lend_cold_room(session, viewer, cold_room_id, body.cooperative_id)

@@ -1,4 +1,6 @@
-"""Probes, their installations over time, their calibrations, their attributed readings."""
+"""Probes, their installations over time, their calibrations, their attributed readings.
+The rules: server/domain/probes.py (a calibration also resolves its overdue alert:
+server/alerting/actions.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from coldchain.protocol import CALIBRATED_CHANNELS
-from server.alerting.maintenance import check_calibrations
+from server.alerting import actions
+from server.api.paging import paginate
 from server.api.readings import MAX_POINTS, check_range
-from server.core.access import Viewer, can_manage_org, get_visible, require, visible_probes
-from server.core.crud import commit, paginate
+from server.core.access import get_visible, visible_probes
 from server.core.deps import SessionDep, StoreDep, ViewerDep
-from server.core.errors import ApiError, Both
-from server.core.models import Calibration, Installation, Probe, Role, utcnow
-from server.domain.installations import check_no_overlap, check_place, place_at
+from server.core.models import Installation, Probe, utcnow
+from server.domain import probes
+from server.domain.installations import place_at
 from server.domain.place_readings import Calibrations, to_ms
 from server.schemas.common import IdPath, Instant, Page, Paging, paging
 from server.schemas.readings import AttributedReadingOut, ProbeSeriesOut
@@ -32,19 +33,12 @@ from server.schemas.registry import (
 router = APIRouter(prefix="/probes", tags=["probes"])
 
 
-def _managed_probe(session: SessionDep, viewer: Viewer, probe_pk: int) -> Probe:
-    probe = get_visible(session, viewer, Probe, probe_pk)
-    require(can_manage_org(viewer, probe.owner_id))
-    return probe
-
-
 @router.post("", status_code=201)
 def create_probe(body: ProbeIn, viewer: ViewerDep, session: SessionDep) -> ProbeOut:
     """Register a probe under its id on the wire (`cc/v1/dev/<probe_id>/...`)."""
-    require(can_manage_org(viewer, body.owner_id))
-    probe = Probe(probe_id=body.probe_id, label=body.label, owner_id=body.owner_id)
-    session.add(probe)
-    commit(session, Both("identifiant de sonde déjà enregistré", "probe id already registered"))
+    probe = probes.create_probe(
+        session, viewer, probe_id=body.probe_id, label=body.label, owner_id=body.owner_id
+    )
     return ProbeOut.model_validate(probe)
 
 
@@ -69,19 +63,15 @@ def install_probe(
     probe_pk: IdPath, body: InstallationIn, viewer: ViewerDep, session: SessionDep
 ) -> InstallationOut:
     """Probe measures a zone or a cold room from `start` (until `end`, or open)."""
-    probe = _managed_probe(session, viewer, probe_pk)
-    check_place(session, viewer, body.zone_id, body.cold_room_id)
-    check_no_overlap(session, probe, body.start, body.end)
-    installation = Installation(
-        probe_id=probe.id,
+    installation = probes.install(
+        session,
+        viewer,
+        probe_pk,
         zone_id=body.zone_id,
         cold_room_id=body.cold_room_id,
         start=body.start,
         end=body.end,
-        created_by_id=viewer.user_id,
     )
-    session.add(installation)
-    commit(session, Both("installation", "installation"))
     return InstallationOut.model_validate(installation)
 
 
@@ -94,13 +84,7 @@ def end_installation(
     session: SessionDep,
 ) -> InstallationOut:
     """The probe was removed from its place at `end`."""
-    probe = _managed_probe(session, viewer, probe_pk)
-    installation = session.get(Installation, installation_id)
-    if installation is None or installation.probe_id != probe.id:
-        raise ApiError(404, "not_found")
-    check_no_overlap(session, probe, installation.start, body.end, ignore_id=installation.id)
-    installation.end = body.end
-    commit(session, Both("installation", "installation"))
+    installation = probes.end_installation(session, viewer, probe_pk, installation_id, body.end)
     return InstallationOut.model_validate(installation)
 
 
@@ -113,12 +97,7 @@ def list_installations(
 ) -> Page[InstallationOut]:
     """Where the probe was, oldest first."""
     probe = get_visible(session, viewer, Probe, probe_pk)
-    query = (
-        select(Installation)
-        .where(Installation.probe_id == probe.id)
-        .order_by(Installation.start, Installation.id)
-    )
-    return paginate(session, query, page, InstallationOut)
+    return paginate(session, probes.history(probe), page, InstallationOut)
 
 
 @router.post("/{probe_pk}/calibrations", status_code=201)
@@ -131,28 +110,9 @@ def add_calibration(
 ) -> CalibrationOut:
     """Record a calibration: readings of that channel from `calibrated_at` on get its offset.
     A `calibration_overdue` alert it answers is resolved at once (not at the next check)."""
-    probe = get_visible(session, viewer, Probe, probe_pk)
-    require(
-        can_manage_org(viewer, probe.owner_id) or viewer.has(probe.owner_id, Role.HYGIENE_OFFICER)
-    )
-    if body.channel not in CALIBRATED_CHANNELS:
-        known = ", ".join(sorted(CALIBRATED_CHANNELS))
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                f"canal sans étalonnage {body.channel!r} ; canaux étalonnables : {known}",
-                f"channel {body.channel!r} takes no calibration; calibrated channels: {known}",
-            ),
-        )
-    calibration = Calibration(probe_id=probe.id, recorded_by_id=viewer.user_id, **body.model_dump())
-    session.add(calibration)
-    commit(session, Both("étalonnage", "calibration"))
-    out = CalibrationOut.model_validate(calibration)
     settings = request.app.state.settings.alerting
-    check_calibrations(session, settings, utcnow(), probe_pks=[probe.id], open_new=False)
-    session.commit()
-    return out
+    calibration = actions.record_calibration(session, viewer, probe_pk, body, settings, utcnow())
+    return CalibrationOut.model_validate(calibration)
 
 
 @router.get("/{probe_pk}/calibrations")
@@ -164,12 +124,7 @@ def list_calibrations(
 ) -> Page[CalibrationOut]:
     """The probe's calibrations, oldest first."""
     probe = get_visible(session, viewer, Probe, probe_pk)
-    query = (
-        select(Calibration)
-        .where(Calibration.probe_id == probe.id)
-        .order_by(Calibration.calibrated_at, Calibration.id)
-    )
-    return paginate(session, query, page, CalibrationOut)
+    return paginate(session, probes.calibrations(probe), page, CalibrationOut)
 
 
 @router.get("/{probe_pk}/readings")

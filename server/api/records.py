@@ -184,6 +184,7 @@ def inspection_export(
     try:
         inspection.export(session, store, viewer, wanted, places, profiles(), spool)
     except BaseException:
+        # Broad on purpose: on any exit the temporary file goes; nothing is swallowed.
         spool.close()
         raise
     name = f"inspection-{body.start:%Y%m%d}-{body.end:%Y%m%d}.zip"

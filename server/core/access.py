@@ -138,17 +138,6 @@ def get_visible(session: Session, viewer: Viewer, model: type[T], row_id: int) -
     return cast(T, row)
 
 
-def get_visible_zone(session: Session, viewer: Viewer, zone_id: int) -> Zone:
-    zone = session.scalar(
-        select(Zone)
-        .join(Van, Van.id == Zone.van_id)
-        .where(Zone.id == zone_id, visible_vans(viewer))
-    )
-    if zone is None:
-        raise ApiError(404, "not_found")
-    return zone
-
-
 # --- Who may change what ----------------------------------------------------------------
 
 

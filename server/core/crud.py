@@ -1,29 +1,13 @@
-"""Small query helpers shared by the routes."""
+"""Writing with a reason: a unique or foreign-key violation becomes a 409 that says what
+conflicts. (The API's page envelope, `paginate`, is in server/api/paging.py: core knows no
+API schema.)"""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
-from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.core.errors import ApiError, Both
-from server.schemas.common import Page, Paging
-
-S = TypeVar("S", bound=BaseModel)
-
-
-def paginate(session: Session, query: Select[Any], paging: Paging, schema: type[S]) -> Page[S]:
-    count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = session.scalars(query.offset(paging.offset).limit(paging.limit))
-    return Page[schema](  # type: ignore[valid-type]
-        data=[schema.model_validate(row) for row in rows],
-        count=count or 0,
-        offset=paging.offset,
-        limit=paging.limit,
-    )
 
 
 def commit(session: Session, what: Both) -> None:

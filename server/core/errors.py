@@ -77,6 +77,10 @@ MESSAGES: dict[str, tuple[str, str]] = {  # code -> (français, English)
         "Every load of the stop must be accepted or refused (missing: {missing}).",
     ),
     "refusal_needs_reason": ("Un refus doit être motivé.", "A refusal needs a reason."),
+    "handover_out_of_order": (
+        "Les arrêts se remettent dans l'ordre : remettez d'abord l'arrêt {sequence} ({place}).",
+        "Stops are handed over in their order: hand over stop {sequence} ({place}) first.",
+    ),
     "stops_pending": (
         "Des arrêts n'ont pas encore été remis : {pending}.",
         "Some stops have not been handed over yet: {pending}.",

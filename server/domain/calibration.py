@@ -1,10 +1,9 @@
 """The verification rule of a probe channel (EN 13486 procedure, EN 12830 accuracy): the
 one place that says when a calibration passes.
 
-Source: ../shared/reference/regulatory.md §3 (the research notes beside the repository) —
-EN 12830 recorders have a maximum error
-of ±1 °C [S: vendor compliance matrix of the 1999 edition; the 2018 classes are not
-confirmed]; EN 13486 verifies a recorder against that accuracy. So a probe whose reading
+Source: docs/sources.md#en-12830-recorders — EN 12830 recorders have a maximum error of
+±1 °C (a secondary source quoting the 1999 edition; the classes of the 2018 edition are not
+encoded); EN 13486 verifies a recorder against that accuracy. So a probe whose reading
 differs from the reference instrument's by more than 1 °C fails its verification.
 """
 
@@ -14,8 +13,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
-ACCEPTANCE_LIMIT_C: Final = 1.0  # EN 12830 maximum error, regulatory.md §3
-# Readings a verification can have: EN 12830 covers −80 °C…+85 °C (regulatory.md §3).
+ACCEPTANCE_LIMIT_C: Final = 1.0  # EN 12830 maximum error, docs/sources.md#en-12830-recorders
+# Readings a verification can have: EN 12830 covers −80 °C…+85 °C (same section).
 READING_MIN_C: Final = -80.0
 READING_MAX_C: Final = 85.0
 
@@ -49,4 +48,3 @@ def is_overdue(next_due: date | None, today: date) -> bool:
     """Overdue from the day after `next_due` (a calendar day of the site); no due date recorded
     is not overdue (the register says so instead)."""
     return next_due is not None and next_due < today
-

@@ -48,7 +48,7 @@ from server.core.models import (
     Zone,
 )
 from server.domain import categories
-from server.domain.place_readings import zone_temperature
+from server.domain.place_readings import PlaceReading, zone_temperature
 
 # How old a zone reading may be to stand for "the temperature now" (departure, handover).
 READING_MAX_AGE = timedelta(minutes=15)
@@ -446,6 +446,16 @@ def add_load(session: Session, viewer: Viewer, delivery_id: int, load: LoadPlan)
     return row
 
 
+def reading_now(
+    session: Session, store: ReadingStore, zone_id: int, at: datetime
+) -> PlaceReading | None:
+    """The zone's temperature standing for "now" at `at` (the departure check's default,
+    a handover's zone temperatures): its latest reading of the last READING_MAX_AGE that
+    has a value; None without one."""
+    reading = zone_temperature(session, store, zone_id, at, READING_MAX_AGE)
+    return reading if reading is not None and reading.value is not None else None
+
+
 def zone_limits(loads: Iterable[Load]) -> dict[int, float]:
     """Each loaded zone's limit: the strictest load planned in it (a lower label temperature
     wins). Zones carrying only ambient goods have no limit."""
@@ -500,7 +510,7 @@ def depart(
         temperature = given.get(zone_id)
         source = "manual"
         if temperature is None:
-            reading = zone_temperature(session, store, zone_id, at, READING_MAX_AGE)
+            reading = reading_now(session, store, zone_id, at)
             if reading is None or reading.value is None:
                 raise ApiError(422, "no_zone_reading", zone=zone_name)
             temperature, source = reading.value, "readings"
@@ -592,7 +602,7 @@ def hand_over(
     session.add(handover)
     flush(session, ALREADY_HANDED_OVER)
     for zone_id in sorted({load.zone_id for load in loads}):
-        reading = zone_temperature(session, store, zone_id, at, READING_MAX_AGE)
+        reading = reading_now(session, store, zone_id, at)
         if reading is not None and reading.value is not None:
             session.add(
                 HandoverZoneTemperature(

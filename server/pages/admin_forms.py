@@ -1,7 +1,8 @@
 """The admin forms' plumbing: a form is a list of fields drawn by one template
 (templates/admin/_form.html); what the user typed is turned into the API's own pydantic
-schema and handed to the API's own route function (server/api/*.py), so the rules are
-the API's. Its refusals come back next to the field they concern, in the page's language."""
+schema and handed to the domain service the API's route calls too (server/domain/*.py),
+so the rules are the API's. Its refusals come back next to the field they concern, in the
+page's language."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
+from server.core.access import Viewer, visible_cold_rooms, visible_vans
 from server.core.errors import ApiError, message
-from server.core.models import Organisation, Role
+from server.core.models import ColdRoom, Organisation, Role, Van, Zone
 from server.core.validation_fr import problem
 from server.pages import i18n
 from server.pages.web import Visitor, render, see_other
@@ -73,6 +75,24 @@ def owner(session: Session, visit: Visitor, kind: str | None = None) -> Field:
         "select",
         options=options((o.id, o.name) for o in orgs(session, visit, kind)),
     )
+
+
+def places(session: Session, viewer: Viewer) -> dict[str, str]:
+    """Where a probe can be, as the admin pages name it: "zone-<id>" -> « van — zone » (the
+    visible vans, by name) and "room-<id>" -> the cold room (visible ones, by name). The
+    install form offers them; the domain's check_place refuses those the admin may not use."""
+    found = session.execute(
+        select(Zone, Van)
+        .join(Van, Van.id == Zone.van_id)
+        .where(visible_vans(viewer))
+        .order_by(Van.name, Zone.id)
+    ).all()
+    shown = {f"zone-{z.id}": f"{v.name} — {z.name}" for z, v in found}
+    rooms = session.scalars(
+        select(ColdRoom).where(visible_cold_rooms(viewer)).order_by(ColdRoom.name)
+    )
+    shown.update({f"room-{r.id}": r.name for r in rooms})
+    return shown
 
 
 def local_instant(text: str | None) -> datetime | str | None:

@@ -1,9 +1,9 @@
-"""The cooperative admin's forms: a van and its zones, a cold room, a probe (installed in a
-zone or a cold room, then removed), a calibration, a user with a role. Each calls the
-API's own route function (server/api/*.py) with the API's schema: one rule for each
-thing. Only admins (of a cooperative or producer) reach them; the form layouts and the
-shared plumbing are in server/pages/admin_forms.py. The users' page (/admin/users) also
-deactivates and reactivates accounts and grants and removes roles."""
+"""The cooperative admin's forms: a van and its zones, a cold room, a user with a role
+(the probe forms: server/pages/admin_probes.py). Each builds the API's schema from what was
+typed and calls the domain service the API calls (server/domain/fleet.py, users.py): one
+rule for each thing. Only admins (of a cooperative or producer) reach them; the form
+layouts and the shared plumbing are in server/pages/admin_forms.py. The users' page
+(/admin/users) also deactivates and reactivates accounts and grants and removes roles."""
 
 from __future__ import annotations
 
@@ -11,32 +11,23 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
-from server.api import cold_rooms, users, vans
 from server.core.access import get_visible
 from server.core.deps import SessionDep
 from server.core.errors import ApiError
-from server.core.models import (
-    CooperativeMember,
-    Membership,
-    Organisation,
-    OrganisationKind,
-    Role,
-    User,
-    Van,
-    Zone,
-    ZoneKind,
-)
-from server.domain import categories
-from server.pages import admin_probes, i18n
-from server.pages.admin_forms import Field, Form, Page, filled, options, orgs, owner, show, submit
+from server.core.models import Organisation, OrganisationKind, Role, User, Van, ZoneKind
+from server.domain import categories, fleet, users
+from server.pages import i18n
+from server.pages.admin_forms import Field, Form, Page, filled, options, owner, show, submit
+from server.pages.admin_words import ADMIN_WORDS
 from server.pages.home_pages import role_page
-from server.pages.web import CsrfChecked, PageRefused, Visitor
+from server.pages.web import CsrfChecked, NavLink, PageRefused
 from server.schemas.common import IdPath
 from server.schemas.registry import ColdRoomIn, MembershipIn, UserIn, VanIn, ZoneIn
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+NAV: tuple[NavLink, ...] = ()  # /admin (server/pages/home_pages.py) links here
+WORDS = ADMIN_WORDS
 
 
 # -- vans and zones -------------------------------------------------------------------
@@ -62,7 +53,10 @@ def new_van(request: Request, session: SessionDep) -> Response:
 async def create_van(request: Request, session: SessionDep, _csrf: CsrfChecked) -> Response:
     def act(values: dict[str, str], page: Page) -> str:
         body = VanIn.model_validate(filled(values, "name", "plate", "owner_id"))
-        return f"/admin/vans/{vans.create_van(body, page.visit.viewer, session).id}"
+        van = fleet.create_van(
+            session, page.visit.viewer, name=body.name, plate=body.plate, owner_id=body.owner_id
+        )
+        return f"/admin/vans/{van.id}"
 
     return await submit(request, lambda: van_page(request, session), act)
 
@@ -81,7 +75,7 @@ def zone_page(request: Request, session: SessionDep, van_id: int) -> Page:
     ]
     form = Form("new_zone", f"/admin/vans/{van.id}/zones", fields, "add_zone")
     form.field_of = {"conflict": "name"}
-    zones = list(session.scalars(select(Zone).where(Zone.van_id == van.id).order_by(Zone.id)))
+    zones = list(session.scalars(fleet.zones_of(van)))
     return Page(session, visit, form, "admin/van.html", {"van": van, "zones": zones})
 
 
@@ -96,7 +90,7 @@ async def add_zone(
 ) -> Response:
     def act(values: dict[str, str], page: Page) -> str:
         body = ZoneIn.model_validate(filled(values, "name", "kind"))
-        vans.create_zone(van_id, body, page.visit.viewer, session)
+        fleet.create_zone(session, page.visit.viewer, van_id, name=body.name, kind=body.kind)
         return f"/admin/vans/{van_id}"
 
     return await submit(request, lambda: zone_page(request, session, van_id), act)
@@ -130,27 +124,20 @@ def new_room(request: Request, session: SessionDep) -> Response:
 async def create_room(request: Request, session: SessionDep, _csrf: CsrfChecked) -> Response:
     def act(values: dict[str, str], page: Page) -> str:
         body = ColdRoomIn.model_validate(filled(values, "name", "owner_id", "category", "address"))
-        cold_rooms.create_cold_room(body, page.visit.viewer, session)
+        fleet.create_cold_room(
+            session,
+            page.visit.viewer,
+            name=body.name,
+            owner_id=body.owner_id,
+            category=body.category,
+            address=body.address,
+        )
         return "/admin#rooms"
 
     return await submit(request, lambda: room_page(request, session), act)
 
 
 # -- users ----------------------------------------------------------------------------
-
-
-def managed(session: SessionDep, visit: Visitor) -> dict[int, Organisation]:
-    """The organisations whose people the visitor manages: those they administer and, for
-    a cooperative's admin, its member producers (the API's `_may_grant` rule)."""
-    mine = orgs(session, visit)
-    coops = [o.id for o in mine if o.kind == OrganisationKind.COOPERATIVE]
-    members = session.scalars(
-        select(Organisation)
-        .join(CooperativeMember, CooperativeMember.producer_id == Organisation.id)
-        .where(CooperativeMember.cooperative_id.in_(coops))
-        .order_by(Organisation.name)
-    )
-    return {o.id: o for o in [*mine, *members]}
 
 
 def role_fields(request: Request, where: dict[int, Organisation]) -> list[Field]:
@@ -173,7 +160,7 @@ def user_page(request: Request, session: SessionDep) -> Page:
         Field("full_name", "full_name"),
         Field("email", "email", "email", maxlength=254),
         Field("password", "new_password", "password"),
-        *role_fields(request, managed(session, visit)),
+        *role_fields(request, users.managed_organisations(session, visit.viewer)),
     ]
     form = Form("new_user", "/admin/users", fields, "create")
     form.field_of = {"conflict": "email", "validation_error": "role"}
@@ -192,7 +179,15 @@ async def create_user(request: Request, session: SessionDep, _csrf: CsrfChecked)
         body = UserIn.model_validate(
             {**filled(values, "email", "full_name", "password"), "memberships": [grant]}
         )
-        users.create_user(body, request, page.visit.viewer, session)
+        users.create_user(
+            session,
+            page.visit.viewer,
+            request.app.state.password_hasher,
+            email=body.email,
+            full_name=body.full_name,
+            password=body.password,
+            memberships=body.memberships,
+        )
         return "/admin#users"
 
     return await submit(request, lambda: user_page(request, session), act)
@@ -203,16 +198,9 @@ def people_page(request: Request, session: SessionDep, acting_on: int | None = N
     roles there and the buttons; `acting_on` is the user whose form failed (its error is
     shown in their row)."""
     visit = role_page(request, session, Role.ADMIN)
-    where = managed(session, visit)
-    people = list(
-        session.scalars(
-            select(User)
-            .where(
-                User.id.in_(select(Membership.user_id).where(Membership.organisation_id.in_(where)))
-            )
-            .order_by(User.full_name, User.id)
-        )
-    )
+    where = users.managed_organisations(session, visit.viewer)
+    query = users.people_of(where).order_by(None).order_by(User.full_name, User.id)
+    people = list(session.scalars(query))
     form = Form("manage_users", "/admin/users", role_fields(request, where), "grant_role")
     context = {"people": people, "where": where, "acting_on": acting_on}
     return Page(session, visit, form, "admin/users.html", context)
@@ -246,7 +234,7 @@ async def deactivate_user(
         request,
         session,
         user_id,
-        lambda _values, page: users.deactivate_user(user_id, page.visit.viewer, session),
+        lambda _values, page: users.deactivate(session, page.visit.viewer, user_id),
     )
 
 
@@ -258,7 +246,7 @@ async def reactivate_user(
         request,
         session,
         user_id,
-        lambda _values, page: users.reactivate_user(user_id, page.visit.viewer, session),
+        lambda _values, page: users.reactivate(session, page.visit.viewer, user_id),
     )
 
 
@@ -268,7 +256,7 @@ async def grant_role(
 ) -> Response:
     def act(values: dict[str, str], page: Page) -> None:
         body = MembershipIn.model_validate(filled(values, "organisation_id", "role"))
-        users.grant_role(user_id, body, page.visit.viewer, session)
+        users.grant_role(session, page.visit.viewer, user_id, body)
 
     return await _on_user(request, session, user_id, act)
 
@@ -279,9 +267,6 @@ async def revoke_role(
 ) -> Response:
     def act(values: dict[str, str], page: Page) -> None:
         body = MembershipIn.model_validate(filled(values, "organisation_id", "role"))
-        users.revoke_role(user_id, body, page.visit.viewer, session)
+        users.revoke_role(session, page.visit.viewer, user_id, body)
 
     return await _on_user(request, session, user_id, act)
-
-
-router.include_router(admin_probes.router)  # after the routes above: /admin/probes/...

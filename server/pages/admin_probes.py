@@ -1,7 +1,7 @@
 """The admin's probe forms: register a probe, install it in a van's zone or a cold room,
-end that installation, record a calibration. The API's route functions
-(server/api/probes.py) do the work, so the overlap and calibration rules are theirs.
-Included by server/pages/admin_pages.py's router."""
+end that installation, record a calibration. The domain services the API calls do the
+work (server/domain/probes.py; a calibration through server/alerting/actions.py, which
+also resolves its overdue alert), so the overlap and calibration rules are theirs."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from coldchain import clock
 from coldchain.protocol import CALIBRATED_CHANNELS
-from server.api import probes
-from server.core.access import get_visible, visible_cold_rooms, visible_vans
+from server.alerting import actions
+from server.core.access import get_visible
 from server.core.deps import SessionDep
 from server.core.errors import ApiError
-from server.core.models import Calibration, ColdRoom, Installation, Probe, Role, Van, Zone
+from server.core.models import Calibration, Probe, Role, utcnow
+from server.domain import probes
 from server.domain.calibration import Result
 from server.pages import i18n
 from server.pages.admin_forms import (
@@ -30,15 +31,19 @@ from server.pages.admin_forms import (
     local_instant,
     options,
     owner,
+    places,
     show,
     submit,
 )
+from server.pages.admin_words import ADMIN_WORDS
 from server.pages.home_pages import role_page
-from server.pages.web import CsrfChecked, PageRefused, Visitor
+from server.pages.web import CsrfChecked, NavLink, PageRefused
 from server.schemas.common import IdPath
 from server.schemas.registry import CalibrationIn, InstallationEnd, InstallationIn, ProbeIn
 
-router = APIRouter(prefix="/probes", include_in_schema=False)
+router = APIRouter(prefix="/admin/probes", include_in_schema=False)
+NAV: tuple[NavLink, ...] = ()  # /admin (server/pages/home_pages.py) links here
+WORDS = ADMIN_WORDS
 
 
 def new_probe_page(request: Request, session: SessionDep) -> Page:
@@ -61,27 +66,16 @@ def new_probe(request: Request, session: SessionDep) -> Response:
 async def create_probe(request: Request, session: SessionDep, _csrf: CsrfChecked) -> Response:
     def act(values: dict[str, str], page: Page) -> str:
         body = ProbeIn.model_validate(filled(values, "probe_id", "label", "owner_id"))
-        return f"/admin/probes/{probes.create_probe(body, page.visit.viewer, session).id}"
+        probe = probes.create_probe(
+            session,
+            page.visit.viewer,
+            probe_id=body.probe_id,
+            label=body.label,
+            owner_id=body.owner_id,
+        )
+        return f"/admin/probes/{probe.id}"
 
     return await submit(request, lambda: new_probe_page(request, session), act)
-
-
-def places(session: SessionDep, visit: Visitor) -> dict[str, str]:
-    """Zones of the visible vans and visible cold rooms, as the select offers them
-    (check_place, the API's rule, refuses those the admin may not install in)."""
-    viewer = visit.viewer
-    found = session.execute(
-        select(Zone, Van)
-        .join(Van, Van.id == Zone.van_id)
-        .where(visible_vans(viewer))
-        .order_by(Van.name, Zone.id)
-    ).all()
-    shown = {f"zone-{z.id}": f"{v.name} — {z.name}" for z, v in found}
-    rooms = session.scalars(
-        select(ColdRoom).where(visible_cold_rooms(viewer)).order_by(ColdRoom.name)
-    )
-    shown.update({f"room-{r.id}": r.name for r in rooms})
-    return shown
 
 
 def probe_page(request: Request, session: SessionDep, probe_pk: int, ending: bool = False) -> Page:
@@ -92,15 +86,9 @@ def probe_page(request: Request, session: SessionDep, probe_pk: int, ending: boo
         probe = get_visible(session, visit.viewer, Probe, probe_pk)
     except ApiError as missing:  # not visible answers like not there
         raise PageRefused(404, visit) from missing
-    where = places(session, visit)
+    where = places(session, visit.viewer)
     now = local_input(clock.utcnow())
-    history = list(
-        session.scalars(
-            select(Installation)
-            .where(Installation.probe_id == probe.id)
-            .order_by(Installation.start)
-        )
-    )
+    history = list(session.scalars(probes.history(probe)))
     current = next((i for i in history if i.end is None), None)
     install = Form(
         "install",
@@ -155,7 +143,15 @@ async def install(
         at = {"zone": "zone_id", "room": "cold_room_id"}.get(kind)
         times = {name: local_instant(values[name]) for name in filled(values, "start", "end")}
         body = InstallationIn.model_validate({**({at: pk} if at else {}), **times})
-        probes.install_probe(probe_pk, body, page.visit.viewer, session)
+        probes.install(
+            session,
+            page.visit.viewer,
+            probe_pk,
+            zone_id=body.zone_id,
+            cold_room_id=body.cold_room_id,
+            start=body.start,
+            end=body.end,
+        )
         return f"/admin/probes/{probe_pk}"
 
     return await submit(request, lambda: probe_page(request, session, probe_pk), act)
@@ -173,7 +169,7 @@ async def end_installation(
         body = InstallationEnd.model_validate(
             {name: local_instant(values[name]) for name in filled(values, "end")}
         )
-        probes.end_installation(probe_pk, installation_id, body, page.visit.viewer, session)
+        probes.end_installation(session, page.visit.viewer, probe_pk, installation_id, body.end)
         return f"/admin/probes/{probe_pk}"
 
     return await submit(request, lambda: probe_page(request, session, probe_pk, True), act)
@@ -236,7 +232,8 @@ async def add_calibration(
         if values.get("calibrated_at"):
             typed["calibrated_at"] = local_instant(values["calibrated_at"])
         body = CalibrationIn.model_validate(typed)
-        probes.add_calibration(probe_pk, body, page.visit.viewer, session, request)
+        settings = request.app.state.settings.alerting
+        actions.record_calibration(session, page.visit.viewer, probe_pk, body, settings, utcnow())
         return f"/admin/probes/{probe_pk}"
 
     return await submit(request, lambda: calibration_page(request, session, probe_pk), act)

@@ -1,13 +1,9 @@
-"""Words of the admin forms: key -> (French, English), merged into i18n.WORDS."""
+"""Words of the admin forms (server/pages/admin_pages.py and admin_probes.py): key ->
+(French, English)."""
 
 from __future__ import annotations
 
 ADMIN_WORDS: dict[str, tuple[str, str]] = {
-    # The refusal of a page form without its anti-CSRF token (server/pages/web.py).
-    "csrf_refused": (
-        "Formulaire expiré ou invalide, rechargez la page.",
-        "Expired or invalid form, reload the page.",
-    ),
     # Titles and buttons
     "new_van": ("Nouvelle camionnette", "New van"),
     "new_zone": ("Ajouter une zone", "Add a zone"),

@@ -1,6 +1,6 @@
 """One alert: what happened, the lots affected, and the forms of its lifecycle
-(acknowledge, corrective action, close after review). The forms call the API's own
-route functions (server/api/alerts.py), so the rules and checks are the same."""
+(acknowledge, corrective action, close after review). The forms call the services the
+API calls (server/alerting/actions.py), so the rules and checks are the same."""
 
 from __future__ import annotations
 
@@ -14,19 +14,31 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
+from server.alerting import actions
 from server.alerting.lifecycle import may_act, may_review
 from server.alerting.schemas import AcknowledgeIn, CloseIn, CorrectiveActionIn
 from server.alerting.visibility import get_visible_alert
-from server.api import alerts as alert_api
 from server.core.deps import SessionDep
 from server.core.errors import ApiError, message
+from server.core.models import utcnow
 from server.core.models.alerts import Decision
 from server.core.validation_fr import problem
 from server.pages import i18n
-from server.pages.web import CsrfChecked, PageRefused, Visitor, render, see_other, visitor
+from server.pages.i18n import Words
+from server.pages.web import (
+    CsrfChecked,
+    NavLink,
+    PageRefused,
+    Visitor,
+    render,
+    see_other,
+    visitor,
+)
 from server.schemas.common import IdPath
 
 router = APIRouter(prefix="/alerts", include_in_schema=False)
+NAV: tuple[NavLink, ...] = ()  # reached from the alert lists
+WORDS: Words = {}  # the alert words are shared with the lists (i18n.py)
 
 FIELDS = (
     "immediate_action",
@@ -50,10 +62,10 @@ def show(
     status_code: int = 200,
 ) -> Response:
     try:
-        detail = alert_api.read_alert(alert_id, visit.viewer, session)
+        alert = get_visible_alert(session, visit.viewer, alert_id)
     except ApiError as missing:  # not visible answers like not there
         raise PageRefused(missing.status, visit) from missing
-    alert = get_visible_alert(session, visit.viewer, alert_id)
+    detail = actions.detail(session, alert)
     now_local = clock.utcnow().astimezone(clock.zone()).strftime("%Y-%m-%dT%H:%M")
     return render(
         request,
@@ -133,7 +145,9 @@ async def acknowledge(
         session,
         alert_id,
         lambda f: AcknowledgeIn(note=f.get("note") or None),
-        lambda body, v: alert_api.acknowledge(alert_id, body, v.viewer, session, settings),
+        lambda body, v: actions.acknowledge(
+            session, v.viewer, alert_id, body.note, settings, utcnow()
+        ),
     )
 
 
@@ -175,12 +189,8 @@ async def record_action(
         session,
         alert_id,
         corrective_action,
-        lambda body, v: alert_api.record_corrective_action(
-            alert_id,
-            body,
-            v.viewer,
-            session,
-            settings,
+        lambda body, v: actions.record_corrective_action(
+            session, v.viewer, alert_id, body, settings, utcnow()
         ),
     )
 
@@ -195,5 +205,7 @@ async def close(
         session,
         alert_id,
         lambda f: CloseIn(review_note=f.get("review_note", "")),
-        lambda body, v: alert_api.close_alert(alert_id, body, v.viewer, session, settings),
+        lambda body, v: actions.close(
+            session, v.viewer, alert_id, body.review_note, settings, utcnow()
+        ),
     )

@@ -1,19 +1,70 @@
-"""Mount the pages on the server: `mount(app)` from server/app.py."""
+"""Mount the pages on the server: `mount(app)` from server/app.py.
+
+PAGES is the one list of page modules. A page module has a `router` (its routes), `NAV`
+(its links in the header's menu, by role: server/pages/web.py NavLink) and `WORDS` (its
+words, French and English, added to the shared ones of server/pages/i18n.py); its
+template is in templates/. Adding a page: write the module and its template, add the
+module here."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from server.pages import admin_pages, alert_pages, delivery_pages, inspection_pages, lot_pages
-from server.pages import home_pages as routes
-from server.pages.web import HERE, CsrfRefused, NeedLogin, PageRefused, render, see_other
+from server.pages import (
+    admin_pages,
+    admin_probes,
+    alert_pages,
+    delivery_pages,
+    home_pages,
+    i18n,
+    inspection_pages,
+    lot_pages,
+)
+from server.pages.web import (
+    HERE,
+    CsrfRefused,
+    NavLink,
+    NeedLogin,
+    PageRefused,
+    menu,
+    render,
+    see_other,
+)
+
+
+class PageModule(Protocol):
+    """What a page module exposes (mypy checks each module of PAGES against it)."""
+
+    @property
+    def router(self) -> APIRouter: ...
+    @property
+    def NAV(self) -> Sequence[NavLink]: ...
+    @property
+    def WORDS(self) -> Mapping[str, tuple[str, str]]: ...
+
+
+# In this order the routers are included and, within a role, the menu lists the links.
+PAGES: tuple[PageModule, ...] = (
+    home_pages,
+    delivery_pages,
+    lot_pages,
+    alert_pages,
+    inspection_pages,
+    admin_pages,
+    admin_probes,
+)
 
 
 def mount(app: FastAPI) -> None:
-    for module in (routes, alert_pages, admin_pages, inspection_pages, delivery_pages, lot_pages):
-        app.include_router(module.router)
+    for page in PAGES:
+        app.include_router(page.router)
+        i18n.add_words(dict(page.WORDS))
+    app.state.page_menu = menu(link for page in PAGES for link in page.NAV)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="pages-static")
 
     @app.exception_handler(NeedLogin)

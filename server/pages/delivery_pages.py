@@ -2,9 +2,10 @@
 loads, the departure check form, a handover form at the next stop, and the close button.
 
 The forms turn what was typed into the API's own schemas (server/schemas/deliveries.py)
-and call the API's own route functions (server/api/deliveries.py), which call
-server/domain/deliveries.py: the rules, the checks, the clock and the commit are the API's. The
-page only says their refusals in the page's language, next to the field they concern."""
+and call the domain services the API calls (server/domain/deliveries.py; closing through
+server/records/sealing.py, which also seals): the rules, the checks, the clock and the commit
+are the same as the API's. The page only says their refusals in the page's language, next to
+the field they concern."""
 
 from __future__ import annotations
 
@@ -17,19 +18,31 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
-from server.api import deliveries as api
-from server.core.access import STAFF, can_operate, visible_deliveries
+from server.core.access import STAFF, can_operate, get_visible, visible_deliveries
 from server.core.deps import SessionDep, StoreDep
 from server.core.errors import ApiError, message
 from server.core.models import Delivery, Role, User, Van, Zone, utcnow
 from server.core.validation_fr import problem
+from server.domain import deliveries
 from server.pages import delivery_view, i18n
 from server.pages.delivery_view import Problems
-from server.pages.web import CsrfChecked, PageRefused, Visitor, render, see_other, visitor
+from server.pages.delivery_words import DELIVERY_WORDS
+from server.pages.web import (
+    CsrfChecked,
+    NavLink,
+    PageRefused,
+    Visitor,
+    render,
+    see_other,
+    visitor,
+)
+from server.records.sealing import close_and_seal
 from server.schemas.common import IdPath
-from server.schemas.deliveries import CloseIn, DepartureIn, HandoverIn, ZoneCheckIn
+from server.schemas.deliveries import DepartureIn, HandoverIn, ZoneCheckIn
 
 router = APIRouter(include_in_schema=False)
+NAV = (NavLink(Role.DRIVER, "/deliveries", "dlv_today"),)
+WORDS = DELIVERY_WORDS
 
 
 def operator_page(request: Request, session: SessionDep) -> Visitor:
@@ -65,14 +78,13 @@ def show(
     status_code: int = 200,
 ) -> Response:
     try:
-        detail = api.read_delivery(delivery_id, visit.viewer, session)
+        delivery = get_visible(session, visit.viewer, Delivery, delivery_id)
     except ApiError as missing:  # not visible answers like not there (access.py)
         raise PageRefused(missing.status, visit) from missing
-    delivery = session.get(Delivery, delivery_id)
-    assert delivery is not None  # just read
     lang = i18n.page_language(request)
     may = can_operate(visit.viewer, delivery)
-    view = delivery_view.build(session, store, detail, delivery, may, utcnow(), lang)
+    file = deliveries.file_of(session, delivery)
+    view = delivery_view.build(session, store, file, may, utcnow(), lang)
     if problems is not None:  # an error about a field the page does not draw: at the top
         drawn = view.drawn_fields(problems)
         for key in [k for k in problems.fields if k not in drawn]:
@@ -83,7 +95,7 @@ def show(
         visit,
         status_code,
         view=view,
-        d=detail,
+        d=delivery,
         problems=problems or Problems(form=""),
     )
 
@@ -95,7 +107,7 @@ def delivery_page(
     return show(request, session, store, operator_page(request, session), delivery_id)
 
 
-# What a form does: build the API's schema from what was typed, call the API's route.
+# What a form does: build the API's schema from what was typed, call the domain service.
 Act = Callable[[Visitor, dict[str, str], str, Problems], None]
 # What the page does with one of the API's refusals: fill `problems` (by field if it can).
 Placer = Callable[[ApiError, Problems, dict[str, str], str], None]
@@ -172,7 +184,8 @@ def depart_act(delivery_id: int, session: SessionDep, store: StoreDep) -> Act:
             except ValidationError as invalid:
                 problems.fields[key] = "; ".join(problem(e, lang) for e in invalid.errors())
         if not problems.fields:
-            api.depart(delivery_id, DepartureIn(zones=zones), visit.viewer, session, store)
+            report = DepartureIn(zones=zones)
+            deliveries.depart(session, store, visit.viewer, delivery_id, report, utcnow())
 
     return act
 
@@ -243,7 +256,7 @@ def handover_act(delivery_id: int, stop_id: int, session: SessionDep, store: Sto
                     key = str(loc[0]) if loc else "form"
                 problems.fields[key] = problem(e, lang)
             return
-        api.hand_over(delivery_id, stop_id, body, visit.viewer, session, store)
+        deliveries.hand_over(session, store, visit.viewer, delivery_id, stop_id, body, utcnow())
 
     return act
 
@@ -288,7 +301,7 @@ async def close(
     _csrf: CsrfChecked,
 ) -> Response:
     def act(visit: Visitor, _form: dict[str, str], _lang: str, _problems: Problems) -> None:
-        api.close(delivery_id, CloseIn(), visit.viewer, session, store)
+        close_and_seal(session, store, visit.viewer, delivery_id, None, utcnow())
 
     def refused(error: ApiError, problems: Problems, _words: dict[str, str], lang: str) -> None:
         general(error, problems, lang)

@@ -1,7 +1,8 @@
-"""What the delivery page shows, gathered from the API's own reading of the delivery
-(server/api/deliveries.py `read_delivery`) plus the names people read (van, zones,
-producers, categories) and, before departure, each loaded zone's limit and reading as the
-departure check itself will take them (server/domain/deliveries.py)."""
+"""What the delivery page shows, gathered from the domain's one reading of the delivery
+(server/domain/deliveries.py `file_of`: stops, loads, departure checks, handovers) plus the
+names people read (van, zones, producers, categories) and, before departure, each loaded
+zone's limit and reading as the departure check itself will take them. Which stop is next
+and which loads are on board there are the domain's rules (`DeliveryFile`), not the page's."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coldchain.readingstore.base import ReadingStore
-from server.core.models import Delivery, DeliveryStatus, Organisation, Stop, User, Van, Zone
-from server.domain import categories
-from server.domain import deliveries as lifecycle
-from server.domain.place_readings import PlaceReading, zone_temperature
-from server.schemas.deliveries import DeliveryDetail, HandoverOut, LoadDecisionOut, LoadOut, StopOut
+from server.core.models import DeliveryStatus, Load, LoadDecision, Organisation, Stop, User, Van
+from server.domain import categories, deliveries
+from server.domain.deliveries import DeliveryFile, HandedOver
+from server.domain.fleet import zones_of
+from server.domain.place_readings import PlaceReading
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Problems:
 
 @dataclass
 class DeliveryView:
-    detail: DeliveryDetail
+    file: DeliveryFile
     van: Van
     driver_name: str
     zones: dict[int, str]
@@ -48,14 +49,17 @@ class DeliveryView:
     category_names: dict[str, str]
     may_operate: bool
     to_check: list[ZoneToCheck]
-    handovers: dict[int, HandoverOut]  # by stop
-    decisions: dict[tuple[int, int], LoadDecisionOut]  # (load, stop) -> decision
-    next_stop: StopOut | None
-    next_loads: list[tuple[LoadOut, bool]]  # (load, still on board)
+    decisions: dict[tuple[int, int], LoadDecision]  # (load, stop) -> decision
+    next_stop: Stop | None
+    next_loads: list[tuple[Load, bool]]  # (load, on board)
     all_handed_over: bool
 
-    def stop(self, stop_id: int) -> StopOut | None:
-        return next((s for s in self.detail.stops if s.id == stop_id), None)
+    @property
+    def handovers(self) -> dict[int, HandedOver]:  # by stop
+        return self.file.handovers
+
+    def stop(self, stop_id: int) -> Stop | None:
+        return self.file.stop(stop_id)
 
     def drawn_fields(self, problems: Problems) -> set[str]:
         """The fields of `problems.form` this page draws (their errors go next to them)."""
@@ -76,17 +80,17 @@ class DeliveryView:
 def build(
     session: Session,
     store: ReadingStore,
-    detail: DeliveryDetail,
-    delivery: Delivery,
+    file: DeliveryFile,
     viewer_may: bool,
     now: datetime,
     lang: str,
 ) -> DeliveryView:
-    van = session.get(Van, detail.van_id)
-    driver = session.get(User, detail.driver_id)
+    delivery = file.delivery
+    van = session.get(Van, delivery.van_id)
+    driver = session.get(User, delivery.driver_id)
     assert van is not None and driver is not None  # foreign keys
-    zones = {z.id: z.name for z in session.scalars(select(Zone).where(Zone.van_id == van.id))}
-    consignor_ids = {load.consignor_id for load in detail.loads}
+    zones = {z.id: z.name for z in session.scalars(zones_of(van))}
+    consignor_ids = {load.consignor_id for load in file.loads}
     consignors = {
         o.id: o.name
         for o in session.scalars(select(Organisation).where(Organisation.id.in_(consignor_ids)))
@@ -96,28 +100,14 @@ def build(
         code: (p.name_en if lang == "en" else p.name_fr) for code, p in profiles.items()
     }
     to_check = []
-    if detail.status == DeliveryStatus.PLANNED:
-        for zone_id, limit in sorted(lifecycle.zone_limits(session, delivery).items()):
-            reading = zone_temperature(session, store, zone_id, now, lifecycle.READING_MAX_AGE)
-            usable = reading if reading is not None and reading.value is not None else None
-            to_check.append(ZoneToCheck(zone_id, zones.get(zone_id, "?"), limit, usable))
-    handovers = {h.stop_id: h for h in detail.handovers}
-    decisions = {(d.load_id, h.stop_id): d for h in detail.handovers for d in h.decisions}
-    next_stop = None
-    next_loads: list[tuple[LoadOut, bool]] = []
-    if detail.status == DeliveryStatus.DEPARTED:
-        # The stops in their order: the form is at the first one not handed over yet.
-        next_stop = next((s for s in detail.stops if s.id not in handovers), None)
-    if next_stop is not None:
-        stop = session.get(Stop, next_stop.id)
-        assert stop is not None  # read in the same session
-        to_decide = {load.id for load in lifecycle.loads_to_hand_over(session, stop)}
-        for load in detail.loads:
-            here = load.pickup_stop_id if next_stop.kind == "pickup" else load.drop_stop_id
-            if here == next_stop.id:  # shown either way; a load not on board says so
-                next_loads.append((load, load.id in to_decide))
+    if delivery.status == DeliveryStatus.PLANNED:
+        for zone_id, limit in sorted(deliveries.zone_limits(file.loads).items()):
+            reading = deliveries.reading_now(session, store, zone_id, now)  # the check's default
+            to_check.append(ZoneToCheck(zone_id, zones.get(zone_id, "?"), limit, reading))
+    departed = delivery.status == DeliveryStatus.DEPARTED
+    next_stop = file.next_stop() if departed else None
     return DeliveryView(
-        detail=detail,
+        file=file,
         van=van,
         driver_name=driver.full_name,
         zones=zones,
@@ -125,10 +115,12 @@ def build(
         category_names=category_names,
         may_operate=viewer_may,
         to_check=to_check,
-        handovers=handovers,
-        decisions=decisions,
+        decisions={
+            (d.load_id, stop_id): d
+            for stop_id, done in file.handovers.items()
+            for d in done.decisions
+        },
         next_stop=next_stop,
-        next_loads=next_loads,
-        all_handed_over=detail.status == DeliveryStatus.DEPARTED
-        and all(s.id in handovers for s in detail.stops),
+        next_loads=file.loads_at(next_stop) if next_stop is not None else [],
+        all_handed_over=departed and next_stop is None,
     )

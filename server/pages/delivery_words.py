@@ -1,6 +1,6 @@
-"""Words of the driver's delivery page (stops, departure check, handovers):
-key -> (French, English), merged into i18n.WORDS. Keys start with ``dlv_`` so they never
-shadow another page's words in the merged table."""
+"""Words of the driver's delivery page (stops, departure check, handovers): key -> (French,
+English), the WORDS of server/pages/delivery_pages.py. Keys start with ``dlv_`` so they
+never collide with another page's words in the merged table."""
 
 from __future__ import annotations
 

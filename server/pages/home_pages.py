@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from server.alerting.visibility import visible_alerts
-from server.api import auth
 from server.core.access import (
     cold_room_windows,
     visible_cold_rooms,
@@ -38,12 +37,16 @@ from server.core.models import (
 from server.core.models.alerts import Alert, AlertState
 from server.core.models.records import SealedRecord
 from server.core.validation_fr import problem
+from server.domain import sessions
 from server.domain.place_readings import Place
 from server.domain.place_readings import series as readings_of
 from server.pages import charts, i18n, status
+from server.pages.admin_forms import places
+from server.pages.i18n import Words
 from server.pages.web import (
     CsrfChecked,
     LoginCsrfChecked,
+    NavLink,
     NeedLogin,
     PageRefused,
     Visitor,
@@ -55,6 +58,13 @@ from server.pages.web import (
 from server.schemas.auth import LoginIn
 
 router = APIRouter(include_in_schema=False)
+NAV = (
+    NavLink(Role.DRIVER, "/driver", "my_truck"),
+    NavLink(Role.PRODUCER, "/producer", "my_rooms"),
+    NavLink(Role.HYGIENE_OFFICER, "/hygiene", "review"),
+    NavLink(Role.ADMIN, "/admin", "admin"),
+)
+WORDS: Words = {}  # the header's, login's and home pages' words are the shared ones (i18n.py)
 
 
 def role_page(request: Request, session: SessionDep, role: str) -> Visitor:
@@ -86,7 +96,8 @@ def login(
     email: Annotated[str, Form()] = "",  # bounds: LoginIn (a French message, not a JSON 422)
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    """The API's login (same rate limit, same cookie), then the user's home page."""
+    """The API's login (server/domain/sessions.py: same rate limit, same cookie), then
+    the user's home page."""
     lang = i18n.page_language(request)
     words = i18n.translator(lang)
     try:
@@ -97,12 +108,22 @@ def login(
             for e in invalid.errors()
         )
         return render(request, "login.html", None, 422, email=email, error=error)
-    redirect = see_other("/")
     try:
-        auth.login(body, request, redirect, session, settings)
+        signed_in = sessions.login(
+            session,
+            settings,
+            request.app.state.password_hasher,
+            request.app.state.dummy_hash,
+            email=body.email,
+            password=body.password,
+            client_ip=sessions.client_ip(request),
+            now=utcnow(),
+        )
     except ApiError as refused:
         key = "too_many_attempts" if refused.status == 429 else "invalid_credentials"
         return render(request, "login.html", None, refused.status, email=email, error=words[key])
+    redirect = see_other("/")
+    sessions.set_cookie(redirect, settings, signed_in)
     return redirect
 
 
@@ -114,9 +135,9 @@ def logout(
         visit = visitor(request, session)
     except NeedLogin:
         return see_other("/login")
-    auth.logout(visit.access, session, settings)
+    sessions.logout(session, visit.access, utcnow())
     redirect = see_other("/login")
-    redirect.delete_cookie(settings.session_cookie_name)
+    sessions.clear_cookie(redirect, settings)
     return redirect
 
 
@@ -225,8 +246,6 @@ def admin(request: Request, session: SessionDep) -> Response:
         .where(visible_probes(viewer))
         .order_by(Probe.probe_id)
     ).all()
-    places = {f"zone-{z.id}": f"{v.name} — {z.name}" for v in vans for z in zones.get(v.id, [])}
-    places.update({f"room-{r.id}": r.name for r in rooms})
     admin_orgs = viewer.orgs_with(Role.ADMIN)
     members = session.execute(
         select(User, Membership, Organisation)
@@ -243,6 +262,6 @@ def admin(request: Request, session: SessionDep) -> Response:
         zones=zones,
         rooms=rooms,
         probes=probes,
-        places=places,
+        places=places(session, viewer),
         members=members,
     )

@@ -95,6 +95,8 @@ class Jobs:
                 message(refused.code, "en", refused.params),
             )
         except Exception:
+            # Broad on purpose: the job thread's top level. Whatever the export raised is
+            # logged with its traceback and the user sees the job as failed, never running.
             log.exception("inspection export %s failed", job.id)
             job.error = (
                 "L'export a échoué. Réessayez ; si cela se reproduit, prévenez l'administrateur.",

@@ -20,14 +20,25 @@ from coldchain import clock
 from server.core.access import Viewer, visible_cold_rooms, visible_vans
 from server.core.deps import SessionDep
 from server.core.errors import ApiError, message
-from server.core.models import ColdRoom, Van, Zone
+from server.core.models import ColdRoom, Role, Van, Zone
 from server.domain.categories import profiles
 from server.pages import i18n
 from server.pages.inspection_jobs import DONE, FAILED, Job, TooManyJobs, jobs_of
-from server.pages.web import CsrfChecked, PageRefused, Visitor, render, see_other, visitor
+from server.pages.inspection_words import INSPECTION_WORDS
+from server.pages.web import (
+    CsrfChecked,
+    NavLink,
+    PageRefused,
+    Visitor,
+    render,
+    see_other,
+    visitor,
+)
 from server.records import inspection
 
 router = APIRouter(prefix="/inspection", include_in_schema=False)
+NAV = (NavLink(Role.HYGIENE_OFFICER, "/inspection", "inspection"),)
+WORDS = INSPECTION_WORDS
 
 
 def staff_page(request: Request, session: Session) -> Visitor:

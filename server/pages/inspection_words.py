@@ -1,4 +1,5 @@
-"""Words of the inspection export page: key -> (French, English), merged into i18n.WORDS."""
+"""Words of the inspection export page: key -> (French, English), the page module's WORDS
+(server/pages/inspection_pages.py)."""
 
 from __future__ import annotations
 

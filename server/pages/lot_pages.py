@@ -22,28 +22,22 @@ from sqlalchemy.orm import Session
 from coldchain.readingstore.base import ReadingStore
 from server.core.access import Interval
 from server.core.deps import SessionDep, StoreDep
-from server.core.models import (
-    Delivery,
-    Handover,
-    Load,
-    LoadDecision,
-    Organisation,
-    Role,
-    Stop,
-    Van,
-    utcnow,
-)
+from server.core.models import Delivery, Load, Organisation, Role, Van, utcnow
 from server.core.models.records import SealedRecord
 from server.domain.categories import profiles
+from server.domain.deliveries import DeliveryFile, file_of
 from server.domain.place_readings import Place, series, to_ms
 from server.pages.home_pages import role_page
-from server.pages.web import Visitor, render
-from server.records.document import judged_channel, on_board
+from server.pages.lot_words import LOT_WORDS
+from server.pages.web import NavLink, Visitor, render
+from server.records.document import judged_channel
 from server.records.producer_extract import Seal, consignors_of, extract
 from server.records.timefmt import parse
 from server.records.verdict import Point, limit_of, statistics
 
 router = APIRouter(include_in_schema=False)
+NAV = (NavLink(Role.PRODUCER, "/lots", "my_lots"),)
+WORDS = LOT_WORDS
 
 PER_PAGE = 10  # deliveries per page
 ICONS = {"conforme": "✓", "ecart_tolere": "▲", "non_conforme": "✖", "en_cours": "◷"}
@@ -166,29 +160,12 @@ def live_lots(
     """The viewer's lots of a delivery not sealed yet, with the readings of their zone
     while each was on board (the same window access.on_board_windows grants)."""
     now = utcnow()
-    stops = list(session.scalars(select(Stop).where(Stop.delivery_id == delivery.id)))
-    handovers = {
-        h.stop_id: h
-        for h in session.scalars(
-            select(Handover).where(Handover.stop_id.in_([s.id for s in stops]))
-        )
-    }
-    decisions = {
-        (d.handover_id, d.load_id): d
-        for d in session.scalars(
-            select(LoadDecision).where(
-                LoadDecision.handover_id.in_([h.id for h in handovers.values()])
-            )
-        )
-    }
-    loads = session.scalars(
-        select(Load)
-        .where(Load.delivery_id == delivery.id, Load.consignor_id.in_(visit.viewer.producers))
-        .order_by(Load.id)
-    )
+    file = file_of(session, delivery)
     rows = []
-    for load in loads:
-        span = on_board(load, stops, handovers, decisions, delivery.closed_at or now)
+    for load in file.loads:
+        if load.consignor_id not in visit.viewer.producers:
+            continue  # nothing of other producers' lots
+        span = file.on_board(load, delivery.closed_at or now)
         limit = limit_of(profiles(), load.category, load.label_max_c)
         points: list[Point] = []
         if span is not None:
@@ -201,7 +178,7 @@ def live_lots(
                 for r in readings
                 if r.channel == channel and r.value is not None
             ]
-        state, state_at = live_state(load, handovers, decisions, span, delivery)
+        state, state_at = live_state(load, file, span)
         row = LotRow(
             reference=load.lot_reference,
             description=load.description,
@@ -230,23 +207,20 @@ def dropped(state: str) -> bool:
 
 
 def live_state(
-    load: Load,
-    handovers: dict[int, Handover],
-    decisions: dict[tuple[int, int], LoadDecision],
-    span: tuple[datetime, datetime] | None,
-    delivery: Delivery,
+    load: Load, file: DeliveryFile, span: tuple[datetime, datetime] | None
 ) -> tuple[str, datetime | None]:
     """Where the lot is: a word of server/pages/lot_words.py and its time."""
-    picked, dropped = handovers.get(load.pickup_stop_id), handovers.get(load.drop_stop_id)
+    picked, dropped = file.handovers.get(load.pickup_stop_id), file.handovers.get(load.drop_stop_id)
+    closed_at = file.delivery.closed_at
     if picked is None:
         return "lots_waiting", None
     if span is None:
-        return "lots_refused_pickup", picked.at
+        return "lots_refused_pickup", picked.handover.at
     if dropped is None:
-        if delivery.closed_at is not None:
-            return "lots_back_at_close", delivery.closed_at
-        return "lots_on_board_since", picked.at
-    decision = decisions.get((dropped.id, load.id))
+        if closed_at is not None:
+            return "lots_back_at_close", closed_at
+        return "lots_on_board_since", picked.handover.at
+    decision = file.decision(load.id, load.drop_stop_id)
     if decision is not None and decision.accepted:
-        return "lots_delivered_at", dropped.at
-    return "lots_refused_drop", dropped.at
+        return "lots_delivered_at", dropped.handover.at
+    return "lots_refused_drop", dropped.handover.at

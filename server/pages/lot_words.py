@@ -1,4 +1,5 @@
-"""Words of the producer's lots page: key -> (French, English), merged into i18n.WORDS."""
+"""Words of the producer's lots page: key -> (French, English), the page module's WORDS
+(server/pages/lot_pages.py)."""
 
 from __future__ import annotations
 

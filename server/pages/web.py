@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -42,6 +43,26 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """A link of the header's menu, shown to the users holding `role` somewhere: a page
+    module lists its own in `NAV` (server/pages/app.py gathers them)."""
+
+    role: str
+    path: str
+    word: str  # its title: a key of the words
+
+
+# The menu lists each role's pages together, roles in this order (then in the order of
+# server/pages/app.py's PAGES).
+NAV_ROLES = (Role.DRIVER, Role.PRODUCER, Role.HYGIENE_OFFICER, Role.ADMIN)
+
+
+def menu(links: Iterable[NavLink]) -> tuple[NavLink, ...]:
+    """The header's menu from the page modules' links."""
+    return tuple(sorted(links, key=lambda link: NAV_ROLES.index(Role(link.role))))
 
 
 @dataclass(frozen=True)
@@ -101,17 +122,8 @@ def render(
     lang = i18n.page_language(request)
     nav = []
     if visit is not None:
-        for role, path, word in (
-            (Role.DRIVER, "/driver", "my_truck"),
-            (Role.DRIVER, "/deliveries", "dlv_today"),
-            (Role.PRODUCER, "/producer", "my_rooms"),
-            (Role.PRODUCER, "/lots", "my_lots"),
-            (Role.HYGIENE_OFFICER, "/hygiene", "review"),
-            (Role.HYGIENE_OFFICER, "/inspection", "inspection"),
-            (Role.ADMIN, "/admin", "admin"),
-        ):
-            if visit.has_role(role):
-                nav.append((path, word))
+        links: tuple[NavLink, ...] = getattr(request.app.state, "page_menu", ())
+        nav = [(link.path, link.word) for link in links if visit.has_role(link.role)]
     response = templates.TemplateResponse(
         request,
         name,

@@ -18,19 +18,8 @@ from alerts.limits import Lot, timeline_for_lots
 from alerts.profiles import ProductProfile
 from coldchain.readingstore.base import ReadingStore
 from server.core.access import delivery_window
-from server.core.models import (
-    Delivery,
-    DepartureCheck,
-    Handover,
-    HandoverZoneTemperature,
-    Load,
-    LoadDecision,
-    Organisation,
-    Stop,
-    User,
-    Van,
-    Zone,
-)
+from server.core.models import Delivery, Load, Organisation, Stop, User, Van, Zone
+from server.domain.deliveries import DeliveryFile, HandedOver, file_of
 from server.domain.place_readings import Place, PlaceReading, series, to_ms
 from server.records import alerts_log
 from server.records.verdict import Point, limit_of, statistics, verdict
@@ -70,26 +59,8 @@ def build(
     van = session.get(Van, delivery.van_id)
     coop = session.get(Organisation, delivery.cooperative_id)
     assert van is not None and coop is not None
-    stops = list(
-        session.scalars(select(Stop).where(Stop.delivery_id == delivery.id).order_by(Stop.sequence))
-    )
-    loads = list(
-        session.scalars(select(Load).where(Load.delivery_id == delivery.id).order_by(Load.id))
-    )
-    handovers = {
-        h.stop_id: h
-        for h in session.scalars(
-            select(Handover).where(Handover.stop_id.in_([s.id for s in stops]))
-        )
-    }
-    decisions = {
-        (d.handover_id, d.load_id): d
-        for d in session.scalars(
-            select(LoadDecision).where(
-                LoadDecision.handover_id.in_([h.id for h in handovers.values()])
-            )
-        )
-    }
+    file = file_of(session, delivery)  # the stops, loads, checks and handovers
+    stops, loads = file.stops, file.loads
     zone_ids = sorted({load.zone_id for load in loads})
     zones = {z.id: z for z in session.scalars(select(Zone).where(Zone.id.in_(zone_ids)))}
     window = delivery_window(delivery)
@@ -110,30 +81,19 @@ def build(
             "closed_at": iso(delivery.closed_at),
             "closed_by": _name(session, delivery.closed_by_id),
         },
-        "departure_checks": _departure_checks(session, delivery, zones),
-        "stops": [_stop(session, s, handovers.get(s.id), decisions, lots, zones) for s in stops],
-        "loads": [
-            _load(session, load, stops, handovers, decisions, zones, readings, profiles, end)
-            for load in loads
-        ],
+        "departure_checks": _departure_checks(session, file, zones),
+        "stops": [_stop(session, s, file.handovers.get(s.id), lots, zones) for s in stops],
+        "loads": [_load(session, load, file, zones, readings, profiles, end) for load in loads],
         "zones": [
-            _zone(
-                zones[zid],
-                readings[zid],
-                _limits(profiles, loads, stops, handovers, decisions, zid, start, end),
-            )
+            _zone(zones[zid], readings[zid], _limits(profiles, file, zid, start, end))
             for zid in zone_ids
         ],
         "alerts": alerts_log.for_delivery(session, delivery.id, lots),
     }
 
 
-def _departure_checks(session: Session, delivery: Delivery, zones: dict[int, Zone]) -> list[Any]:
-    rows = session.scalars(
-        select(DepartureCheck)
-        .where(DepartureCheck.delivery_id == delivery.id)
-        .order_by(DepartureCheck.zone_id)
-    )
+def _departure_checks(session: Session, file: DeliveryFile, zones: dict[int, Zone]) -> list[Any]:
+    rows = file.departure_checks  # by zone
     return [
         {
             "zone": zones[r.zone_id].name if r.zone_id in zones else str(r.zone_id),
@@ -150,8 +110,7 @@ def _departure_checks(session: Session, delivery: Delivery, zones: dict[int, Zon
 def _stop(
     session: Session,
     stop: Stop,
-    handover: Handover | None,
-    decisions: dict[tuple[int, int], LoadDecision],
+    done: HandedOver | None,
     lots: dict[int, str],
     zones: dict[int, Zone],
 ) -> dict[str, Any]:
@@ -165,13 +124,9 @@ def _stop(
         "actual_at": iso(stop.actual_at),
         "handover": None,
     }
-    if handover is None:
+    if done is None:
         return out
-    temperatures = session.scalars(
-        select(HandoverZoneTemperature)
-        .where(HandoverZoneTemperature.handover_id == handover.id)
-        .order_by(HandoverZoneTemperature.zone_id)
-    )
+    handover, temperatures = done.handover, done.zone_temperatures  # by zone
     out["handover"] = {
         "at": iso(handover.at),
         "recorded_by": _name(session, handover.recorded_by_id),
@@ -187,38 +142,12 @@ def _stop(
             for t in temperatures
         ],
         "decisions": [
-            {"lot_reference": lots[load_id], "accepted": d.accepted, "reason": d.reason}
-            for (handover_id, load_id), d in sorted(decisions.items())
-            if handover_id == handover.id and load_id in lots
+            {"lot_reference": lots[d.load_id], "accepted": d.accepted, "reason": d.reason}
+            for d in sorted(done.decisions, key=lambda d: d.load_id)
+            if d.load_id in lots
         ],
     }
     return out
-
-
-def on_board(
-    load: Load,
-    stops: list[Stop],
-    handovers: dict[int, Handover],
-    decisions: dict[tuple[int, int], LoadDecision],
-    closed_at: datetime,
-) -> tuple[datetime, datetime] | None:
-    """From the accepted pickup until the accepted drop (or closing, when refused at the drop)."""
-    by_id = {s.id: s for s in stops}
-    pickup, drop = by_id.get(load.pickup_stop_id), by_id.get(load.drop_stop_id)
-    picked = handovers.get(load.pickup_stop_id)
-    if pickup is None or picked is None or not _accepted(decisions, picked, load):
-        return None
-    dropped = handovers.get(load.drop_stop_id)
-    if drop is not None and dropped is not None and _accepted(decisions, dropped, load):
-        return picked.at, dropped.at
-    return picked.at, closed_at
-
-
-def _accepted(
-    decisions: dict[tuple[int, int], LoadDecision], handover: Handover, load: Load
-) -> bool:
-    decision = decisions.get((handover.id, load.id))
-    return decision is not None and decision.accepted
 
 
 def judged_channel(readings: list[PlaceReading]) -> str:
@@ -233,17 +162,15 @@ def judged_channel(readings: list[PlaceReading]) -> str:
 def _load(
     session: Session,
     load: Load,
-    stops: list[Stop],
-    handovers: dict[int, Handover],
-    decisions: dict[tuple[int, int], LoadDecision],
+    file: DeliveryFile,
     zones: dict[int, Zone],
     readings: dict[int, list[PlaceReading]],
     profiles: Mapping[str, ProductProfile],
     closed_at: datetime,
 ) -> dict[str, Any]:
     consignor = session.get(Organisation, load.consignor_id)
-    stop_seq = {s.id: s.sequence for s in stops}
-    span = on_board(load, stops, handovers, decisions, closed_at)
+    stop_seq = {s.id: s.sequence for s in file.stops}
+    span = file.on_board(load, closed_at)
     zone_readings = readings[load.zone_id]
     channel = judged_channel(zone_readings)
     points = []
@@ -283,18 +210,15 @@ def _load(
 
 def _limits(
     profiles: Mapping[str, ProductProfile],
-    loads: list[Load],
-    stops: list[Stop],
-    handovers: dict[int, Handover],
-    decisions: dict[tuple[int, int], LoadDecision],
+    file: DeliveryFile,
     zone_id: int,
     start: datetime,
     end: datetime,
 ) -> list[dict[str, Any]]:
     """The zone's limit in force over the delivery (strictest lot on board, alerts/limits.py)."""
     lots = []
-    for load in loads:
-        span = on_board(load, stops, handovers, decisions, end)
+    for load in file.loads:
+        span = file.on_board(load, end)
         if load.zone_id == zone_id and span is not None:
             lots.append(
                 Lot(

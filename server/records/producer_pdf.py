@@ -11,7 +11,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from server.records.chart import Limit, chart, excursion_spans
 from server.records.pdfkit import BODY, H2, SMALL, TITLE, build, para, rich, table
-from server.records.record_pdf import KINDS, SEVERITIES, verdict_table
+from server.records.record_pdf import SEVERITIES, stops_table, verdict_table
 from server.records.timefmt import celsius, local
 from server.records.verdict import MAX_STEP_MS
 
@@ -105,39 +105,7 @@ def _charts(extract: dict[str, Any]) -> list[Flowable]:
 
 
 def _stops(extract: dict[str, Any]) -> list[Flowable]:
-    out: list[Flowable] = [para("Enlèvement et livraison de vos lots", H2)]
-    rows = []
-    for stop in extract["stops"]:
-        handover = stop["handover"]
-        place = f"{stop['place_name']}, {stop['address']}"
-        kind = KINDS.get(stop["kind"], stop["kind"])
-        if handover is None:
-            rows.append((stop["sequence"], kind, place, local(stop["planned_at"]), "—", "—"))
-            continue
-        temps = ", ".join(
-            f"{t['zone']} {celsius(t['temperature_c'])}" for t in handover["zone_temperatures"]
-        )
-        if handover["core_temperature_c"] is not None:
-            temps += f" ; à cœur {celsius(handover['core_temperature_c'])}"
-        decisions = "; ".join(
-            f"{d['lot_reference']} : "
-            + ("accepté" if d["accepted"] else f"REFUSÉ ({d['reason'] or 'sans motif'})")
-            for d in handover["decisions"]
-        )
-        who = handover["receiver_name"] or "—"
-        rows.append(
-            (
-                stop["sequence"],
-                kind,
-                place,
-                local(handover["at"]),
-                temps or "—",
-                f"{decisions or '—'} (réceptionnaire : {who})",
-            )
-        )
-    header = ["N°", "Type", "Lieu", "Heure", "Températures", "Décisions"]
-    out.append(table(header, rows, [8 * mm, 18 * mm, 45 * mm, 22 * mm, 35 * mm, 52 * mm]))
-    return out
+    return [para("Enlèvement et livraison de vos lots", H2), stops_table(extract["stops"])]
 
 
 def _alerts(extract: dict[str, Any]) -> list[Flowable]:

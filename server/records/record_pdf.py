@@ -137,21 +137,23 @@ def _zones(doc: dict[str, Any]) -> list[Flowable]:
 
 
 def _stops(doc: dict[str, Any]) -> list[Flowable]:
-    out: list[Flowable] = [para("Arrêts, remises et décisions des destinataires", H2)]
+    return [para("Arrêts, remises et décisions des destinataires", H2), stops_table(doc["stops"])]
+
+
+def stops_table(stops: list[dict[str, Any]]) -> Flowable:
+    """The stops in their order, each with its handover (time, zone and core temperatures,
+    each lot's decision, the receiver) or « pas de remise »: one table for the delivery
+    record and the producer's extract (producer_pdf.py), from the sealed document's stops."""
     rows = []
-    for stop in doc["stops"]:
+    for stop in stops:
         handover = stop["handover"]
+        head = (
+            stop["sequence"],
+            KINDS.get(stop["kind"], stop["kind"]),
+            f"{stop['place_name']}, {stop['address']}",
+        )
         if handover is None:
-            rows.append(
-                (
-                    stop["sequence"],
-                    KINDS.get(stop["kind"], stop["kind"]),
-                    stop["place_name"],
-                    local(stop["planned_at"]),
-                    "pas de remise",
-                    "",
-                )
-            )
+            rows.append((*head, local(stop["planned_at"]), "pas de remise", "—"))
             continue
         temps = ", ".join(
             f"{t['zone']} {celsius(t['temperature_c'])}" for t in handover["zone_temperatures"]
@@ -166,22 +168,17 @@ def _stops(doc: dict[str, Any]) -> list[Flowable]:
         who = handover["receiver_name"] or "—"
         rows.append(
             (
-                stop["sequence"],
-                KINDS.get(stop["kind"], stop["kind"]),
-                f"{stop['place_name']}, {stop['address']}",
+                *head,
                 local(handover["at"]),
                 temps or "—",
-                f"{decisions} (réceptionnaire : {who})",
+                f"{decisions or '—'} (réceptionnaire : {who})",
             )
         )
-    out.append(
-        table(
-            ["N°", "Type", "Lieu", "Heure", "Températures", "Décisions"],
-            rows,
-            [8 * mm, 18 * mm, 45 * mm, 22 * mm, 35 * mm, 52 * mm],
-        )
+    return table(
+        ["N°", "Type", "Lieu", "Heure", "Températures", "Décisions"],
+        rows,
+        [8 * mm, 18 * mm, 45 * mm, 22 * mm, 35 * mm, 52 * mm],
     )
-    return out
 
 
 def _alerts(doc: dict[str, Any]) -> list[Flowable]:

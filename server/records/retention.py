@@ -1,6 +1,6 @@
 """Retention: sealed records (and the readings they carry) older than
 `records.retention_days` are removed from the start of each cooperative's chain, never
-below 2 years (regulatory.md §2.4). The purge is logged, and its anchor row lets the
+below 2 years (docs/sources.md#retention). The purge is logged, and its anchor row lets the
 verification start the shortened chain where the removed part ended."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from server.core.models.records import ChainPurge, SealedRecord
 from server.records.verify import cooperatives_with_records, verify_chain
 
 log = logging.getLogger(__name__)
-MIN_RETENTION_DAYS = 730  # regulatory.md §2.4: at least 2 years, whatever the settings say
+MIN_RETENTION_DAYS = 730  # docs/sources.md#retention: at least 2 years, whatever the settings
 
 
 @dataclass(frozen=True)

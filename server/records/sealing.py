@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from alerts.profiles import ProductProfile
 from coldchain.readingstore.base import ReadingStore
+from server.core.access import Viewer
 from server.core.db import WRITE
-from server.core.models import Delivery, DeliveryStatus, Organisation
+from server.core.models import Delivery, DeliveryStatus, Organisation, utcnow
 from server.core.models.records import ChainPurge, SealedRecord
+from server.domain import categories, deliveries
 from server.records import canonical, document
 from server.records.changes import describe
 
@@ -143,11 +145,38 @@ def seal_pending(
                 record = seal(session, store, delivery, profiles, now)
                 session.commit()
             except Exception:
-                # One delivery that cannot be sealed now (store down, a category no longer in
-                # the profiles) must not stop the others: logged, retried at the next run.
+                # Broad on purpose: one delivery that cannot be sealed now (reading store or
+                # database down, a category no longer in the profiles, a bug) must not stop
+                # the others: logged with its traceback, retried at the next run.
                 log.exception("delivery %s could not be sealed", delivery_id)
                 session.rollback()
                 continue
             if record is not None:
                 done.append(record)
     return done
+
+
+def close_and_seal(
+    session: Session,
+    store: ReadingStore,
+    viewer: Viewer,
+    delivery_id: int,
+    closed_at: datetime | None,
+    now: datetime,
+) -> Delivery:
+    """Close the delivery (server/domain/deliveries.py: its rules, committed), then seal its
+    record at once. The API and the delivery page both close through here."""
+    delivery = deliveries.close(session, viewer, delivery_id, closed_at, now)
+    try:
+        # A new transaction: on SQLite it must take the write lock first (server/core/db.py
+        # WRITE), or its insert fails at once when another process wrote since it read.
+        session.connection(execution_options={WRITE: True})
+        if seal(session, store, delivery, categories.profiles(), utcnow()) is not None:
+            session.commit()
+    except Exception:
+        # Broad on purpose: the close is already committed, so whatever sealing raises (store
+        # or database down, a bug) must not turn the close into an error. The delivery
+        # stays closed; the sealing timer (server/records/sealing_timer.py) seals it.
+        session.rollback()
+        log.exception("sealing delivery %d at close failed; left to the sealing timer", delivery.id)
+    return delivery

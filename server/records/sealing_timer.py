@@ -40,7 +40,9 @@ class SealingTimer(threading.Thread):
                     clock.utcnow(),
                     window,
                 )
-            except Exception:  # the database is down: try again at the next pass
+            except Exception:
+                # Broad on purpose: the timer thread's top loop (the database is down, a bug):
+                # logged, tried again at the next pass; the thread never dies.
                 log.exception("sealing timer: pass failed")
             else:
                 for record in sealed:

@@ -25,6 +25,7 @@ from server.core.models import utcnow
 from server.core.models.alerts import Alert, AlertEntry, Notification
 from tests.alerting.support import Inbox, Site, build_site, readings, settings_for, wait_for
 from tests.harness.servers import free_port
+from tests.support.alerts import raise_alert
 
 
 @pytest.fixture
@@ -40,26 +41,6 @@ def offline_site(tmp_path: Path, smtp: tuple[int, Inbox], database_url: str) -> 
         reminder_every_min=0.01,
     )
     yield from build_site(settings)
-
-
-def raise_alert(site: Site, values: list[float], minutes_ago: int) -> int:
-    now = datetime.now(UTC)
-    now_ms = int(now.timestamp() * 1000)
-    with site.app.state.sessionmaker() as session:
-        places = Places.load(session, "ambient", now_ms)
-        engine = Engine()
-        for key, config in places.configs.items():
-            engine.configure(config, now_ms, places.lots.get(key, []))
-        batch = readings(now - timedelta(minutes=minutes_ago), values)
-        placed = [p for p in (places.place(r) for r in batch) if p is not None]
-        assert {p.location_key for p in placed} == {f"zone-{site.ids['VA_frais']}"}
-        result = engine.ingest(placed[0].location_key, [p.reading for p in placed], now_ms)
-        assert not result.errors
-        record_events(session, result.events, site.settings.alerting, utcnow())
-        session.commit()
-        alert_id = session.scalar(select(Alert.id).order_by(Alert.id.desc()))
-        assert alert_id is not None
-        return int(alert_id)
 
 
 def action(load_ids: list[int]) -> dict[str, Any]:

@@ -22,11 +22,10 @@ from sqlalchemy import select
 
 from coldchain.protocol import Reading
 from coldchain.readingstore.sqlite import SqliteReadingStore
-from server.core.access import BRUSSELS
 from server.core.models import Delivery, DepartureCheck, Stop
 from server.domain.place_readings import to_ms
 from tests.pages.conftest import Pages, csrf_of, page_login
-from tests.server.world import World, plan_delivery
+from tests.server.world import BRUSSELS, World, plan_delivery
 
 
 @pytest.fixture
@@ -199,6 +198,41 @@ def test_handover_refusal_needs_a_reason_and_close_only_after_the_last_stop(
     assert closed.status_code == 303
     assert "✔ Clôturée" in driver.get(page).text
     assert status_of(app, ids["DA"]) == "closed"
+
+
+def test_stops_are_handed_over_in_order_the_page_and_the_api_refuse_alike(
+    app: FastAPI, world: World, browsers: dict[str, TestClient]
+) -> None:
+    """The form is only drawn at the next stop, and the rule is the domain's: a handover
+    posted at a later stop is refused by the page and by the API with the same words."""
+    driver, ids = browsers["driver_a"], world.ids
+    page = f"/deliveries/{ids['DA']}"
+    depart(driver, world)
+    drop = f"{page}/stops/{ids['A_drop']}/handover"
+    expected = "Les arrêts se remettent dans l'ordre : remettez d'abord l'arrêt 1 (Chambre froide)."
+    by_page = post(driver, drop, page, {"decision_" + str(ids["L1"]): "accept"})
+    assert by_page.status_code == 409
+    assert expected in seen(by_page)
+    decisions = [{"load_id": ids["L1"], "accepted": True}, {"load_id": ids["L2"], "accepted": True}]
+    by_api = world["driver_a"].post(f"/api/v1{drop}", {"decisions": decisions})
+    assert by_api.status_code == 409
+    assert by_api.json()["error"]["code"] == "handover_out_of_order"
+    assert by_api.json()["error"]["message"] == expected
+    english = world["driver_a"].post(
+        f"/api/v1{drop}", {"decisions": decisions}, headers={"Accept-Language": "en"}
+    )
+    assert english.json()["error"]["message"] == (
+        "Stops are handed over in their order: hand over stop 1 (Chambre froide) first."
+    )
+    with app.state.sessionmaker() as session:  # nothing recorded at the drop
+        stop = session.get(Stop, ids["A_drop"])
+        assert stop is not None and stop.actual_at is None
+    # In order, both stops are handed over.
+    pickup = f"{page}/stops/{ids['A_pickup']}/handover"
+    choices = {"decision_" + str(ids["L1"]): "accept", "decision_" + str(ids["L2"]): "accept"}
+    assert post(driver, pickup, page, choices).status_code == 303
+    assert post(driver, drop, page, choices).status_code == 303
+    assert 'id="close-form"' in driver.get(page).text
 
 
 def test_other_drivers_and_producers_cannot_open_or_change_it(

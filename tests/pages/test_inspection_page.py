@@ -25,10 +25,9 @@ from fastapi.testclient import TestClient
 from selenium.webdriver.common.by import By
 
 from coldchain.protocol import Reading
-from server.core.access import BRUSSELS
 from server.pages.inspection_jobs import DONE, Job, Jobs, jobs_of
 from tests.pages.conftest import Pages, csrf_of, page_login
-from tests.server.world import World
+from tests.server.world import BRUSSELS, World
 
 
 @pytest.fixture

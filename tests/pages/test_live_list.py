@@ -1,7 +1,7 @@
 """The « Alertes en cours » list follows the alert stream without a reload (static/live.js):
 a new alert's row appears, its severity rises on escalation, its state changes when it
 is acknowledged, acted on and closed. Real Chromium, real rules engine and recording
-(as tests/pages/conftest.py's `raise_alert`), lifecycle through the JSON API."""
+(as tests/support/alerts.py's `raise_alert`), lifecycle through the JSON API."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from sqlalchemy import select
 from alerts.engine import Engine
 from server.alerting.event_writer import record_events
 from server.alerting.places import Places
-from server.core.access import BRUSSELS
 from server.core.models import utcnow
 from server.core.models.alerts import Alert
 from tests.alerting.support import Site, readings
 from tests.pages.conftest import Pages
+from tests.server.world import BRUSSELS
 
 
 class Judge:

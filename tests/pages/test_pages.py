@@ -10,7 +10,8 @@ from selenium.webdriver.common.by import By
 from sqlalchemy import func, select
 
 from server.core.models.alerts import Alert
-from tests.pages.conftest import Pages, csrf_of, page_login, raise_alert
+from tests.pages.conftest import Pages, csrf_of, page_login
+from tests.support.alerts import raise_alert
 
 
 def test_login_is_french_by_default_and_says_what_is_wrong(pages: Pages) -> None:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, event
 
 from coldchain.readingstore.sqlite import SqliteReadingStore
-from tests.server.world import D1, World, brussels, iso, reading
+from server.core.models import Delivery
+from server.domain.deliveries import file_of
+from tests.server.world import D1, World, brussels, iso, reading, run_delivery_a
 
 
 def test_delivery_lifecycle(world: World, reading_store: SqliteReadingStore) -> None:
@@ -250,3 +258,98 @@ def test_planning_refusals_give_reasons(world: World) -> None:
     assert response.json()["error"]["message"] == (
         "Données invalides : la livraison n'a aucun chargement"
     )
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements run on `engine` inside the block."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def long_round(world: World, reading_store: SqliteReadingStore, pairs: int) -> int:
+    """A delivery of cooperative A on D1 with `pairs` pickups then `pairs` drops, a lot from
+    each pickup to its drop, departed and handed over at every stop (with a zone reading)."""
+    ids, admin, driver = world.ids, world["admin_a"], world["driver_a"]
+    body = {
+        "cooperative_id": ids["A"],
+        "van_id": ids["VA"],
+        "driver_id": world.user_ids["driver_a"],
+        "day": D1.isoformat(),
+    }
+    url = f"/api/v1/deliveries/{admin.ok('POST', '/api/v1/deliveries', body, 201)['id']}"
+    stops = []
+    for kind, hour in (("pickup", 7), ("drop", 11)):
+        for i in range(pairs):
+            stop = {
+                "kind": kind,
+                "place_kind": "cold_room" if kind == "pickup" else "shop",
+                "place_name": f"{kind} {i}",
+                "address": "Rue 1, 4000 Liège",
+                "planned_at": iso(brussels(D1, hour, i)),
+                **({"cold_room_id": ids["CR1"]} if kind == "pickup" else {}),
+            }
+            stops.append(admin.ok("POST", f"{url}/stops", stop, 201)["id"])
+    loads = []
+    for i in range(pairs):
+        load = {
+            "lot_reference": f"LONG-{i}",
+            "description": "Fromage frais",
+            "category": "chilled_retail",
+            "quantity": "1",
+            "unit": "kg",
+            "consignor_id": ids["P1"],
+            "consignee": f"drop {i}",
+            "zone_id": ids["VA_frais"],
+            "pickup_stop_id": stops[i],
+            "drop_stop_id": stops[pairs + i],
+        }
+        loads.append(admin.ok("POST", f"{url}/loads", load, 201)["id"])
+    zones = [{"zone_id": ids["VA_frais"], "temperature_c": 3.0}]
+    driver.ok("POST", f"{url}/departure", {"checked_at": iso(brussels(D1, 6)), "zones": zones})
+    for n, stop_id in enumerate(stops):
+        at = brussels(D1, 7) + timedelta(minutes=10 * n)
+        reading_store.write([reading("van-a-1", "air", at - timedelta(minutes=1), 3.5, 100 + n)])
+        decisions = [{"load_id": loads[n % pairs], "accepted": True}]
+        driver.ok(
+            "POST", f"{url}/stops/{stop_id}/handover", {"at": iso(at), "decisions": decisions}, 201
+        )
+    return int(url.rsplit("/", 1)[1])
+
+
+def test_a_delivery_is_read_in_as_many_queries_for_24_stops_as_for_2(
+    app: FastAPI, world: World, reading_store: SqliteReadingStore
+) -> None:
+    run_delivery_a(world)  # 2 stops handed over
+    long = long_round(world, reading_store, 12)  # 24 stops handed over
+    engine = app.state.engine
+    counted = {}
+    with app.state.sessionmaker() as session:
+        for delivery_id in (world.ids["DA"], long):
+            delivery = session.get(Delivery, delivery_id)
+            assert delivery is not None
+            with statements(engine) as seen:
+                file = file_of(session, delivery)
+            counted[delivery_id] = len(seen)
+        # Everything of the long round was read: its stops, lots, temperatures, decisions.
+        assert len(file.stops) == len(file.handovers) == 24 and len(file.loads) == 12
+        assert all(len(h.decisions) == 1 and h.zone_temperatures for h in file.handovers.values())
+        assert [s.sequence for s in file.stops] == list(range(1, 25))
+    assert counted[world.ids["DA"]] == counted[long] <= 6, counted
+    # The API's reading of a delivery is the same one: no query per stop or per handover.
+    driver = world["driver_a"]
+    asked = {}
+    for delivery_id in (world.ids["DA"], long):
+        with statements(engine) as seen:
+            answer = driver.ok("GET", f"/api/v1/deliveries/{delivery_id}")
+        asked[delivery_id] = len(seen)
+    assert len(answer["handovers"]) == 24
+    assert asked[world.ids["DA"]] == asked[long]

@@ -1,6 +1,7 @@
-"""A user's life after creation (server/api/users.py): roles granted and removed, the
-account deactivated and reactivated, by whom, and that it takes effect at once — on
-SQLite and PostgreSQL, over HTTP on the real app, in the world of tests/server/world.py."""
+"""A user's life after creation (server/api/users.py, rules in server/domain/users.py):
+roles granted and removed, the account deactivated and reactivated, by whom, and that it
+takes effect at once — on SQLite and PostgreSQL, over HTTP on the real app, in the world of
+tests/server/world.py."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_deactivation_takes_effect_at_once_and_reactivation_restores_login(
         assert signed.status_code == 200
         assert browser.get(f"{USERS}/me").status_code == 200
         assert bearer.get(f"{USERS}/me").status_code == 200
-        with caplog.at_level(logging.INFO, logger="server.api.users"):
+        with caplog.at_level(logging.INFO, logger="server.domain.users"):
             done = deactivate(world["admin_a"], driver)
         assert done.status_code == 200, done.text
         assert done.json()["is_active"] is False
@@ -189,3 +190,21 @@ def test_revoking_a_role_in_one_cooperative_keeps_the_other(world: World) -> Non
     assert world["driver_b"].get(db).status_code == 200
     # No role in A any more: driver_b is B's alone, out of A's admin's sight.
     assert grant(world["admin_a"], driver_b, ids["A"], "driver").status_code == 404
+
+
+def test_the_people_listed_are_the_people_an_admin_manages(world: World) -> None:
+    """GET /users lists whom the admin may act on: their cooperative's people and those of
+    its member producers (the users' page lists the same, server/domain/users.py)."""
+    uid = world.user_ids
+    listed = {u["email"] for u in world["admin_a"].ok("GET", USERS, params={"limit": 100})["data"]}
+    assert listed == {
+        f"{name}@example.be"
+        for name in ("admin_a", "hygiene_a", "driver_a", "driver_a2", "producer1", "producer2")
+    }
+    assert deactivate(world["admin_a"], uid["producer2"]).status_code == 200  # listed: managed
+    assert deactivate(world["admin_a"], uid["producer3"]).status_code == 404  # not listed
+    everyone = world["root"].ok("GET", USERS, params={"limit": 100})["data"]
+    assert {u["id"] for u in everyone} == {
+        *uid.values(),
+        world["root"].ok("GET", f"{USERS}/me")["id"],
+    }

@@ -56,7 +56,8 @@ class Alert(Base):
     detected_late: Mapped[bool]
     text_fr: Mapped[str] = mapped_column(String(500))
     text_en: Mapped[str] = mapped_column(String(500))
-    record: Mapped[dict[str, Any]] = mapped_column(JSON)  # the engine's alert record (§4.1)
+    # The engine's alert record (docs/sources.md#alert-record).
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     acknowledged_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -96,7 +97,7 @@ class AlertEntry(Base):
 
 
 class CorrectiveAction(Base):
-    """Human-completed record (regulatory.md §4.2)."""
+    """Human-completed record (docs/sources.md#corrective-action-record)."""
 
     __tablename__ = "corrective_action"
 

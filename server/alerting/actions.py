@@ -1,0 +1,135 @@
+"""What people do that changes alerts, each one transaction: acknowledge, record the
+corrective action, close after review (the rules: server/alerting/lifecycle.py), and record
+a calibration, which resolves at once the overdue-calibration alert it answers. The API
+(server/api/alerts.py, probes.py) and the pages (server/pages/alert_pages.py,
+admin_probes.py) call these, so they refuse the same things with the same words.
+
+Also one alert as both show it: `detail` (its lots with their producers, its corrective
+action)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coldchain.settings import AlertingSettings
+from server.alerting import lifecycle
+from server.alerting.maintenance import check_calibrations
+from server.alerting.schemas import (
+    AlertDetailOut,
+    AlertLotOut,
+    AlertOut,
+    CorrectiveActionIn,
+    CorrectiveActionOut,
+    LotDecisionOut,
+)
+from server.alerting.visibility import get_visible_alert
+from server.core.access import Viewer
+from server.core.crud import commit
+from server.core.errors import Both
+from server.core.models import Calibration, Load, Organisation
+from server.core.models.alerts import Alert, AlertLot, CorrectiveAction, LotDecision
+from server.domain import probes
+
+CHANGED_MEANWHILE = Both("alerte modifiée entre-temps", "alert changed meanwhile")
+
+
+def detail(session: Session, alert: Alert) -> AlertDetailOut:
+    """The alert, the engine's record, the lots affected and their producers, the
+    corrective action with its decision per lot."""
+    lots = [
+        AlertLotOut(
+            load_id=load.id,
+            delivery_id=link.delivery_id,
+            consignor_id=link.consignor_id,
+            consignor_name=producer.name,
+            lot_reference=load.lot_reference,
+            description=load.description,
+            quantity=str(load.quantity),
+            unit=load.unit,
+            consignee=load.consignee,
+        )
+        for link, load, producer in session.execute(
+            select(AlertLot, Load, Organisation)
+            .join(Load, Load.id == AlertLot.load_id)
+            .join(Organisation, Organisation.id == AlertLot.consignor_id)
+            .where(AlertLot.alert_id == alert.id)
+            .order_by(Load.id)
+        )
+    ]
+    action = session.scalar(select(CorrectiveAction).where(CorrectiveAction.alert_id == alert.id))
+    action_out = None
+    if action is not None:
+        action_out = CorrectiveActionOut.model_validate(action)
+        action_out.lot_decisions = [
+            LotDecisionOut.model_validate(d)
+            for d in session.scalars(
+                select(LotDecision).where(LotDecision.corrective_action_id == action.id)
+            )
+        ]
+    base = AlertOut.model_validate(alert).model_dump()
+    return AlertDetailOut(**base, record=alert.record, lots=lots, corrective_action=action_out)
+
+
+def acknowledge(
+    session: Session,
+    viewer: Viewer,
+    alert_id: int,
+    note: str | None,
+    settings: AlertingSettings,
+    now: datetime,
+) -> Alert:
+    """I have seen it and I am on it: stops the escalation and silences the in-van alarm."""
+    alert = get_visible_alert(session, viewer, alert_id)
+    lifecycle.acknowledge(session, alert, viewer, note, settings, now)
+    commit(session, CHANGED_MEANWHILE)
+    return alert
+
+
+def record_corrective_action(
+    session: Session,
+    viewer: Viewer,
+    alert_id: int,
+    action: CorrectiveActionIn,
+    settings: AlertingSettings,
+    now: datetime,
+) -> Alert:
+    alert = get_visible_alert(session, viewer, alert_id)
+    lifecycle.record_action(session, alert, viewer, action, settings, now)
+    commit(
+        session, Both("action corrective déjà enregistrée", "corrective action already recorded")
+    )
+    return alert
+
+
+def close(
+    session: Session,
+    viewer: Viewer,
+    alert_id: int,
+    review_note: str,
+    settings: AlertingSettings,
+    now: datetime,
+) -> Alert:
+    """The hygiene officer's review closes the alert (critical: needs the corrective action)."""
+    alert = get_visible_alert(session, viewer, alert_id)
+    lifecycle.close(session, alert, viewer, review_note, settings, now)
+    commit(session, CHANGED_MEANWHILE)
+    return alert
+
+
+def record_calibration(
+    session: Session,
+    viewer: Viewer,
+    probe_pk: int,
+    facts: probes.CalibrationFacts,
+    settings: AlertingSettings,
+    now: datetime,
+) -> Calibration:
+    """Record the calibration (server/domain/probes.py), then resolve the
+    `calibration_overdue` alert it answers now rather than at the worker's next check."""
+    calibration = probes.add_calibration(session, viewer, probe_pk, facts)
+    check_calibrations(session, settings, now, probe_pks=[calibration.probe_id], open_new=False)
+    session.commit()
+    return calibration

@@ -1,0 +1,94 @@
+"""The fleet: vans, their zones (compartments, thermo-boxes), the pool of cooperatives
+using a van, and cold rooms with their loans to cooperatives. Who may register what
+(server/core/access.py), and what is refused (a plate taken, a zone name used twice in a
+van, an unknown product category), with the French (and English) reason."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from server.core.access import Viewer, can_manage_org, get_visible, require
+from server.core.crud import commit, flush
+from server.core.errors import Both
+from server.core.models import ColdRoom, ColdRoomLoan, Role, Van, VanPoolEntry, Zone
+from server.domain import categories
+from server.domain.organisations import cooperative
+
+PLATE_TAKEN = Both("plaque déjà enregistrée", "plate already registered")
+
+
+def create_van(session: Session, viewer: Viewer, *, name: str, plate: str, owner_id: int) -> Van:
+    """A van of the cooperative (its admin); the owner is in the van's pool."""
+    require(viewer.has(owner_id, Role.ADMIN))
+    cooperative(session, owner_id)
+    van = Van(name=name, plate=plate, owner_id=owner_id)
+    session.add(van)
+    flush(session, PLATE_TAKEN)
+    session.add(VanPoolEntry(van_id=van.id, cooperative_id=owner_id))
+    commit(session, PLATE_TAKEN)
+    return van
+
+
+def zones_of(van: Van) -> Select[Zone]:
+    return select(Zone).where(Zone.van_id == van.id).order_by(Zone.id)
+
+
+def create_zone(session: Session, viewer: Viewer, van_id: int, *, name: str, kind: str) -> Zone:
+    """A compartment or a thermo-box of the van (admin of its owner)."""
+    van = get_visible(session, viewer, Van, van_id)
+    require(viewer.has(van.owner_id, Role.ADMIN))
+    zone = Zone(van_id=van.id, name=name, kind=kind)
+    session.add(zone)
+    commit(
+        session,
+        Both("nom de zone déjà utilisé dans ce véhicule", "zone name already used in this van"),
+    )
+    return zone
+
+
+def share_van(session: Session, viewer: Viewer, van_id: int, cooperative_id: int) -> None:
+    """Another cooperative may use the van (admin of the owning cooperative)."""
+    van = get_visible(session, viewer, Van, van_id)
+    require(viewer.has(van.owner_id, Role.ADMIN))
+    cooperative(session, cooperative_id)
+    session.add(VanPoolEntry(van_id=van.id, cooperative_id=cooperative_id))
+    commit(
+        session,
+        Both("coopérative déjà dans le pool du véhicule", "cooperative already in the van's pool"),
+    )
+
+
+def create_cold_room(
+    session: Session,
+    viewer: Viewer,
+    *,
+    name: str,
+    owner_id: int,
+    category: str,
+    address: str | None,
+) -> ColdRoom:
+    """A cold room of a producer or a cooperative, with its product category."""
+    require(can_manage_org(viewer, owner_id))
+    categories.check(category)
+    room = ColdRoom(name=name, owner_id=owner_id, category=category, address=address)
+    session.add(room)
+    commit(session, Both("chambre froide", "cold room"))
+    return room
+
+
+def lend_cold_room(
+    session: Session, viewer: Viewer, cold_room_id: int, cooperative_id: int
+) -> None:
+    """Lend the cold room to a cooperative: its admin and hygiene officer will see it."""
+    room = get_visible(session, viewer, ColdRoom, cold_room_id)
+    require(can_manage_org(viewer, room.owner_id))
+    cooperative(session, cooperative_id)
+    session.add(ColdRoomLoan(cold_room_id=room.id, cooperative_id=cooperative_id))
+    commit(
+        session,
+        Both(
+            "chambre froide déjà prêtée à cette coopérative",
+            "cold room already lent to this cooperative",
+        ),
+    )

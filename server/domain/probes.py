@@ -1,0 +1,163 @@
+"""Probes: registering one under its id on the wire, installing it in a van's zone or a
+cold room (one place at a time: server/domain/installations.py), ending that installation,
+recording a calibration. Who may do it (server/core/access.py) and what is refused, with
+the French (and English) reason.
+
+Recording a calibration also resolves the overdue-calibration alert it answers: that part
+is the alert worker's (server/alerting/actions.py `record_calibration` calls `add_calibration`
+here, then the alerting check)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Protocol
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from coldchain.protocol import CALIBRATED_CHANNELS
+from server.core.access import Viewer, can_manage_org, get_visible, require
+from server.core.crud import commit
+from server.core.errors import ApiError, Both
+from server.core.models import Calibration, Installation, Probe, Role
+from server.domain.installations import check_no_overlap, check_place
+
+
+class CalibrationFacts(Protocol):
+    """What a calibration says (the API's CalibrationIn, checked against its readings)."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def offset(self) -> float: ...
+    @property
+    def calibrated_at(self) -> datetime: ...
+    @property
+    def reference_instrument(self) -> str: ...
+    @property
+    def performed_by(self) -> str: ...
+    @property
+    def next_due(self) -> date | None: ...
+    @property
+    def reference_reading_c(self) -> float | None: ...
+    @property
+    def probe_reading_c(self) -> float | None: ...
+    @property
+    def reference_certificate(self) -> str | None: ...
+    @property
+    def result(self) -> str | None: ...
+
+
+def managed_probe(session: Session, viewer: Viewer, probe_pk: int) -> Probe:
+    """A probe the viewer sees (else 404) and manages (else 403)."""
+    probe = get_visible(session, viewer, Probe, probe_pk)
+    require(can_manage_org(viewer, probe.owner_id))
+    return probe
+
+
+def create_probe(
+    session: Session, viewer: Viewer, *, probe_id: str, label: str | None, owner_id: int
+) -> Probe:
+    """A probe under its id on the wire (`cc/v1/dev/<probe_id>/...`)."""
+    require(can_manage_org(viewer, owner_id))
+    probe = Probe(probe_id=probe_id, label=label, owner_id=owner_id)
+    session.add(probe)
+    commit(session, Both("identifiant de sonde déjà enregistré", "probe id already registered"))
+    return probe
+
+
+def history(probe: Probe) -> Select[Installation]:
+    """Where the probe was, oldest first."""
+    return (
+        select(Installation)
+        .where(Installation.probe_id == probe.id)
+        .order_by(Installation.start, Installation.id)
+    )
+
+
+def install(
+    session: Session,
+    viewer: Viewer,
+    probe_pk: int,
+    *,
+    zone_id: int | None,
+    cold_room_id: int | None,
+    start: datetime,
+    end: datetime | None,
+) -> Installation:
+    """The probe measures a zone or a cold room from `start` (until `end`, or open)."""
+    probe = managed_probe(session, viewer, probe_pk)
+    check_place(session, viewer, zone_id, cold_room_id)
+    check_no_overlap(session, probe, start, end)
+    installation = Installation(
+        probe_id=probe.id,
+        zone_id=zone_id,
+        cold_room_id=cold_room_id,
+        start=start,
+        end=end,
+        created_by_id=viewer.user_id,
+    )
+    session.add(installation)
+    commit(session, Both("installation", "installation"))
+    return installation
+
+
+def end_installation(
+    session: Session, viewer: Viewer, probe_pk: int, installation_id: int, end: datetime
+) -> Installation:
+    """The probe was removed from its place at `end`."""
+    probe = managed_probe(session, viewer, probe_pk)
+    installation = session.get(Installation, installation_id)
+    if installation is None or installation.probe_id != probe.id:
+        raise ApiError(404, "not_found")
+    check_no_overlap(session, probe, installation.start, end, ignore_id=installation.id)
+    installation.end = end
+    commit(session, Both("installation", "installation"))
+    return installation
+
+
+def calibrations(probe: Probe) -> Select[Calibration]:
+    """The probe's calibrations, oldest first."""
+    return (
+        select(Calibration)
+        .where(Calibration.probe_id == probe.id)
+        .order_by(Calibration.calibrated_at, Calibration.id)
+    )
+
+
+def add_calibration(
+    session: Session, viewer: Viewer, probe_pk: int, facts: CalibrationFacts
+) -> Calibration:
+    """Record a calibration (the owner's admin or producer, or its hygiene officer):
+    readings of that channel from `calibrated_at` on get its offset. Committed."""
+    probe = get_visible(session, viewer, Probe, probe_pk)
+    require(
+        can_manage_org(viewer, probe.owner_id) or viewer.has(probe.owner_id, Role.HYGIENE_OFFICER)
+    )
+    if facts.channel not in CALIBRATED_CHANNELS:
+        known = ", ".join(sorted(CALIBRATED_CHANNELS))
+        raise ApiError(
+            422,
+            "validation_error",
+            detail=Both(
+                f"canal sans étalonnage {facts.channel!r} ; canaux étalonnables : {known}",
+                f"channel {facts.channel!r} takes no calibration; calibrated channels: {known}",
+            ),
+        )
+    calibration = Calibration(
+        probe_id=probe.id,
+        recorded_by_id=viewer.user_id,
+        channel=facts.channel,
+        offset=facts.offset,
+        calibrated_at=facts.calibrated_at,
+        reference_instrument=facts.reference_instrument,
+        performed_by=facts.performed_by,
+        next_due=facts.next_due,
+        reference_reading_c=facts.reference_reading_c,
+        probe_reading_c=facts.probe_reading_c,
+        reference_certificate=facts.reference_certificate,
+        result=facts.result,
+    )
+    session.add(calibration)
+    commit(session, Both("étalonnage", "calibration"))
+    return calibration

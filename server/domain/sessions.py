@@ -1,0 +1,122 @@
+"""Signing in and out: the login rate limit (per account and per client address), the
+password check that takes as long for an unknown e-mail, the access token and the signed
+session cookie that carries it (the API's login and the login page set the same one);
+logout; changing one's password, which revokes every other session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from coldchain.settings import ServerSettings
+from server.core.errors import ApiError
+from server.core.models import AccessToken, FailedLogin, User
+from server.core.security import new_token, sign_cookie, token_digest, verify_password
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str  # given once: the database keeps its digest
+    lifetime: timedelta
+
+
+def login(
+    session: Session,
+    settings: ServerSettings,
+    hasher: PasswordHasher,
+    dummy_hash: str,
+    *,
+    email: str,
+    password: str,
+    client_ip: str,
+    now: datetime,
+) -> SignedIn:
+    """A new access token for the e-mail and password; 429 after too many failures of the
+    account or the address in the window, 401 for a wrong password, an unknown e-mail or
+    a deactivated account alike (no hint which). Committed either way."""
+    since = now - timedelta(seconds=settings.login_window_s)
+    session.execute(delete(FailedLogin).where(FailedLogin.at < since))  # keep the table small
+    by_account = session.scalar(
+        select(func.count()).where(FailedLogin.email == email, FailedLogin.at >= since)
+    )
+    by_ip = session.scalar(
+        select(func.count()).where(FailedLogin.client_ip == client_ip, FailedLogin.at >= since)
+    )
+    if (by_account or 0) >= settings.login_max_failures_account or (
+        by_ip or 0
+    ) >= settings.login_max_failures_ip:
+        session.commit()
+        raise ApiError(429, "too_many_attempts")
+    user = session.scalar(select(User).where(User.email == email))
+    stored = user.password_hash if user else dummy_hash
+    if not verify_password(hasher, stored, password) or user is None or not user.is_active:
+        session.add(FailedLogin(email=email, client_ip=client_ip, at=now))
+        session.commit()
+        raise ApiError(401, "invalid_credentials")
+    session.execute(delete(FailedLogin).where(FailedLogin.email == email))
+    token = new_token()
+    lifetime = timedelta(hours=settings.token_lifetime_h)
+    session.add(
+        AccessToken(user_id=user.id, token_hash=token_digest(token), expires_at=now + lifetime)
+    )
+    session.commit()
+    return SignedIn(token, lifetime)
+
+
+def client_ip(request: Request) -> str:
+    """The address the per-address login limit counts (the API and the login page alike)."""
+    return request.client.host if request.client else "unknown"
+
+
+def set_cookie(response: Response, settings: ServerSettings, signed_in: SignedIn) -> None:
+    """The signed session cookie the pages (and a browser calling the API) authenticate with."""
+    response.set_cookie(
+        settings.session_cookie_name,
+        sign_cookie(settings, signed_in.token),
+        max_age=int(signed_in.lifetime.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=settings.session_cookie_secure,
+    )
+
+
+def clear_cookie(response: Response, settings: ServerSettings) -> None:
+    response.delete_cookie(settings.session_cookie_name)
+
+
+def logout(session: Session, access: AccessToken, now: datetime) -> None:
+    """Revoke the token (or session) used for this request."""
+    access.revoked_at = now
+    session.commit()
+
+
+def change_password(
+    session: Session,
+    hasher: PasswordHasher,
+    user: User,
+    access: AccessToken,
+    *,
+    current: str,
+    new: str,
+    now: datetime,
+) -> None:
+    """Change one's password; every other session of the account is revoked."""
+    if not verify_password(hasher, user.password_hash, current):
+        raise ApiError(422, "wrong_password")
+    user.password_hash = hasher.hash(new)
+    session.execute(
+        update(AccessToken)
+        .where(
+            AccessToken.user_id == user.id,
+            AccessToken.id != access.id,
+            AccessToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    session.commit()
