@@ -11,6 +11,7 @@ from tests.harness.app import (  # the server under test (shared by several fold
     app,
     client,
     database_url,
+    databases,
     postgres,
     postgres_template,
     reading_store,
@@ -32,6 +33,7 @@ __all__ = [
     "app",
     "client",
     "database_url",
+    "databases",
     "postgres",
     "postgres_template",
     "reading_store",
@@ -42,6 +44,15 @@ __all__ = [
 REPO = Path(__file__).resolve().parents[1]
 VECTORS = REPO / "tests" / "vectors"
 FIRMWARE = REPO / "firmware" / "esp32"
+
+
+# The brokers and time-series servers below are per test on purpose (a start takes 0.05 s
+# for Mosquitto, 0.1 s for InfluxDB, 0.2 s for VictoriaMetrics): the product's topics
+# (cc/v1/dev/...) and client ids (gw-1, alerts-..., test-server) are fixed and its sessions
+# persistent, so a shared broker would hand one test's queued messages to the next; tests
+# stop, kill and restart them; InfluxDB's "coldchain" database and VictoriaMetrics' series
+# are named by the product. PostgreSQL (a database per test), the migrated templates, the
+# world, Chromium and the TLS certificates are made once per session (tests/harness/).
 
 
 @pytest.fixture
@@ -74,7 +85,7 @@ def mosquitto_acl(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
 
 @pytest.fixture
 def mosquitto_tls(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
-    """Mosquitto on TLS with a CA generated for this test."""
+    """Mosquitto on TLS with a throw-away CA (generated once per session)."""
     return mosquitto_factory("tls")
 
 

@@ -29,6 +29,7 @@ from coldchain.settings import (
     StoreSettings,
 )
 from server.app import create_app
+from tests.harness.app import seed_world
 from tests.harness.servers import free_port
 from tests.server.world import World, build_world, iso, plan_delivery
 
@@ -117,9 +118,10 @@ def build_site(
 ) -> Generator[Site, None, None]:
     """The world, plus delivery DT of coop A on van VA today, driven by driver_a, with lot
     LT of producer P1 in zone "frais" picked up `pickup_ago` (still on board)."""
+    seed = seed_world(settings.server.database_url)  # a copy of the session's world
     app = create_app(settings)
     with TestClient(app) as client:
-        world = build_world(client, app)
+        world = seed.attach(client) if seed is not None else build_world(client, app)
         now = datetime.now(UTC)
         day = now.astimezone(BRUSSELS).date()
         delivery = plan_delivery(world, "admin_a", "A", "driver_a", day, "CR1", [("LT", "P1")])

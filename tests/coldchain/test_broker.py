@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import queue
 import signal
-import time
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
@@ -13,6 +12,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from coldchain import broker
 from tests.harness.servers import Mosquitto
+from tests.support.waiting import wait_until
 
 
 def connect_result(server: Mosquitto, username: str, password: str) -> int:
@@ -37,12 +37,11 @@ def test_probe_added_and_removed_while_the_broker_runs(
     password = broker.new_password()
     broker.set_password(server.files, "cold-room-3", password)
     server.proc.send_signal(signal.SIGHUP)  # Mosquitto re-reads its password file
-    time.sleep(0.5)
-    assert connect_result(server, "cold-room-3", password) == 0
+    wait_until(lambda: connect_result(server, "cold-room-3", password) == 0, 10, "user added")
     broker.remove_user(server.files, "cold-room-3")
     server.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
-    assert connect_result(server, "cold-room-3", password) in (0x86, 0x87)
+    refused = (0x86, 0x87)
+    wait_until(lambda: connect_result(server, "cold-room-3", password) in refused, 10, "removed")
 
 
 @pytest.mark.parametrize("name", ["../etc", "Probe", "a b", "x" * 40, "probe\n01", ""])

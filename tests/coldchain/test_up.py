@@ -18,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from coldchain import protocol
 from coldchain.readingstore.sqlite import SqliteReadingStore
 from tests.harness.servers import free_port, require_binary
+from tests.support.waiting import wait_until
 
 COLDCHAIN = str(Path(sys.executable).with_name("coldchain"))
 
@@ -40,15 +41,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
-
-
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

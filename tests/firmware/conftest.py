@@ -210,8 +210,10 @@ class Collector:
                 self._lock.wait(min(left, 0.5))
 
     def close(self) -> None:
-        self.client.loop_stop()
+        # DISCONNECT first: the network thread then ends at once, instead of at the end of
+        # its select() (about a second per test).
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 @pytest.fixture

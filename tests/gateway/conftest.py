@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.servers import Mosquitto, free_port, tail
+from tests.support.waiting import wait_until as wait_until  # the gateway tests' import
 
 REPO = Path(__file__).resolve().parents[2]
 HOUR_MS = 3600 * 1000
@@ -118,12 +119,3 @@ def gateway_factory(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
     yield make
     for gw in started:
         gw.kill()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"not reached after {timeout} s: {what}")

@@ -201,11 +201,14 @@ def test_mosquitto_forgets_shared_subscriptions_on_restart(mosquitto: Mosquitto)
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
+    subscribed = {name: threading.Event() for name in ("shared", "plain")}  # SUBACK seen
+
     def session(client_id: str, topic_filter: str, got: list[bytes]) -> mqtt.Client:
         c = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
         )
         c.on_connect = lambda cl, *_: cl.subscribe(topic_filter, 1)
+        c.on_subscribe = lambda *_: subscribed[client_id].set()
         c.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600
@@ -223,7 +226,7 @@ def test_mosquitto_forgets_shared_subscriptions_on_restart(mosquitto: Mosquitto)
     filters = {"shared": "$share/g/cc/v1/dev/+/up/readings", "plain": "cc/v1/dev/+/up/readings"}
     for name, topic_filter in filters.items():
         c = session(name, topic_filter, [])
-        time.sleep(0.5)
+        assert subscribed[name].wait(10), f"no SUBACK for the {name} subscription"
         c.disconnect()
         c.loop_stop()
     probe_sends("before-")

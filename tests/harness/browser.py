@@ -1,7 +1,9 @@
 """A real headless Chromium (Debian's chromium + chromium-driver) driven by Selenium.
 
 Nothing is downloaded: the browser and driver are the system packages
-(scripts/install-system-packages). One browser per test module: start it once."""
+(scripts/install-system-packages). One browser per session (tests/pages/conftest.py):
+starting it takes about a second; `forget` gives each user of it a browser that remembers
+nothing of the one before."""
 
 from __future__ import annotations
 
@@ -55,3 +57,23 @@ def chromium(
     finally:
         browser.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def forget(
+    browser: webdriver.Chrome, origins: list[str], width: int = 1280, height: int = 900
+) -> None:
+    """Leave the browser as a new profile would be: one blank tab of the first size, no
+    cookie, no cache, nothing stored by `origins` (local storage, IndexedDB, service workers)."""
+    for handle in browser.window_handles[1:]:
+        browser.switch_to.window(handle)
+        browser.close()
+    browser.switch_to.window(browser.window_handles[0])
+    browser.get("about:blank")
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    browser.execute_cdp_cmd("Network.clearBrowserCache", {})
+    for origin in origins:
+        browser.execute_cdp_cmd(
+            "Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"}
+        )
+    if browser.get_window_size() != {"width": width, "height": height}:
+        browser.set_window_size(width, height)

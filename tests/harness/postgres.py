@@ -89,6 +89,27 @@ class Postgres:
         ) as conn:
             conn.execute(sql.encode())
 
+    def close_to_connections(self, database: str) -> None:
+        """For a template: CREATE DATABASE ... TEMPLATE refuses to copy a database anyone is
+        connected to, so nobody may connect to it any more (its copies accept connections)."""
+        self.execute(f"ALTER DATABASE {database} WITH ALLOW_CONNECTIONS false")
+        self.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+        )
+
+    def connections(self, database: str) -> int:
+        """How many sessions are connected to `database` now."""
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user=self.user, dbname="postgres", autocommit=True
+        ) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (database,)
+            ).fetchone()
+            return int(row[0]) if row else 0
+
 
 def make_postgres() -> Postgres:
     """A stopped server in a new folder owned by `postgres` (fail with a hint if missing)."""

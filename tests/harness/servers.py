@@ -6,6 +6,7 @@ it (scripts/test installs them all); nothing is skipped silently.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -13,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -191,8 +193,28 @@ def make_mosquitto(
     )
 
 
+_PKI: Path | None = None  # the certificates made for this test process, copied from here
+
+
 def make_certificates(pki: Path) -> tuple[Path, Path, Path, tuple[Path, Path]]:
-    """A throw-away CA, a server certificate for 127.0.0.1/localhost and a client certificate."""
+    """A throw-away CA, a server certificate for 127.0.0.1/localhost and a client certificate,
+    made once per test process (three RSA keys: about a second) and copied into `pki`."""
+    global _PKI
+    if _PKI is None:
+        made = Path(tempfile.mkdtemp(prefix="coldchain-pki-"))
+        atexit.register(shutil.rmtree, made, ignore_errors=True)
+        _generate_certificates(made)
+        _PKI = made
+    shutil.copytree(_PKI, pki, dirs_exist_ok=True)
+    return (
+        pki / "ca.crt",
+        pki / "server.crt",
+        pki / "server.key",
+        (pki / "client.crt", pki / "client.key"),
+    )
+
+
+def _generate_certificates(pki: Path) -> None:
     openssl = require_binary("openssl")
     pki.mkdir(parents=True, exist_ok=True)
 
@@ -208,12 +230,6 @@ def make_certificates(pki: Path) -> tuple[Path, Path, Path, tuple[Path, Path]]:
         ext = ["-extfile", "server.ext"] if name == "server" else []
         run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
             "-CAcreateserial", "-days", "2", "-out", f"{name}.crt", *ext)  # fmt: skip
-    return (
-        pki / "ca.crt",
-        pki / "server.crt",
-        pki / "server.key",
-        (pki / "client.crt", pki / "client.key"),
-    )
 
 
 # --- InfluxDB 1.6.7 ----------------------------------------------------------------------
@@ -304,7 +320,8 @@ def make_victoria_metrics(workdir: Path) -> VictoriaMetrics:
             binary,
             f"-storageDataPath={workdir / 'data'}",
             f"-httpListenAddr=127.0.0.1:{port}",
-            # Without this VictoriaMetrics keeps both copies of a re-sent sample (DESIGN.md).
+            # Without this VictoriaMetrics keeps both copies of a re-sent sample
+            # (docs/technical-notes.md#re-sent-points-influxdb-and-victoriametrics).
             "-dedup.minScrapeInterval=1ms",
             "-retentionPeriod=100y",
             "-search.latencyOffset=0s",

@@ -53,8 +53,8 @@ def test_anonymous_broker_round_trip(mosquitto: Mosquitto) -> None:
     msg = inbox.get(timeout=TIMEOUT)
     assert (msg.topic, msg.payload) == ("cc/v1/dev/p1/up/readings", b"hello")
     for c in (sub, pub):
-        c.loop_stop()
         c.disconnect()
+        c.loop_stop()
 
 
 def test_acl_probe_cannot_publish_as_another_probe(mosquitto_acl: Mosquitto) -> None:
@@ -74,8 +74,8 @@ def test_acl_probe_cannot_publish_as_another_probe(mosquitto_acl: Mosquitto) -> 
     assert inbox.get(timeout=TIMEOUT).payload == b"after"  # the forged one never arrived
     assert inbox.empty()
     for c in (gateway, probe):
-        c.loop_stop()
         c.disconnect()
+        c.loop_stop()
 
 
 def test_acl_probe_reads_only_its_own_down_topics(mosquitto_acl: Mosquitto) -> None:
@@ -93,8 +93,8 @@ def test_acl_probe_reads_only_its_own_down_topics(mosquitto_acl: Mosquitto) -> N
     assert inbox.get(timeout=TIMEOUT).payload == b"for you"
     assert inbox.empty()
     for c in (probe, server):
-        c.loop_stop()
         c.disconnect()
+        c.loop_stop()
 
 
 def test_acl_refuses_wrong_password(mosquitto_acl: Mosquitto) -> None:
@@ -105,6 +105,7 @@ def test_acl_refuses_wrong_password(mosquitto_acl: Mosquitto) -> None:
     client.connect(mosquitto_acl.host, mosquitto_acl.port)
     client.loop_start()
     assert results.get(timeout=TIMEOUT) in (0x86, 0x87)  # bad credentials / not authorized
+    client.disconnect()  # no reconnection attempts; the network thread ends at once
     client.loop_stop()
 
 
@@ -121,8 +122,8 @@ def test_tls_broker_round_trip_and_plain_refused(mosquitto_tls: Mosquitto) -> No
     with pytest.raises(ssl.SSLError):
         plain.connect(mosquitto_tls.host, mosquitto_tls.port)
     for c in (sub, pub):
-        c.loop_stop()
         c.disconnect()
+        c.loop_stop()
 
 
 def test_persistent_session_survives_broker_restart(mosquitto: Mosquitto) -> None:
@@ -132,13 +133,13 @@ def test_persistent_session_survives_broker_restart(mosquitto: Mosquitto) -> Non
     sub.connect(mosquitto.host, mosquitto.port, clean_start=False, properties=props)
     sub.loop_start()
     subscribe(sub, "q/#")
-    sub.loop_stop()
     sub.disconnect()
+    sub.loop_stop()
     pub, _ = connect(mosquitto, "pub")
     for i in range(5):
         pub.publish("q/x", str(i).encode(), qos=1).wait_for_publish(TIMEOUT)
-    pub.loop_stop()
     pub.disconnect()
+    pub.loop_stop()
     mosquitto.restart()  # persistence on: the queued messages are on disk
     inbox: queue.Queue[bytes] = queue.Queue()
     sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="durable", protocol=mqtt.MQTTv5)
@@ -146,8 +147,8 @@ def test_persistent_session_survives_broker_restart(mosquitto: Mosquitto) -> Non
     sub.connect(mosquitto.host, mosquitto.port, clean_start=False, properties=props)
     sub.loop_start()
     assert [inbox.get(timeout=TIMEOUT) for _ in range(5)] == [b"0", b"1", b"2", b"3", b"4"]
-    sub.loop_stop()
     sub.disconnect()
+    sub.loop_stop()
 
 
 def test_influxdb1_write_and_query(influxdb1: InfluxDB1) -> None:

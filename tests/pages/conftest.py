@@ -5,7 +5,6 @@ the real reading store, served by uvicorn on a free port, and one headless Chrom
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,15 +25,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
-from alerts.engine import Engine
 from coldchain.protocol import Reading
-from server.alerting.event_writer import record_events
-from server.alerting.places import Places
-from server.core.models import Stop, utcnow
-from server.core.models.alerts import Alert
+from server.core.models import Stop
 from server.domain.place_readings import to_ms
-from tests.alerting.support import HttpServer, Site, build_site, readings, settings_for
+from tests.alerting.support import HttpServer, Site, build_site, settings_for
 from tests.harness import browser as chromium
+from tests.harness.app import fresh_database
 from tests.harness.servers import free_port
 from tests.server.world import D1, PASSWORD, brussels, iso
 
@@ -123,12 +119,10 @@ class FormBrowser:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """SQLite for every page test: the API routes the pages call, and the queries behind
     them, run on PostgreSQL too in tests/server, tests/alerting and tests/records."""
-    path = tmp_path / "coldchain.sqlite3"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+    yield from fresh_database(request, tmp_path, "sqlite")
 
 
 def csrf_of(html: str) -> str:
@@ -169,30 +163,6 @@ def seed_readings(site: Site) -> None:
     store.write([*van, *room, recent])
 
 
-def raise_alert(site: Site, values: list[float], minutes_ago: int) -> int:
-    """The real rules engine judges readings placed by the worker's own code, and the
-    worker's recording writes the alert (as tests/alerting/test_lifecycle.py does)."""
-    now = datetime.now(UTC)
-    now_ms = int(now.timestamp() * 1000)
-    with site.app.state.sessionmaker() as session:
-        places = Places.load(session, "ambient", now_ms)
-        engine = Engine()
-        for key, config in places.configs.items():
-            engine.configure(config, now_ms, places.lots.get(key, []))
-        placed = [
-            p
-            for p in map(places.place, readings(now - timedelta(minutes=minutes_ago), values))
-            if p
-        ]
-        result = engine.ingest(placed[0].location_key, [p.reading for p in placed], now_ms)
-        assert not result.errors
-        record_events(session, result.events, site.settings.alerting, utcnow())
-        session.commit()
-        alert_id = session.scalar(select(Alert.id).order_by(Alert.id.desc()))
-        assert alert_id is not None
-        return int(alert_id)
-
-
 def close_and_seal_march_delivery(site: Site) -> None:
     """Delivery DA (tests/server/world.py) driven and closed through the API as
     `run_delivery_a` does (its stop ids are looked up: build_site reused the names),
@@ -223,10 +193,20 @@ def close_and_seal_march_delivery(site: Site) -> None:
     assert sealed.status_code in (200, 201), sealed.text
 
 
-@pytest.fixture(scope="module")
-def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
+@pytest.fixture(scope="session")
+def shared_chromium() -> Iterator[webdriver.Chrome]:
+    """One headless Chromium for the session: each module's `pages` gets it as a new profile
+    would be (tests/harness/browser.py `forget`)."""
     # Not a skip: a missing browser must not pass silently in CI.
     assert chromium.available(), "run scripts/install-system-packages (chromium, chromium-driver)"
+    with chromium.chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def pages(
+    tmp_path_factory: pytest.TempPathFactory, shared_chromium: webdriver.Chrome
+) -> Iterator[Pages]:
     tmp = tmp_path_factory.mktemp("pages")
     shots = tmp / "screenshots"
     shots.mkdir()
@@ -238,10 +218,13 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
     server = HttpServer(site.app)
     clients: list[httpx.Client] = []
     try:
-        with chromium.chromium() as browser:
-            yield Pages(site, server.url, browser, shots, clients)
+        chromium.forget(shared_chromium, [])
+        yield Pages(site, server.url, shared_chromium, shots, clients)
     finally:
-        for client in clients:
-            client.close()
-        server.stop()
-        sites.close()
+        try:
+            chromium.forget(shared_chromium, [server.url])
+        finally:
+            for client in clients:
+                client.close()
+            server.stop()
+            sites.close()

@@ -4,16 +4,15 @@ different verdicts (tests/records/support.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.harness.app import fresh_database
+
 
 @pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """SQLite only here (tests/records/test_postgres.py runs the chain on PostgreSQL)."""
-    import shutil
-
-    path = tmp_path / "coldchain.sqlite3"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+    yield from fresh_database(request, tmp_path, "sqlite")

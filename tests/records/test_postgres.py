@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
 
 from server.core.models.records import SealedRecord
+from tests.harness.app import fresh_database
 from tests.records.test_chain import _verify, three_versions  # noqa: F401  (fixture)
 from tests.records.test_inspection import test_inspection_zip as inspection_zip
 
 
 @pytest.fixture
-def database_url(postgres, postgres_template) -> Iterator[str]:
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    postgres.execute(f"CREATE DATABASE {name} TEMPLATE {postgres_template}")
-    yield postgres.url(name)
-    postgres.execute(f"DROP DATABASE {name} WITH (FORCE)")
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from fresh_database(request, tmp_path, "postgresql")
 
 
 def test_chain_on_postgresql(world, app, three_versions) -> None:  # noqa: F811
