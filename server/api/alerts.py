@@ -21,11 +21,11 @@ from server.alerting.schemas import (
     EntryOut,
 )
 from server.alerting.visibility import get_visible_alert, visible_alerts
-from server.api.paging import paginate
+from server.api.paging import PagingDep, paginate
 from server.core.deps import SessionDep, ViewerDep
 from server.core.models import utcnow
 from server.core.models.alerts import Alert, AlertEntry
-from server.schemas.common import IdPath, Instant, Page, Paging, paging
+from server.schemas.common import IdPath, Instant, Page
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -53,7 +53,7 @@ AlertingDep = Annotated[AlertingSettings, Depends(alerting_settings)]
 def list_alerts(
     viewer: ViewerDep,
     session: SessionDep,
-    page: Annotated[Paging, Depends(paging)],
+    page: PagingDep,
     state: StateFilter | None = None,
     kind: KindFilter | None = None,
     severity: Literal["info", "tolerated", "warning", "critical"] | None = None,

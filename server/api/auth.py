@@ -18,15 +18,8 @@ def login(
     body: LoginIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep
 ) -> TokenOut:
     """Exchange email + password for a bearer token; also sets the session cookie."""
-    signed_in = sessions.login(
-        session,
-        settings,
-        request.app.state.password_hasher,
-        request.app.state.dummy_hash,
-        email=body.email,
-        password=body.password,
-        client_ip=sessions.client_ip(request),
-        now=utcnow(),
+    signed_in = sessions.login_request(
+        request, session, settings, email=body.email, password=body.password
     )
     sessions.set_cookie(response, settings, signed_in)
     return TokenOut(

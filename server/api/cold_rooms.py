@@ -3,17 +3,15 @@ server/domain/fleet.py."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import select
 
-from server.api.paging import paginate
+from server.api.paging import PagingDep, paginate
 from server.core.access import get_visible, visible_cold_rooms
 from server.core.deps import SessionDep, ViewerDep
 from server.core.models import ColdRoom
 from server.domain import fleet
-from server.schemas.common import IdPath, Page, Paging, paging
+from server.schemas.common import IdPath, Page
 from server.schemas.registry import ColdRoomIn, ColdRoomOut, LoanIn
 
 router = APIRouter(prefix="/cold-rooms", tags=["cold rooms"])
@@ -34,9 +32,7 @@ def create_cold_room(body: ColdRoomIn, viewer: ViewerDep, session: SessionDep) -
 
 
 @router.get("")
-def list_cold_rooms(
-    viewer: ViewerDep, session: SessionDep, page: Annotated[Paging, Depends(paging)]
-) -> Page[ColdRoomOut]:
+def list_cold_rooms(viewer: ViewerDep, session: SessionDep, page: PagingDep) -> Page[ColdRoomOut]:
     """Cold rooms the caller may see: their own, and those lent to their cooperative."""
     query = select(ColdRoom).where(visible_cold_rooms(viewer)).order_by(ColdRoom.id)
     return paginate(session, query, page, ColdRoomOut)

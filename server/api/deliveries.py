@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.api.paging import paginate
+from server.api.paging import PagingDep, paginate
 from server.core.access import get_visible, visible_deliveries, visible_loads
 from server.core.deps import SessionDep, StoreDep, ViewerDep
 from server.core.models import Delivery, DeliveryStatus, Load, utcnow
 from server.domain import deliveries
 from server.records.sealing import close_and_seal
-from server.schemas.common import Day, IdPath, Page, Paging, ShortText, paging
+from server.schemas.common import Day, IdPath, Page, ShortText
 from server.schemas.deliveries import (
     CloseIn,
     DeliveryDetail,
@@ -54,7 +54,7 @@ def create_delivery(body: DeliveryIn, viewer: ViewerDep, session: SessionDep) ->
 def list_deliveries(
     viewer: ViewerDep,
     session: SessionDep,
-    page: Annotated[Paging, Depends(paging)],
+    page: PagingDep,
     day: Annotated[Day | None, Query()] = None,
     status: Annotated[DeliveryStatus | None, Query()] = None,
 ) -> Page[DeliveryOut]:
@@ -158,7 +158,7 @@ def close(
 def list_loads(
     viewer: ViewerDep,
     session: SessionDep,
-    page: Annotated[Paging, Depends(paging)],
+    page: PagingDep,
     lot_reference: Annotated[ShortText | None, Query()] = None,
 ) -> Page[LoadOut]:
     """Lots the caller may see: a producer sees their own, staff their cooperative's."""

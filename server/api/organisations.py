@@ -3,14 +3,12 @@ rules: server/domain/organisations.py."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from server.api.paging import paginate
+from server.api.paging import PagingDep, paginate
 from server.core.deps import SessionDep, ViewerDep
 from server.domain import organisations
-from server.schemas.common import IdPath, Page, Paging, paging
+from server.schemas.common import IdPath, Page
 from server.schemas.registry import MemberIn, OrganisationIn, OrganisationOut
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
@@ -30,7 +28,7 @@ def create_organisation(
 
 @router.get("")
 def list_organisations(
-    viewer: ViewerDep, session: SessionDep, page: Annotated[Paging, Depends(paging)]
+    viewer: ViewerDep, session: SessionDep, page: PagingDep
 ) -> Page[OrganisationOut]:
     """The caller's organisations and the producers of their cooperatives."""
     return paginate(session, organisations.organisations_of(viewer), page, OrganisationOut)

@@ -3,15 +3,18 @@ of one row. An API concern (the pages show their own lists), hence here and not 
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Depends
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from server.schemas.common import Page, Paging
+from server.schemas.common import Page, Paging, paging
 
 S = TypeVar("S", bound=BaseModel)
+
+PagingDep = Annotated[Paging, Depends(paging)]  # a list's ?offset= and ?limit=
 
 
 def paginate(session: Session, query: Select[Any], paging: Paging, schema: type[S]) -> Page[S]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from server.alerting import actions
-from server.api.paging import paginate
+from server.api.paging import PagingDep, paginate
 from server.api.readings import MAX_POINTS, check_range
 from server.core.access import get_visible, visible_probes
 from server.core.deps import SessionDep, StoreDep, ViewerDep
@@ -18,7 +18,7 @@ from server.core.models import Installation, Probe, utcnow
 from server.domain import probes
 from server.domain.installations import place_at
 from server.domain.place_readings import Calibrations, to_ms
-from server.schemas.common import IdPath, Instant, Page, Paging, paging
+from server.schemas.common import IdPath, Instant, Page
 from server.schemas.readings import AttributedReadingOut, ProbeSeriesOut
 from server.schemas.registry import (
     CalibrationIn,
@@ -43,9 +43,7 @@ def create_probe(body: ProbeIn, viewer: ViewerDep, session: SessionDep) -> Probe
 
 
 @router.get("")
-def list_probes(
-    viewer: ViewerDep, session: SessionDep, page: Annotated[Paging, Depends(paging)]
-) -> Page[ProbeOut]:
+def list_probes(viewer: ViewerDep, session: SessionDep, page: PagingDep) -> Page[ProbeOut]:
     """Probes of the caller's organisations."""
     return paginate(
         session, select(Probe).where(visible_probes(viewer)).order_by(Probe.id), page, ProbeOut
@@ -93,7 +91,7 @@ def list_installations(
     probe_pk: IdPath,
     viewer: ViewerDep,
     session: SessionDep,
-    page: Annotated[Paging, Depends(paging)],
+    page: PagingDep,
 ) -> Page[InstallationOut]:
     """Where the probe was, oldest first."""
     probe = get_visible(session, viewer, Probe, probe_pk)
@@ -120,7 +118,7 @@ def list_calibrations(
     probe_pk: IdPath,
     viewer: ViewerDep,
     session: SessionDep,
-    page: Annotated[Paging, Depends(paging)],
+    page: PagingDep,
 ) -> Page[CalibrationOut]:
     """The probe's calibrations, oldest first."""
     probe = get_visible(session, viewer, Probe, probe_pk)

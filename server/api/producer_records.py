@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from server.api.records import visible_record
+from server.api.records import attachment, visible_record
 from server.core.access import Viewer, extract_producers
 from server.core.deps import SessionDep, ViewerDep
 from server.core.errors import ApiError, Both
@@ -64,15 +64,10 @@ def producer_extract_of(
     return record, extract(doc, Seal.of(record), producer_id, consignors)
 
 
-def _name(record: SealedRecord, producer_id: int, extension: str) -> dict[str, str]:
-    name = f"livraison-{record.delivery_id}-v{record.version}-producteur-{producer_id}.{extension}"
-    return {"Content-Disposition": f'attachment; filename="{name}"'}
-
-
 def _pdf(record: SealedRecord, content: dict[str, Any]) -> Response:
     body = producer_pdf.render(content)
-    headers = _name(record, content["producer_id"], "pdf")
-    return Response(body, media_type="application/pdf", headers=headers)
+    name = f"livraison-{record.delivery_id}-v{record.version}-producteur-{content['producer_id']}"
+    return Response(body, media_type="application/pdf", headers=attachment(f"{name}.pdf"))
 
 
 @router.get("/{record_id}/producer-extract", response_model=None)

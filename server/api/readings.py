@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from server.core.access import cold_room_windows, zone_windows
+from coldchain.readingstore.base import ReadingStore
+from server.core.access import Interval, Viewer, cold_room_windows, zone_windows
 from server.core.deps import SessionDep, StoreDep, ViewerDep
-from server.core.errors import ApiError, Both
+from server.core.errors import invalid, require_period
 from server.core.models import utcnow
-from server.domain.place_readings import Place, PlaceReading, latest, series
+from server.domain.place_readings import Place, latest, series
 from server.schemas.common import IdPath, Instant, Tag
 from server.schemas.readings import LatestOut, PlaceReadingOut, SeriesOut
 
@@ -24,27 +26,53 @@ Channel = Annotated[Tag | None, Query()]
 
 
 def check_range(start: datetime, end: datetime) -> None:
-    if end <= start:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both("la fin doit être après le début", "end must be after start"),
-        )
+    require_period(start, end)
     if end - start > MAX_RANGE:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both("au plus 31 jours par requête", "at most 31 days per request"),
-        )
+        raise invalid("au plus 31 jours par requête", "at most 31 days per request")
 
 
-def _series(label: str, found: list[PlaceReading], start: datetime, end: datetime) -> SeriesOut:
+# A van zone and a cold room answer alike; only who may see when differs (the windows).
+
+
+def _label(place: Place) -> str:
+    return (
+        f"zone:{place.zone_id}" if place.zone_id is not None else f"cold_room:{place.cold_room_id}"
+    )
+
+
+def _windows(session: Session, viewer: Viewer, place: Place) -> list[Interval]:
+    if place.zone_id is not None:
+        return zone_windows(session, viewer, place.zone_id)
+    assert place.cold_room_id is not None
+    return cold_room_windows(session, viewer, place.cold_room_id)
+
+
+def _series(
+    session: Session,
+    viewer: Viewer,
+    store: ReadingStore,
+    place: Place,
+    start: datetime,
+    end: datetime,
+    channel: str | None,
+) -> SeriesOut:
+    check_range(start, end)
+    windows = _windows(session, viewer, place)
+    found = series(session, store, place, windows, start, end, channel)
     return SeriesOut(
-        place=label,
+        place=_label(place),
         start=start,
         end=end,
         readings=[PlaceReadingOut.model_validate(r.__dict__) for r in found[:MAX_POINTS]],
         truncated=len(found) > MAX_POINTS,
+    )
+
+
+def _latest(session: Session, viewer: Viewer, store: ReadingStore, place: Place) -> LatestOut:
+    newest = latest(session, store, place, _windows(session, viewer, place), utcnow())
+    return LatestOut(
+        place=_label(place),
+        readings=[PlaceReadingOut.model_validate(r.__dict__) for r in newest.values()],
     )
 
 
@@ -60,11 +88,7 @@ def zone_series(
 ) -> SeriesOut:
     """Calibrated readings measured in the van zone in [start, end), within what the
     caller may see (server/core/access.py)."""
-    check_range(start, end)
-    windows = zone_windows(session, viewer, zone_id)
-    place = Place(zone_id=zone_id)
-    found = series(session, store, place, windows, start, end, channel)
-    return _series(f"zone:{zone_id}", found, start, end)
+    return _series(session, viewer, store, Place(zone_id=zone_id), start, end, channel)
 
 
 @router.get("/zones/{zone_id}/readings/latest")
@@ -72,12 +96,7 @@ def zone_latest(
     zone_id: IdPath, viewer: ViewerDep, session: SessionDep, store: StoreDep
 ) -> LatestOut:
     """Newest calibrated reading per channel in the van zone (last 48 hours)."""
-    windows = zone_windows(session, viewer, zone_id)
-    newest = latest(session, store, Place(zone_id=zone_id), windows, utcnow())
-    return LatestOut(
-        place=f"zone:{zone_id}",
-        readings=[PlaceReadingOut.model_validate(r.__dict__) for r in newest.values()],
-    )
+    return _latest(session, viewer, store, Place(zone_id=zone_id))
 
 
 @router.get("/cold-rooms/{cold_room_id}/readings")
@@ -91,11 +110,7 @@ def cold_room_series(
     channel: Channel = None,
 ) -> SeriesOut:
     """Calibrated readings measured in the cold room in [start, end)."""
-    check_range(start, end)
-    windows = cold_room_windows(session, viewer, cold_room_id)
-    place = Place(cold_room_id=cold_room_id)
-    found = series(session, store, place, windows, start, end, channel)
-    return _series(f"cold_room:{cold_room_id}", found, start, end)
+    return _series(session, viewer, store, Place(cold_room_id=cold_room_id), start, end, channel)
 
 
 @router.get("/cold-rooms/{cold_room_id}/readings/latest")
@@ -103,9 +118,4 @@ def cold_room_latest(
     cold_room_id: IdPath, viewer: ViewerDep, session: SessionDep, store: StoreDep
 ) -> LatestOut:
     """Newest calibrated reading per channel in the cold room (last 48 hours)."""
-    windows = cold_room_windows(session, viewer, cold_room_id)
-    newest = latest(session, store, Place(cold_room_id=cold_room_id), windows, utcnow())
-    return LatestOut(
-        place=f"cold_room:{cold_room_id}",
-        readings=[PlaceReadingOut.model_validate(r.__dict__) for r in newest.values()],
-    )
+    return _latest(session, viewer, store, Place(cold_room_id=cold_room_id))

@@ -15,12 +15,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.core.access import STAFF, Viewer, can_operate, get_visible, require
+from server.core.access import STAFF, Viewer, get_visible, require
 from server.core.deps import SessionDep, StoreDep, ViewerDep
 from server.core.errors import ApiError
 from server.core.models import Delivery, DeliveryStatus, utcnow
 from server.core.models.records import SealedRecord
 from server.domain.categories import profiles
+from server.domain.deliveries import operated_by
 from server.records import formats, inspection, record_pdf
 from server.records.sealing import latest_version, seal
 from server.records.verify import verify_chain
@@ -80,8 +81,7 @@ def seal_delivery(
 ) -> RecordOut:
     """Seal the closed delivery's record; a new version if late readings changed it
     (200 with the current version when nothing changed)."""
-    delivery = get_visible(session, viewer, Delivery, delivery_id)
-    require(can_operate(viewer, delivery))
+    delivery = operated_by(session, viewer, delivery_id)
     if delivery.status != DeliveryStatus.CLOSED:
         raise ApiError(409, "delivery_not_editable", state=delivery.status)
     record = seal(session, store, delivery, profiles(), utcnow())
@@ -143,9 +143,13 @@ def record_as_csv(record_id: IdPath, viewer: ViewerDep, session: SessionDep) -> 
     )
 
 
-def _attachment(record: SealedRecord, extension: str) -> dict[str, str]:
-    name = f"livraison-{record.delivery_id}-v{record.version}.{extension}"
+def attachment(name: str) -> dict[str, str]:
+    """The headers that make a browser save the answer as the file `name`."""
     return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+def _attachment(record: SealedRecord, extension: str) -> dict[str, str]:
+    return attachment(f"livraison-{record.delivery_id}-v{record.version}.{extension}")
 
 
 class InspectionIn(Input):
@@ -188,8 +192,4 @@ def inspection_export(
         spool.close()
         raise
     name = f"inspection-{body.start:%Y%m%d}-{body.end:%Y%m%d}.zip"
-    return StreamingResponse(
-        _chunks(spool),
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return StreamingResponse(_chunks(spool), media_type="application/zip", headers=attachment(name))

@@ -4,14 +4,12 @@ manages, the last active admin, the audit log): server/domain/users.py."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Depends, Request
-
-from server.api.paging import paginate
+from server.api.paging import PagingDep, paginate
 from server.core.deps import CurrentUser, SessionDep, ViewerDep
 from server.domain import users
-from server.schemas.common import IdPath, Page, Paging, paging
+from server.schemas.common import IdPath, Page
 from server.schemas.registry import MembershipIn, UserIn, UserOut
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -40,9 +38,7 @@ def read_me(user: CurrentUser) -> UserOut:
 
 
 @router.get("")
-def list_users(
-    viewer: ViewerDep, session: SessionDep, page: Annotated[Paging, Depends(paging)]
-) -> Page[UserOut]:
+def list_users(viewer: ViewerDep, session: SessionDep, page: PagingDep) -> Page[UserOut]:
     """People of the organisations the caller administers, and of the member producers of
     the cooperatives among them (the people the caller manages)."""
     return paginate(session, users.people(session, viewer), page, UserOut)

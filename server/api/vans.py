@@ -3,17 +3,15 @@ The rules: server/domain/fleet.py."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import select
 
-from server.api.paging import paginate
+from server.api.paging import PagingDep, paginate
 from server.core.access import get_visible, visible_vans
 from server.core.deps import SessionDep, ViewerDep
 from server.core.models import Van
 from server.domain import fleet
-from server.schemas.common import IdPath, Page, Paging, paging
+from server.schemas.common import IdPath, Page
 from server.schemas.registry import PoolIn, VanIn, VanOut, ZoneIn, ZoneOut
 
 router = APIRouter(prefix="/vans", tags=["vans"])
@@ -29,9 +27,7 @@ def create_van(body: VanIn, viewer: ViewerDep, session: SessionDep) -> VanOut:
 
 
 @router.get("")
-def list_vans(
-    viewer: ViewerDep, session: SessionDep, page: Annotated[Paging, Depends(paging)]
-) -> Page[VanOut]:
+def list_vans(viewer: ViewerDep, session: SessionDep, page: PagingDep) -> Page[VanOut]:
     """Vans the caller may see: their cooperatives' pool, or the vans they drive."""
     return paginate(session, select(Van).where(visible_vans(viewer)).order_by(Van.id), page, VanOut)
 
@@ -47,7 +43,7 @@ def list_zones(
     van_id: IdPath,
     viewer: ViewerDep,
     session: SessionDep,
-    page: Annotated[Paging, Depends(paging)],
+    page: PagingDep,
 ) -> Page[ZoneOut]:
     """The van's zones (compartments and thermo-boxes)."""
     van = get_visible(session, viewer, Van, van_id)

@@ -13,7 +13,7 @@ Rows a user may not see answer 404, like rows that do not exist (no probing for 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -136,6 +136,16 @@ def get_visible(session: Session, viewer: Viewer, model: type[T], row_id: int) -
     if row is None:
         raise ApiError(404, "not_found")
     return cast(T, row)
+
+
+def get_allowed(
+    session: Session, viewer: Viewer, model: type[T], row_id: int, allowed: Callable[[T], bool]
+) -> T:
+    """The row if the viewer sees it (else 404, like a row that does not exist) and
+    `allowed(row)` says they may act on it (else 403)."""
+    row = get_visible(session, viewer, model, row_id)
+    require(allowed(row))
+    return row
 
 
 # --- Who may change what ----------------------------------------------------------------

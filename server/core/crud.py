@@ -4,25 +4,41 @@ API schema.)"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.core.errors import ApiError, Both
 
+T = TypeVar("T")
 
-def commit(session: Session, what: Both) -> None:
-    """Commit; a unique or foreign-key violation becomes a 409 naming `what`."""
+
+@contextmanager
+def _integrity_as_conflict(session: Session, what: Both) -> Iterator[None]:
     try:
-        session.commit()
+        yield
     except IntegrityError as exc:
         session.rollback()
         raise ApiError(409, "conflict", detail=what) from exc
+
+
+def commit(session: Session, what: Both) -> None:
+    """Commit; a unique or foreign-key violation becomes a 409 naming `what`."""
+    with _integrity_as_conflict(session, what):
+        session.commit()
 
 
 def flush(session: Session, what: Both) -> None:
     """Flush (to get ids) with the same 409 as `commit` on a violation."""
-    try:
+    with _integrity_as_conflict(session, what):
         session.flush()
-    except IntegrityError as exc:
-        session.rollback()
-        raise ApiError(409, "conflict", detail=what) from exc
+
+
+def insert(session: Session, row: T, what: Both) -> T:
+    """Add the new row and commit, with the same 409 as `commit`; the row, with its id."""
+    session.add(row)
+    commit(session, what)
+    return row

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -138,6 +139,24 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.params = params
+
+
+def invalid(fr: str, en: str) -> ApiError:
+    """A 422 `validation_error` whose reason is given in both languages: a rule of the
+    domain refusing what the schema alone cannot check."""
+    return ApiError(422, "validation_error", detail=Both(fr, en))
+
+
+def conflict(fr: str, en: str) -> ApiError:
+    """A 409 `conflict` with what it conflicts with, in both languages."""
+    return ApiError(409, "conflict", detail=Both(fr, en))
+
+
+def require_period(start: datetime, end: datetime | None) -> None:
+    """Refuse (422) a period [start, end) that does not end after it starts (`end` None:
+    still running)."""
+    if end is not None and end <= start:
+        raise invalid("la fin doit être après le début", "end must be after start")
 
 
 def language(request: Request, default: str) -> str:

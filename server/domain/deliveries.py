@@ -18,17 +18,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from alerts.judgement import Bounds, judge
 from coldchain import clock
 from coldchain.readingstore.base import ReadingStore
-from server.core.access import Viewer, can_operate, can_plan, can_use_van, get_visible, require
-from server.core.crud import commit, flush
-from server.core.errors import ApiError, Both
+from server.core.access import (
+    Viewer,
+    can_operate,
+    can_plan,
+    can_use_van,
+    get_allowed,
+    require,
+    visible_deliveries,
+)
+from server.core.crud import commit, flush, insert
+from server.core.errors import ApiError, Both, invalid
 from server.core.models import (
     ColdRoom,
     ColdRoomLoan,
@@ -44,6 +53,7 @@ from server.core.models import (
     Role,
     Stop,
     StopKind,
+    User,
     Van,
     Zone,
 )
@@ -201,6 +211,16 @@ class DeliveryFile:
         return picked.handover.at, until
 
 
+def seen_with_van_and_driver(viewer: Viewer) -> Select[Delivery, Van, User]:
+    """The deliveries the viewer sees, each with its van and driver (the pages' lists)."""
+    return (
+        select(Delivery, Van, User)
+        .join(Van, Van.id == Delivery.van_id)
+        .join(User, User.id == Delivery.driver_id)
+        .where(visible_deliveries(viewer))
+    )
+
+
 def file_of(session: Session, delivery: Delivery) -> DeliveryFile:
     """The delivery with its stops, loads, departure checks and handovers (their zone
     temperatures and decisions): six queries whatever the number of stops."""
@@ -265,17 +285,13 @@ def day_start(delivery: Delivery) -> datetime:
 
 def _planned_by(session: Session, viewer: Viewer, delivery_id: int) -> Delivery:
     """A delivery the viewer sees (else 404) and plans: its cooperative's staff (else 403)."""
-    delivery = get_visible(session, viewer, Delivery, delivery_id)
-    require(can_plan(viewer, delivery))
-    return delivery
+    return get_allowed(session, viewer, Delivery, delivery_id, partial(can_plan, viewer))
 
 
 def operated_by(session: Session, viewer: Viewer, delivery_id: int) -> Delivery:
     """A delivery the viewer sees (else 404) and operates: its driver or its cooperative's
     staff (else 403)."""
-    delivery = get_visible(session, viewer, Delivery, delivery_id)
-    require(can_operate(viewer, delivery))
-    return delivery
+    return get_allowed(session, viewer, Delivery, delivery_id, partial(can_operate, viewer))
 
 
 def plan(
@@ -300,13 +316,9 @@ def plan(
         )
     )
     if driver is None:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                "driver_id : pas un chauffeur de la coopérative",
-                "driver_id: not a driver of the cooperative",
-            ),
+        raise invalid(
+            "driver_id : pas un chauffeur de la coopérative",
+            "driver_id: not a driver of the cooperative",
         )
     delivery = Delivery(
         cooperative_id=cooperative_id,
@@ -315,9 +327,7 @@ def plan(
         day=day,
         status=DeliveryStatus.PLANNED,
     )
-    session.add(delivery)
-    commit(session, Both("livraison", "delivery"))
-    return delivery
+    return insert(session, delivery, Both("livraison", "delivery"))
 
 
 def add_stop(session: Session, viewer: Viewer, delivery_id: int, stop: StopPlan) -> Stop:
@@ -347,27 +357,29 @@ def add_stop(session: Session, viewer: Viewer, delivery_id: int, stop: StopPlan)
         address=stop.address,
         planned_at=stop.planned_at,
     )
-    session.add(row)
-    commit(session, Both("arrêt", "stop"))
-    return row
+    return insert(session, row, Both("arrêt", "stop"))
+
+
+def _is_member(session: Session, cooperative_id: int, producer_id: int) -> bool:
+    member = session.scalar(
+        select(CooperativeMember.id).where(
+            CooperativeMember.cooperative_id == cooperative_id,
+            CooperativeMember.producer_id == producer_id,
+        )
+    )
+    return member is not None
 
 
 def _cold_room_serves(session: Session, room: ColdRoom, cooperative_id: int) -> bool:
     """A pickup is at a cold room of the cooperative, of a member producer, or lent to it."""
-    if room.owner_id == cooperative_id:
+    if room.owner_id == cooperative_id or _is_member(session, cooperative_id, room.owner_id):
         return True
-    member = session.scalar(
-        select(CooperativeMember.id).where(
-            CooperativeMember.cooperative_id == cooperative_id,
-            CooperativeMember.producer_id == room.owner_id,
-        )
-    )
     lent = session.scalar(
         select(ColdRoomLoan.id).where(
             ColdRoomLoan.cold_room_id == room.id, ColdRoomLoan.cooperative_id == cooperative_id
         )
     )
-    return member is not None or lent is not None
+    return lent is not None
 
 
 def add_load(session: Session, viewer: Viewer, delivery_id: int, load: LoadPlan) -> Load:
@@ -378,54 +390,28 @@ def add_load(session: Session, viewer: Viewer, delivery_id: int, load: LoadPlan)
     categories.check(load.category)
     zone = session.get(Zone, load.zone_id)
     if zone is None or zone.van_id != delivery.van_id:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                "zone_id : pas une zone du véhicule de la livraison",
-                "zone_id: not a zone of the delivery's van",
-            ),
+        raise invalid(
+            "zone_id : pas une zone du véhicule de la livraison",
+            "zone_id: not a zone of the delivery's van",
         )
     pickup = session.get(Stop, load.pickup_stop_id)
     drop = session.get(Stop, load.drop_stop_id)
     if pickup is None or pickup.delivery_id != delivery.id or pickup.kind != StopKind.PICKUP:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                "pickup_stop_id : pas un enlèvement de cette livraison",
-                "pickup_stop_id: not a pickup of this delivery",
-            ),
+        raise invalid(
+            "pickup_stop_id : pas un enlèvement de cette livraison",
+            "pickup_stop_id: not a pickup of this delivery",
         )
     if drop is None or drop.delivery_id != delivery.id or drop.kind != StopKind.DROP:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                "drop_stop_id : pas une livraison (dépôt) de cette tournée",
-                "drop_stop_id: not a drop of this delivery",
-            ),
+        raise invalid(
+            "drop_stop_id : pas une livraison (dépôt) de cette tournée",
+            "drop_stop_id: not a drop of this delivery",
         )
     if drop.sequence < pickup.sequence:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both("le dépôt vient avant l'enlèvement", "the drop comes before the pickup"),
-        )
-    member = session.scalar(
-        select(CooperativeMember.id).where(
-            CooperativeMember.cooperative_id == delivery.cooperative_id,
-            CooperativeMember.producer_id == load.consignor_id,
-        )
-    )
-    if member is None:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                "consignor_id : pas un producteur de la coopérative",
-                "consignor_id: not a producer of the cooperative",
-            ),
+        raise invalid("le dépôt vient avant l'enlèvement", "the drop comes before the pickup")
+    if not _is_member(session, delivery.cooperative_id, load.consignor_id):
+        raise invalid(
+            "consignor_id : pas un producteur de la coopérative",
+            "consignor_id: not a producer of the cooperative",
         )
     row = Load(
         delivery_id=delivery.id,
@@ -441,9 +427,7 @@ def add_load(session: Session, viewer: Viewer, delivery_id: int, load: LoadPlan)
         pickup_stop_id=load.pickup_stop_id,
         drop_stop_id=load.drop_stop_id,
     )
-    session.add(row)
-    commit(session, Both("chargement", "load"))
-    return row
+    return insert(session, row, Both("chargement", "load"))
 
 
 def reading_now(
@@ -454,6 +438,15 @@ def reading_now(
     has a value; None without one."""
     reading = zone_temperature(session, store, zone_id, at, READING_MAX_AGE)
     return reading if reading is not None and reading.value is not None else None
+
+
+def _reported_time(given: datetime | None, now: datetime, field: str) -> datetime:
+    """The time a report gives (`field`), else now; a phone's clock may run a little ahead
+    of the server's (CLOCK_SKEW), not more."""
+    at = given or now
+    if at > now + CLOCK_SKEW:
+        raise invalid(f"{field} : dans le futur", f"{field}: in the future")
+    return at
 
 
 def zone_limits(loads: Iterable[Load]) -> dict[int, float]:
@@ -480,29 +473,15 @@ def depart(
     require_status(session, delivery, DeliveryStatus.PLANNED)
     loads = list(session.scalars(select(Load).where(Load.delivery_id == delivery.id)))
     if not loads:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both("la livraison n'a aucun chargement", "the delivery has no load"),
-        )
+        raise invalid("la livraison n'a aucun chargement", "the delivery has no load")
     limits = zone_limits(loads)
-    at = report.checked_at or now
-    if at > now + CLOCK_SKEW:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both("checked_at : dans le futur", "checked_at: in the future"),
-        )
+    at = _reported_time(report.checked_at, now, "checked_at")
     given = {z.zone_id: z.temperature_c for z in report.zones}
     unknown = set(given) - set(limits)
     if unknown:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                f"zones sans chargement réfrigéré : {sorted(unknown)}",
-                f"zones without a chilled load: {sorted(unknown)}",
-            ),
+        raise invalid(
+            f"zones sans chargement réfrigéré : {sorted(unknown)}",
+            f"zones without a chilled load: {sorted(unknown)}",
         )
     checks = []
     for zone_id, limit in sorted(limits.items()):
@@ -563,26 +542,16 @@ def hand_over(
         raise ApiError(
             409, "handover_out_of_order", sequence=expected.sequence, place=expected.place_name
         )
-    at = report.at or now
-    if at > now + CLOCK_SKEW:
-        raise ApiError(
-            422, "validation_error", detail=Both("at : dans le futur", "at: in the future")
-        )
+    at = _reported_time(report.at, now, "at")
     if delivery.departed_at is not None and at < delivery.departed_at:
-        raise ApiError(
-            422, "validation_error", detail=Both("at : avant le départ", "at: before the departure")
-        )
+        raise invalid("at : avant le départ", "at: before the departure")
     loads = file.to_hand_over(stop)
     decisions = {d.load_id: d for d in report.decisions}
     expected_loads = {load.id for load in loads}
     if set(decisions) - expected_loads:
         extra = sorted(set(decisions) - expected_loads)
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                f"chargements absents de cet arrêt : {extra}", f"loads not at this stop: {extra}"
-            ),
+        raise invalid(
+            f"chargements absents de cet arrêt : {extra}", f"loads not at this stop: {extra}"
         )
     if expected_loads - set(decisions):
         raise ApiError(
@@ -637,13 +606,9 @@ def close(
     at = closed_at or now
     last = session.scalar(select(func.max(Stop.actual_at)).where(Stop.delivery_id == delivery.id))
     if at > now + CLOCK_SKEW or (last is not None and at < last):
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                "closed_at : après la dernière remise et pas dans le futur",
-                "closed_at: after the last handover and not in the future",
-            ),
+        raise invalid(
+            "closed_at : après la dernière remise et pas dans le futur",
+            "closed_at: after the last handover and not in the future",
         )
     pending = session.scalars(
         select(Stop.sequence)

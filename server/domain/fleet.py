@@ -5,11 +5,20 @@ van, an unknown product category), with the French (and English) reason."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from server.core.access import Viewer, can_manage_org, get_visible, require
-from server.core.crud import commit, flush
+from server.core.access import (
+    Viewer,
+    can_manage_org,
+    get_allowed,
+    require,
+    visible_cold_rooms,
+    visible_vans,
+)
+from server.core.crud import commit, flush, insert
 from server.core.errors import Both
 from server.core.models import ColdRoom, ColdRoomLoan, Role, Van, VanPoolEntry, Zone
 from server.domain import categories
@@ -34,23 +43,49 @@ def zones_of(van: Van) -> Select[Zone]:
     return select(Zone).where(Zone.van_id == van.id).order_by(Zone.id)
 
 
+@dataclass(frozen=True)
+class Seen:
+    """The vans and cold rooms a viewer sees, by name; each van's zones, by id."""
+
+    vans: list[Van]
+    zones: dict[int, list[Zone]]  # van id -> its zones
+    rooms: list[ColdRoom]
+
+
+def seen_by(session: Session, viewer: Viewer) -> Seen:
+    """What the viewer's pages list and offer (the admin's, the inspection form)."""
+    vans = list(session.scalars(select(Van).where(visible_vans(viewer)).order_by(Van.name, Van.id)))
+    zones: dict[int, list[Zone]] = {}
+    for zone in session.scalars(
+        select(Zone).where(Zone.van_id.in_([v.id for v in vans])).order_by(Zone.id)
+    ):
+        zones.setdefault(zone.van_id, []).append(zone)
+    rooms = session.scalars(
+        select(ColdRoom).where(visible_cold_rooms(viewer)).order_by(ColdRoom.name)
+    )
+    return Seen(vans, zones, list(rooms))
+
+
+def _administered_van(session: Session, viewer: Viewer, van_id: int) -> Van:
+    """A van the viewer sees (else 404) whose owner they administer (else 403)."""
+    return get_allowed(
+        session, viewer, Van, van_id, lambda van: viewer.has(van.owner_id, Role.ADMIN)
+    )
+
+
 def create_zone(session: Session, viewer: Viewer, van_id: int, *, name: str, kind: str) -> Zone:
     """A compartment or a thermo-box of the van (admin of its owner)."""
-    van = get_visible(session, viewer, Van, van_id)
-    require(viewer.has(van.owner_id, Role.ADMIN))
-    zone = Zone(van_id=van.id, name=name, kind=kind)
-    session.add(zone)
-    commit(
+    van = _administered_van(session, viewer, van_id)
+    return insert(
         session,
+        Zone(van_id=van.id, name=name, kind=kind),
         Both("nom de zone déjà utilisé dans ce véhicule", "zone name already used in this van"),
     )
-    return zone
 
 
 def share_van(session: Session, viewer: Viewer, van_id: int, cooperative_id: int) -> None:
     """Another cooperative may use the van (admin of the owning cooperative)."""
-    van = get_visible(session, viewer, Van, van_id)
-    require(viewer.has(van.owner_id, Role.ADMIN))
+    van = _administered_van(session, viewer, van_id)
     cooperative(session, cooperative_id)
     session.add(VanPoolEntry(van_id=van.id, cooperative_id=cooperative_id))
     commit(
@@ -72,17 +107,16 @@ def create_cold_room(
     require(can_manage_org(viewer, owner_id))
     categories.check(category)
     room = ColdRoom(name=name, owner_id=owner_id, category=category, address=address)
-    session.add(room)
-    commit(session, Both("chambre froide", "cold room"))
-    return room
+    return insert(session, room, Both("chambre froide", "cold room"))
 
 
 def lend_cold_room(
     session: Session, viewer: Viewer, cold_room_id: int, cooperative_id: int
 ) -> None:
     """Lend the cold room to a cooperative: its admin and hygiene officer will see it."""
-    room = get_visible(session, viewer, ColdRoom, cold_room_id)
-    require(can_manage_org(viewer, room.owner_id))
+    room = get_allowed(
+        session, viewer, ColdRoom, cold_room_id, lambda r: can_manage_org(viewer, r.owner_id)
+    )
     cooperative(session, cooperative_id)
     session.add(ColdRoomLoan(cold_room_id=room.id, cooperative_id=cooperative_id))
     commit(

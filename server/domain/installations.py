@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from server.core.access import Viewer, require
-from server.core.errors import ApiError, Both
+from server.core.errors import ApiError, invalid, require_period
 from server.core.models import (
     ColdRoom,
     ColdRoomLoan,
@@ -29,12 +29,7 @@ def check_no_overlap(
     ignore_id: int | None = None,
 ) -> None:
     """Refuse a period [start, end) that overlaps another installation of the probe."""
-    if end is not None and end <= start:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both("la fin doit être après le début", "end must be after start"),
-        )
+    require_period(start, end)
     # Serialise installations of one probe (PostgreSQL row lock; SQLite has one writer).
     session.scalar(select(Probe.id).where(Probe.id == probe.id).with_for_update())
     query = select(Installation).where(
@@ -55,13 +50,9 @@ def check_place(
 ) -> None:
     """The caller administers the place (their van or pool van, their or a lent cold room)."""
     if (zone_id is None) == (cold_room_id is None):
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                "indiquez soit zone_id, soit cold_room_id",
-                "give exactly one of zone_id and cold_room_id",
-            ),
+        raise invalid(
+            "indiquez soit zone_id, soit cold_room_id",
+            "give exactly one of zone_id and cold_room_id",
         )
     admin_of = viewer.orgs_with(Role.ADMIN)
     if zone_id is not None:

@@ -8,7 +8,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from server.core.access import Viewer, require
-from server.core.crud import commit
+from server.core.crud import commit, insert
 from server.core.errors import ApiError, Both
 from server.core.models import CooperativeMember, Organisation, OrganisationKind, Role
 
@@ -35,10 +35,11 @@ def create_organisation(
         viewer.is_superuser
         or (kind == OrganisationKind.PRODUCER and bool(viewer.orgs_with(Role.ADMIN)))
     )
-    organisation = Organisation(name=name, kind=kind, address=address)
-    session.add(organisation)
-    commit(session, Both("nom d'organisation déjà utilisé", "organisation name already used"))
-    return organisation
+    return insert(
+        session,
+        Organisation(name=name, kind=kind, address=address),
+        Both("nom d'organisation déjà utilisé", "organisation name already used"),
+    )
 
 
 def organisations_of(viewer: Viewer) -> Select[Organisation]:

@@ -114,6 +114,19 @@ def installations(
     )
 
 
+def _measured(
+    session: Session, place: Place, start: datetime, end: datetime
+) -> tuple[list[Installation], dict[int, Probe], Calibrations]:
+    """Who measured `place` in [start, end): the installations, their probes (by key) and
+    those probes' calibrations."""
+    found = installations(session, place, start, end)
+    probes = {
+        p.id: p
+        for p in session.scalars(select(Probe).where(Probe.id.in_({i.probe_id for i in found})))
+    }
+    return found, probes, Calibrations(session, list(probes))
+
+
 def series(
     session: Session,
     store: ReadingStore,
@@ -124,12 +137,7 @@ def series(
     channel: str | None = None,
 ) -> list[PlaceReading]:
     """Calibrated readings measured at `place` in [start, end) and inside `windows`."""
-    found = installations(session, place, start, end)
-    probes = {
-        p.id: p
-        for p in session.scalars(select(Probe).where(Probe.id.in_({i.probe_id for i in found})))
-    }
-    calibrations = Calibrations(session, list(probes))
+    found, probes, calibrations = _measured(session, place, start, end)
     out: list[PlaceReading] = []
     for installation in found:
         span: Interval = (installation.start, installation.end)
@@ -154,12 +162,7 @@ def latest(
 ) -> dict[str, PlaceReading]:
     """The newest calibrated reading per channel measured at `place` (in the lookback)."""
     start, end = now - lookback, now + timedelta(minutes=10)
-    found = installations(session, place, start, end)
-    probes = {
-        p.id: p
-        for p in session.scalars(select(Probe).where(Probe.id.in_({i.probe_id for i in found})))
-    }
-    calibrations = Calibrations(session, list(probes))
+    found, probes, calibrations = _measured(session, place, start, end)
     newest: dict[str, PlaceReading] = {}
     for installation in found:
         probe = probes[installation.probe_id]

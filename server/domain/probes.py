@@ -16,11 +16,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from coldchain.protocol import CALIBRATED_CHANNELS
-from server.core.access import Viewer, can_manage_org, get_visible, require
-from server.core.crud import commit
-from server.core.errors import ApiError, Both
+from server.core.access import Viewer, can_manage_org, get_allowed, require
+from server.core.crud import commit, insert
+from server.core.errors import ApiError, Both, invalid
 from server.core.models import Calibration, Installation, Probe, Role
 from server.domain.installations import check_no_overlap, check_place
+
+INSTALLATION = Both("installation", "installation")  # what a conflict names
 
 
 class CalibrationFacts(Protocol):
@@ -50,9 +52,9 @@ class CalibrationFacts(Protocol):
 
 def managed_probe(session: Session, viewer: Viewer, probe_pk: int) -> Probe:
     """A probe the viewer sees (else 404) and manages (else 403)."""
-    probe = get_visible(session, viewer, Probe, probe_pk)
-    require(can_manage_org(viewer, probe.owner_id))
-    return probe
+    return get_allowed(
+        session, viewer, Probe, probe_pk, lambda p: can_manage_org(viewer, p.owner_id)
+    )
 
 
 def create_probe(
@@ -60,10 +62,11 @@ def create_probe(
 ) -> Probe:
     """A probe under its id on the wire (`cc/v1/dev/<probe_id>/...`)."""
     require(can_manage_org(viewer, owner_id))
-    probe = Probe(probe_id=probe_id, label=label, owner_id=owner_id)
-    session.add(probe)
-    commit(session, Both("identifiant de sonde déjà enregistré", "probe id already registered"))
-    return probe
+    return insert(
+        session,
+        Probe(probe_id=probe_id, label=label, owner_id=owner_id),
+        Both("identifiant de sonde déjà enregistré", "probe id already registered"),
+    )
 
 
 def history(probe: Probe) -> Select[Installation]:
@@ -97,9 +100,7 @@ def install(
         end=end,
         created_by_id=viewer.user_id,
     )
-    session.add(installation)
-    commit(session, Both("installation", "installation"))
-    return installation
+    return insert(session, installation, INSTALLATION)
 
 
 def end_installation(
@@ -112,7 +113,7 @@ def end_installation(
         raise ApiError(404, "not_found")
     check_no_overlap(session, probe, installation.start, end, ignore_id=installation.id)
     installation.end = end
-    commit(session, Both("installation", "installation"))
+    commit(session, INSTALLATION)
     return installation
 
 
@@ -130,19 +131,20 @@ def add_calibration(
 ) -> Calibration:
     """Record a calibration (the owner's admin or producer, or its hygiene officer):
     readings of that channel from `calibrated_at` on get its offset. Committed."""
-    probe = get_visible(session, viewer, Probe, probe_pk)
-    require(
-        can_manage_org(viewer, probe.owner_id) or viewer.has(probe.owner_id, Role.HYGIENE_OFFICER)
+    probe = get_allowed(
+        session,
+        viewer,
+        Probe,
+        probe_pk,
+        lambda p: (
+            can_manage_org(viewer, p.owner_id) or viewer.has(p.owner_id, Role.HYGIENE_OFFICER)
+        ),
     )
     if facts.channel not in CALIBRATED_CHANNELS:
         known = ", ".join(sorted(CALIBRATED_CHANNELS))
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                f"canal sans étalonnage {facts.channel!r} ; canaux étalonnables : {known}",
-                f"channel {facts.channel!r} takes no calibration; calibrated channels: {known}",
-            ),
+        raise invalid(
+            f"canal sans étalonnage {facts.channel!r} ; canaux étalonnables : {known}",
+            f"channel {facts.channel!r} takes no calibration; calibrated channels: {known}",
         )
     calibration = Calibration(
         probe_id=probe.id,
@@ -158,6 +160,4 @@ def add_calibration(
         reference_certificate=facts.reference_certificate,
         result=facts.result,
     )
-    session.add(calibration)
-    commit(session, Both("étalonnage", "calibration"))
-    return calibration
+    return insert(session, calibration, Both("étalonnage", "calibration"))

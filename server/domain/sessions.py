@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from coldchain.settings import ServerSettings
 from server.core.errors import ApiError
-from server.core.models import AccessToken, FailedLogin, User
+from server.core.models import AccessToken, FailedLogin, User, utcnow
 from server.core.security import new_token, sign_cookie, token_digest, verify_password
 
 
@@ -69,9 +69,21 @@ def login(
     return SignedIn(token, lifetime)
 
 
-def client_ip(request: Request) -> str:
-    """The address the per-address login limit counts (the API and the login page alike)."""
-    return request.client.host if request.client else "unknown"
+def login_request(
+    request: Request, session: Session, settings: ServerSettings, *, email: str, password: str
+) -> SignedIn:
+    """`login` as the API and the login page ask it: with the application's password hasher,
+    now, and the caller's address (which the per-address limit counts)."""
+    return login(
+        session,
+        settings,
+        request.app.state.password_hasher,
+        request.app.state.dummy_hash,
+        email=email,
+        password=password,
+        client_ip=request.client.host if request.client else "unknown",
+        now=utcnow(),
+    )
 
 
 def set_cookie(response: Response, settings: ServerSettings, signed_in: SignedIn) -> None:

@@ -15,8 +15,8 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from server.core.access import Viewer, require
-from server.core.crud import commit
-from server.core.errors import ApiError, Both
+from server.core.crud import commit, insert
+from server.core.errors import ApiError, Both, conflict, invalid
 from server.core.models import (
     ROLES_BY_KIND,
     AccessToken,
@@ -40,6 +40,12 @@ class Grant(Protocol):
 
     @property
     def role(self) -> str: ...
+
+
+def full_name(session: Session, user_id: int | None) -> str | None:
+    """Who did something, as records and documents name them (None: nobody, or gone)."""
+    user = session.get(User, user_id) if user_id is not None else None
+    return user.full_name if user else None
 
 
 def managed_organisations(session: Session, viewer: Viewer) -> dict[int, Organisation]:
@@ -94,13 +100,9 @@ def _may_grant(session: Session, viewer: Viewer, grant: Grant) -> None:
     if organisation is None:
         raise ApiError(404, "not_found")
     if grant.role not in ROLES_BY_KIND[OrganisationKind(organisation.kind)]:
-        raise ApiError(
-            422,
-            "validation_error",
-            detail=Both(
-                f"le rôle {grant.role} n'existe pas dans un type {organisation.kind}",
-                f"role {grant.role} does not exist in a {organisation.kind}",
-            ),
+        raise invalid(
+            f"le rôle {grant.role} n'existe pas dans un type {organisation.kind}",
+            f"role {grant.role} does not exist in a {organisation.kind}",
         )
     require(_administrable(session, viewer, organisation.id))
 
@@ -122,9 +124,9 @@ def create_user(
     user = User(email=email, full_name=full_name, password_hash=hasher.hash(password))
     distinct = {(g.organisation_id, g.role): g for g in memberships}
     user.memberships = [Membership(organisation_id=o, role=r) for o, r in distinct]
-    session.add(user)
-    commit(session, Both("adresse e-mail déjà enregistrée", "email already registered"))
-    return user
+    return insert(
+        session, user, Both("adresse e-mail déjà enregistrée", "email already registered")
+    )
 
 
 def _target(session: Session, viewer: Viewer, user_id: int) -> User:
@@ -170,15 +172,10 @@ def _keep_an_admin(session: Session, user: User, organisation_ids: Iterable[int]
         if _other_active_admins(session, organisation_id, user.id) == 0:
             organisation = session.get(Organisation, organisation_id)
             name = organisation.name if organisation else str(organisation_id)
-            raise ApiError(
-                409,
-                "conflict",
-                detail=Both(
-                    f"{user.email} est le dernier administrateur actif de « {name} » ; "
-                    "nommez d'abord un autre administrateur",
-                    f"{user.email} is the last active admin of '{name}'; "
-                    "appoint another admin first",
-                ),
+            raise conflict(
+                f"{user.email} est le dernier administrateur actif de « {name} » ; "
+                "nommez d'abord un autre administrateur",
+                f"{user.email} is the last active admin of '{name}'; appoint another admin first",
             )
 
 
@@ -189,13 +186,9 @@ def deactivate(session: Session, viewer: Viewer, user_id: int) -> User:
     user = _target(session, viewer, user_id)
     _may_manage_account(session, viewer, user)
     if user.id == viewer.user_id:
-        raise ApiError(
-            409,
-            "conflict",
-            detail=Both(
-                "vous ne pouvez pas désactiver votre propre compte",
-                "you cannot deactivate your own account",
-            ),
+        raise conflict(
+            "vous ne pouvez pas désactiver votre propre compte",
+            "you cannot deactivate your own account",
         )
     if user.is_active:
         _keep_an_admin(
@@ -262,13 +255,9 @@ def revoke_role(session: Session, viewer: Viewer, user_id: int, grant: Grant) ->
     if grant.role == Role.ADMIN and user.is_active:
         _keep_an_admin(session, user, {grant.organisation_id})
     if len(user.memberships) == 1:
-        raise ApiError(
-            409,
-            "conflict",
-            detail=Both(
-                "c'est le dernier rôle de cet utilisateur : désactivez plutôt son compte",
-                "this is the user's last role: deactivate the account instead",
-            ),
+        raise conflict(
+            "c'est le dernier rôle de cet utilisateur : désactivez plutôt son compte",
+            "this is the user's last role: deactivate the account instead",
         )
     user.memberships.remove(held)
     session.commit()

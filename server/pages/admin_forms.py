@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -16,15 +15,13 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from coldchain import clock
-from server.core.access import Viewer, visible_cold_rooms, visible_vans
 from server.core.errors import ApiError, message
-from server.core.models import ColdRoom, Organisation, Role, Van, Zone
+from server.core.models import Organisation, Role
 from server.core.validation_fr import problem
+from server.domain.fleet import Seen
 from server.pages import i18n
-from server.pages.web import Visitor, render, see_other
+from server.pages.web import Visitor, handle_form, render, see_other
 
 FORM = "form"  # the key of an error about the whole form (shown above the fields)
 
@@ -77,54 +74,21 @@ def owner(session: Session, visit: Visitor, kind: str | None = None) -> Field:
     )
 
 
-def places(session: Session, viewer: Viewer) -> dict[str, str]:
+def places(seen: Seen) -> dict[str, str]:
     """Where a probe can be, as the admin pages name it: "zone-<id>" -> « van — zone » (the
     visible vans, by name) and "room-<id>" -> the cold room (visible ones, by name). The
     install form offers them; the domain's check_place refuses those the admin may not use."""
-    found = session.execute(
-        select(Zone, Van)
-        .join(Van, Van.id == Zone.van_id)
-        .where(visible_vans(viewer))
-        .order_by(Van.name, Zone.id)
-    ).all()
-    shown = {f"zone-{z.id}": f"{v.name} — {z.name}" for z, v in found}
-    rooms = session.scalars(
-        select(ColdRoom).where(visible_cold_rooms(viewer)).order_by(ColdRoom.name)
-    )
-    shown.update({f"room-{r.id}": r.name for r in rooms})
+    shown = {
+        f"zone-{z.id}": f"{v.name} — {z.name}" for v in seen.vans for z in seen.zones.get(v.id, [])
+    }
+    shown.update({f"room-{r.id}": r.name for r in seen.rooms})
     return shown
-
-
-def local_instant(text: str | None) -> datetime | str | None:
-    """A datetime-local field (Brussels wall time) as an aware datetime; the text itself
-    if it is not one (the schema then says, in French, what is wrong)."""
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=clock.zone())
-    except ValueError:
-        return text
-
-
-def local_input(value: datetime | None) -> str:
-    """An aware datetime as a datetime-local field shows it (Brussels wall time)."""
-    return value.astimezone(clock.zone()).strftime("%Y-%m-%dT%H:%M") if value else ""
-
-
-def decimal(text: str | None) -> str | None:
-    """« 0,3 » as typed in French is 0.3."""
-    return text.strip().replace(",", ".") if text and text.strip() else None
 
 
 def filled(values: dict[str, str], *names: str) -> dict[str, Any]:
     """The fields the user filled in: an empty optional field is absent (its default);
     an empty required one is absent too, so the schema says « champ obligatoire »."""
     return {name: values[name] for name in names if values.get(name, "").strip()}
-
-
-async def read(request: Request) -> dict[str, str]:
-    raw = await request.form()
-    return {key: str(value)[:5000] for key, value in raw.items() if key != "csrf"}
 
 
 def errors_of(invalid: ValidationError, form: Form, lang: str) -> dict[str, str]:
@@ -161,27 +125,20 @@ def show(request: Request, page: Page, status: int = 200) -> Response:
 async def submit(
     request: Request, build: Callable[[], Page], act: Callable[[dict[str, str], Page], str]
 ) -> Response:
-    """Read the form, then (in a thread: the database work blocks) build the page (which
-    checks the role), call `act` (it returns where to go next) or show the form again
-    with what was typed and what is wrong."""
-    values = await read(request)
-    return await run_in_threadpool(_submit, request, build, act, values)
+    """Read the form, then build the page (which checks the role), call `act` (it returns
+    where to go next) or show the form again with what was typed and what is wrong."""
 
+    def handle(values: dict[str, str]) -> Response:
+        lang = i18n.page_language(request)
+        page = build()
+        try:
+            return see_other(act(values, page))
+        except ValidationError as invalid:
+            errors, status = errors_of(invalid, page.form, lang), 422
+        except ApiError as refused:
+            page.session.rollback()  # nothing half-done stays in the session
+            errors, status = refusal(refused, page.form, lang), refused.status
+        page.form.values, page.form.errors = values, errors
+        return show(request, page, status)
 
-def _submit(
-    request: Request,
-    build: Callable[[], Page],
-    act: Callable[[dict[str, str], Page], str],
-    values: dict[str, str],
-) -> Response:
-    lang = i18n.page_language(request)
-    page = build()
-    try:
-        return see_other(act(values, page))
-    except ValidationError as invalid:
-        errors, status = errors_of(invalid, page.form, lang), 422
-    except ApiError as refused:
-        page.session.rollback()  # nothing half-done stays in the session
-        errors, status = refusal(refused, page.form, lang), refused.status
-    page.form.values, page.form.errors = values, errors
-    return show(request, page, status)
+    return await handle_form(request, handle)

@@ -11,17 +11,18 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
-from server.core.access import get_visible
+from server.core.access import Viewer
 from server.core.deps import SessionDep
-from server.core.errors import ApiError
 from server.core.models import Organisation, OrganisationKind, Role, User, Van, ZoneKind
 from server.domain import categories, fleet, users
+from server.domain.users import Grant
 from server.pages import i18n
 from server.pages.admin_forms import Field, Form, Page, filled, options, owner, show, submit
 from server.pages.admin_words import ADMIN_WORDS
 from server.pages.home_pages import role_page
-from server.pages.web import CsrfChecked, NavLink, PageRefused
+from server.pages.web import CsrfChecked, NavLink, visible_or_404
 from server.schemas.common import IdPath
 from server.schemas.registry import ColdRoomIn, MembershipIn, UserIn, VanIn, ZoneIn
 
@@ -63,10 +64,7 @@ async def create_van(request: Request, session: SessionDep, _csrf: CsrfChecked) 
 
 def zone_page(request: Request, session: SessionDep, van_id: int) -> Page:
     visit = role_page(request, session, Role.ADMIN)
-    try:
-        van = get_visible(session, visit.viewer, Van, van_id)
-    except ApiError as missing:  # not visible answers like not there
-        raise PageRefused(404, visit) from missing
+    van = visible_or_404(session, visit, Van, van_id)
     t = i18n.translator(i18n.page_language(request))
     kinds = options((kind.value, t[f"zone_{kind.value}"]) for kind in ZoneKind)
     fields = [
@@ -226,47 +224,56 @@ def _on_user(
     return submit(request, lambda: people_page(request, session, user_id), done)
 
 
+def _account_button(
+    request: Request,
+    session: SessionDep,
+    user_id: int,
+    change: Callable[[Session, Viewer, int], object],
+) -> Awaitable[Response]:
+    """A button that changes the account itself (the domain's `change`)."""
+    return _on_user(
+        request, session, user_id, lambda _values, page: change(session, page.visit.viewer, user_id)
+    )
+
+
+def _role_button(
+    request: Request,
+    session: SessionDep,
+    user_id: int,
+    change: Callable[[Session, Viewer, int, Grant], object],
+) -> Awaitable[Response]:
+    """A button that changes one of the user's roles: the organisation and role chosen."""
+
+    def act(values: dict[str, str], page: Page) -> None:
+        grant = MembershipIn.model_validate(filled(values, "organisation_id", "role"))
+        change(session, page.visit.viewer, user_id, grant)
+
+    return _on_user(request, session, user_id, act)
+
+
 @router.post("/users/{user_id}/deactivate")
 async def deactivate_user(
     user_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
 ) -> Response:
-    return await _on_user(
-        request,
-        session,
-        user_id,
-        lambda _values, page: users.deactivate(session, page.visit.viewer, user_id),
-    )
+    return await _account_button(request, session, user_id, users.deactivate)
 
 
 @router.post("/users/{user_id}/reactivate")
 async def reactivate_user(
     user_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
 ) -> Response:
-    return await _on_user(
-        request,
-        session,
-        user_id,
-        lambda _values, page: users.reactivate(session, page.visit.viewer, user_id),
-    )
+    return await _account_button(request, session, user_id, users.reactivate)
 
 
 @router.post("/users/{user_id}/memberships")
 async def grant_role(
     user_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
 ) -> Response:
-    def act(values: dict[str, str], page: Page) -> None:
-        body = MembershipIn.model_validate(filled(values, "organisation_id", "role"))
-        users.grant_role(session, page.visit.viewer, user_id, body)
-
-    return await _on_user(request, session, user_id, act)
+    return await _role_button(request, session, user_id, users.grant_role)
 
 
 @router.post("/users/{user_id}/memberships/revoke")
 async def revoke_role(
     user_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
 ) -> Response:
-    def act(values: dict[str, str], page: Page) -> None:
-        body = MembershipIn.model_validate(filled(values, "organisation_id", "role"))
-        users.revoke_role(session, page.visit.viewer, user_id, body)
-
-    return await _on_user(request, session, user_id, act)
+    return await _role_button(request, session, user_id, users.revoke_role)

@@ -9,26 +9,20 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from coldchain import clock
 from coldchain.protocol import CALIBRATED_CHANNELS
 from server.alerting import actions
-from server.core.access import get_visible
 from server.core.deps import SessionDep
-from server.core.errors import ApiError
-from server.core.models import Calibration, Probe, Role, utcnow
-from server.domain import probes
+from server.core.models import Probe, Role, utcnow
+from server.domain import fleet, probes
 from server.domain.calibration import Result
 from server.pages import i18n
 from server.pages.admin_forms import (
     Field,
     Form,
     Page,
-    decimal,
     filled,
-    local_input,
-    local_instant,
     options,
     owner,
     places,
@@ -37,7 +31,14 @@ from server.pages.admin_forms import (
 )
 from server.pages.admin_words import ADMIN_WORDS
 from server.pages.home_pages import role_page
-from server.pages.web import CsrfChecked, NavLink, PageRefused
+from server.pages.web import (
+    CsrfChecked,
+    NavLink,
+    decimal,
+    local_input,
+    local_instant,
+    visible_or_404,
+)
 from server.schemas.common import IdPath
 from server.schemas.registry import CalibrationIn, InstallationEnd, InstallationIn, ProbeIn
 
@@ -82,11 +83,8 @@ def probe_page(request: Request, session: SessionDep, probe_pk: int, ending: boo
     """The probe, where it was, its calibrations; the install form, and the end form of
     the installation in force. `ending`: the end form is the one being submitted."""
     visit = role_page(request, session, Role.ADMIN)
-    try:
-        probe = get_visible(session, visit.viewer, Probe, probe_pk)
-    except ApiError as missing:  # not visible answers like not there
-        raise PageRefused(404, visit) from missing
-    where = places(session, visit.viewer)
+    probe = visible_or_404(session, visit, Probe, probe_pk)
+    where = places(fleet.seen_by(session, visit.viewer))
     now = local_input(clock.utcnow())
     history = list(session.scalars(probes.history(probe)))
     current = next((i for i in history if i.end is None), None)
@@ -112,16 +110,12 @@ def probe_page(request: Request, session: SessionDep, probe_pk: int, ending: boo
             values={"end": now},
             field_of={"validation_error": "end", "probe_already_installed": "end"},
         )
-    calibrations = session.scalars(
-        select(Calibration)
-        .where(Calibration.probe_id == probe.id)
-        .order_by(Calibration.calibrated_at.desc())
-    )
+    newest_first = reversed(list(session.scalars(probes.calibrations(probe))))
     context: dict[str, Any] = {
         "probe": probe,
         "history": history,
         "places": where,
-        "calibrations": list(calibrations),
+        "calibrations": list(newest_first),
         "install": install,
         "end": end,
     }

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from coldchain import clock
+from coldchain.settings import AlertingSettings
 from server.alerting import actions
 from server.alerting.lifecycle import may_act, may_review
 from server.alerting.schemas import AcknowledgeIn, CloseIn, CorrectiveActionIn
 from server.alerting.visibility import get_visible_alert
+from server.core.access import Viewer
 from server.core.deps import SessionDep
 from server.core.errors import ApiError, message
 from server.core.models import utcnow
@@ -30,11 +32,16 @@ from server.pages.web import (
     NavLink,
     PageRefused,
     Visitor,
+    handle_form,
+    local_input,
+    local_instant,
     render,
     see_other,
     visitor,
 )
 from server.schemas.common import IdPath
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/alerts", include_in_schema=False)
 NAV: tuple[NavLink, ...] = ()  # reached from the alert lists
@@ -66,7 +73,6 @@ def show(
     except ApiError as missing:  # not visible answers like not there
         raise PageRefused(missing.status, visit) from missing
     detail = actions.detail(session, alert)
-    now_local = clock.utcnow().astimezone(clock.zone()).strftime("%Y-%m-%dT%H:%M")
     return render(
         request,
         "alert.html",
@@ -77,7 +83,7 @@ def show(
         may_review=may_review(visit.viewer, alert),
         decisions=list(Decision),
         errors=errors or [],
-        form=form or {"action_at": now_local},
+        form=form or {"action_at": local_input(clock.utcnow())},
     )
 
 
@@ -86,69 +92,53 @@ def alert_page(alert_id: IdPath, request: Request, session: SessionDep) -> Respo
     return show(request, session, visitor(request, session), alert_id)
 
 
-def local_instant(text: str) -> datetime | str:
-    """A datetime-local field (Brussels wall time) as an aware datetime."""
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=clock.zone())
-    except ValueError:
-        return text  # the schema says what is wrong, in French
+# A step of the alert's lifecycle (server/alerting/actions.py), given what its form says.
+Step = Callable[[Session, Viewer, int, T, AlertingSettings, datetime], object]
 
 
 async def submit(
     request: Request,
     session: SessionDep,
     alert_id: int,
-    build: Callable[[dict[str, str]], BaseModel],
-    call: Callable[[Any, Visitor], object],
+    read: Callable[[dict[str, str]], T],
+    step: Step[T],
 ) -> Response:
-    raw = await request.form()
-    form = {key: str(value)[:5000] for key, value in raw.items()}
-    # The database work is blocking: off the event loop, like FastAPI's own sync routes.
-    return await run_in_threadpool(_submit, request, session, alert_id, form, build, call)
+    """The form as the step's input (`read` validates it), then the step; back to the alert,
+    or the alert again with what is wrong."""
+    settings = request.app.state.settings.alerting
 
+    def handle(form: dict[str, str]) -> Response:
+        visit = visitor(request, session)
+        lang = i18n.page_language(request)
+        words = i18n.translator(lang)
+        try:
+            step(session, visit.viewer, alert_id, read(form), settings, utcnow())
+        except ValidationError as invalid:
+            errors = [
+                f"{words.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else ''} : "
+                f"{problem(e, lang)}"
+                for e in invalid.errors()
+            ]
+            return show(request, session, visit, alert_id, errors, form, 422)
+        except ApiError as refused:
+            if refused.status == 404:
+                raise PageRefused(404, visit) from refused
+            session.rollback()
+            errors = [message(refused.code, lang, refused.params)]
+            return show(request, session, visit, alert_id, errors, form, refused.status)
+        return see_other(f"/alerts/{alert_id}")
 
-def _submit(
-    request: Request,
-    session: SessionDep,
-    alert_id: int,
-    form: dict[str, str],
-    build: Callable[[dict[str, str]], BaseModel],
-    call: Callable[[Any, Visitor], object],
-) -> Response:
-    visit = visitor(request, session)
-    lang = i18n.page_language(request)
-    words = i18n.translator(lang)
-    try:
-        call(build(form), visit)
-    except ValidationError as invalid:
-        errors = [
-            f"{words.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else ''} : {problem(e, lang)}"
-            for e in invalid.errors()
-        ]
-        return show(request, session, visit, alert_id, errors, form, 422)
-    except ApiError as refused:
-        if refused.status == 404:
-            raise PageRefused(404, visit) from refused
-        session.rollback()
-        errors = [message(refused.code, lang, refused.params)]
-        return show(request, session, visit, alert_id, errors, form, refused.status)
-    return see_other(f"/alerts/{alert_id}")
+    return await handle_form(request, handle)
 
 
 @router.post("/{alert_id}/acknowledge")
 async def acknowledge(
     alert_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
 ) -> Response:
-    settings = request.app.state.settings.alerting
-    return await submit(
-        request,
-        session,
-        alert_id,
-        lambda f: AcknowledgeIn(note=f.get("note") or None),
-        lambda body, v: actions.acknowledge(
-            session, v.viewer, alert_id, body.note, settings, utcnow()
-        ),
-    )
+    def note(form: dict[str, str]) -> str | None:
+        return AcknowledgeIn(note=form.get("note") or None).note
+
+    return await submit(request, session, alert_id, note, actions.acknowledge)
 
 
 def corrective_action(form: dict[str, str]) -> CorrectiveActionIn:
@@ -183,15 +173,8 @@ def corrective_action(form: dict[str, str]) -> CorrectiveActionIn:
 async def record_action(
     alert_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
 ) -> Response:
-    settings = request.app.state.settings.alerting
     return await submit(
-        request,
-        session,
-        alert_id,
-        corrective_action,
-        lambda body, v: actions.record_corrective_action(
-            session, v.viewer, alert_id, body, settings, utcnow()
-        ),
+        request, session, alert_id, corrective_action, actions.record_corrective_action
     )
 
 
@@ -199,13 +182,7 @@ async def record_action(
 async def close(
     alert_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
 ) -> Response:
-    settings = request.app.state.settings.alerting
-    return await submit(
-        request,
-        session,
-        alert_id,
-        lambda f: CloseIn(review_note=f.get("review_note", "")),
-        lambda body, v: actions.close(
-            session, v.viewer, alert_id, body.review_note, settings, utcnow()
-        ),
-    )
+    def review_note(form: dict[str, str]) -> str:
+        return CloseIn(review_note=form.get("review_note", "")).review_note
+
+    return await submit(request, session, alert_id, review_note, actions.close)

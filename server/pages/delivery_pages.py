@@ -15,13 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
-from server.core.access import STAFF, can_operate, get_visible, visible_deliveries
+from server.core.access import STAFF, can_operate
 from server.core.deps import SessionDep, StoreDep
 from server.core.errors import ApiError, message
-from server.core.models import Delivery, Role, User, Van, Zone, utcnow
+from server.core.models import Delivery, Role, Zone, utcnow
 from server.core.validation_fr import problem
 from server.domain import deliveries
 from server.pages import delivery_view, i18n
@@ -32,9 +31,12 @@ from server.pages.web import (
     NavLink,
     PageRefused,
     Visitor,
+    allowed_visitor,
+    decimal,
+    handle_form,
     render,
     see_other,
-    visitor,
+    visible_or_404,
 )
 from server.records.sealing import close_and_seal
 from server.schemas.common import IdPath
@@ -47,10 +49,9 @@ WORDS = DELIVERY_WORDS
 
 def operator_page(request: Request, session: SessionDep) -> Visitor:
     """Drivers and the cooperatives' staff; others are told it is not for their role."""
-    visit = visitor(request, session)
-    if not visit.viewer.orgs_with(Role.DRIVER, *STAFF):
-        raise PageRefused(403, visit)
-    return visit
+    return allowed_visitor(
+        request, session, lambda visit: bool(visit.viewer.orgs_with(Role.DRIVER, *STAFF))
+    )
 
 
 @router.get("/deliveries", response_class=HTMLResponse)
@@ -59,10 +60,8 @@ def today(request: Request, session: SessionDep) -> Response:
     visit = operator_page(request, session)
     day = utcnow().astimezone(clock.zone()).date()
     rows = session.execute(
-        select(Delivery, Van, User)
-        .join(Van, Van.id == Delivery.van_id)
-        .join(User, User.id == Delivery.driver_id)
-        .where(visible_deliveries(visit.viewer), Delivery.day == day)
+        deliveries.seen_with_van_and_driver(visit.viewer)
+        .where(Delivery.day == day)
         .order_by(Delivery.id)
     ).all()
     return render(request, "delivery_list.html", visit, rows=rows, day=day)
@@ -77,10 +76,7 @@ def show(
     problems: Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    try:
-        delivery = get_visible(session, visit.viewer, Delivery, delivery_id)
-    except ApiError as missing:  # not visible answers like not there (access.py)
-        raise PageRefused(missing.status, visit) from missing
+    delivery = visible_or_404(session, visit, Delivery, delivery_id)
     lang = i18n.page_language(request)
     may = can_operate(visit.viewer, delivery)
     file = deliveries.file_of(session, delivery)
@@ -122,37 +118,27 @@ async def submit(
     act: Act,
     place: Placer,
 ) -> Response:
-    raw = await request.form()  # already parsed (and its CSRF token checked) by CsrfChecked
-    problems.values = {k: str(v)[:1000] for k, v in raw.items() if k != "csrf"}
-    # The database work is blocking: off the event loop, like FastAPI's own sync routes.
-    return await run_in_threadpool(
-        _submit, request, session, store, delivery_id, problems, act, place
-    )
+    """Do what the form says (`act`); back to the delivery, or the delivery again with its
+    problems next to the fields they concern (`place` puts the domain's refusals)."""
 
+    def handle(values: dict[str, str]) -> Response:
+        problems.values = values
+        visit = operator_page(request, session)
+        lang = i18n.page_language(request)
+        words = i18n.translator(lang)
+        try:
+            act(visit, problems.values, lang, problems)
+        except ApiError as refused:
+            if refused.status in (403, 404):  # no rollback: it would expire the visitor's rows
+                raise PageRefused(refused.status, visit) from refused  # the session closes unsaved
+            session.rollback()
+            place(refused, problems, words, lang)
+            return show(request, session, store, visit, delivery_id, problems, refused.status)
+        if problems.fields or problems.general:  # the page's own checks of what was typed
+            return show(request, session, store, visit, delivery_id, problems, 422)
+        return see_other(f"/deliveries/{delivery_id}")
 
-def _submit(
-    request: Request,
-    session: SessionDep,
-    store: StoreDep,
-    delivery_id: int,
-    problems: Problems,
-    act: Act,
-    place: Placer,
-) -> Response:
-    visit = operator_page(request, session)
-    lang = i18n.page_language(request)
-    words = i18n.translator(lang)
-    try:
-        act(visit, problems.values, lang, problems)
-    except ApiError as refused:
-        if refused.status in (403, 404):  # no rollback: it would expire the visitor's rows
-            raise PageRefused(refused.status, visit) from refused  # the session closes unsaved
-        session.rollback()
-        place(refused, problems, words, lang)
-        return show(request, session, store, visit, delivery_id, problems, refused.status)
-    if problems.fields or problems.general:  # the page's own checks of what was typed
-        return show(request, session, store, visit, delivery_id, problems, 422)
-    return see_other(f"/deliveries/{delivery_id}")
+    return await handle_form(request, handle, longest=1000)
 
 
 def general(refused: ApiError, problems: Problems, lang: str) -> None:
@@ -162,24 +148,16 @@ def general(refused: ApiError, problems: Problems, lang: str) -> None:
     problems.general.append(message(refused.code, lang, params))
 
 
-def typed_number(text: str) -> str | None:
-    """A number as typed on a French phone keyboard (decimal comma); empty: not given."""
-    text = text.strip().replace(",", ".")
-    return text or None
-
-
 def depart_act(delivery_id: int, session: SessionDep, store: StoreDep) -> Act:
     def act(visit: Visitor, form: dict[str, str], lang: str, problems: Problems) -> None:
         zones = []
         for key, text in form.items():
             zone_id = key.removeprefix("temperature_")
-            if key == zone_id or typed_number(text) is None:
+            if key == zone_id or decimal(text) is None:
                 continue  # not a zone field, or left empty: the readings' temperature
             try:
                 zones.append(
-                    ZoneCheckIn.model_validate(
-                        {"zone_id": zone_id, "temperature_c": typed_number(text)}
-                    )
+                    ZoneCheckIn.model_validate({"zone_id": zone_id, "temperature_c": decimal(text)})
                 )
             except ValidationError as invalid:
                 problems.fields[key] = "; ".join(problem(e, lang) for e in invalid.errors())
@@ -242,7 +220,7 @@ def handover_act(delivery_id: int, stop_id: int, session: SessionDep, store: Sto
             body = HandoverIn.model_validate(
                 {
                     "receiver_name": form.get("receiver_name", "").strip() or None,
-                    "core_temperature_c": typed_number(form.get("core_temperature_c", "")),
+                    "core_temperature_c": decimal(form.get("core_temperature_c", "")),
                     "decisions": decisions,
                 }
             )

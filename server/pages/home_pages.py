@@ -14,15 +14,11 @@ from sqlalchemy import select
 from server.alerting.visibility import visible_alerts
 from server.core.access import (
     cold_room_windows,
-    visible_cold_rooms,
-    visible_deliveries,
     visible_probes,
-    visible_vans,
 )
 from server.core.deps import SessionDep, SettingsDep, StoreDep
 from server.core.errors import ApiError
 from server.core.models import (
-    ColdRoom,
     Delivery,
     Installation,
     Membership,
@@ -30,14 +26,13 @@ from server.core.models import (
     Probe,
     Role,
     User,
-    Van,
-    Zone,
     utcnow,
 )
 from server.core.models.alerts import Alert, AlertState
 from server.core.models.records import SealedRecord
 from server.core.validation_fr import problem
-from server.domain import sessions
+from server.domain import fleet, sessions
+from server.domain.deliveries import seen_with_van_and_driver
 from server.domain.place_readings import Place
 from server.domain.place_readings import series as readings_of
 from server.pages import charts, i18n, status
@@ -48,8 +43,8 @@ from server.pages.web import (
     LoginCsrfChecked,
     NavLink,
     NeedLogin,
-    PageRefused,
     Visitor,
+    allowed_visitor,
     home_of,
     render,
     see_other,
@@ -68,10 +63,7 @@ WORDS: Words = {}  # the header's, login's and home pages' words are the shared 
 
 
 def role_page(request: Request, session: SessionDep, role: str) -> Visitor:
-    visit = visitor(request, session)
-    if not visit.has_role(role):
-        raise PageRefused(403, visit)
-    return visit
+    return allowed_visitor(request, session, lambda visit: visit.has_role(role))
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -109,15 +101,8 @@ def login(
         )
         return render(request, "login.html", None, 422, email=email, error=error)
     try:
-        signed_in = sessions.login(
-            session,
-            settings,
-            request.app.state.password_hasher,
-            request.app.state.dummy_hash,
-            email=body.email,
-            password=body.password,
-            client_ip=sessions.client_ip(request),
-            now=utcnow(),
+        signed_in = sessions.login_request(
+            request, session, settings, email=body.email, password=body.password
         )
     except ApiError as refused:
         key = "too_many_attempts" if refused.status == 429 else "invalid_credentials"
@@ -151,15 +136,12 @@ def switch_language(code: str, request: Request) -> Response:
     return redirect
 
 
-def open_alerts(session: SessionDep, visit: Visitor) -> list[Alert]:
-    return list(
-        session.scalars(
-            select(Alert)
-            .where(visible_alerts(visit.viewer), Alert.state != AlertState.CLOSED)
-            .order_by(Alert.start_at.desc(), Alert.id.desc())
-            .limit(50)
-        )
-    )
+def newest_alerts(session: SessionDep, visit: Visitor, *, open_only: bool = True) -> list[Alert]:
+    """The 50 newest alerts the visitor sees (not closed ones, unless `open_only` is False)."""
+    query = select(Alert).where(visible_alerts(visit.viewer))
+    if open_only:
+        query = query.where(Alert.state != AlertState.CLOSED)
+    return list(session.scalars(query.order_by(Alert.start_at.desc(), Alert.id.desc()).limit(50)))
 
 
 @router.get("/driver", response_class=HTMLResponse)
@@ -167,7 +149,7 @@ def driver(request: Request, session: SessionDep, store: StoreDep) -> Response:
     visit = role_page(request, session, Role.DRIVER)
     empty = request.app.state.settings.alerting.empty_zone_category
     trucks = status.my_trucks(session, store, visit.viewer, empty, utcnow())
-    alerts = open_alerts(session, visit)
+    alerts = newest_alerts(session, visit)
     return render(request, "driver.html", visit, trucks=trucks, alerts=alerts)
 
 
@@ -188,25 +170,15 @@ def producer(request: Request, session: SessionDep, store: StoreDep) -> Response
             title = f"{room.name} — {i18n.translator(lang)[word]}"
             drawn.append((word, charts.svg_chart(series, start, now, limit_c, lang, title)))
         rooms.append((room, current, drawn))
-    mine = list(
-        session.scalars(
-            select(Alert)
-            .where(visible_alerts(visit.viewer))
-            .order_by(Alert.start_at.desc(), Alert.id.desc())
-            .limit(50)
-        )
-    )
-    return render(request, "producer.html", visit, rooms=rooms, alerts=mine)
+    alerts = newest_alerts(session, visit, open_only=False)
+    return render(request, "producer.html", visit, rooms=rooms, alerts=alerts)
 
 
 @router.get("/hygiene", response_class=HTMLResponse)
 def hygiene(request: Request, session: SessionDep) -> Response:
     visit = role_page(request, session, Role.HYGIENE_OFFICER)
     deliveries = session.execute(
-        select(Delivery, Van, User)
-        .join(Van, Van.id == Delivery.van_id)
-        .join(User, User.id == Delivery.driver_id)
-        .where(visible_deliveries(visit.viewer))
+        seen_with_van_and_driver(visit.viewer)
         .order_by(Delivery.day.desc(), Delivery.id.desc())
         .limit(100)
     ).all()
@@ -221,7 +193,7 @@ def hygiene(request: Request, session: SessionDep) -> Response:
         request,
         "hygiene.html",
         visit,
-        alerts=open_alerts(session, visit),
+        alerts=newest_alerts(session, visit),
         deliveries=deliveries,
         records=records,
     )
@@ -231,15 +203,7 @@ def hygiene(request: Request, session: SessionDep) -> Response:
 def admin(request: Request, session: SessionDep) -> Response:
     visit = role_page(request, session, Role.ADMIN)
     viewer = visit.viewer
-    vans = list(session.scalars(select(Van).where(visible_vans(viewer)).order_by(Van.name)))
-    zones: dict[int, list[Zone]] = {}
-    for zone in session.scalars(
-        select(Zone).where(Zone.van_id.in_([v.id for v in vans])).order_by(Zone.id)
-    ):
-        zones.setdefault(zone.van_id, []).append(zone)
-    rooms = list(
-        session.scalars(select(ColdRoom).where(visible_cold_rooms(viewer)).order_by(ColdRoom.name))
-    )
+    seen = fleet.seen_by(session, viewer)
     probes = session.execute(
         select(Probe, Installation)
         .outerjoin(Installation, (Installation.probe_id == Probe.id) & Installation.end.is_(None))
@@ -258,10 +222,10 @@ def admin(request: Request, session: SessionDep) -> Response:
         request,
         "admin.html",
         visit,
-        vans=vans,
-        zones=zones,
-        rooms=rooms,
+        vans=seen.vans,
+        zones=seen.zones,
+        rooms=seen.rooms,
         probes=probes,
-        places=places(session, viewer),
+        places=places(seen),
         members=members,
     )

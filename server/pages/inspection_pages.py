@@ -11,17 +11,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
-from server.core.access import Viewer, visible_cold_rooms, visible_vans
 from server.core.deps import SessionDep
 from server.core.errors import ApiError, message
-from server.core.models import ColdRoom, Role, Van, Zone
+from server.core.models import Role
 from server.domain.categories import profiles
+from server.domain.fleet import seen_by
 from server.pages import i18n
 from server.pages.inspection_jobs import DONE, FAILED, Job, TooManyJobs, jobs_of
 from server.pages.inspection_words import INSPECTION_WORDS
@@ -30,9 +29,9 @@ from server.pages.web import (
     NavLink,
     PageRefused,
     Visitor,
+    allowed_visitor,
     render,
     see_other,
-    visitor,
 )
 from server.records import inspection
 
@@ -43,23 +42,7 @@ WORDS = INSPECTION_WORDS
 
 def staff_page(request: Request, session: Session) -> Visitor:
     """The export is for the cooperative's hygiene officer (and admin), as in the API."""
-    visit = visitor(request, session)
-    if not visit.viewer.staff_coops:
-        raise PageRefused(403, visit)
-    return visit
-
-
-def choices(session: Session, viewer: Viewer) -> dict[str, Any]:
-    vans = list(session.scalars(select(Van).where(visible_vans(viewer)).order_by(Van.name)))
-    zones: dict[int, list[str]] = {}
-    for zone in session.scalars(
-        select(Zone).where(Zone.van_id.in_([v.id for v in vans])).order_by(Zone.id)
-    ):
-        zones.setdefault(zone.van_id, []).append(zone.name)
-    rooms = session.scalars(
-        select(ColdRoom).where(visible_cold_rooms(viewer)).order_by(ColdRoom.name)
-    )
-    return {"vans": vans, "zones": zones, "rooms": list(rooms)}
+    return allowed_visitor(request, session, lambda visit: bool(visit.viewer.staff_coops))
 
 
 def show_form(
@@ -71,6 +54,7 @@ def show_form(
     status_code: int = 200,
 ) -> Response:
     max_days = request.app.state.settings.records.max_export_days
+    seen = seen_by(session, visit.viewer)
     return render(
         request,
         "inspection.html",
@@ -79,7 +63,9 @@ def show_form(
         form=form,
         errors=errors or {},
         max_days=max_days,
-        **choices(session, visit.viewer),
+        vans=seen.vans,
+        zones=seen.zones,
+        rooms=seen.rooms,
     )
 
 

@@ -14,23 +14,20 @@ from sqlalchemy.orm import Session
 
 from alerts.judgement import Level, judge
 from alerts.limits import ZoneLimit, limit_for_category, limit_for_lots
-from alerts.profiles import ProductProfile, load_profiles
 from coldchain import clock
 from coldchain.readingstore.base import ReadingStore
 from server.alerting.places import lots_on_board, zone_key
 from server.core.access import Viewer, cold_room_windows, visible_cold_rooms, zone_windows
 from server.core.errors import ApiError
-from server.core.models import ColdRoom, Delivery, DeliveryStatus, Van, Zone
+from server.core.models import ColdRoom, Delivery, DeliveryStatus, Van
+from server.domain.categories import profiles
+from server.domain.fleet import zones_of
 from server.domain.place_readings import Place, PlaceReading, latest, to_ms
 
 FRESH = timedelta(minutes=30)  # older than this, the page says "no recent reading"
 
 
 @lru_cache(maxsize=1)
-def profiles() -> dict[str, ProductProfile]:
-    return load_profiles()
-
-
 @dataclass(frozen=True)
 class PlaceNow:
     name: str
@@ -97,7 +94,7 @@ def my_trucks(
         van = session.get(Van, delivery.van_id)
         assert van is not None
         zones = []
-        for zone in session.scalars(select(Zone).where(Zone.van_id == van.id).order_by(Zone.id)):
+        for zone in session.scalars(zones_of(van)):
             try:
                 windows = zone_windows(session, viewer, zone.id)
             except ApiError:

@@ -1,6 +1,7 @@
 """Page plumbing: templates, the signed-in user from the session cookie (the server's
-own auth dependencies, called directly), rendering with language and formatting helpers,
-and the forms' CSRF protection.
+own auth dependencies, called directly) and whether the page is theirs, rendering with
+language and formatting helpers, the forms' CSRF protection, and what every form does
+with what was typed (read off the event loop; Brussels wall times, decimal commas).
 
 CSRF (server/core/csrf.py): every POST form of the pages carries a hidden token and every
 POST route checks it before doing anything; a missing or wrong token gets the 403 page
@@ -21,25 +22,29 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from coldchain import clock
 from server.core import csrf
-from server.core.access import Viewer
+from server.core.access import Viewer, get_visible
 from server.core.deps import current_access_token, current_user, session_cookie_token
 from server.core.errors import ApiError
 from server.core.models import AccessToken, Role, User
 from server.pages import i18n
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -97,6 +102,24 @@ def visitor(request: Request, session: Session) -> Visitor:
     except ApiError as error:
         raise NeedLogin from error
     return Visitor(user, Viewer.of(user), access)
+
+
+def allowed_visitor(request: Request, session: Session, may: Callable[[Visitor], bool]) -> Visitor:
+    """The signed-in visitor if the page is for them (`may`); else the 403 page, which says
+    it is not for their role."""
+    visit = visitor(request, session)
+    if not may(visit):
+        raise PageRefused(403, visit)
+    return visit
+
+
+def visible_or_404(session: Session, visit: Visitor, model: type[T], row_id: int) -> T:
+    """The row if the visitor may see it; else the 404 page (access.py: a row one may not
+    see answers like one that is not there)."""
+    try:
+        return get_visible(session, visit.viewer, model, row_id)
+    except ApiError as missing:
+        raise PageRefused(missing.status, visit) from missing
 
 
 def home_of(visit: Visitor) -> str:
@@ -158,6 +181,36 @@ def render(
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def local_instant(text: str) -> datetime | str:
+    """A datetime-local field (Brussels wall time) as an aware datetime; the text itself
+    if it is not one, empty included (the schema then says, in French, what is wrong)."""
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=clock.zone())
+    except ValueError:
+        return text
+
+
+def local_input(value: datetime | None) -> str:
+    """An aware datetime as a datetime-local field shows it (Brussels wall time)."""
+    return value.astimezone(clock.zone()).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def decimal(text: str | None) -> str | None:
+    """« 0,3 » as typed in French (a phone's decimal comma) is 0.3; empty: not given."""
+    return text.strip().replace(",", ".") if text and text.strip() else None
+
+
+async def handle_form(
+    request: Request, handle: Callable[[dict[str, str]], Response], longest: int = 5000
+) -> Response:
+    """Read the posted form (its CSRF token aside: checked by `CsrfChecked` already), each
+    value cut to `longest` characters, then `handle` it off the event loop: the database
+    work blocks, as in FastAPI's own sync routes."""
+    raw = await request.form()  # parsed once, kept by the request
+    values = {key: str(value)[:longest] for key, value in raw.items() if key != csrf.FIELD}
+    return await run_in_threadpool(handle, values)
 
 
 class CsrfRefused(Exception):

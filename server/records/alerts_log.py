@@ -10,17 +10,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from server.core.models import Load, User
+from server.core.models import Load
 from server.core.models.alerts import Alert, AlertLot, CorrectiveAction, LotDecision
+from server.domain.users import full_name
 
 
 def _iso(t: datetime | None) -> str | None:
     return None if t is None else t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _name(session: Session, user_id: int | None) -> str | None:
-    user = session.get(User, user_id) if user_id is not None else None
-    return user.full_name if user else None
 
 
 def for_delivery(session: Session, delivery_id: int, lots: dict[int, str]) -> list[dict[str, Any]]:
@@ -82,15 +78,15 @@ def _entry(session: Session, alert: Alert, lots: dict[int, str] | None) -> dict[
         "detected_late": alert.detected_late,
         "text_fr": alert.text_fr,
         "lots": sorted(refs[i] for i in lot_ids),
-        "acknowledged_by": _name(session, alert.acknowledged_by_id),
+        "acknowledged_by": full_name(session, alert.acknowledged_by_id),
         "acknowledged_at": _iso(alert.acknowledged_at),
-        "closed_by": _name(session, alert.closed_by_id),
+        "closed_by": full_name(session, alert.closed_by_id),
         "closed_at": _iso(alert.closed_at),
         "review_note": alert.review_note,
         "corrective_action": None
         if action is None
         else {
-            "recorded_by": _name(session, action.recorded_by_id),
+            "recorded_by": full_name(session, action.recorded_by_id),
             "recorded_at": _iso(action.recorded_at),
             "immediate_action": action.immediate_action,
             "action_at": _iso(action.action_at),

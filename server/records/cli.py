@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,14 +56,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     purge.set_defaults(handler=run_purge)
 
 
-def _open(settings: Settings) -> tuple[Any, Any, Any]:
-    from coldchain.readingstore.registry import make_reading_store
+@contextmanager
+def _database(settings: Settings) -> Iterator[Any]:
+    """The database's session factory (migrated first if the settings say so); the engine
+    is disposed of after."""
     from server.core.db import make_engine, make_sessionmaker, migrate
 
     engine = make_engine(settings.server.database_url)
-    if settings.server.migrate_on_start:
-        migrate(engine)
-    return engine, make_sessionmaker(engine), make_reading_store(settings.store)
+    try:
+        if settings.server.migrate_on_start:
+            migrate(engine)
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _database_and_store(settings: Settings) -> Iterator[tuple[Any, Any]]:
+    """The session factory and the reading store (closed after), for the commands that
+    read readings."""
+    from coldchain.readingstore.registry import make_reading_store
+
+    with _database(settings) as factory:
+        store = make_reading_store(settings.store)
+        try:
+            yield factory, store
+        finally:
+            store.close()
 
 
 def run_seal(args: argparse.Namespace) -> int:
@@ -69,17 +90,13 @@ def run_seal(args: argparse.Namespace) -> int:
     from server.records.sealing import seal_pending
 
     settings = settings_or_exit(args.config)
-    engine, factory, store = _open(settings)
-    try:
+    with _database_and_store(settings) as (factory, store):
         window = timedelta(days=settings.records.reseal_window_days)
         for record in seal_pending(factory, store, profiles(), clock.utcnow(), window):
             print(
                 f"delivery {record.delivery_id} sealed: version {record.version}, "
                 f"{record.record_hash}"
             )
-    finally:
-        store.close()
-        engine.dispose()
     return 0
 
 
@@ -87,10 +104,8 @@ def run_verify(args: argparse.Namespace) -> int:
     from server.records.verify import cooperatives_with_records, verify_chain
 
     settings = settings_or_exit(args.config)
-    engine, factory, store = _open(settings)
-    store.close()
     bad = 0
-    with factory() as session:
+    with _database(settings) as factory, factory() as session:
         for cooperative_id in (
             [args.cooperative] if args.cooperative else cooperatives_with_records(session)
         ):
@@ -108,7 +123,6 @@ def run_verify(args: argparse.Namespace) -> int:
                     f"(#{first.get('sequence')}, delivery {first.get('delivery_id')} "
                     f"v{first.get('version')}): {first.get('reason_fr')}"
                 )
-    engine.dispose()
     return 1 if bad else 0
 
 
@@ -117,9 +131,7 @@ def run_export(args: argparse.Namespace) -> int:
     from server.records import formats, record_pdf
 
     settings = settings_or_exit(args.config)
-    engine, factory, store = _open(settings)
-    store.close()
-    with factory() as session:
+    with _database(settings) as factory, factory() as session:
         record = session.get(SealedRecord, args.record_id)
         if record is None:
             print(f"no sealed record {args.record_id}", file=sys.stderr)
@@ -138,7 +150,6 @@ def run_export(args: argparse.Namespace) -> int:
         else:
             print("output must end in .pdf, .csv or .json", file=sys.stderr)
             return 2
-    engine.dispose()
     print(f"written {args.output}")
     return 0
 
@@ -156,13 +167,12 @@ def run_inspection(args: argparse.Namespace) -> int:
     wanted = inspection.InspectionRequest(start, end, tuple(args.van), tuple(args.cold_room))
     # The command runs as the cooperative's hygiene officer: the same tenancy rules apply.
     viewer = Viewer(0, False, {args.cooperative: frozenset({Role.HYGIENE_OFFICER})})
-    engine, factory, store = _open(settings)
 
     def progress(label: str, total: int) -> None:
         print(f"\r{total:>10} mesures — {label[:50]:<50}", end="", file=sys.stderr, flush=True)
 
     try:
-        with factory() as session:
+        with _database_and_store(settings) as (factory, store), factory() as session:
             places = inspection.locations(
                 session, viewer, wanted, profiles(), settings.records.max_export_days
             )
@@ -173,9 +183,6 @@ def run_inspection(args: argparse.Namespace) -> int:
     except ApiError as exc:
         print(f"refused: {message(exc.code, 'fr', exc.params)}", file=sys.stderr)
         return 2
-    finally:
-        store.close()
-        engine.dispose()
     print(f"\n{args.output}: {len(hashes) + 1} files", file=sys.stderr)
     return 0
 
@@ -184,12 +191,8 @@ def run_purge(args: argparse.Namespace) -> int:
     from server.records.retention import purge
 
     settings = settings_or_exit(args.config)
-    engine, factory, store = _open(settings)
-    store.close()
-    try:
+    with _database(settings) as factory:
         results = purge(factory, settings.records.retention_days, clock.utcnow(), args.dry_run)
-    finally:
-        engine.dispose()
     for result in results:
         verb = "would remove" if args.dry_run else "removed"
         note = f" (refused: {result.refused})" if result.refused else ""
@@ -206,14 +209,11 @@ def run_calibrations_due(args: argparse.Namespace) -> int:
     from server.records.registers import calibration_rows, overdue
 
     settings = settings_or_exit(args.config)
-    engine, factory, store = _open(settings)
-    store.close()
-    with factory() as session:
+    with _database(settings) as factory, factory() as session:
         pairs = session.execute(
             select(Calibration, Probe).join(Probe, Probe.id == Calibration.probe_id)
         ).all()
         rows = calibration_rows([(c, p) for c, p in pairs], clock.today())
-    engine.dispose()
     late = overdue(rows)
     for row in late:
         probe, channel, checked, state = row[0], row[1], row[2], row[-1]

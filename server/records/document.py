@@ -18,9 +18,10 @@ from alerts.limits import Lot, timeline_for_lots
 from alerts.profiles import ProductProfile
 from coldchain.readingstore.base import ReadingStore
 from server.core.access import delivery_window
-from server.core.models import Delivery, Load, Organisation, Stop, User, Van, Zone
+from server.core.models import Delivery, Load, Organisation, Stop, Van, Zone
 from server.domain.deliveries import DeliveryFile, HandedOver, file_of
 from server.domain.place_readings import Place, PlaceReading, series, to_ms
+from server.domain.users import full_name
 from server.records import alerts_log
 from server.records.verdict import Point, limit_of, statistics, verdict
 
@@ -42,11 +43,6 @@ EMPTY_ZONE_CATEGORY = "ambient"  # nothing on board: no limit (as alerting.empty
 
 def iso(t: datetime | None) -> str | None:
     return None if t is None else t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _name(session: Session, user_id: int | None) -> str | None:
-    user = session.get(User, user_id) if user_id is not None else None
-    return user.full_name if user else None
 
 
 def build(
@@ -76,10 +72,10 @@ def build(
             "id": delivery.id,
             "day": delivery.day.isoformat(),
             "van": {"id": van.id, "name": van.name, "plate": van.plate},
-            "driver": _name(session, delivery.driver_id),
+            "driver": full_name(session, delivery.driver_id),
             "departed_at": iso(delivery.departed_at),
             "closed_at": iso(delivery.closed_at),
-            "closed_by": _name(session, delivery.closed_by_id),
+            "closed_by": full_name(session, delivery.closed_by_id),
         },
         "departure_checks": _departure_checks(session, file, zones),
         "stops": [_stop(session, s, file.handovers.get(s.id), lots, zones) for s in stops],
@@ -98,7 +94,7 @@ def _departure_checks(session: Session, file: DeliveryFile, zones: dict[int, Zon
         {
             "zone": zones[r.zone_id].name if r.zone_id in zones else str(r.zone_id),
             "checked_at": iso(r.checked_at),
-            "checked_by": _name(session, r.checked_by_id),
+            "checked_by": full_name(session, r.checked_by_id),
             "temperature_c": r.temperature_c,
             "limit_c": r.limit_c,
             "source": r.source,
@@ -129,7 +125,7 @@ def _stop(
     handover, temperatures = done.handover, done.zone_temperatures  # by zone
     out["handover"] = {
         "at": iso(handover.at),
-        "recorded_by": _name(session, handover.recorded_by_id),
+        "recorded_by": full_name(session, handover.recorded_by_id),
         "receiver_name": handover.receiver_name,
         "core_temperature_c": handover.core_temperature_c,
         "zone_temperatures": [
@@ -249,6 +245,20 @@ def _limits(
     return out
 
 
+def sealed_reading(r: PlaceReading) -> list[Any]:
+    """A reading as the sealed document keeps it: its values under READING_COLUMNS."""
+    return [
+        to_ms(r.time),
+        r.probe_id,
+        r.channel,
+        r.raw_value,
+        r.value,
+        r.calibration_id,
+        r.fault,
+        r.clock_synced,
+    ]
+
+
 def _zone(zone: Zone, readings: list[PlaceReading], limits: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "limits": limits,
@@ -256,19 +266,7 @@ def _zone(zone: Zone, readings: list[PlaceReading], limits: list[dict[str, Any]]
         "name": zone.name,
         "kind": zone.kind,
         "reading_columns": READING_COLUMNS,
-        "readings": [
-            [
-                to_ms(r.time),
-                r.probe_id,
-                r.channel,
-                r.raw_value,
-                r.value,
-                r.calibration_id,
-                r.fault,
-                r.clock_synced,
-            ]
-            for r in readings
-        ],
+        "readings": [sealed_reading(r) for r in readings],
         "quality": quality(readings),
     }
 

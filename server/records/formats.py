@@ -1,18 +1,22 @@
-"""A sealed record as JSON (the exact sealed bytes, to re-hash) and as CSV (its readings)."""
+"""A sealed record as JSON (the exact sealed bytes, to re-hash) and as CSV (its readings);
+the CSV every export writes (records, inspection locations, registers): what a spreadsheet
+opens as it is, and one reading's columns."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from server.core.models.records import SealedRecord
 from server.records.timefmt import local
 
-CSV_HEADER = [
-    "zone",
+if TYPE_CHECKING:
+    from _csv import Writer
+
+READING_COLUMNS = [
     "heure_bruxelles",
     "heure_utc_ms",
     "sonde",
@@ -23,6 +27,23 @@ CSV_HEADER = [
     "defaut",
     "horloge_synchronisee",
 ]
+CSV_HEADER = ["zone", *READING_COLUMNS]
+
+
+def spreadsheet_writer(buffer: io.StringIO) -> Writer:
+    """A CSV writer into `buffer` that a French spreadsheet opens as it is: UTF-8 with a
+    BOM (written here, first), ';' between fields, CRLF line ends."""
+    buffer.write("\ufeff")
+    return csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+
+
+def spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A whole (small) CSV file, as `spreadsheet_writer` writes it."""
+    buffer = io.StringIO()
+    writer = spreadsheet_writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
 
 
 def record_json(record: SealedRecord) -> str:
@@ -48,28 +69,39 @@ def _number(value: Any) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
+def reading_row(
+    time_ms: int,
+    probe: str,
+    channel: str,
+    raw: float | None,
+    value: float | None,
+    calibration: int | None,
+    fault: str | None,
+    synced: bool,
+) -> list[Any]:
+    """One calibrated reading under READING_COLUMNS, from its values as a sealed document
+    keeps them (server/records/document.py `sealed_reading`)."""
+    return [
+        local(time_ms, "%Y-%m-%d %H:%M:%S"),
+        time_ms,
+        probe,
+        channel,
+        _number(raw),
+        _number(value),
+        "" if calibration is None else calibration,
+        fault or "",
+        "oui" if synced else "non",
+    ]
+
+
 def readings_csv(doc: dict[str, Any]) -> Iterator[str]:
-    """One line per reading of every zone (UTF-8 with BOM and ';' so a spreadsheet opens it)."""
+    """One line per reading of every zone."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    buffer.write("\ufeff")
+    writer = spreadsheet_writer(buffer)
     writer.writerow(CSV_HEADER)
     for zone in doc["zones"]:
-        for time_ms, probe, channel, raw, value, calibration, fault, synced in zone["readings"]:
-            writer.writerow(
-                [
-                    zone["name"],
-                    local(time_ms, "%Y-%m-%d %H:%M:%S"),
-                    time_ms,
-                    probe,
-                    channel,
-                    _number(raw),
-                    _number(value),
-                    "" if calibration is None else calibration,
-                    fault or "",
-                    "oui" if synced else "non",
-                ]
-            )
+        for reading in zone["readings"]:
+            writer.writerow([zone["name"], *reading_row(*reading)])
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()
                 buffer.seek(0)

@@ -10,9 +10,7 @@ bounded whatever the period.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import zipfile
 from collections.abc import Callable, Mapping
@@ -36,13 +34,14 @@ from server.core.access import (
     visible_deliveries,
     zone_windows,
 )
-from server.core.errors import ApiError, Both
-from server.core.models import Calibration, ColdRoom, Delivery, Installation, Probe, Van, Zone
+from server.core.errors import ApiError, invalid, require_period
+from server.core.models import Calibration, ColdRoom, Delivery, Installation, Probe, Van
 from server.core.models.alerts import Alert
 from server.core.models.records import SealedRecord
+from server.domain.fleet import zones_of
 from server.domain.place_readings import Place
 from server.records import alerts_log, record_pdf, registers
-from server.records.formats import record_json
+from server.records.formats import record_json, spreadsheet_csv
 from server.records.locations import Location, summary_pdf, write_readings
 from server.records.timefmt import local, parse
 from server.records.verdict import describe_limit
@@ -60,10 +59,6 @@ class InspectionRequest:
     cold_room_ids: tuple[int, ...]
 
 
-def _invalid(fr: str, en: str) -> ApiError:
-    return ApiError(422, "validation_error", detail=Both(fr, en))
-
-
 def locations(
     session: Session,
     viewer: Viewer,
@@ -72,18 +67,17 @@ def locations(
     max_days: int,
 ) -> list[Location]:
     """Check the request against the tenancy rules and limits; the locations to export."""
-    if request.end <= request.start:
-        raise _invalid("la fin doit être après le début", "end must be after start")
+    require_period(request.start, request.end)
     if request.end - request.start > timedelta(days=max_days):
-        raise _invalid(f"période de {max_days} jours au plus", f"at most {max_days} days")
+        raise invalid(f"période de {max_days} jours au plus", f"at most {max_days} days")
     if not request.van_ids and not request.cold_room_ids:
-        raise _invalid(
+        raise invalid(
             "indiquez au moins un véhicule ou une chambre froide", "name a van or a cold room"
         )
     found: list[Location] = []
     for van_id in sorted(set(request.van_ids)):
         van = get_visible(session, viewer, Van, van_id)  # 404 for another cooperative's van
-        for zone in session.scalars(select(Zone).where(Zone.van_id == van.id).order_by(Zone.id)):
+        for zone in session.scalars(zones_of(van)):
             try:
                 windows = zone_windows(session, viewer, zone.id)
             except ApiError:
@@ -277,15 +271,13 @@ ALERT_HEADER = [
 
 
 def _alerts_csv(entries: list[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(ALERT_HEADER)
+    rows = []
     for a in entries:
         action = a["corrective_action"] or {}
         decisions = "; ".join(
             f"{d['lot_reference']}: {d['decision']}" for d in action.get("lot_decisions", [])
         )
-        writer.writerow(
+        rows.append(
             [
                 local(a["start_at"]),
                 local(a["end_at"]),
@@ -307,7 +299,7 @@ def _alerts_csv(entries: list[dict[str, Any]]) -> bytes:
                 a["closed_by"] or "",
             ]
         )
-    return ("\ufeff" + buffer.getvalue()).encode()
+    return spreadsheet_csv(ALERT_HEADER, rows)
 
 
 def _yes_no(value: bool | None) -> str:

@@ -3,7 +3,6 @@ streamed day by day, and a PDF summary (daily min/max/mean, excursions, alerts).
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,21 +19,11 @@ from coldchain.readingstore.base import ReadingStore
 from server.core.access import Interval
 from server.domain.place_readings import Place, series, to_ms
 from server.records.chart import Limit, chart
+from server.records.document import sealed_reading
+from server.records.formats import READING_COLUMNS, reading_row, spreadsheet_writer
 from server.records.pdfkit import H2, SMALL, TITLE, build, para, table
 from server.records.timefmt import celsius, local
 from server.records.verdict import MAX_STEP_MS
-
-READINGS_HEADER = [
-    "heure_bruxelles",
-    "heure_utc_ms",
-    "sonde",
-    "canal",
-    "valeur_brute_c",
-    "valeur_etalonnee_c",
-    "etalonnage_id",
-    "defaut",
-    "horloge_synchronisee",
-]
 
 
 @dataclass
@@ -111,9 +100,8 @@ def write_readings(
     """Stream the location's calibrated readings (one day at a time) into `out` as CSV."""
     summary = Summary()
     text = io.StringIO()  # one day of CSV at a time, then into `out`
-    text.write("\ufeff")
-    writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
-    writer.writerow(READINGS_HEADER)
+    writer = spreadsheet_writer(text)
+    writer.writerow(READING_COLUMNS)
     day_start = start
     while day_start < end:
         local_day = day_start.astimezone(clock.zone())
@@ -125,22 +113,9 @@ def write_readings(
         day_label = local_day.strftime("%Y-%m-%d")
         rows = series(session, store, location.place, location.windows, day_start, day_end)
         for r in rows:
-            ms = to_ms(r.time)
-            writer.writerow(
-                [
-                    local(r.time, "%Y-%m-%d %H:%M:%S"),
-                    ms,
-                    r.probe_id,
-                    r.channel,
-                    "" if r.raw_value is None else f"{r.raw_value:.3f}",
-                    "" if r.value is None else f"{r.value:.3f}",
-                    "" if r.calibration_id is None else r.calibration_id,
-                    r.fault or "",
-                    "oui" if r.clock_synced else "non",
-                ]
-            )
+            writer.writerow(reading_row(*sealed_reading(r)))  # as a sealed record's CSV
             if r.value is not None:
-                summary.add(r.channel, ms, r.value, day_label, location.limit)
+                summary.add(r.channel, to_ms(r.time), r.value, day_label, location.limit)
         out.write(text.getvalue().encode())
         text.seek(0)
         text.truncate()

@@ -10,8 +10,15 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from server.records.chart import Limit, chart, excursion_spans
-from server.records.pdfkit import BODY, H2, SMALL, TITLE, build, para, rich, table
-from server.records.record_pdf import SEVERITIES, stops_table, verdict_table
+from server.records.pdfkit import H2, SMALL, TITLE, build, para, table
+from server.records.record_pdf import (
+    SEVERITIES,
+    corrective_action,
+    loads_table,
+    seal_section,
+    stops_table,
+    verdict_table,
+)
 from server.records.timefmt import celsius, local
 from server.records.verdict import MAX_STEP_MS
 
@@ -57,24 +64,12 @@ def _header(extract: dict[str, Any]) -> list[Flowable]:
 
 
 def _loads(extract: dict[str, Any]) -> list[Flowable]:
-    out: list[Flowable] = [para("Vos lots (traçabilité, Règl. (UE) 931/2011)", H2)]
-    rows = [
-        (
-            load["lot_reference"],
-            load["description"],
-            load["category_fr"],
-            f"{load['quantity']} {load['unit']}",
-            load["consignee"],
-            f"{load['zone']} (arrêts {load['pickup_stop']} → {load['drop_stop']})",
-        )
-        for load in extract["loads"]
+    return [
+        para("Vos lots (traçabilité, Règl. (UE) 931/2011)", H2),
+        loads_table(extract["loads"], consignor=False),
+        para("Températures et verdict par lot (pendant que le lot était à bord)", H2),
+        *verdict_table(extract["loads"]),
     ]
-    widths = [25 * mm, 40 * mm, 32 * mm, 20 * mm, 35 * mm, 28 * mm]
-    header = ["Lot", "Description", "Catégorie", "Quantité", "Destinataire", "Zone"]
-    out.append(table(header, rows, widths))
-    out.append(para("Températures et verdict par lot (pendant que le lot était à bord)", H2))
-    out += verdict_table(extract["loads"])
-    return out
 
 
 def _charts(extract: dict[str, Any]) -> list[Flowable]:
@@ -126,39 +121,16 @@ def _alerts(extract: dict[str, Any]) -> list[Flowable]:
                 f"lots {', '.join(alert['lots']) or '—'} — {detail}"
             )
         )
-        action = alert["corrective_action"]
-        if action is None:
-            out.append(para(f"   Pas encore d'action corrective (état : {alert['state']}).", SMALL))
-            continue
-        decisions = "; ".join(
-            f"{d['lot_reference']} : {d['decision']} ({d['justification']})"
-            for d in action["lot_decisions"]
-        )
-        out.append(
-            para(
-                f"   Action corrective ({local(action['action_at'])}) : "
-                f"{action['immediate_action']}. "
-                f"Évaluation du produit : {action['product_assessment']}. "
-                f"Cause : {action['root_cause']}. Prévention : {action['preventive_action']}. "
-                f"Décisions pour vos lots : {decisions or '—'}. "
-                f"AFSCA notifiée : {'oui' if action['afsca_notified'] else 'non'} "
-                f"({action['afsca_reason']}).",
-                SMALL,
-            )
-        )
+        out.append(corrective_action(alert, "Décisions pour vos lots"))
     return out
 
 
 def _seal(extract: dict[str, Any]) -> list[Flowable]:
     record = extract["record"]
-    mono = "<font name='Courier' size='7.5'>{}</font>"
-    return [
-        para("Scellement et vérification", H2),
-        para(
-            f"Enregistrement n° {record['id']}, version {record['version']}, "
-            f"n° {record['sequence']} de la chaîne de la coopérative."
-        ),
-        rich(f"Empreinte SHA-256 : {mono.format(record['record_hash'])}", BODY),
-        rich(f"Empreinte précédente : {mono.format(record['previous_hash'])}", BODY),
-        para(extract["verification_fr"], SMALL),
-    ]
+    return seal_section(
+        f"Enregistrement n° {record['id']}, version {record['version']}, "
+        f"n° {record['sequence']} de la chaîne de la coopérative.",
+        record["record_hash"],
+        record["previous_hash"],
+        extract["verification_fr"],
+    )

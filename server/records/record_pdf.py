@@ -82,30 +82,35 @@ def limit_text(limit: dict[str, Any]) -> str:
 
 
 def _loads(doc: dict[str, Any]) -> list[Flowable]:
-    out: list[Flowable] = [para("Chargements (traçabilité, Règl. (UE) 931/2011)", H2)]
+    return [
+        para("Chargements (traçabilité, Règl. (UE) 931/2011)", H2),
+        loads_table(doc["loads"], consignor=True),
+        para("Températures et verdict par lot", H2),
+        *verdict_table(doc["loads"]),
+    ]
+
+
+def loads_table(loads: list[dict[str, Any]], consignor: bool) -> Flowable:
+    """The lots with their traceability fields (931/2011); the producer's extract
+    (producer_pdf.py) leaves out the consignor: the producer themselves."""
     rows = [
         (
             load["lot_reference"],
             load["description"],
             load["category_fr"],
             f"{load['quantity']} {load['unit']}",
-            load["consignor"],
+            *([load["consignor"]] if consignor else []),
             load["consignee"],
             f"{load['zone']} (arrêts {load['pickup_stop']} → {load['drop_stop']})",
         )
-        for load in doc["loads"]
+        for load in loads
     ]
-    widths = [22 * mm, 32 * mm, 30 * mm, 18 * mm, 27 * mm, 27 * mm, 24 * mm]
-    out.append(
-        table(
-            ["Lot", "Description", "Catégorie", "Quantité", "Expéditeur", "Destinataire", "Zone"],
-            rows,
-            widths,
-        )
-    )
-    out.append(para("Températures et verdict par lot", H2))
-    out += verdict_table(doc["loads"])
-    return out
+    header = ["Lot", "Description", "Catégorie", "Quantité", "Destinataire", "Zone"]
+    widths = [25 * mm, 40 * mm, 32 * mm, 20 * mm, 35 * mm, 28 * mm]
+    if consignor:  # one more column: the others narrower
+        header.insert(4, "Expéditeur")
+        widths = [22 * mm, 32 * mm, 30 * mm, 18 * mm, 27 * mm, 27 * mm, 24 * mm]
+    return table(header, rows, widths)
 
 
 def _zones(doc: dict[str, Any]) -> list[Flowable]:
@@ -192,27 +197,33 @@ def _alerts(doc: dict[str, Any]) -> list[Flowable]:
             f"pic {celsius(alert['peak'])}, lots {', '.join(alert['lots']) or '—'} : "
         )
         out.append(rich(text + _esc(alert["text_fr"])))
-        action = alert["corrective_action"]
-        if action is None:
-            out.append(para(f"   Pas encore d'action corrective (état : {alert['state']}).", SMALL))
-            continue
-        decisions = "; ".join(
-            f"{d['lot_reference']} : {d['decision']} ({d['justification']})"
-            for d in action["lot_decisions"]
-        )
-        out.append(
-            para(
-                f"   Action corrective ({action['recorded_by']}, {local(action['action_at'])}) : "
-                f"{action['immediate_action']}. "
-                f"Évaluation du produit : {action['product_assessment']}. "
-                f"Cause : {action['root_cause']}. Prévention : {action['preventive_action']}. "
-                f"Décisions : {decisions or '—'}. "
-                f"AFSCA notifiée : {'oui' if action['afsca_notified'] else 'non'} "
-                f"({action['afsca_reason']}).",
-                SMALL,
-            )
-        )
+        out.append(corrective_action(alert, "Décisions"))
     return out
+
+
+def corrective_action(alert: dict[str, Any], decisions_title: str) -> Flowable:
+    """The alert's corrective action, or that there is none yet; who recorded it when the
+    document names them (the producer's extract, producer_pdf.py, names no one)."""
+    action = alert["corrective_action"]
+    if action is None:
+        return para(f"   Pas encore d'action corrective (état : {alert['state']}).", SMALL)
+    decisions = "; ".join(
+        f"{d['lot_reference']} : {d['decision']} ({d['justification']})"
+        for d in action["lot_decisions"]
+    )
+    when = local(action["action_at"])
+    if "recorded_by" in action:
+        when = f"{action['recorded_by']}, {when}"
+    return para(
+        f"   Action corrective ({when}) : "
+        f"{action['immediate_action']}. "
+        f"Évaluation du produit : {action['product_assessment']}. "
+        f"Cause : {action['root_cause']}. Prévention : {action['preventive_action']}. "
+        f"{decisions_title} : {decisions or '—'}. "
+        f"AFSCA notifiée : {'oui' if action['afsca_notified'] else 'non'} "
+        f"({action['afsca_reason']}).",
+        SMALL,
+    )
 
 
 def _esc(text: str) -> str:
@@ -253,23 +264,29 @@ def _quality(doc: dict[str, Any]) -> list[Flowable]:
 
 
 def _seal(doc: dict[str, Any], record_hash: str, previous_hash: str) -> list[Flowable]:
+    return seal_section(
+        f"Enregistrement n° {doc['sequence']} de la chaîne de la coopérative, "
+        f"version {doc['version']} de la livraison.",
+        record_hash,
+        previous_hash,
+        "Vérifier : « coldchain records verify » recalcule toute la chaîne et nomme le premier "
+        "enregistrement qui ne correspond pas. À la main : l'empreinte est le SHA-256 de "
+        "(empreinte précédente + saut de ligne + document JSON canonique), document disponible "
+        "dans l'export JSON (champ « document »).",
+    )
+
+
+def seal_section(
+    which: str, record_hash: str, previous_hash: str, how_to_check: str
+) -> list[Flowable]:
+    """Which record in the chain, its hashes, how to check them (record and extract)."""
+    mono = "<font name='Courier' size='7.5'>{}</font>"
     return [
         para("Scellement et vérification", H2),
-        para(
-            f"Enregistrement n° {doc['sequence']} de la chaîne de la coopérative, "
-            f"version {doc['version']} de la livraison."
-        ),
-        rich(f"Empreinte SHA-256 : <font name='Courier' size='7.5'>{record_hash}</font>", BODY),
-        rich(
-            f"Empreinte précédente : <font name='Courier' size='7.5'>{previous_hash}</font>", BODY
-        ),
-        para(
-            "Vérifier : « coldchain records verify » recalcule toute la chaîne et nomme le premier "
-            "enregistrement qui ne correspond pas. À la main : l'empreinte est le SHA-256 de "
-            "(empreinte précédente + saut de ligne + document JSON canonique), document disponible "
-            "dans l'export JSON (champ « document »).",
-            SMALL,
-        ),
+        para(which),
+        rich(f"Empreinte SHA-256 : {mono.format(record_hash)}", BODY),
+        rich(f"Empreinte précédente : {mono.format(previous_hash)}", BODY),
+        para(how_to_check, SMALL),
     ]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, BinaryIO
@@ -14,6 +12,7 @@ from reportlab.platypus import Flowable
 from alerts.profiles import Basis, ProductProfile
 from server.core.models import Calibration, Probe
 from server.domain.calibration import FAIL_MEANING_FR, RESULT_FR, Result, is_overdue
+from server.records.formats import spreadsheet_csv
 from server.records.pdfkit import H2, SMALL, TITLE, build, para, table
 from server.records.timefmt import celsius, local
 
@@ -132,11 +131,7 @@ def _pdf_row(row: list[str]) -> list[str]:
 
 
 def calibration_csv(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CALIBRATION_HEADER)
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode()
+    return spreadsheet_csv(CALIBRATION_HEADER, rows)
 
 
 def haccp_plan_pdf(

@@ -51,6 +51,12 @@ def chain_head(session: Session, cooperative_id: int) -> tuple[int, str]:
     )
     if last is not None:
         return last.sequence, last.record_hash
+    return chain_anchor(session, cooperative_id)
+
+
+def chain_anchor(session: Session, cooperative_id: int) -> tuple[int, str]:
+    """(sequence, hash) the cooperative's chain starts after: its last purge's last record,
+    or (0, the genesis hash) when nothing was ever purged."""
     purge = session.scalar(
         select(ChainPurge)
         .where(ChainPurge.cooperative_id == cooperative_id)

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.core.models.records import ChainPurge, SealedRecord
+from server.core.models.records import SealedRecord
 from server.records import canonical
 from server.records.document import iso
+from server.records.sealing import chain_anchor
 
 
 @dataclass
@@ -64,15 +65,8 @@ def _mismatch(record: SealedRecord) -> str | None:
 
 def verify_chain(session: Session, cooperative_id: int) -> ChainReport:
     report = ChainReport(cooperative_id)
-    anchor = session.scalar(
-        select(ChainPurge)
-        .where(ChainPurge.cooperative_id == cooperative_id)
-        .order_by(ChainPurge.last_sequence.desc())
-        .limit(1)
-    )
-    expected_sequence, previous_hash = (
-        (anchor.last_sequence + 1, anchor.last_hash) if anchor else (1, canonical.GENESIS)
-    )
+    last_purged, previous_hash = chain_anchor(session, cooperative_id)
+    expected_sequence = last_purged + 1
     # The chain's shape first (light columns), then each document one at a time: bounded memory.
     links = session.execute(
         select(SealedRecord.id, SealedRecord.sequence, SealedRecord.previous_hash)

@@ -7,15 +7,14 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.models.base import Base, utcnow
+from server.core.models.base import Base, IdKey, utcnow
 
 
-class AccessToken(Base):
+class AccessToken(IdKey, Base):
     """A login. Only the SHA-256 of the token is stored; logout sets `revoked_at`."""
 
     __tablename__ = "access_token"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -23,12 +22,11 @@ class AccessToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
-class FailedLogin(Base):
+class FailedLogin(IdKey, Base):
     """One failed login, kept in the database so every worker counts the same failures."""
 
     __tablename__ = "failed_login"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
     client_ip: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from coldchain import clock
@@ -59,3 +59,10 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 (SQLAlchemy API)
+
+
+class IdKey:
+    """The integer `id` key of a table: every one but the alert worker's state (keyed by
+    name), as the migrations create them (server/migrations/tables.py)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)  # first, as migrated

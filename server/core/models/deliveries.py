@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import Date, Float, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.models.base import Base, utcnow
+from server.core.models.base import Base, IdKey, utcnow
 
 
 class DeliveryStatus(StrEnum):
@@ -35,10 +35,9 @@ class PlaceKind(StrEnum):
     CANTEEN = "canteen"
 
 
-class Delivery(Base):
+class Delivery(IdKey, Base):
     __tablename__ = "delivery"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     van_id: Mapped[int] = mapped_column(ForeignKey("van.id"), index=True)
     driver_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
@@ -50,11 +49,10 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Stop(Base):
+class Stop(IdKey, Base):
     __tablename__ = "stop"
     __table_args__ = (UniqueConstraint("delivery_id", "sequence"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"), index=True)
     sequence: Mapped[int]
     kind: Mapped[str] = mapped_column(String(20))
@@ -66,10 +64,9 @@ class Stop(Base):
     actual_at: Mapped[datetime | None]  # set by the handover
 
 
-class Load(Base):
+class Load(IdKey, Base):
     __tablename__ = "load"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"), index=True)
     lot_reference: Mapped[str] = mapped_column(String(100), index=True)
     description: Mapped[str] = mapped_column(String(500))
@@ -84,13 +81,12 @@ class Load(Base):
     drop_stop_id: Mapped[int] = mapped_column(ForeignKey("stop.id"))
 
 
-class DepartureCheck(Base):
+class DepartureCheck(IdKey, Base):
     """Before leaving, each loaded zone was measured below its limit (pre-cooled)."""
 
     __tablename__ = "departure_check"
     __table_args__ = (UniqueConstraint("delivery_id", "zone_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"), index=True)
     zone_id: Mapped[int] = mapped_column(ForeignKey("zone.id"))
     checked_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -100,12 +96,11 @@ class DepartureCheck(Base):
     source: Mapped[str] = mapped_column(String(20))  # "readings" or "manual"
 
 
-class Handover(Base):
+class Handover(IdKey, Base):
     """What happened at a stop: when, the zone temperatures, and the receiver's decisions."""
 
     __tablename__ = "handover"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     stop_id: Mapped[int] = mapped_column(ForeignKey("stop.id"), unique=True)
     at: Mapped[datetime]
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -113,13 +108,12 @@ class Handover(Base):
     core_temperature_c: Mapped[float | None] = mapped_column(Float)  # hand thermometer
 
 
-class HandoverZoneTemperature(Base):
+class HandoverZoneTemperature(IdKey, Base):
     """A zone's temperature at the handover, taken from the readings (calibrated)."""
 
     __tablename__ = "handover_zone_temperature"
     __table_args__ = (UniqueConstraint("handover_id", "zone_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id"), index=True)
     zone_id: Mapped[int] = mapped_column(ForeignKey("zone.id"))
     channel: Mapped[str] = mapped_column(String(20))
@@ -127,13 +121,12 @@ class HandoverZoneTemperature(Base):
     measured_at: Mapped[datetime]
 
 
-class LoadDecision(Base):
+class LoadDecision(IdKey, Base):
     """The receiver accepts or refuses one load (a refusal carries its reason)."""
 
     __tablename__ = "load_decision"
     __table_args__ = (UniqueConstraint("handover_id", "load_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id"), index=True)
     load_id: Mapped[int] = mapped_column(ForeignKey("load.id"), index=True)
     accepted: Mapped[bool]

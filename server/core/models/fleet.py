@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.models.base import Base
+from server.core.models.base import Base, IdKey
 
 
 class ZoneKind(StrEnum):
@@ -15,55 +15,50 @@ class ZoneKind(StrEnum):
     THERMO_BOX = "thermo_box"
 
 
-class Van(Base):
+class Van(IdKey, Base):
     __tablename__ = "van"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     plate: Mapped[str] = mapped_column(String(20), unique=True)
     # The cooperative that registered the van and manages it.
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
 
 
-class Zone(Base):
+class Zone(IdKey, Base):
     """A temperature-controlled space of a van: a compartment or a thermo-box."""
 
     __tablename__ = "zone"
     __table_args__ = (UniqueConstraint("van_id", "name"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     van_id: Mapped[int] = mapped_column(ForeignKey("van.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20))
 
 
-class VanPoolEntry(Base):
+class VanPoolEntry(IdKey, Base):
     """Cooperative C may use van V (the owner is always in the pool)."""
 
     __tablename__ = "van_pool"
     __table_args__ = (UniqueConstraint("van_id", "cooperative_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     van_id: Mapped[int] = mapped_column(ForeignKey("van.id"), index=True)
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
 
 
-class ColdRoom(Base):
+class ColdRoom(IdKey, Base):
     __tablename__ = "cold_room"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     category: Mapped[str] = mapped_column(String(50))  # product category (alerts profile code)
     address: Mapped[str | None] = mapped_column(String(500))
 
 
-class ColdRoomLoan(Base):
+class ColdRoomLoan(IdKey, Base):
     """A cold room lent to a cooperative: its hygiene officer and admin see it."""
 
     __tablename__ = "cold_room_loan"
     __table_args__ = (UniqueConstraint("cold_room_id", "cooperative_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     cold_room_id: Mapped[int] = mapped_column(ForeignKey("cold_room.id"), index=True)
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)

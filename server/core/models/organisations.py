@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.core.models.base import Base, utcnow
+from server.core.models.base import Base, IdKey, utcnow
 
 
 class OrganisationKind(StrEnum):
@@ -30,31 +30,28 @@ ROLES_BY_KIND = {
 }
 
 
-class Organisation(Base):
+class Organisation(IdKey, Base):
     __tablename__ = "organisation"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class CooperativeMember(Base):
+class CooperativeMember(IdKey, Base):
     """A producer belongs to a cooperative; a producer may belong to several."""
 
     __tablename__ = "cooperative_member"
     __table_args__ = (UniqueConstraint("cooperative_id", "producer_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     producer_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
 
 
-class User(Base):
+class User(IdKey, Base):
     __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -69,13 +66,12 @@ class User(Base):
     )
 
 
-class Membership(Base):
+class Membership(IdKey, Base):
     """A user's role in one organisation (a person can hold several roles)."""
 
     __tablename__ = "membership"
     __table_args__ = (UniqueConstraint("user_id", "organisation_id", "role"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))

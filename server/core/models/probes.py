@@ -7,19 +7,18 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.models.base import Base, utcnow
+from server.core.models.base import Base, IdKey, utcnow
 
 
-class Probe(Base):
+class Probe(IdKey, Base):
     __tablename__ = "probe"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     probe_id: Mapped[str] = mapped_column(String(32), unique=True)  # the id on the wire
     label: Mapped[str | None] = mapped_column(String(200))
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
 
 
-class Installation(Base):
+class Installation(IdKey, Base):
     """Probe P measured zone Z (or cold room C) from `start` until `end` (open if None).
 
     A probe is at one place at a time: overlapping installations are refused
@@ -32,7 +31,6 @@ class Installation(Base):
         CheckConstraint('"end" IS NULL OR "end" > start', name="end_after_start"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     probe_id: Mapped[int] = mapped_column(ForeignKey("probe.id"), index=True)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
     cold_room_id: Mapped[int | None] = mapped_column(ForeignKey("cold_room.id"), index=True)
@@ -41,13 +39,12 @@ class Installation(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
-class Calibration(Base):
+class Calibration(IdKey, Base):
     """A calibration of one channel of a probe: readings from `calibrated_at` on are
     corrected by `offset` until the next calibration of that channel."""
 
     __tablename__ = "calibration"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     probe_id: Mapped[int] = mapped_column(ForeignKey("probe.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     offset: Mapped[float] = mapped_column(Float)

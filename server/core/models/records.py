@@ -13,17 +13,16 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.models.base import Base
+from server.core.models.base import Base, IdKey
 
 
-class SealedRecord(Base):
+class SealedRecord(IdKey, Base):
     __tablename__ = "sealed_record"
     __table_args__ = (
         UniqueConstraint("cooperative_id", "sequence"),
         UniqueConstraint("delivery_id", "version"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     sequence: Mapped[int] = mapped_column(Integer)  # position in the cooperative's chain, from 1
     # No foreign key: a sealed record outlives the delivery rows if they are ever removed.
@@ -35,13 +34,12 @@ class SealedRecord(Base):
     document: Mapped[str] = mapped_column(Text)
 
 
-class ChainPurge(Base):
+class ChainPurge(IdKey, Base):
     """Retention removed the start of a cooperative's chain: the chain now starts after
     `last_sequence`, whose hash was `last_hash` (verification anchors on it)."""
 
     __tablename__ = "sealed_record_purge"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     purged_at: Mapped[datetime]
     last_sequence: Mapped[int] = mapped_column(Integer)
