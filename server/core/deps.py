@@ -26,9 +26,16 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessionmaker() as session:
-        if request.method not in SAFE_METHODS:
-            session.connection(execution_options={WRITE: True})  # see server/core/db.py
+    if request.method in SAFE_METHODS:
+        with request.app.state.sessionmaker() as session:
+            yield session
+        return
+    # A writing request's transactions all take SQLite's write lock first (server/core/db.py),
+    # the ones after a mid-request commit too: recording a calibration commits, then resolves
+    # its overdue alert in a second transaction, which failed with "database is locked" when
+    # the alert worker wrote in between (seen in CI).
+    writer = request.app.state.engine.execution_options(**{WRITE: True})
+    with request.app.state.sessionmaker(bind=writer) as session:
         yield session
 
 
