@@ -60,32 +60,17 @@ def local_figures(mp: MicroPython) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out: dict[str, Any] = json.loads(run_mp(mp, "bench_fs.py", tmp))
     print(f"Sampling and queue (naive baseline at {out['naive_n']} entries, it grows with size)")
-    line(
-        "CPU per sample (3 readings)",
-        f"{out['sample_us']:,.0f} us",
-        f"{out['naive_sample_us']:,.0f} us",
-        out["naive_sample_us"] / out["sample_us"],
-    )
-    line(
-        "allocated per sample",
-        f"{out['sample_alloc_bytes']:,.0f} B",
-        f"{out['naive_sample_alloc_bytes']:,.0f} B",
-        out["naive_sample_alloc_bytes"] / out["sample_alloc_bytes"],
-    )
-    line(
-        "resident heap (queue + alarm)",
-        f"{out['resident_heap']:,} B",
-        f"{out['naive_resident_heap']:,} B",
-        out["naive_resident_heap"] / out["resident_heap"],
-    )
-    line(
-        "queue append",
-        f"{out['append_per_s']:,.0f} /s",
-        f"{out['naive_append_per_s']:,.0f} /s",
-        out["append_per_s"] / out["naive_append_per_s"],
-    )
-    read, naive_read = out["read_per_s"], out["naive_read_per_s"]
-    line("queue read-back + ack", f"{read:,.0f} /s", f"{naive_read:,.0f} /s", read / naive_read)
+    # (label, key of our figure, the baseline's is "naive_" + key, unit, is lower better)
+    for name, key, unit, lower_is_better in (
+        ("CPU per sample (3 readings)", "sample_us", "us", True),
+        ("allocated per sample", "sample_alloc_bytes", "B", True),
+        ("resident heap (queue + alarm)", "resident_heap", "B", True),
+        ("queue append", "append_per_s", "/s", False),
+        ("queue read-back + ack", "read_per_s", "/s", False),
+    ):
+        ours, naive = out[key], out[f"naive_{key}"]
+        ratio = naive / ours if lower_is_better else ours / naive
+        line(name, f"{ours:,.0f} {unit}", f"{naive:,.0f} {unit}", ratio)
     print("Flash, 7 days x 3 channels x 1/min on littlefs (640 KiB partition, 4 KiB blocks)")
     per = out["week_flash_bytes"] / out["week_readings"]
     naive_fit = out["naive_week_readings"]
@@ -171,18 +156,9 @@ def upload_figures(mp: MicroPython, quick: bool) -> None:
     fast, fast_msgs = upload(mp, week, 20, 0)
     single, single_msgs = upload(mp, day, 1, 0)
     single_rate = day / single
-    line(
-        "batches of 20, paced 5 ms",
-        f"{paced:,.1f} s ({week / paced:,.0f}/s)",
-        f"{single_rate:,.0f}/s",
-        week / paced / single_rate,
-    )
-    line(
-        "batches of 20, unpaced",
-        f"{fast:,.1f} s ({week / fast:,.0f}/s)",
-        f"{single_rate:,.0f}/s",
-        week / fast / single_rate,
-    )
+    for name, seconds in (("batches of 20, paced 5 ms", paced), ("batches of 20, unpaced", fast)):
+        rate = week / seconds
+        line(name, f"{seconds:,.1f} s ({rate:,.0f}/s)", f"{single_rate:,.0f}/s", rate / single_rate)
     print(f"  baseline: 1 reading per message, unpaced, {day:,} readings in {single:,.1f} s; "
           f"messages {paced_msgs:,} / {fast_msgs:,} / {single_msgs:,}")  # fmt: skip
 

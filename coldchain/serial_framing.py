@@ -72,11 +72,19 @@ def _crc(data: bytes) -> bytes:
     return b"%08x" % (binascii.crc32(data) & 0xFFFFFFFF)
 
 
-def _checked(body: bytes) -> bytes | None:
-    head, star, crc = body.rpartition(b"*")
+def _signed_fields(line: bytes, count: int) -> list[bytes] | BadLine:
+    """The `count` space-separated fields before the `*<crc>` of an UP or DOWN line, the
+    last one the payload, spaces and all; or why the line is refused."""
+    head, star, crc = line.rpartition(b"*")
     if not star or _crc(head) != crc:
-        return None
-    return head
+        return BadLine(LineError.BAD_CRC, line)
+    parts = head.split(b" ", count - 1)
+    return parts if len(parts) == count else BadLine(LineError.NOISE, line)
+
+
+def _kind(token: bytes, kinds: frozenset[str]) -> str | None:
+    kind = token.decode("ascii", "replace")
+    return kind if kind in kinds else None
 
 
 def _mid(token: bytes) -> int | None:
@@ -86,14 +94,16 @@ def _mid(token: bytes) -> int | None:
     return mid if 1 <= mid <= 65535 else None
 
 
-def encode_up(mid: int, kind: str, payload: bytes) -> bytes:
-    head = b"UP %d %s %s" % (mid, kind.encode(), payload)
+def _signed(head: bytes) -> bytes:
     return head + b"*" + _crc(head) + b"\n"
+
+
+def encode_up(mid: int, kind: str, payload: bytes) -> bytes:
+    return _signed(b"UP %d %s %s" % (mid, kind.encode(), payload))
 
 
 def encode_down(kind: str, payload: bytes) -> bytes:
-    head = b"DOWN %s %s" % (kind.encode(), payload)
-    return head + b"*" + _crc(head) + b"\n"
+    return _signed(b"DOWN %s %s" % (kind.encode(), payload))
 
 
 def encode_ack(mid: int) -> bytes:
@@ -111,30 +121,20 @@ def parse_line(raw: bytes) -> UpFrame | AckFrame | RejFrame | DownFrame | BadLin
         return BadLine(LineError.TOO_LONG, line[:256])
     verb, _, rest = line.partition(b" ")
     if verb == b"UP":
-        checked = _checked(line)
-        if checked is None:
-            return BadLine(LineError.BAD_CRC, line)
-        parts = checked.split(b" ", 3)
-        if len(parts) != 4:
-            return BadLine(LineError.NOISE, line)
+        parts = _signed_fields(line, 4)
+        if isinstance(parts, BadLine):
+            return parts
         mid = _mid(parts[1])
         if mid is None:
             return BadLine(LineError.BAD_MID, line)
-        kind = parts[2].decode("ascii", "replace")
-        if kind not in UP_KINDS:
-            return BadLine(LineError.BAD_KIND, line)
-        return UpFrame(mid, kind, parts[3])
+        kind = _kind(parts[2], UP_KINDS)
+        return BadLine(LineError.BAD_KIND, line) if kind is None else UpFrame(mid, kind, parts[3])
     if verb == b"DOWN":
-        checked = _checked(line)
-        if checked is None:
-            return BadLine(LineError.BAD_CRC, line)
-        parts = checked.split(b" ", 2)
-        if len(parts) != 3:
-            return BadLine(LineError.NOISE, line)
-        kind = parts[1].decode("ascii", "replace")
-        if kind not in DOWN_KINDS:
-            return BadLine(LineError.BAD_KIND, line)
-        return DownFrame(kind, parts[2])
+        parts = _signed_fields(line, 3)
+        if isinstance(parts, BadLine):
+            return parts
+        kind = _kind(parts[1], DOWN_KINDS)
+        return BadLine(LineError.BAD_KIND, line) if kind is None else DownFrame(kind, parts[2])
     if verb in (b"ACK", b"REJ"):
         token, _, reason = rest.partition(b" ")
         mid = _mid(token)

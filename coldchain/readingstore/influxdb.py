@@ -71,6 +71,24 @@ def _raise_for_status(status: int, body: bytes, what: str) -> None:
     raise SinkError(detail)
 
 
+def _v1_params(
+    database: str,
+    retention_policy: str | None,
+    username: str | None,
+    password: str | None,
+    **more: str,
+) -> dict[str, str]:
+    """Query parameters of InfluxDB's v1 API (/write, /query): the database, `more`, then the
+    retention policy and the credentials when given."""
+    params = {"db": database, **more}
+    if retention_policy:
+        params["rp"] = retention_policy
+    if username:
+        params["u"] = username
+        params["p"] = password or ""
+    return params
+
+
 class InfluxV1Sink:
     """InfluxDB 1.x `/write` (database, retention policy, user/password), gzip body."""
 
@@ -87,12 +105,7 @@ class InfluxV1Sink:
         create_database: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
-        self.params: dict[str, str] = {"db": database, "precision": "ns"}
-        if retention_policy:
-            self.params["rp"] = retention_policy
-        if username:
-            self.params["u"] = username
-            self.params["p"] = password or ""
+        self.params = _v1_params(database, retention_policy, username, password, precision="ns")
         self.gzip_body = gzip_body
         self.database = database
         self._http = urllib3.PoolManager(
@@ -100,16 +113,18 @@ class InfluxV1Sink:
         )
         self._database_ready = not create_database
 
+    def _post(self, url: str, **request: Any) -> urllib3.BaseHTTPResponse:
+        try:
+            return self._http.request("POST", url, **request)
+        except urllib3.exceptions.HTTPError as exc:
+            raise SinkError(f"InfluxDB unreachable: {exc}") from exc
+
     def _ensure_database(self) -> None:
         # CREATE DATABASE is idempotent; a user without admin rights gets 403: carry on, the
         # write itself then says whether the database exists.
         q = f'CREATE DATABASE "{self.database}"'
         fields = {k: v for k, v in self.params.items() if k in ("u", "p")} | {"q": q}
-        try:
-            resp = self._http.request("POST", f"{self.url}/query", fields=fields)
-        except urllib3.exceptions.HTTPError as exc:
-            raise SinkError(f"InfluxDB unreachable: {exc}") from exc
-        if resp.status < 300:
+        if self._post(f"{self.url}/query", fields=fields).status < 300:
             self._database_ready = True
 
     def write(self, readings: Sequence[Reading]) -> int:
@@ -122,13 +137,7 @@ class InfluxV1Sink:
         if self.gzip_body:
             body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
-        query = urlencode(self.params)
-        try:
-            resp = self._http.request(
-                "POST", f"{self.url}/write?{query}", body=body, headers=headers
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise SinkError(f"InfluxDB unreachable: {exc}") from exc
+        resp = self._post(f"{self.url}/write?{urlencode(self.params)}", body=body, headers=headers)
         _raise_for_status(resp.status, resp.data, "InfluxDB /write")
         return len(readings)
 
@@ -215,6 +224,26 @@ def _check_channel(channel: str) -> str:
     return channel
 
 
+_FIELDS = '"value", "seq", "fault", "clock_synced"'
+
+
+def _where(
+    probe_id: str | None, start_ms: int | None, end_ms: int | None, channel: str | None = None
+) -> str:
+    """`WHERE` and the conditions given (a probe, start_ms <= time < end_ms, a channel), or
+    nothing when none is."""
+    conditions = []
+    if probe_id is not None:
+        conditions.append(f"\"probe\" = '{_check_probe(probe_id)}'")
+    if start_ms is not None:
+        conditions.append(f"time >= {int(start_ms)}ms")
+    if end_ms is not None:
+        conditions.append(f"time < {int(end_ms)}ms")
+    if channel is not None:
+        conditions.append(f"\"channel\" = '{_check_channel(channel)}'")
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
 class InfluxQLReadingStore:
     """`ReadingStore` over InfluxDB's /query (InfluxQL), for 1.x, 2.x (DBRP) and 3.x."""
 
@@ -234,12 +263,7 @@ class InfluxQLReadingStore:
         self.source = (
             f'"{retention_policy}"."{MEASUREMENT}"' if retention_policy else f'"{MEASUREMENT}"'
         )
-        self.params: dict[str, str] = {"db": database, "epoch": "ms"}
-        if retention_policy:
-            self.params["rp"] = retention_policy
-        if username:
-            self.params["u"] = username
-            self.params["p"] = password or ""
+        self.params = _v1_params(database, retention_policy, username, password, epoch="ms")
         self.headers = {"Authorization": f"Token {token}"} if token else {}
         self._http = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=2)
 
@@ -275,16 +299,8 @@ class InfluxQLReadingStore:
     def readings(
         self, probe_id: str, start_ms: int, end_ms: int, channel: str | None = None
     ) -> list[Reading]:
-        where = (
-            f"\"probe\" = '{_check_probe(probe_id)}' "
-            f"AND time >= {int(start_ms)}ms AND time < {int(end_ms)}ms"
-        )
-        if channel is not None:
-            where += f" AND \"channel\" = '{_check_channel(channel)}'"
-        q = (
-            f'SELECT "value", "seq", "fault", "clock_synced" FROM {self.source} '
-            f'WHERE {where} GROUP BY "channel"'
-        )
+        where = _where(probe_id, start_ms, end_ms, channel)
+        q = f'SELECT {_FIELDS} FROM {self.source} {where} GROUP BY "channel"'
         out = []
         for series in self._query(q):
             ch = series["tags"]["channel"]
@@ -301,7 +317,7 @@ class InfluxQLReadingStore:
             alternatives = "|".join(_check_probe(p) for p in probe_ids)
             where = f'WHERE "probe" =~ /^({alternatives})$/ '
         q = (
-            f'SELECT "value", "seq", "fault", "clock_synced" FROM {self.source} {where}'
+            f"SELECT {_FIELDS} FROM {self.source} {where}"
             'GROUP BY "probe", "channel" ORDER BY time DESC LIMIT 1'
         )
         out = {}
@@ -318,14 +334,7 @@ class InfluxQLReadingStore:
         start_ms: int | None = None,
         end_ms: int | None = None,
     ) -> int:
-        conditions = []
-        if probe_id is not None:
-            conditions.append(f"\"probe\" = '{_check_probe(probe_id)}'")
-        if start_ms is not None:
-            conditions.append(f"time >= {int(start_ms)}ms")
-        if end_ms is not None:
-            conditions.append(f"time < {int(end_ms)}ms")
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        where = _where(probe_id, start_ms, end_ms)
         total = 0
         for series in self._query(f'SELECT COUNT("seq") FROM {self.source} {where}'):
             for values in series.get("values", []):
