@@ -19,7 +19,10 @@ from alerts.limits import Lot, UnknownCategory
 from alerts.location import Location
 from alerts.profiles import ProductProfile, load_profiles
 
-STATE_VERSION = 1
+# 2: episodes start beyond the legal limit (docs/alerts.md, "Alert policy"). A state of
+# version 1 (episodes from the warning threshold) is still read, its episodes converted.
+STATE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class ConfigError(ValueError):
@@ -158,8 +161,8 @@ class Engine:
         Readings are judged again from the oldest checkpoint; the events returned are only
         the differences with what was published before the save (none, if nothing changed).
         """
-        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
-            version = state.get("version") if isinstance(state, dict) else None
+        version = state.get("version") if isinstance(state, dict) else None
+        if version not in READABLE_VERSIONS:
             raise ConfigError(f"unsupported engine state version {version!r}")
         events: list[AlertEvent] = []
         restored: dict[str, Location] = {}
@@ -169,7 +172,7 @@ class Engine:
                 lots = [Lot(a, b, int(c), d, e) for a, b, c, d, e in item["lots"]]
                 self._check(config, lots)
                 location = Location.from_state(
-                    item, config, lots, self.profiles, self.settings, now_ms, events
+                    item, config, lots, self.profiles, self.settings, now_ms, events, version == 1
                 )
                 restored[config.location_id] = location
             counters = {str(k): int(v) for k, v in state.get("counters", {}).items()}

@@ -19,6 +19,9 @@ class EventType(StrEnum):
     UPDATED = "updated"  # peak, window, gaps or limit changed; or a periodic progress update
     RESOLVED = "resolved"
     WITHDRAWN = "withdrawn"  # late readings show the alert should not have been raised
+    # Only figures changed (a reading counted, a replay moved a time by a minute): nothing to
+    # tell anyone, but the stored alert must carry the engine's figures (docs/alerts.md).
+    REFRESHED = "refreshed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +55,17 @@ class AlertEvent:
     lot_ids: tuple[str, ...]  # lots on board during the excursion
     alert_at_ms: int | None  # device time at which the alert condition was met
     critical_at_ms: int | None
-    detected_at_ms: int  # wall clock when the engine saw it
-    detected_late: bool  # the readings that revealed it arrived late
+    # Arrival (wall clock) of the readings with which the engine first knew the alert critical
+    # (a critical one; the others: first knew it at all). alerts/publisher.py.
+    detected_at_ms: int
+    # detected_at more than the data-gap threshold after the device time it became critical
+    # (alert_at for an alert that is not critical): the readings that revealed it came late.
+    detected_late: bool
     text_fr: str
     text_en: str
 
     def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
+        out = {name: getattr(self, name) for name in _EVENT_FIELDS}
         out["event"], out["kind"], out["severity"] = (
             self.event.value,
             self.kind.value,
@@ -66,6 +73,8 @@ class AlertEvent:
         )
         out["gaps"] = [list(g) for g in self.gaps]
         out["lot_ids"] = list(self.lot_ids)
+        if self.limit is not None:
+            out["limit"] = dict(self.limit)
         return out
 
     @classmethod
@@ -77,6 +86,61 @@ class AlertEvent:
         fields["gaps"] = tuple((int(a), int(b)) for a, b in data["gaps"])
         fields["lot_ids"] = tuple(data["lot_ids"])
         return cls(**fields)
+
+
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(AlertEvent))
+
+# The figures every event of an alert carries, equal to the engine's record when the event
+# is made and kept equal after every replay (`figures`; the publisher compares them).
+FIGURES = (
+    "severity",
+    "status",
+    "start_ms",
+    "last_out_ms",
+    "end_ms",
+    "resolved_at_ms",
+    "duration_ms",
+    "n_readings",
+    "peak",
+    "mean",
+    "time_above_ms",
+    "degree_minutes",
+    "tolerated_ms",
+    "clock_unsynced",
+    "alert_at_ms",
+    "critical_at_ms",
+)
+
+
+def figures(fields: dict[str, Any]) -> tuple[Any, ...]:
+    """The figures of `record_fields(record)` or of a published event's dict, comparable
+    (severities compare equal to their values; gaps as pairs)."""
+    return (*[fields[name] for name in FIGURES], *[tuple(g) for g in fields["gaps"]])
+
+
+def record_figures(record: Record) -> tuple[Any, ...]:
+    """`figures(record_fields(record))`, made straight from the record (the publisher asks
+    for it at every reading of an open alert)."""
+    mean = record.mean
+    return (
+        record.severity or Severity.INFO,
+        "closed" if record.closed else "open",
+        record.start_ms,
+        record.last_out_ms,
+        record.end_ms,
+        record.resolved_at_ms,
+        record.duration_ms,
+        record.n,
+        record.peak,
+        None if mean is None else round(mean, 3),
+        record.time_above_ms,
+        round(record.degree_ms / 60_000, 3),
+        record.tolerated_ms,
+        record.clock_unsynced,
+        record.alert_at_ms,
+        record.critical_at_ms,
+        *record.gaps,
+    )
 
 
 def limit_record(
@@ -108,8 +172,7 @@ def limit_record(
         "tolerance_max_min": limit.tolerance_min,
         "haccp_rationale": "docs/alerts.md, « Our HACCP choices »",
         "our_choices": {  # HACCP decisions, justified in docs/alerts.md
-            "warning_margin_c": choices.warning_margin_c,
-            "warning_delay_min": choices.warning_delay_min,
+            "warning_margin_c": choices.warning_margin_c,  # « proche de la limite »: a status
             "critical_delay_min": choices.critical_delay_min,
             "hard_margin_c": choices.hard_margin_c,
             "clearance_margin_c": choices.clearance_margin_c,

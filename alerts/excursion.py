@@ -1,15 +1,17 @@
 """Temperature excursion semantics: when an episode starts, escalates, ends, and its figures.
 
 Used by the channel machine for each side of the band (too warm, too cold); readings are
-judged by `alerts.judgement`. The rules are explained with worked examples in
-docs/alerts.md ("Excursion semantics").
+judged by `alerts.judgement`. An episode starts at the first reading beyond the legal limit
+(a reading near it is a page status, never an excursion); a rise within a transport
+tolerance is an episode without an alert until it lasts too long. The rules are explained
+with worked examples in docs/alerts.md ("Alert policy", "Excursion semantics").
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from alerts.findings import AlertKind, Record
+from alerts.findings import AlertKind, Record, Severity, natural_id
 from alerts.judgement import Level, classify, excess_c
 from alerts.limits import MINUTE_MS, ZoneLimit
 
@@ -55,9 +57,10 @@ def episode(
     prev: Applied | None,
 ) -> Record | None:
     """One side (s=+1 too warm, s=-1 too cold) of a temperature excursion, at a reading
-    judged `level` on that side against `lim` raised by `relax`. None once it has ended."""
+    judged `level` on that side against `lim` raised by `relax`. None once it has ended.
+    The machine opens an episode only at a reading beyond the limit (or its tolerance)."""
     choices = lim.choices
-    edge = lim.warn_max if s > 0 else lim.warn_min
+    edge = lim.max_c if s > 0 else lim.min_c
     assert edge is not None  # the machine opens no episode on a side without a limit
     if s > 0:
         edge += relax
@@ -67,8 +70,8 @@ def episode(
     elif m.prev_t is not None and m.prev_v is not None and prev is not None:
         _integrate(m, record, s, t, v, lim, relax, prev)
     m.dirty = True
-    out = level is not Level.WITHIN
-    # Hysteresis: back inside the warning band but not clear of it by the clearance margin.
+    out = level is Level.BEYOND or level is Level.TOLERATED
+    # Hysteresis: back inside the limit but not clear of it by the clearance margin.
     lingering = s * v > s * edge - choices.clearance_margin_c
     if lingering:
         record.n += 1 + record.pend_n
@@ -89,11 +92,11 @@ def episode(
     if out:
         record.last_out_ms = t
         record.clear_since = None
-        if (level is Level.BEYOND or level is Level.TOLERATED) and record.beyond_since is None:
+        if record.beyond_since is None:
             record.beyond_since = t
-        beyond_ms = 0 if record.beyond_since is None else t - record.beyond_since
-        severity = classify(lim, s, level, v, beyond_ms, t - record.start_ms, relax_c=relax)
-        if severity is not None:
+        severity = classify(lim, s, level, v, t - record.beyond_since, relax_c=relax)
+        # A rise within the transport tolerance is recorded (tolerated_ms), not alerted.
+        if severity is not None and severity is not Severity.TOLERATED:
             record.raise_to(severity, t)
         return record
     if lingering:
@@ -139,3 +142,31 @@ def _integrate(
     record.degree_ms += excess * dt
     if tolerance is not None and excess <= tolerance:
         record.tolerated_ms += dt
+
+
+def from_warning_band_policy(record: Record, in_transport: bool) -> Record | None:
+    """A temperature episode saved by an engine of state version 1, which opened episodes at
+    the warning threshold (max - margin) and warned after a delay inside the limit, in
+    today's terms: an episode that never went beyond the limit is no excursion (None);
+    another one starts at its first reading beyond the limit, warns from there, and a rise
+    within a transport tolerance is no alert until it turned critical. Its reading count
+    and mean may still include readings of the warning band before that: they are not kept
+    one by one in the saved state."""
+    start = record.beyond_since
+    if start is None:
+        return None
+    record.start_ms = start
+    record.alert_id = natural_id(record.kind, record.probe_id, record.channel, record.side, start)
+    record.last_out_ms = max(record.last_out_ms, start)
+    severity = record.severity
+    if severity is Severity.TOLERATED or severity is None:
+        record.severity = record.alert_at_ms = record.critical_at_ms = None
+    elif severity is Severity.CRITICAL and in_transport and _tolerance(record) is not None:
+        record.alert_at_ms = record.critical_at_ms  # tolerated until it turned critical
+    else:
+        record.alert_at_ms = start
+    return record
+
+
+def _tolerance(record: Record) -> float | None:
+    return None if record.limit is None else record.limit.tolerance_c

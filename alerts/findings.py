@@ -30,6 +30,11 @@ STUCK_VALUE = "stuck_value"
 IMPOSSIBLE_JUMP = "impossible_jump"
 
 
+def natural_id(kind: AlertKind, probe_id: str, channel: str, what: object, start_ms: int) -> str:
+    """A record's own identity: kind, probe, channel, side or detail, start."""
+    return f"{kind.value}:{probe_id}:{channel}:{what}:{start_ms}"
+
+
 class Record:
     """One excursion (or door, fault, suspension episode) of one probe channel, in device time.
 
@@ -77,7 +82,7 @@ class Record:
         side: int = 0,
         detail: str = "",
     ) -> None:
-        self.alert_id = f"{kind.value}:{probe_id}:{channel}:{detail or side}:{start_ms}"
+        self.alert_id = natural_id(kind, probe_id, channel, detail or side, start_ms)
         self.kind = kind
         self.probe_id = probe_id
         self.channel = channel

@@ -3,9 +3,11 @@ rules, for the engine, the records, their charts and the pages alike.
 
 A reading is within the band, near a limit (inside it but within our warning margin), beyond
 the maximum but within the transport tolerance (frozen food in a van), or beyond the limit.
+Near the limit is a status the pages show (« Proche de la limite »), never an alert: only a
+reading beyond the limit (tolerance included) can start an excursion (`classify`).
 Which limit is in force (strictest lot on board, a lower label temperature winning, the
 transport tolerance only for a load in a van) is `alerts.limits`' business: this module
-only compares. Semantics and worked examples: docs/alerts.md ("Excursion semantics").
+only compares. Policy, semantics and worked examples: docs/alerts.md.
 """
 
 from __future__ import annotations
@@ -55,8 +57,6 @@ class Rules(Band, Protocol):
     def hard_margin_c(self) -> float: ...
     @property
     def critical_delay_min(self) -> float: ...
-    @property
-    def warning_delay_min(self) -> float | None: ...  # None: not known (a sealed record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +149,7 @@ def classify(
     level: Level,
     worst: float,
     beyond_ms: float,
-    out_ms: float | None,
+    out_ms: float | None = None,
     *,
     relax_c: float = 0.0,
 ) -> Severity | None:
@@ -157,27 +157,38 @@ def classify(
 
     `worst`: its worst reading (live, the engine passes each reading: severity only rises),
     and `level` what `judge` made of it on that side; `beyond_ms`: how long it has been
-    beyond the limit; `out_ms`: how long since it went out of the warning band (None: not
-    known, no warning by delay). None: no severity yet.
+    beyond the limit. None: inside the limit, near it or not: approaching a limit is a
+    status, never an alert. TOLERATED: within the transport tolerance for less than its
+    duration (recorded, not an alert). WARNING: beyond the limit, at once. CRITICAL: beyond
+    it for the critical delay (the tolerance's duration for a tolerated rise), or beyond it
+    by the hard margin at once. `out_ms` (time since the episode left the warning band)
+    decided a warning before the legal-limit policy; it is ignored, kept for callers.
     """
-    if level is Level.BEYOND or level is Level.TOLERATED:
-        bound = limit.max_c if side > 0 else limit.min_c
-        assert bound is not None  # beyond a side implies it has a bound
-        if side > 0:
-            bound += relax_c
-        if side * worst > side * bound + limit.hard_margin_c:
+    del out_ms  # no warning by delay inside the limit any more (docs/alerts.md, policy)
+    if level is not Level.BEYOND and level is not Level.TOLERATED:
+        return None
+    bound = limit.max_c if side > 0 else limit.min_c
+    assert bound is not None  # beyond a side implies it has a bound
+    if side > 0:
+        bound += relax_c
+    if side * worst > side * bound + limit.hard_margin_c:
+        return Severity.CRITICAL
+    if level is Level.TOLERATED and limit.tolerance_min is not None:
+        # The tolerance replaces the delays: tolerated, then critical once too long.
+        if beyond_ms >= limit.tolerance_min * MINUTE_MS:
             return Severity.CRITICAL
-        if level is Level.TOLERATED and limit.tolerance_min is not None:
-            # The tolerance replaces the delays: tolerated, then critical once too long.
-            if beyond_ms >= limit.tolerance_min * MINUTE_MS:
-                return Severity.CRITICAL
-            return Severity.TOLERATED
-        if beyond_ms >= limit.critical_delay_min * MINUTE_MS:
-            return Severity.CRITICAL
-    if level is not Level.WITHIN and out_ms is not None and limit.warning_delay_min is not None:
-        if out_ms >= limit.warning_delay_min * MINUTE_MS:
-            return Severity.WARNING
-    return None
+        return Severity.TOLERATED
+    if beyond_ms >= limit.critical_delay_min * MINUTE_MS:
+        return Severity.CRITICAL
+    return Severity.WARNING
+
+
+def inside_limit(limit: Band, relax_c: float = 0.0) -> tuple[float, float]:
+    """[low, high]: the values inside the limit itself (warning band included), where no
+    excursion can start; a caller judging many readings can skip `judge` for them."""
+    high = math.inf if limit.max_c is None else limit.max_c + relax_c
+    low = -math.inf if limit.min_c is None else limit.min_c
+    return low, high
 
 
 def within_band(limit: Band, relax_c: float = 0.0) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from alerts.config import (
     LocationKind,
     check_reading,
 )
-from alerts.events import AlertEvent, EventType, limit_record, record_fields
+from alerts.events import AlertEvent, EventType, limit_record
 from alerts.findings import AlertKind, Record, Severity
 from alerts.limits import (
     MINUTE_MS,
@@ -47,9 +47,11 @@ class Location:
         self.lots: tuple[Lot, ...] = tuple(lots)
         self.ctx = self._context(config, self._timeline(config, self.lots))
         self.streams: dict[str, dict[str, Stream]] = {}
-        self.publisher = Publisher(settings.update_every_ms)
+        self.publisher = Publisher(settings.update_every_ms, config.gap_ms)
         self.arrivals: dict[str, list[int]] = {p: [now_ms, -(2**62)] for p in config.probes}
         self.offline: dict[str, Record] = {}
+        # (id of a limit, max side) -> (that limit, its limit_record): see _limit_record.
+        self.limit_records: dict[tuple[int, bool], tuple[Any, dict[str, Any] | None]] = {}
 
     # --- configuration -------------------------------------------------------------------
 
@@ -87,6 +89,8 @@ class Location:
         else:
             since = -(2**62)
         self.config, self.lots, self.ctx = config, lots, ctx
+        self.limit_records.clear()
+        self.publisher.late_ms = config.gap_ms
         for probe in config.probes:
             self.arrivals.setdefault(probe, [now_ms, -(2**62)])
         events: list[AlertEvent] = []
@@ -186,48 +190,52 @@ class Location:
         machine = ChannelMachine(probe_id, channel, self.ctx)
         return Stream(machine, self.settings.history_ms, self.settings.checkpoint_every_ms)
 
-    def _maker(self, now_ms: int) -> Any:
-        config, profiles, late_ms = self.config, self.profiles, self.config.gap_ms
+    def _make(
+        self,
+        event_type: EventType,
+        record: Record,
+        alert_id: str,
+        fields: dict[str, Any],
+        detected_ms: int,
+        late: bool,
+    ) -> AlertEvent:
+        """An event of `record` published as `alert_id` (`fields`: its `record_fields`)."""
+        config = self.config
+        text_fr, text_en = texts(record, config.name, self.profiles)
+        fields["alert_id"] = alert_id
+        return AlertEvent(
+            event=event_type,
+            **fields,
+            location_id=config.location_id,
+            location_kind=config.kind.value,
+            location_name=config.name,
+            interval_s=config.interval_s,
+            limit=self._limit_record(record),
+            lot_ids=tuple(lot.lot_id for lot in self.lots if _overlaps(lot, record)),
+            detected_at_ms=detected_ms,
+            detected_late=late,
+            text_fr=text_fr,
+            text_en=text_en,
+        )
 
-        def make(event_type: EventType, record: Record, alert_id: str) -> AlertEvent:
-            fields = record_fields(record)
-            fields["alert_id"] = alert_id
-            if event_type is EventType.ESCALATED:
-                due = record.critical_at_ms
-            elif event_type is EventType.OPENED:
-                due = record.alert_at_ms
-            elif record.closed:
-                due = record.resolved_at_ms if record.resolved_at_ms is not None else record.end_ms
-            else:
-                due = record.last_out_ms
-            late = (
-                due is not None
-                and record.kind is not AlertKind.PROBE_OFFLINE
-                and (now_ms - due > late_ms)
+    def _limit_record(self, record: Record) -> dict[str, Any] | None:
+        """`limit_record`, made once per limit and side (an open alert publishes often)."""
+        limit = record.limit
+        if limit is None:
+            return None
+        key = (id(limit), record.side >= 0)
+        found = self.limit_records.get(key)
+        if found is None or found[0] is not limit:
+            found = self.limit_records[key] = (
+                limit,
+                limit_record(limit, record.side, self.profiles),
             )
-            text_fr, text_en = texts(record, config.name, profiles)
-            lots = tuple(lot.lot_id for lot in self.lots if _overlaps(lot, record))
-            return AlertEvent(
-                event=event_type,
-                location_id=config.location_id,
-                location_kind=config.kind.value,
-                location_name=config.name,
-                interval_s=config.interval_s,
-                limit=limit_record(record.limit, record.side, self.profiles),
-                lot_ids=lots,
-                detected_at_ms=now_ms,
-                detected_late=late,
-                text_fr=text_fr,
-                text_en=text_en,
-                **fields,
-            )
-
-        return make
+        return found[1]
 
     def _publish(self, stream: Stream, now_ms: int, events: list[AlertEvent]) -> None:
         machine = stream.machine
         machine.dirty = False
-        make = self._maker(now_ms)
+        make = self._make
         publisher = self.publisher
         for closed in stream.new_closed:
             publisher.publish(closed, make, events, now_ms)
@@ -246,7 +254,7 @@ class Location:
             for r in stream.records()
             if (r.resolved_at_ms or 2**62) > start or alias.get(r.alert_id) in previous
         ]
-        self.publisher.republish(records, previous, self._maker(now_ms), now_ms, events)
+        self.publisher.republish(records, previous, self._make, now_ms, events)
 
     # --- silence -------------------------------------------------------------------------
 
@@ -264,7 +272,7 @@ class Location:
         record = self.offline.pop(probe_id, None)
         if record is not None:
             record.close(now_ms)
-            self.publisher.publish(record, self._maker(now_ms), events, now_ms)
+            self.publisher.publish(record, self._make, events, now_ms)
 
     def check_silence(self, now_ms: int) -> list[AlertEvent]:
         """Probes that sent nothing for max(3 x interval, 10 min) (wall clock): offline alerts."""
@@ -284,7 +292,7 @@ class Location:
             record.last_out_ms = now_ms
             if silent_ms > self.settings.offline_critical_ms:
                 record.raise_to(Severity.CRITICAL, now_ms)
-            self.publisher.publish(record, self._maker(now_ms), events, now_ms)
+            self.publisher.publish(record, self._make, events, now_ms)
         # Closed alerts older than every channel's oldest checkpoint can never be replayed.
         oldest = min((s.oldest_placeable_t for c in self.streams.values() for s in c.values()),
                      default=None)  # fmt: skip
@@ -318,8 +326,10 @@ class Location:
         settings: EngineSettings,
         now_ms: int,
         events: list[AlertEvent],
+        legacy: bool = False,
     ) -> Location:
-        """Rebuild a saved location; `events` gets what differs from what was published."""
+        """Rebuild a saved location; `events` gets what differs from what was published.
+        `legacy`: saved in state version 1 (alerts/engine.py)."""
         location = cls(config, profiles, settings, lots, now_ms)
         location.publisher.load_state(state["published"])
         location.arrivals = {p: [int(a), int(b)] for p, (a, b) in state["arrivals"].items()}
@@ -328,7 +338,7 @@ class Location:
             if channel not in CHANNELS:
                 raise ValueError(f"unknown channel {channel!r} in saved state")
             stream = location._stream(probe, channel)
-            stream.load_state(stream_state)
+            stream.load_state(stream_state, legacy)
             location.streams.setdefault(probe, {})[channel] = stream
             if channel == "door":
                 location._door_known_open(probe)

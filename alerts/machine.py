@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.excursion import Applied, episode
+from alerts.excursion import Applied, episode, from_warning_band_policy
 from alerts.findings import AlertKind, Record, Severity
-from alerts.judgement import Level, judge, within_band
+from alerts.judgement import Level, inside_limit, judge
 from alerts.limits import MINUTE_MS, LimitTimeline, ZoneLimit
 from alerts.schedules import Mode, Schedule, Window
 from alerts.sensor import (
@@ -93,7 +93,15 @@ class Snapshot:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], timeline: LimitTimeline) -> Snapshot:
+    def from_state(
+        cls,
+        state: dict[str, Any],
+        timeline: LimitTimeline,
+        legacy: bool = False,
+        in_transport: bool = False,
+    ) -> Snapshot:
+        """`legacy`: saved in state version 1, under the warning-band policy (its temperature
+        episodes are converted: `alerts.excursion.from_warning_band_policy`)."""
         judged = None
         if state["prev_relax"] is not None and state["prev_t"] is not None:
             judged = (timeline.at(state["prev_t"]), float(state["prev_relax"]))
@@ -105,6 +113,11 @@ class Snapshot:
             )
             for name, r in zip(_RECORD_SLOTS, state["records"], strict=True)
         }
+        if legacy:
+            for name in ("high", "low"):
+                record = records[name]
+                if record is not None:
+                    records[name] = from_warning_band_policy(record, in_transport)
         return cls(
             prev_t=state["prev_t"],
             prev_v=state["prev_v"],
@@ -178,7 +191,7 @@ class ChannelMachine:
         self.lim_lo = self.lim_hi = self.win_lo = self.win_hi = 0  # caches, refilled on use
         self.lim: ZoneLimit = ctx.timeline.at(0)
         self.win: Window | None = None
-        # What judge() finds within the band for `band_lim` raised by `band_relax`.
+        # The values inside `band_lim` raised by `band_relax` (no excursion starts there).
         self.band_lim: ZoneLimit | None = None
         self.band_relax = 0.0
         self.band_lo = self.band_hi = 0.0
@@ -324,6 +337,7 @@ class ChannelMachine:
                     record.beyond_since = window.end_ms
                     record.detail = f"{window.reason}|{window.mode}"
             record.n += 1
+            self.dirty = True  # a figure changed, even when the door's span did not
             self.door_open_until(t)
         elif record is not None:
             self.door_open_until(t, closing=True)  # later readings may have moved it past t
@@ -363,19 +377,24 @@ class ChannelMachine:
         if high is None and low is None:  # the common case, kept cheap: no call to judge()
             if lim is not self.band_lim or relax != self.band_relax:
                 self.band_lim, self.band_relax = lim, relax
-                self.band_lo, self.band_hi = within_band(lim, relax)
+                self.band_lo, self.band_hi = inside_limit(lim, relax)
             if self.band_lo <= v <= self.band_hi:
                 return
         judged = judge(v, lim, in_transport=self.ctx.in_transport, relax_c=relax)
-        if lim.max_c is None or lim.warn_max is None:
+        # An episode starts only beyond the limit (near it is a page status, not an alert).
+        if lim.max_c is None:
             if high is not None:
                 self.finish(high, t, t)
                 self.high = None
-        elif high is not None or judged.high is not Level.WITHIN:
+        elif high is not None or _beyond(judged.high):
             self.high = episode(self, high, 1, t, v, synced, lim, relax, judged.high, prev)
-        if lim.min_c is None or lim.warn_min is None:
+        if lim.min_c is None:
             if low is not None:
                 self.finish(low, t, t)
                 self.low = None
-        elif low is not None or judged.low is not Level.WITHIN:
+        elif low is not None or _beyond(judged.low):
             self.low = episode(self, low, -1, t, v, synced, lim, relax, judged.low, prev)
+
+
+def _beyond(level: Level) -> bool:
+    return level is Level.BEYOND or level is Level.TOLERATED

@@ -168,9 +168,11 @@ class Stream:
             "rows": [list(r) for r in self.rows[self.ck_idx[0] - self.base :]],
         }
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        """Rebuild exactly: restore the oldest checkpoint and replay the rows after it."""
-        snap = Snapshot.from_state(state["snapshot"], self.machine.ctx.timeline)
+    def load_state(self, state: dict[str, Any], legacy: bool = False) -> None:
+        """Rebuild exactly: restore the oldest checkpoint and replay the rows after it.
+        `legacy`: a state of version 1, whose episodes are converted (Snapshot.from_state)."""
+        ctx = self.machine.ctx
+        snap = Snapshot.from_state(state["snapshot"], ctx.timeline, legacy, ctx.in_transport)
         self.base = int(state["base"])
         self.ck_idx, self.ck_t, self.ck_snap = [self.base], [int(state["ck_t"])], [snap]
         self.rows = [(int(t), v, f, bool(s)) for t, v, f, s in state["rows"]]

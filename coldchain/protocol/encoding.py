@@ -16,6 +16,8 @@ from coldchain.protocol.messages import (
     ReadingsBatch,
 )
 
+__all__ = ["encode_alarm", "encode_config", "encode_readings"]
+
 
 def encode_readings(batch: ReadingsBatch) -> bytes:
     """Compact JSON, the same shape the firmware sends (used by simulators and tests)."""
@@ -57,4 +59,6 @@ def encode_alarm(command: AlarmCommand) -> bytes:
         out["text"] = command.text
     if command.alert_id:
         out["alert"] = command.alert_id
+    if not command.ring:
+        out["ring"] = False
     return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()

@@ -12,6 +12,40 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+__all__ = [
+    "CALIBRATED_CHANNELS",
+    "CHANNELS",
+    "EARLIEST_TIME_MS",
+    "FAULT_CODES",
+    "FIRMWARE_VERSION_RE",
+    "MAX_ALARM_DELAY_S",
+    "MAX_ALARM_TEXT_CHARS",
+    "MAX_CALIBRATION_OFFSET",
+    "MAX_FUTURE_MS",
+    "MAX_INTERVAL_S",
+    "MAX_JSON_DEPTH",
+    "MAX_PAYLOAD_BYTES",
+    "MAX_READINGS_PER_MESSAGE",
+    "MAX_SEQUENCE",
+    "MIN_INTERVAL_S",
+    "PROBE_ID_RE",
+    "PROTOCOL_VERSION",
+    "QOS",
+    "RETAIN",
+    "TEMPERATURE_CHANNELS",
+    "TOPIC_ROOT",
+    "AlarmCommand",
+    "ChannelAlarm",
+    "ChannelSpec",
+    "Kind",
+    "ProbeConfig",
+    "ProbeStatus",
+    "Reading",
+    "ReadingsBatch",
+    "share_filter",
+    "topic",
+]
+
 PROTOCOL_VERSION: Final = 1
 TOPIC_ROOT: Final = "cc/v1/dev"
 
@@ -144,6 +178,7 @@ class AlarmCommand:
     on: bool
     text: str = ""
     alert_id: str | None = None
+    ring: bool = True  # False: the text on the display only, no buzzer (a warning)
 
 
 # --- Topics -----------------------------------------------------------------------------

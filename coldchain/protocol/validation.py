@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import accumulate, repeat
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from coldchain.protocol.fast_path import _fast_readings
 from coldchain.protocol.messages import (
@@ -45,6 +46,19 @@ from coldchain.protocol.messages import (
     Reading,
     ReadingsBatch,
 )
+
+__all__ = [
+    "Reason",
+    "Rejection",
+    "decode_json",
+    "parse_alarm",
+    "parse_config",
+    "parse_readings",
+    "parse_status",
+    "parse_topic",
+]
+
+_T = TypeVar("_T")
 
 
 class Reason(StrEnum):
@@ -209,6 +223,18 @@ def decode_json(payload: bytes | str) -> dict[str, Any] | Rejection:
     return obj
 
 
+def _validated(payload: bytes | str, build: Callable[[dict[str, Any]], _T]) -> _T | Rejection:
+    """Decode `payload`, then `build` its message from the object (raising `_Reject` at the
+    first check it fails): the message, or the reason it is refused."""
+    obj = decode_json(payload)
+    if isinstance(obj, Rejection):
+        return obj
+    try:
+        return build(obj)
+    except _Reject as exc:
+        return Rejection(exc.reason, exc.detail)
+
+
 # --- Field helpers --------------------------------------------------------------------------
 
 
@@ -350,13 +376,7 @@ def _full_readings(
     payload: bytes | str, topic_probe_id: str | None, now_ms: int
 ) -> ReadingsBatch | Rejection:
     """Every check in contract order, hooks in the decoder: the result or the reason code."""
-    obj = decode_json(payload)
-    if isinstance(obj, Rejection):
-        return obj
-    try:
-        return _readings_batch(obj, topic_probe_id, now_ms)
-    except _Reject as exc:
-        return Rejection(exc.reason, exc.detail)
+    return _validated(payload, lambda obj: _readings_batch(obj, topic_probe_id, now_ms))
 
 
 # --- Status -----------------------------------------------------------------------------
@@ -374,51 +394,49 @@ def parse_status(
     topic_probe_id = _topic_probe_id(topic_name, Kind.STATUS)
     if isinstance(topic_probe_id, Rejection):
         return topic_probe_id
-    obj = decode_json(payload)
-    if isinstance(obj, Rejection):
-        return obj
-    try:
-        _version(obj)
-        _check_keys(obj, {"v", "id", "online"}, _STATUS_OPTIONAL, "status")
-        probe_id = _probe_id(obj, topic_probe_id)
-        online = _bool(obj, "online", "status")
+    return _validated(payload, lambda obj: _status(obj, topic_probe_id, now_ms))
 
-        def opt_int(key: str, low: int, high: int) -> int | None:
-            if obj.get(key) is None:
-                return None
-            return _int(obj, key, "status", low, high, Reason.VALUE_OUT_OF_RANGE)
 
-        firmware = None
-        if "fw" in obj:
-            firmware = _str(obj, "fw", "status")
-            if not FIRMWARE_VERSION_RE.fullmatch(firmware):
-                raise _Reject(Reason.INVALID_FIRMWARE_VERSION, "firmware version is not valid")
-        mode = _str(obj, "mode", "status") if "mode" in obj else None
-        if mode not in (None, "normal", "safe"):
-            raise _Reject(Reason.INVALID_SETTING, "status.mode must be 'normal' or 'safe'")
-        supply = None
-        if obj.get("supply") is not None:
-            supply = _number(obj["supply"], "status.supply")
-            if not 0.0 <= supply <= 36.0:
-                raise _Reject(Reason.VALUE_OUT_OF_RANGE, "status.supply outside [0, 36] V")
-        return ProbeStatus(
-            probe_id=probe_id,
-            online=online,
-            firmware=firmware,
-            boot=opt_int("boot", 0, MAX_SEQUENCE),
-            time_ms=_time_ms(obj, "t", "status", now_ms) if "t" in obj else None,
-            queue_depth=opt_int("queue", 0, MAX_SEQUENCE),
-            oldest_unsent_ms=opt_int("oldest", 0, MAX_SEQUENCE),
-            clock_synced=_bool(obj, "sync", "status") if "sync" in obj else None,
-            free_heap=opt_int("heap", 0, 2**31),
-            rssi_dbm=opt_int("rssi", -127, 0),
-            supply_v=supply,
-            lost=opt_int("lost", 0, MAX_SEQUENCE),
-            mode=mode,
-            silenced=_bool(obj, "silenced", "status") if "silenced" in obj else None,
-        )
-    except _Reject as exc:
-        return Rejection(exc.reason, exc.detail)
+def _status(obj: dict[str, Any], topic_probe_id: str | None, now_ms: int) -> ProbeStatus:
+    _version(obj)
+    _check_keys(obj, {"v", "id", "online"}, _STATUS_OPTIONAL, "status")
+    probe_id = _probe_id(obj, topic_probe_id)
+    online = _bool(obj, "online", "status")
+
+    def opt_int(key: str, low: int, high: int) -> int | None:
+        if obj.get(key) is None:
+            return None
+        return _int(obj, key, "status", low, high, Reason.VALUE_OUT_OF_RANGE)
+
+    firmware = None
+    if "fw" in obj:
+        firmware = _str(obj, "fw", "status")
+        if not FIRMWARE_VERSION_RE.fullmatch(firmware):
+            raise _Reject(Reason.INVALID_FIRMWARE_VERSION, "firmware version is not valid")
+    mode = _str(obj, "mode", "status") if "mode" in obj else None
+    if mode not in (None, "normal", "safe"):
+        raise _Reject(Reason.INVALID_SETTING, "status.mode must be 'normal' or 'safe'")
+    supply = None
+    if obj.get("supply") is not None:
+        supply = _number(obj["supply"], "status.supply")
+        if not 0.0 <= supply <= 36.0:
+            raise _Reject(Reason.VALUE_OUT_OF_RANGE, "status.supply outside [0, 36] V")
+    return ProbeStatus(
+        probe_id=probe_id,
+        online=online,
+        firmware=firmware,
+        boot=opt_int("boot", 0, MAX_SEQUENCE),
+        time_ms=_time_ms(obj, "t", "status", now_ms) if "t" in obj else None,
+        queue_depth=opt_int("queue", 0, MAX_SEQUENCE),
+        oldest_unsent_ms=opt_int("oldest", 0, MAX_SEQUENCE),
+        clock_synced=_bool(obj, "sync", "status") if "sync" in obj else None,
+        free_heap=opt_int("heap", 0, 2**31),
+        rssi_dbm=opt_int("rssi", -127, 0),
+        supply_v=supply,
+        lost=opt_int("lost", 0, MAX_SEQUENCE),
+        mode=mode,
+        silenced=_bool(obj, "silenced", "status") if "silenced" in obj else None,
+    )
 
 
 # --- Config (server -> probe, retained) -------------------------------------------------
@@ -432,70 +450,67 @@ def _optional_number(obj: dict[str, Any], key: str, where: str) -> float | None:
 
 def parse_config(payload: bytes | str) -> ProbeConfig | Rejection:
     """Validate a `down/config` message; the firmware applies the same rules (vectors)."""
-    obj = decode_json(payload)
-    if isinstance(obj, Rejection):
-        return obj
-    try:
-        _version(obj)
-        _check_keys(obj, {"v", "interval"}, {"alarm", "offsets", "door_max"}, "config")
-        interval = _int(obj, "interval", "config", MIN_INTERVAL_S, MAX_INTERVAL_S,
+    return _validated(payload, _config)
+
+
+def _config(obj: dict[str, Any]) -> ProbeConfig:
+    _version(obj)
+    _check_keys(obj, {"v", "interval"}, {"alarm", "offsets", "door_max"}, "config")
+    interval = _int(obj, "interval", "config", MIN_INTERVAL_S, MAX_INTERVAL_S,
+                    Reason.INVALID_SETTING)  # fmt: skip
+    alarms: dict[str, ChannelAlarm] = {}
+    raw_alarms = obj.get("alarm", {})
+    if not isinstance(raw_alarms, dict):
+        raise _Reject(Reason.WRONG_TYPE, "config.alarm must be an object")
+    for channel, raw in raw_alarms.items():
+        where = f"config.alarm.{channel[:32]}"
+        if channel not in CHANNELS:
+            raise _Reject(Reason.UNKNOWN_CHANNEL, f"{where}: unknown channel")
+        if not isinstance(raw, dict):
+            raise _Reject(Reason.WRONG_TYPE, f"{where} must be an object")
+        _check_keys(raw, {"delay"}, {"high", "low"}, where)
+        high = _optional_number(raw, "high", where)
+        low = _optional_number(raw, "low", where)
+        if high is None and low is None:
+            raise _Reject(Reason.INVALID_SETTING, f"{where} needs 'high' or 'low'")
+        if high is not None and low is not None and low >= high:
+            raise _Reject(Reason.INVALID_SETTING, f"{where}: low must be below high")
+        delay = _int(raw, "delay", where, 0, MAX_ALARM_DELAY_S, Reason.INVALID_SETTING)
+        alarms[channel] = ChannelAlarm(high=high, low=low, delay_s=delay)
+    offsets: dict[str, float] = {}
+    raw_offsets = obj.get("offsets", {})
+    if not isinstance(raw_offsets, dict):
+        raise _Reject(Reason.WRONG_TYPE, "config.offsets must be an object")
+    for channel, raw in raw_offsets.items():
+        if channel not in CALIBRATED_CHANNELS:
+            raise _Reject(Reason.UNKNOWN_CHANNEL, f"config.offsets.{channel[:32]}")
+        offset = _number(raw, f"config.offsets.{channel}")
+        if abs(offset) > MAX_CALIBRATION_OFFSET:
+            raise _Reject(Reason.INVALID_SETTING, f"config.offsets.{channel} beyond ±5")
+        offsets[channel] = offset
+    door_max = None
+    if obj.get("door_max") is not None:
+        door_max = _int(obj, "door_max", "config", 10, MAX_ALARM_DELAY_S,
                         Reason.INVALID_SETTING)  # fmt: skip
-        alarms: dict[str, ChannelAlarm] = {}
-        raw_alarms = obj.get("alarm", {})
-        if not isinstance(raw_alarms, dict):
-            raise _Reject(Reason.WRONG_TYPE, "config.alarm must be an object")
-        for channel, raw in raw_alarms.items():
-            where = f"config.alarm.{channel[:32]}"
-            if channel not in CHANNELS:
-                raise _Reject(Reason.UNKNOWN_CHANNEL, f"{where}: unknown channel")
-            if not isinstance(raw, dict):
-                raise _Reject(Reason.WRONG_TYPE, f"{where} must be an object")
-            _check_keys(raw, {"delay"}, {"high", "low"}, where)
-            high = _optional_number(raw, "high", where)
-            low = _optional_number(raw, "low", where)
-            if high is None and low is None:
-                raise _Reject(Reason.INVALID_SETTING, f"{where} needs 'high' or 'low'")
-            if high is not None and low is not None and low >= high:
-                raise _Reject(Reason.INVALID_SETTING, f"{where}: low must be below high")
-            delay = _int(raw, "delay", where, 0, MAX_ALARM_DELAY_S, Reason.INVALID_SETTING)
-            alarms[channel] = ChannelAlarm(high=high, low=low, delay_s=delay)
-        offsets: dict[str, float] = {}
-        raw_offsets = obj.get("offsets", {})
-        if not isinstance(raw_offsets, dict):
-            raise _Reject(Reason.WRONG_TYPE, "config.offsets must be an object")
-        for channel, raw in raw_offsets.items():
-            if channel not in CALIBRATED_CHANNELS:
-                raise _Reject(Reason.UNKNOWN_CHANNEL, f"config.offsets.{channel[:32]}")
-            offset = _number(raw, f"config.offsets.{channel}")
-            if abs(offset) > MAX_CALIBRATION_OFFSET:
-                raise _Reject(Reason.INVALID_SETTING, f"config.offsets.{channel} beyond ±5")
-            offsets[channel] = offset
-        door_max = None
-        if obj.get("door_max") is not None:
-            door_max = _int(obj, "door_max", "config", 10, MAX_ALARM_DELAY_S,
-                            Reason.INVALID_SETTING)  # fmt: skip
-        return ProbeConfig(interval, alarms, offsets, door_max)
-    except _Reject as exc:
-        return Rejection(exc.reason, exc.detail)
+    return ProbeConfig(interval, alarms, offsets, door_max)
 
 
 # --- Alarm (server -> probe) -------------------------------------------------------------
 
 
 def parse_alarm(payload: bytes | str) -> AlarmCommand | Rejection:
-    obj = decode_json(payload)
-    if isinstance(obj, Rejection):
-        return obj
-    try:
-        _version(obj)
-        _check_keys(obj, {"v", "on"}, {"text", "alert"}, "alarm")
-        on = _bool(obj, "on", "alarm")
-        text = _str(obj, "text", "alarm") if "text" in obj else ""
-        if len(text) > MAX_ALARM_TEXT_CHARS:
-            raise _Reject(Reason.TEXT_TOO_LONG, f"alarm.text over {MAX_ALARM_TEXT_CHARS} chars")
-        if any(ord(ch) < 0x20 and ch != "\n" for ch in text):
-            raise _Reject(Reason.INVALID_SETTING, "alarm.text has control characters")
-        alert_id = _str(obj, "alert", "alarm")[:64] if "alert" in obj else None
-        return AlarmCommand(on, text, alert_id)
-    except _Reject as exc:
-        return Rejection(exc.reason, exc.detail)
+    return _validated(payload, _alarm)
+
+
+def _alarm(obj: dict[str, Any]) -> AlarmCommand:
+    _version(obj)
+    _check_keys(obj, {"v", "on"}, {"text", "alert", "ring"}, "alarm")
+    on = _bool(obj, "on", "alarm")
+    ring = _bool(obj, "ring", "alarm") if "ring" in obj else True
+    text = _str(obj, "text", "alarm") if "text" in obj else ""
+    if len(text) > MAX_ALARM_TEXT_CHARS:
+        raise _Reject(Reason.TEXT_TOO_LONG, f"alarm.text over {MAX_ALARM_TEXT_CHARS} chars")
+    if any(ord(ch) < 0x20 and ch != "\n" for ch in text):
+        raise _Reject(Reason.INVALID_SETTING, "alarm.text has control characters")
+    alert_id = _str(obj, "alert", "alarm")[:64] if "alert" in obj else None
+    return AlarmCommand(on, text, alert_id, ring)

@@ -3,7 +3,8 @@
 # A channel beyond its threshold (after its calibration offset) for longer than its delay, a
 # door open longer than door_max, or a down/alarm command sets the alarm. Buzzer and LED go on
 # and the display shows why; the button silences the buzzer only (the LED stays on) until the
-# alarm clears, so the next excursion sounds again.
+# alarm clears, so the next excursion sounds again. A down/alarm command with "ring": false
+# (a warning) only shows its text on the display: no buzzer, no LED.
 
 
 class LocalAlarm:
@@ -16,6 +17,7 @@ class LocalAlarm:
         self.last = {}  # channel -> last corrected value
         self.remote = False
         self.remote_text = ""
+        self.remote_ring = True
         self.silenced = False
         self.sounding = False
         self._out = None
@@ -50,9 +52,10 @@ class LocalAlarm:
         else:
             self.since.pop(ch, None)
 
-    def command(self, on, text):
+    def command(self, on, text, ring=True):
         self.remote = on
         self.remote_text = text if on else ""
+        self.remote_ring = ring
 
     def silence(self):
         if self.sounding:
@@ -69,7 +72,7 @@ class LocalAlarm:
     def update(self, now_s):
         """Drive buzzer, LED and display; returns True while the alarm is on."""
         causes = self.causes(now_s)
-        self.sounding = bool(causes) or self.remote
+        self.sounding = bool(causes) or (self.remote and self.remote_ring)
         if not self.sounding:
             self.silenced = False
         lines = []
@@ -84,7 +87,7 @@ class LocalAlarm:
                 lines.append("ALARME %s %.1f/%.1f" % (ch, self.last[ch], bound))
         if self.remote and self.remote_text:
             lines.extend(self.remote_text.split("\n"))
-        elif self.remote:
+        elif self.remote and self.remote_ring:
             lines.append("ALARME serveur")
         out = (self.sounding and not self.silenced, self.sounding, tuple(lines[:4]))
         if out != self._out:

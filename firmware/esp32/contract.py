@@ -235,13 +235,17 @@ def parse_config(payload):
 
 
 def parse_alarm(payload):
-    """down/alarm -> (on, text, alert_id); same rules as coldchain.protocol.parse_alarm."""
+    """down/alarm -> (on, text, alert_id, ring); same rules as coldchain.protocol.parse_alarm.
+    ring False: show the text without sounding the buzzer (a warning)."""
     obj = decode_json(payload)
     _version(obj)
-    _check_keys(obj, ("v", "on"), ("text", "alert"), "alarm")
+    _check_keys(obj, ("v", "on"), ("text", "alert", "ring"), "alarm")
     on = obj["on"]
     if not _is_bool(on):
         raise Rejected("wrong_type", "alarm.on must be true or false")
+    ring = obj.get("ring", True)
+    if not _is_bool(ring):
+        raise Rejected("wrong_type", "alarm.ring must be true or false")
     text = obj.get("text", "")
     if not isinstance(text, str):
         raise Rejected("wrong_type", "alarm.text must be a string")
@@ -253,7 +257,7 @@ def parse_alarm(payload):
     alert = obj.get("alert")
     if alert is not None and not isinstance(alert, str):
         raise Rejected("wrong_type", "alarm.alert must be a string")
-    return on, text, (alert[:64] if alert is not None else None)
+    return on, text, (alert[:64] if alert is not None else None), ring
 
 
 # --- Encoding (probe -> server) --------------------------------------------------------------

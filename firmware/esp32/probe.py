@@ -132,12 +132,12 @@ class Probe:
             self._apply_config(payload)
         elif kind == "alarm":
             try:
-                on, text, _ = contract.parse_alarm(payload)
+                on, text, _, ring = contract.parse_alarm(payload)
             except contract.Rejected as e:
                 self._reject("alarm", e, payload)
                 return
-            self.alarm.command(on, text)
-            self.log("remote alarm %s" % ("on" if on else "off"))
+            self.alarm.command(on, text, ring)
+            self.log("remote alarm %s" % (("on" if ring else "shown") if on else "off"))
         else:
             self.counters["unknown_topic"] += 1
 

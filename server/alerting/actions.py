@@ -5,7 +5,11 @@ a calibration, which resolves at once the overdue-calibration alert it answers. 
 admin_probes.py) call these, so they refuse the same things with the same words.
 
 Also one alert as both show it: `detail` (its lots with their producers, its corrective
-action)."""
+action).
+
+A lot is released after a critical excursion only on a core-temperature check
+(`check_release`): the reading and the thermometer are in the corrective action, and the
+reading is within the lot's own limit (alerts/judgement.py, as the engine judges)."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.judgement import Level, judge
+from alerts.limits import limit_for_category
 from coldchain.settings import AlertingSettings
 from server.alerting import lifecycle
 from server.alerting.maintenance import check_calibrations
@@ -28,12 +34,28 @@ from server.alerting.schemas import (
 from server.alerting.visibility import get_visible_alert
 from server.core.access import Viewer
 from server.core.crud import commit
-from server.core.errors import Both
+from server.core.errors import MESSAGES, ApiError, Both
 from server.core.models import Calibration, Load, Organisation
-from server.core.models.alerts import Alert, AlertLot, CorrectiveAction, LotDecision
+from server.core.models.alerts import Alert, AlertLot, CorrectiveAction, Decision, LotDecision
 from server.domain import probes
+from server.domain.categories import profiles
 
 CHANGED_MEANWHILE = Both("alerte modifiée entre-temps", "alert changed meanwhile")
+
+MESSAGES.update(  # the release rule's refusals, in the one error body (server/core/errors.py)
+    {
+        "release_needs_core_check": (
+            "Après une excursion critique, un lot n'est libéré qu'après un contrôle de la "
+            "température à cœur : indiquez la température relevée et le thermomètre utilisé.",
+            "After a critical excursion a lot is released only after a core-temperature "
+            "check: give the temperature measured and the thermometer used.",
+        ),
+        "release_core_beyond": (
+            "Libération refusée : {detail}. Choisissez une autre décision pour ce lot.",
+            "Release refused: {detail}. Choose another decision for this lot.",
+        ),
+    }
+)
 
 
 def detail(session: Session, alert: Alert) -> AlertDetailOut:
@@ -98,10 +120,53 @@ def record_corrective_action(
 ) -> Alert:
     alert = get_visible_alert(session, viewer, alert_id)
     lifecycle.record_action(session, alert, viewer, action, settings, now)
+    try:  # after the lifecycle's own checks (who may act, state, one decision per lot)
+        check_release(session, alert, action)
+    except ApiError:
+        session.rollback()
+        raise
     commit(
         session, Both("action corrective déjà enregistrée", "corrective action already recorded")
     )
     return alert
+
+
+def check_release(session: Session, alert: Alert, action: CorrectiveActionIn) -> None:
+    """After a critical excursion, « release » needs the core temperature measured (with the
+    thermometer) and that temperature within the limit of every lot released: the lot's own
+    category and label, judged as the engine judges (in a van, the transport tolerance of
+    frozen food counts). A warning's lots may be released on the assessment alone."""
+    if alert.severity != "critical":
+        return
+    released = [d.load_id for d in action.lot_decisions if d.decision is Decision.RELEASE]
+    if not released:
+        return
+    core = action.core_temperature_c
+    if core is None or not action.thermometer:
+        raise ApiError(422, "release_needs_core_check")
+    beyond = []
+    for load in session.scalars(select(Load).where(Load.id.in_(released)).order_by(Load.id)):
+        limit = limit_for_category(profiles(), load.category, load.label_max_c, True)
+        if judge(core, limit, in_transport=alert.zone_id is not None).level is Level.BEYOND:
+            bound = limit.max_c if limit.max_c is not None and core > limit.max_c else limit.min_c
+            beyond.append(
+                Both(
+                    f"lot {load.lot_reference} : {_fr(core)} °C à cœur pour une limite de "
+                    f"{_fr(bound)} °C",
+                    f"lot {load.lot_reference}: {_en(core)} °C core for a limit of {_en(bound)} °C",
+                )
+            )
+    if beyond:
+        detail = Both("; ".join(b.fr for b in beyond), "; ".join(b.en for b in beyond))
+        raise ApiError(422, "release_core_beyond", detail=detail)
+
+
+def _en(value: float | None) -> str:
+    return "?" if value is None else f"{value:.1f}"
+
+
+def _fr(value: float | None) -> str:
+    return _en(value).replace(".", ",")
 
 
 def close(

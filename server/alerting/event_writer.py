@@ -1,5 +1,8 @@
 """Engine events into the database: the alert row, its lots and delivery, its history,
-and what must be sent (probe alarm, e-mails, webhooks)."""
+and what must be sent (probe alarm, e-mails, webhooks) by the policy of server/alerting/
+outbox.py (`telling`). The row always carries the figures of the engine's last event
+(start, end, alert and critical times, peak, readings, last reading out, detection):
+`refreshed` events update it and nothing else."""
 
 from __future__ import annotations
 
@@ -29,8 +32,9 @@ WITHDRAWN_NOTE = (
     "Retirée automatiquement : les données arrivées en retard montrent "
     "qu'il n'y a pas eu d'excursion."
 )
-RINGING = frozenset({AlertState.OPEN, AlertState.ACKNOWLEDGED})
-NOTIFIED = frozenset({"warning", "critical"})  # tolerated and info are recorded, not rung
+# Still told when it rises (acknowledged and then turning critical: rung and e-mailed again,
+# the escalation stays stopped).
+TOLD = frozenset({AlertState.OPEN, AlertState.ACKNOWLEDGED})
 
 
 def record_events(
@@ -53,28 +57,38 @@ def _record(
     _update(alert, event, now)
     _link_lots(session, alert, event)
     session.flush()
-    kind = event.event.value
-    if event.event == EventType.OPENED and not created:
+    what = event.event
+    if what == EventType.REFRESHED:
+        if not created:
+            return alert  # figures only: the row follows the engine; nothing to tell anyone
+        what = EventType.OPENED  # (never seen before: it is news after all)
+    kind = what.value
+    if what == EventType.OPENED and not created:
         kind = "replayed"  # judged again after a restart: already on record, not news
     outbox.add_entry(session, alert, kind, event.to_dict(), settings)
-    # Acknowledged and then turning critical: told again (the escalation stays stopped).
-    rings = event.severity.value in NOTIFIED and alert.state in RINGING
-    rose = created or RANK[Severity(alert.severity)] > RANK[Severity(previous_severity)]
-    if event.event in (EventType.OPENED, EventType.ESCALATED, EventType.UPDATED):
-        if rings and rose:
-            what = outbox.ENTRY_FR["opened" if created else "escalated"]
-            outbox.probe_alarm(session, alert, True, now)
+    policy = outbox.telling(alert.kind, alert.severity)
+    new = RANK[Severity(alert.severity)]
+    old = RANK[Severity(previous_severity)] if not created else 0
+    rose, fell = created or new > old, not created and new < old
+    if what in (EventType.OPENED, EventType.ESCALATED, EventType.UPDATED):
+        if alert.state in TOLD and (rose or fell) and alert.engine_status == "open":
+            outbox.probe_alarm(session, alert, True, now)  # the place shows what is open
+        if alert.state in TOLD and rose and policy.email:
+            subject = outbox.ENTRY_FR["opened" if created else "escalated"]
             told = recipients.up_to(session, alert, alert.escalation_level)
-            outbox.email_people(session, alert, told, what, settings)
-            if alert.next_escalation_at is None and alert.acknowledged_at is None:
+            outbox.email_people(session, alert, told, subject, settings)
+        if policy.escalate and alert.next_escalation_at is None and rose:
+            if alert.acknowledged_at is None:
                 alert.next_escalation_at = now + timedelta(minutes=settings.escalation_after_min)
-    elif event.event in (EventType.RESOLVED, EventType.WITHDRAWN):
+    elif what in (EventType.RESOLVED, EventType.WITHDRAWN):
         outbox.probe_alarm(session, alert, False, now)
-        if event.event == EventType.WITHDRAWN and alert.state == AlertState.OPEN:
+        if what == EventType.WITHDRAWN and alert.state == AlertState.OPEN:
             alert.state = AlertState.CLOSED  # late readings showed there was no excursion
             alert.closed_at = now
             alert.review_note = WITHDRAWN_NOTE
             alert.next_escalation_at = None
+    if not policy.escalate:
+        alert.next_escalation_at = None  # e.g. late readings showed it never was critical
     return alert
 
 
@@ -149,9 +163,12 @@ def _update(alert: Alert, event: AlertEvent, now: datetime) -> None:
     alert.start_at = from_ms(event.start_ms)
     alert.last_out_at = from_ms(event.last_out_ms)
     alert.end_at = from_ms(event.end_ms) if event.end_ms is not None else None
+    alert.alert_at = from_ms(event.alert_at_ms) if event.alert_at_ms is not None else None
+    alert.critical_at = from_ms(event.critical_at_ms) if event.critical_at_ms is not None else None
     alert.peak = event.peak
+    alert.n_readings = event.n_readings
     alert.detected_at = from_ms(event.detected_at_ms)
-    alert.detected_late = bool(alert.detected_late) or event.detected_late
+    alert.detected_late = event.detected_late  # the engine's verdict, as it stands now
     alert.text_fr = event.text_fr[:500]
     alert.text_en = event.text_en[:500]
     alert.record = event.to_dict()

@@ -1,8 +1,15 @@
 """Notifications to send, written in the same transaction as the alert change that
-causes them (an outbox): the dispatcher sends them, logs each attempt and retries."""
+causes them (an outbox): the dispatcher sends them, logs each attempt and retries.
+
+Who is told what, per kind and severity, is `POLICY` (docs/alert-lifecycle.md,
+"Notification policy"): a temperature warning (beyond the legal limit, not yet for the
+critical delay) shows on the page and the probe's display, silently; critical rings, is
+e-mailed and escalates. Inside the legal limit the engine raises nothing at all.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +45,42 @@ ENTRY_FR = {
     "escalation": "alerte non prise en charge",
     "reminder": "rappel : alerte non prise en charge",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Telling:
+    """What an open alert of one kind and severity makes happen, besides the page."""
+
+    display: bool  # its text on the display of every probe at the place (down/alarm)
+    ring: bool  # the buzzer and LED too (the in-van or cold-room alarm)
+    email: bool  # e-mailed to level 0 when it opens or rises (recipients.at_level)
+    escalate: bool  # up the chain, then reminders, until someone acknowledges
+
+
+PAGE_ONLY = Telling(display=False, ring=False, email=False, escalate=False)
+POLICY: dict[tuple[str, str], Telling] = {
+    # Beyond the legal limit: seen at once where the goods are, nobody woken up yet.
+    ("temperature_excursion", "warning"): Telling(True, False, False, False),
+    # Beyond it for the critical delay, or by the hard margin: act now.
+    ("temperature_excursion", "critical"): Telling(True, True, True, True),
+    # Open past door_open_max_min: whoever is at the van or room can shut it.
+    ("door_open", "warning"): Telling(True, True, False, False),
+    # Open past door_critical_min: the goods are warming up.
+    ("door_open", "critical"): Telling(True, True, True, True),
+    # A fault code, a stuck value, an impossible jump: the probe needs looking at.
+    ("sensor_fault", "warning"): Telling(True, False, True, False),
+    # Silent past max(3 x interval, 10 min): a dead zone is normal, the page shows it.
+    ("probe_offline", "warning"): PAGE_ONLY,
+    # Silent an hour: a hole in the record; the probe cannot show anything itself.
+    ("probe_offline", "critical"): Telling(False, False, True, True),
+    # A calibration check overdue: e-mailed once by server/alerting/maintenance.py.
+    ("calibration_overdue", "warning"): Telling(False, False, True, False),
+}
+
+
+def telling(kind: str, severity: str) -> Telling:
+    """The policy for an alert (a tolerated rise or a suspension window: the page only)."""
+    return POLICY.get((kind, severity), PAGE_ONLY)
 
 
 def brussels(t: datetime) -> str:
@@ -80,20 +123,29 @@ def probes_at(session: Session, alert: Alert, now: datetime) -> list[str]:
 
 
 def probe_alarm(session: Session, alert: Alert, on: bool, now: datetime) -> None:
-    if not on:
-        others = session.scalar(
-            select(Alert.id).where(
-                Alert.location_key == alert.location_key,
-                Alert.id != alert.id,
-                Alert.engine_status == "open",
-                Alert.state == AlertState.OPEN,
-            )
-        )
-        if others is not None:
-            return  # another alert there still rings
-    payload: dict[str, Any] = {"on": on, "alert": alert.uid}
+    """Bring the probes at `alert`'s place up to date after a change of it (`on`: it opened
+    or its severity changed, acknowledged or not: it counts; False: resolved, withdrawn or
+    acknowledged, it no longer does). The place shows the most pressing open alert the
+    policy displays (unacknowledged, or this one), rings if any of them rings, and gets
+    `{"on": false}` once none is left. Nothing for an alert the policy never displays."""
+    if not telling(alert.kind, alert.severity).display:
+        return
+    query = select(Alert).where(
+        Alert.location_key == alert.location_key, Alert.engine_status == "open"
+    )
     if on:
-        payload["text"] = short_text(alert)
+        query = query.where(or_(Alert.state == AlertState.OPEN, Alert.id == alert.id))
+    else:
+        query = query.where(Alert.state == AlertState.OPEN, Alert.id != alert.id)
+    shown = [a for a in session.scalars(query) if telling(a.kind, a.severity).display]
+    payload: dict[str, Any] = {"on": False, "alert": alert.uid}
+    if shown:
+        ringing = [a for a in shown if telling(a.kind, a.severity).ring]
+        # The ringing one first, then the most severe, then the newest.
+        first = max(shown, key=lambda a: (a in ringing, a.severity == "critical", a.id))
+        payload = {"on": True, "alert": first.uid, "text": short_text(first)}
+        if not ringing:
+            payload["ring"] = False  # the display only: a warning wakes nobody
     for probe_id in probes_at(session, alert, now):
         session.add(
             Notification(alert_id=alert.id, channel="probe_alarm", target=probe_id, payload=payload)
@@ -179,7 +231,11 @@ def summary(alert: Alert) -> dict[str, Any]:
         "channel": alert.channel,
         "start_at": alert.start_at.isoformat(),
         "end_at": alert.end_at.isoformat() if alert.end_at else None,
+        "alert_at": alert.alert_at.isoformat() if alert.alert_at else None,
+        "critical_at": alert.critical_at.isoformat() if alert.critical_at else None,
         "peak": alert.peak,
+        "n_readings": alert.n_readings,
+        "detected_at": alert.detected_at.isoformat(),
         "detected_late": alert.detected_late,
         "text_fr": alert.text_fr,
         "text_en": alert.text_en,

@@ -161,11 +161,31 @@ def latest(
     lookback: timedelta = timedelta(hours=48),
 ) -> dict[str, PlaceReading]:
     """The newest calibrated reading per channel measured at `place` (in the lookback)."""
+    newest: dict[str, PlaceReading] = {}
+    for channels in latest_by_probe(session, store, place, windows, now, lookback).values():
+        for channel, reading in channels.items():
+            current = newest.get(channel)
+            if current is None or reading.time > current.time:
+                newest[channel] = reading
+    return newest
+
+
+def latest_by_probe(
+    session: Session,
+    store: ReadingStore,
+    place: Place,
+    windows: list[Interval],
+    now: datetime,
+    lookback: timedelta = timedelta(hours=48),
+) -> dict[str, dict[str, PlaceReading]]:
+    """Per probe (its id on the wire) that measured `place` in the lookback, its newest
+    calibrated reading per channel there, inside `windows` (a probe with none: empty)."""
     start, end = now - lookback, now + timedelta(minutes=10)
     found, probes, calibrations = _measured(session, place, start, end)
-    newest: dict[str, PlaceReading] = {}
+    out: dict[str, dict[str, PlaceReading]] = {}
     for installation in found:
         probe = probes[installation.probe_id]
+        newest = out.setdefault(probe.probe_id, {})
         span: Interval = (installation.start, installation.end)
         allowed = [part for a, b in clip(windows, start, end) for part in clip([span], a, b)]
         if not allowed:
@@ -181,7 +201,7 @@ def latest(
             current = newest.get(reading.channel)
             if current is None or calibrated.time > current.time:
                 newest[reading.channel] = calibrated
-    return newest
+    return out
 
 
 def _inside(intervals: list[tuple[datetime, datetime]], time_ms: int) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coldchain import clock
@@ -20,12 +21,12 @@ from server.alerting.lifecycle import may_act, may_review
 from server.alerting.schemas import AcknowledgeIn, CloseIn, CorrectiveActionIn
 from server.alerting.visibility import get_visible_alert
 from server.core.access import Viewer
-from server.core.deps import SessionDep
+from server.core.deps import SessionDep, StoreDep
 from server.core.errors import ApiError, message
-from server.core.models import utcnow
-from server.core.models.alerts import Decision
+from server.core.models import Load, utcnow
+from server.core.models.alerts import AlertLot
 from server.core.validation_fr import problem
-from server.pages import i18n
+from server.pages import alert_view, i18n, live_view
 from server.pages.i18n import Words
 from server.pages.web import (
     CsrfChecked,
@@ -45,7 +46,68 @@ T = TypeVar("T")
 
 router = APIRouter(prefix="/alerts", include_in_schema=False)
 NAV: tuple[NavLink, ...] = ()  # reached from the alert lists
-WORDS: Words = {}  # the alert words are shared with the lists (i18n.py)
+WORDS: Words = {  # the alert words shared with the lists are in i18n.py
+    "alert_delivery": ("Livraison", "Delivery"),
+    "alert_open_delivery": ("Ouvrir la livraison", "Open the delivery"),
+    "alert_record": ("Registre scellé", "Sealed record"),
+    "alert_record_pdf": ("Registre scellé (PDF), version {v}", "Sealed record (PDF), version {v}"),
+    "alert_record_none": (
+        "Pas encore scellé : il le sera à la clôture de la livraison.",
+        "Not sealed yet: it will be when the delivery closes.",
+    ),
+    "alert_record_has_action": (
+        "✓ L'action corrective et les décisions par lot y sont consignées.",
+        "✓ The corrective action and the decisions per lot are in it.",
+    ),
+    "alert_record_waits_action": (
+        "◷ L'action corrective n'y est pas encore : la prochaine version scellée la contiendra.",
+        "◷ The corrective action is not in it yet: the next sealed version will hold it.",
+    ),
+    "alert_chart": ("Courbe de l'excursion", "Chart of the excursion"),
+    "alert_chart_caption": (
+        "Du {start} au {end} : température mesurée (trait plein), limite en vigueur "
+        "(tirets rouges, elle suit les lots à bord), excursion (zone ombrée).",
+        "From {start} to {end}: measured temperature (solid line), limit in force "
+        "(red dashes, it follows the lots on board), excursion (shaded).",
+    ),
+    "alert_no_chart": (
+        "Pas de relevés de cet endroit à vous montrer.",
+        "No readings of this place to show you.",
+    ),
+    "alert_lots_on_board": (
+        "Lots à bord pendant l'excursion",
+        "Lots on board during the excursion",
+    ),
+    "lot_producer": ("Producteur", "Producer"),
+    "lot_limit": ("Limite du lot", "Lot's limit"),
+    "lot_aboard": ("À bord", "On board"),
+    "lot_decided": ("Décision", "Decision"),
+    "lot_pending": ("à décider", "to be decided"),
+    "choose_decision": ("— Choisir une décision —", "— Choose a decision —"),
+    "decision_release": (
+        "Libérer, après contrôle de la température à cœur",
+        "Release, after a core-temperature check",
+    ),
+    "decision_shorten_shelf_life": (
+        "Déclasser : raccourcir la DLC",
+        "Downgrade: shorten the shelf life",
+    ),
+    "decision_redirect": (
+        "Déclasser : réorienter (transformation, cuisson)",
+        "Downgrade: redirect (processing, cooking)",
+    ),
+    "decision_destroy": ("Détruire", "Destroy"),
+    "decision_reject": ("Refuser : renvoyer au producteur", "Reject: return to the producer"),
+    "decision_critical_hint": (
+        "Excursion critique : aucune décision n'est choisie d'avance. Libérer un lot demande "
+        "la température à cœur relevée et le thermomètre ; elle doit être dans la limite du lot.",
+        "Critical excursion: no decision is chosen beforehand. Releasing a lot needs the core "
+        "temperature measured and the thermometer; it must be within the lot's limit.",
+    ),
+    "core_check": ("Contrôle à cœur", "Core check"),
+    "lot_decisions": ("Décisions par lot", "Decisions per lot"),
+    "decision_missing": ("Lot {lot} : choisissez une décision.", "Lot {lot}: choose a decision."),
+}
 
 FIELDS = (
     "immediate_action",
@@ -62,6 +124,7 @@ FIELDS = (
 def show(
     request: Request,
     session: SessionDep,
+    store: StoreDep,
     visit: Visitor,
     alert_id: int,
     errors: list[str] | None = None,
@@ -73,23 +136,34 @@ def show(
     except ApiError as missing:  # not visible answers like not there
         raise PageRefused(missing.status, visit) from missing
     detail = actions.detail(session, alert)
+    lang = i18n.page_language(request)
+    words = i18n.translator(lang)
+    empty = request.app.state.settings.alerting.empty_zone_category
+    title = f"{words['alert_chart']} — {alert.record.get('location_name') or alert.location_key}"
+    now = clock.utcnow()
+    around = alert_view.view(session, store, visit.viewer, alert, detail, empty, now, lang, title)
     return render(
         request,
         "alert.html",
         visit,
         status_code,
         alert=detail,
+        lead=live_view.alert_text(alert, lang, now),
+        course=live_view.course(alert, lang),
+        around=around,
         may_act=may_act(visit.viewer, session, alert),
         may_review=may_review(visit.viewer, alert),
-        decisions=list(Decision),
+        decisions=alert_view.DECISIONS,
         errors=errors or [],
         form=form or {"action_at": local_input(clock.utcnow())},
     )
 
 
 @router.get("/{alert_id}", response_class=HTMLResponse)
-def alert_page(alert_id: IdPath, request: Request, session: SessionDep) -> Response:
-    return show(request, session, visitor(request, session), alert_id)
+def alert_page(
+    alert_id: IdPath, request: Request, session: SessionDep, store: StoreDep
+) -> Response:
+    return show(request, session, store, visitor(request, session), alert_id)
 
 
 # A step of the alert's lifecycle (server/alerting/actions.py), given what its form says.
@@ -99,6 +173,7 @@ Step = Callable[[Session, Viewer, int, T, AlertingSettings, datetime], object]
 async def submit(
     request: Request,
     session: SessionDep,
+    store: StoreDep,
     alert_id: int,
     read: Callable[[dict[str, str]], T],
     step: Step[T],
@@ -110,35 +185,59 @@ async def submit(
     def handle(form: dict[str, str]) -> Response:
         visit = visitor(request, session)
         lang = i18n.page_language(request)
-        words = i18n.translator(lang)
         try:
             step(session, visit.viewer, alert_id, read(form), settings, utcnow())
         except ValidationError as invalid:
-            errors = [
-                f"{words.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else ''} : "
-                f"{problem(e, lang)}"
-                for e in invalid.errors()
-            ]
-            return show(request, session, visit, alert_id, errors, form, 422)
+            errors = [said(session, alert_id, form, e, lang) for e in invalid.errors()]
+            return show(request, session, store, visit, alert_id, errors, form, 422)
         except ApiError as refused:
             if refused.status == 404:
                 raise PageRefused(404, visit) from refused
             session.rollback()
             errors = [message(refused.code, lang, refused.params)]
-            return show(request, session, visit, alert_id, errors, form, refused.status)
+            return show(request, session, store, visit, alert_id, errors, form, refused.status)
         return see_other(f"/alerts/{alert_id}")
 
     return await handle_form(request, handle)
 
 
+def said(session: Session, alert_id: int, form: dict[str, str], error: Any, lang: str) -> str:
+    """What is wrong with one field, in words: a lot's decision or justification names the
+    lot (its reference, when it is one of the alert's lots)."""
+    words = i18n.translator(lang)
+    loc = error["loc"]
+    if len(loc) == 3 and loc[0] == "lot_decisions" and isinstance(loc[1], int):
+        keys = [key for key in form if key.startswith("decision_")]
+        load_id = keys[loc[1]].removeprefix("decision_") if loc[1] < len(keys) else ""
+        lot = lot_reference(session, alert_id, load_id) or load_id
+        if loc[2] == "decision" and not error.get("input"):
+            return words["decision_missing"].format(lot=lot)
+        return f"{words['lot_decision']} {lot} — {words.get(str(loc[2]), loc[2])} : " + problem(
+            error, lang
+        )
+    field = words.get(str(loc[0]), loc[0]) if loc else ""
+    return f"{field} : {problem(error, lang)}"
+
+
+def lot_reference(session: Session, alert_id: int, load_id: str) -> str | None:
+    """The reference of one of the alert's lots (anything else: None)."""
+    if not load_id.isdigit() or len(load_id) > 12:
+        return None
+    return session.scalar(
+        select(Load.lot_reference)
+        .join(AlertLot, AlertLot.load_id == Load.id)
+        .where(AlertLot.alert_id == alert_id, Load.id == int(load_id))
+    )
+
+
 @router.post("/{alert_id}/acknowledge")
 async def acknowledge(
-    alert_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+    alert_id: IdPath, request: Request, session: SessionDep, store: StoreDep, _csrf: CsrfChecked
 ) -> Response:
     def note(form: dict[str, str]) -> str | None:
         return AcknowledgeIn(note=form.get("note") or None).note
 
-    return await submit(request, session, alert_id, note, actions.acknowledge)
+    return await submit(request, session, store, alert_id, note, actions.acknowledge)
 
 
 def corrective_action(form: dict[str, str]) -> CorrectiveActionIn:
@@ -171,18 +270,18 @@ def corrective_action(form: dict[str, str]) -> CorrectiveActionIn:
 
 @router.post("/{alert_id}/corrective-action")
 async def record_action(
-    alert_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+    alert_id: IdPath, request: Request, session: SessionDep, store: StoreDep, _csrf: CsrfChecked
 ) -> Response:
     return await submit(
-        request, session, alert_id, corrective_action, actions.record_corrective_action
+        request, session, store, alert_id, corrective_action, actions.record_corrective_action
     )
 
 
 @router.post("/{alert_id}/close")
 async def close(
-    alert_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+    alert_id: IdPath, request: Request, session: SessionDep, store: StoreDep, _csrf: CsrfChecked
 ) -> Response:
     def review_note(form: dict[str, str]) -> str:
         return CloseIn(review_note=form.get("review_note", "")).review_note
 
-    return await submit(request, session, alert_id, review_note, actions.close)
+    return await submit(request, session, store, alert_id, review_note, actions.close)

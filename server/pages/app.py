@@ -23,6 +23,7 @@ from server.pages import (
     home_pages,
     i18n,
     inspection_pages,
+    live_pages,
     lot_pages,
 )
 from server.pages.web import (
@@ -54,6 +55,7 @@ PAGES: tuple[PageModule, ...] = (
     delivery_pages,
     lot_pages,
     alert_pages,
+    live_pages,
     inspection_pages,
     admin_pages,
     admin_probes,

@@ -1,9 +1,12 @@
 """Temperature charts as inline SVG drawn on the server (no JavaScript, no CDN):
-the calibrated readings as a line, the limit in force as a dashed line labelled in text."""
+the calibrated readings as a line, the limit in force as a dashed line labelled in text
+(a step line when it changed over the span, e.g. a lot dropped), an excursion shaded.
+The PDF records draw theirs with reportlab (server/records/chart.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape
 
@@ -11,6 +14,16 @@ from server.domain.place_readings import PlaceReading
 from server.pages.i18n import celsius, local_time
 
 WIDTH, HEIGHT, PAD_X, PAD_Y = 600, 200, 48, 20
+
+
+@dataclass(frozen=True)
+class LimitStep:
+    """The limit in force from `start` until `end` (None: no bound on that side)."""
+
+    start: datetime
+    end: datetime
+    max_c: float | None
+    min_c: float | None
 
 
 def thin(
@@ -47,14 +60,24 @@ def svg_chart(
     limit_c: float | None,
     lang: str,
     title: str,
+    *,
+    steps: Sequence[LimitStep] = (),
+    shade: tuple[datetime, datetime] | None = None,
 ) -> str:
+    """The chart of `readings` over [start, end]: the limit `limit_c` as one dashed line,
+    or, given `steps`, the limit in force over time (max and min, each value in text where
+    it starts); `shade` marks a span (an excursion)."""
     readings = temperature_line(readings)
     values = [r.value for r in readings if r.value is not None]
-    bounds = values + ([limit_c] if limit_c is not None else [])
+    if not steps and limit_c is not None:
+        steps = [LimitStep(start, end, limit_c, None)]
+    steps = [s for s in steps if s.start < end and s.end > start]
+    bounds = values + [b for s in steps for b in (s.max_c, s.min_c) if b is not None]
     low, high = (min(bounds) - 1.0, max(bounds) + 1.0) if bounds else (0.0, 10.0)
     span_t = (end - start).total_seconds() or 1.0
 
     def x(t: datetime) -> float:
+        t = min(max(t, start), end)
         return PAD_X + (WIDTH - 2 * PAD_X) * (t - start).total_seconds() / span_t
 
     def y(v: float) -> float:
@@ -64,6 +87,14 @@ def svg_chart(
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
+    ]
+    if shade is not None and shade[0] < end and shade[1] > start:
+        a, b = x(shade[0]), x(shade[1])
+        parts.append(
+            f'<rect x="{a:.1f}" y="{PAD_Y}" width="{max(b - a, 1.0):.1f}" '
+            f'height="{HEIGHT - 2 * PAD_Y}" class="excursion"/>'
+        )
+    parts += [
         f'<rect x="{PAD_X}" y="{PAD_Y}" width="{WIDTH - 2 * PAD_X}" '
         f'height="{HEIGHT - 2 * PAD_Y}" class="frame"/>',
         f'<text x="2" y="{PAD_Y + 4}" class="axis">{escape(celsius(high, lang))}</text>',
@@ -72,15 +103,29 @@ def svg_chart(
         f'<text x="{WIDTH - PAD_X}" y="{HEIGHT - 4}" class="axis" text-anchor="end">'
         f"{escape(local_time(end, lang))}</text>",
     ]
-    if limit_c is not None:
-        ly = y(limit_c)
-        parts.append(
-            f'<line x1="{PAD_X}" y1="{ly:.1f}" x2="{WIDTH - PAD_X}" y2="{ly:.1f}" class="limit"/>'
-        )
-        parts.append(
-            f'<text x="{WIDTH - PAD_X + 2}" y="{ly + 4:.1f}" class="axis">'
-            f"{escape(celsius(limit_c, lang))}</text>"
-        )
+    for side in ("max_c", "min_c"):
+        previous: float | None = None
+        for step in steps:
+            value = getattr(step, side)
+            if value is None:
+                previous = None
+                continue
+            ly, x1, x2 = y(value), x(step.start), x(step.end)
+            parts.append(
+                f'<line x1="{x1:.1f}" y1="{ly:.1f}" x2="{x2:.1f}" y2="{ly:.1f}" class="limit"/>'
+            )
+            if previous is not None and previous != value:  # the step itself
+                parts.append(
+                    f'<line x1="{x1:.1f}" y1="{y(previous):.1f}" x2="{x1:.1f}" y2="{ly:.1f}" '
+                    f'class="limit"/>'
+                )
+            if value != previous:  # each value in text: in the margin, or where it starts
+                if len(steps) == 1:
+                    where = f'x="{WIDTH - PAD_X + 2}" y="{ly + 4:.1f}"'
+                else:
+                    where = f'x="{x1 + 2:.1f}" y="{ly - 3:.1f}"'
+                parts.append(f'<text {where} class="axis">{escape(celsius(value, lang))}</text>')
+            previous = value
     points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in thin(readings, start, span_t))
     if points:
         parts.append(f'<polyline points="{points}" class="series"/>')

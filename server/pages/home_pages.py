@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from server.alerting.visibility import visible_alerts
 from server.core.access import (
     cold_room_windows,
     visible_probes,
@@ -28,14 +27,13 @@ from server.core.models import (
     User,
     utcnow,
 )
-from server.core.models.alerts import Alert, AlertState
 from server.core.models.records import SealedRecord
 from server.core.validation_fr import problem
 from server.domain import fleet, sessions
 from server.domain.deliveries import seen_with_van_and_driver
 from server.domain.place_readings import Place
 from server.domain.place_readings import series as readings_of
-from server.pages import charts, i18n, status
+from server.pages import charts, i18n, live_pages
 from server.pages.admin_forms import places
 from server.pages.i18n import Words
 from server.pages.web import (
@@ -136,30 +134,21 @@ def switch_language(code: str, request: Request) -> Response:
     return redirect
 
 
-def newest_alerts(session: SessionDep, visit: Visitor, *, open_only: bool = True) -> list[Alert]:
-    """The 50 newest alerts the visitor sees (not closed ones, unless `open_only` is False)."""
-    query = select(Alert).where(visible_alerts(visit.viewer))
-    if open_only:
-        query = query.where(Alert.state != AlertState.CLOSED)
-    return list(session.scalars(query.order_by(Alert.start_at.desc(), Alert.id.desc()).limit(50)))
-
-
 @router.get("/driver", response_class=HTMLResponse)
 def driver(request: Request, session: SessionDep, store: StoreDep) -> Response:
     visit = role_page(request, session, Role.DRIVER)
-    empty = request.app.state.settings.alerting.empty_zone_category
-    trucks = status.my_trucks(session, store, visit.viewer, empty, utcnow())
-    alerts = newest_alerts(session, visit)
-    return render(request, "driver.html", visit, trucks=trucks, alerts=alerts)
+    context = live_pages.driver_parts(request, session, store, visit)
+    return render(request, "driver.html", visit, **context)
 
 
 @router.get("/producer", response_class=HTMLResponse)
 def producer(request: Request, session: SessionDep, store: StoreDep) -> Response:
     visit = role_page(request, session, Role.PRODUCER)
     lang = i18n.page_language(request)
-    now = utcnow()
-    rooms = []
-    for room, current in status.my_rooms(session, store, visit.viewer, now):
+    context = live_pages.producer_parts(request, session, store, visit)
+    now = context["now"]
+    charts_of = {}
+    for room, current in context["rooms_now"]:
         windows = cold_room_windows(session, visit.viewer, room.id)
         place = Place(cold_room_id=room.id)
         limit_c = current.limit.max_c if current.limit else None
@@ -169,13 +158,12 @@ def producer(request: Request, session: SessionDep, store: StoreDep) -> Response
             series = readings_of(session, store, place, windows, start, now)
             title = f"{room.name} — {i18n.translator(lang)[word]}"
             drawn.append((word, charts.svg_chart(series, start, now, limit_c, lang, title)))
-        rooms.append((room, current, drawn))
-    alerts = newest_alerts(session, visit, open_only=False)
-    return render(request, "producer.html", visit, rooms=rooms, alerts=alerts)
+        charts_of[room.id] = drawn
+    return render(request, "producer.html", visit, charts_of=charts_of, **context)
 
 
 @router.get("/hygiene", response_class=HTMLResponse)
-def hygiene(request: Request, session: SessionDep) -> Response:
+def hygiene(request: Request, session: SessionDep, store: StoreDep) -> Response:
     visit = role_page(request, session, Role.HYGIENE_OFFICER)
     deliveries = session.execute(
         seen_with_van_and_driver(visit.viewer)
@@ -193,9 +181,9 @@ def hygiene(request: Request, session: SessionDep) -> Response:
         request,
         "hygiene.html",
         visit,
-        alerts=newest_alerts(session, visit),
         deliveries=deliveries,
         records=records,
+        **live_pages.hygiene_parts(request, session, store, visit),
     )
 
 

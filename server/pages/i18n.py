@@ -48,6 +48,17 @@ def local_time(value: datetime | None, lang: str, with_date: bool = True) -> str
     return local.strftime("%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M")
 
 
+def duration(minutes: int, lang: str) -> str:
+    """A span as people say it: « 12 min », « 1 h 05 », « 2 j 3 h » (English: 2 d 3 h)."""
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {rest:02d}" + ("" if lang == "fr" else " min")
+    days, hours = divmod(hours, 24)
+    return f"{days} {'j' if lang == 'fr' else 'd'} {hours} h"
+
+
 Words = dict[str, tuple[str, str]]  # key -> (French, English)
 
 # Words of the pages. Keys are English-ish identifiers; each maps to (French, English).
@@ -89,7 +100,6 @@ _PAGE_WORDS: Words = {
     "status_under": ("En dessous du minimum", "Below the minimum"),
     "status_none": ("Pas de mesure récente", "No recent reading"),
     "no_limit": ("Pas de limite (rien à bord)", "No limit (nothing on board)"),
-    "alarm": ("ALARME", "ALARM"),
     "alerts_open": ("Alertes en cours", "Alerts in progress"),
     "no_alert": ("Aucune alerte.", "No alert."),
     "see_alert": ("Voir et agir", "See and act"),
@@ -144,7 +154,6 @@ _PAGE_WORDS: Words = {
     "roles": ("Rôles", "Roles"),
     "status": ("Statut", "Status"),
     "lots": ("Lots concernés", "Lots affected"),
-    "live_new": ("Nouvelle alerte", "New alert"),
     "yes": ("oui", "yes"),
     "no": ("non", "no"),
     "page_not_found": ("Page introuvable.", "Page not found."),

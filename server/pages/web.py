@@ -158,6 +158,7 @@ def render(
             "num": lambda value: i18n.number(value, lang),
             "when": lambda value: i18n.local_time(value, lang),
             "hour": lambda value: i18n.local_time(value, lang, with_date=False),
+            "span": lambda minutes: i18n.duration(minutes, lang),
             "visit": visit,
             "nav": nav,
             "csrf_token": lambda: csrf_token(request, signed_in=visit is not None),

@@ -114,10 +114,15 @@ class Site:
 
 
 def build_site(
-    settings: Settings, pickup_ago: timedelta = timedelta(minutes=30)
+    settings: Settings,
+    pickup_ago: timedelta = timedelta(minutes=30),
+    cargo: tuple[tuple[str, float | None], ...] = (),
+    departure_c: float = 3.5,
 ) -> Generator[Site, None, None]:
     """The world, plus delivery DT of coop A on van VA today, driven by driver_a, with lot
-    LT of producer P1 in zone "frais" picked up `pickup_ago` (still on board)."""
+    LT of producer P1 in zone "frais" picked up `pickup_ago` (still on board), and a lot
+    LX<n> of P1 per (category, label temperature) of `cargo` with it (`departure_c`: the
+    zone's temperature at the departure check, under the strictest limit)."""
     seed = seed_world(settings.server.database_url)  # a copy of the session's world
     app = create_app(settings)
     with TestClient(app) as client:
@@ -128,14 +133,30 @@ def build_site(
         driver = world["driver_a"]
         url = f"/api/v1/deliveries/{delivery}"
         zone = world.ids["VA_frais"]
+        for n, (category, label) in enumerate(cargo):
+            load = {
+                "lot_reference": f"LOT-LX{n}",
+                "description": category,
+                "category": category,
+                "quantity": "5",
+                "unit": "kg",
+                "consignor_id": world.ids["P1"],
+                "consignee": "Épicerie du coin",
+                "label_max_c": label,
+                "zone_id": zone,
+                "pickup_stop_id": world.ids["A_pickup"],
+                "drop_stop_id": world.ids["A_drop"],
+            }
+            world.ids[f"LX{n}"] = world["admin_a"].ok("POST", f"{url}/loads", load, 201)["id"]
         departure = {
             "checked_at": iso(now - pickup_ago - timedelta(minutes=5)),
-            "zones": [{"zone_id": zone, "temperature_c": 3.5}],
+            "zones": [{"zone_id": zone, "temperature_c": departure_c}],
         }
         driver.ok("POST", f"{url}/departure", departure)
+        lots = ["LT", *(f"LX{n}" for n in range(len(cargo)))]
         handover = {
             "at": iso(now - pickup_ago),
-            "decisions": [{"load_id": world.ids["LT"], "accepted": True}],
+            "decisions": [{"load_id": world.ids[lot], "accepted": True} for lot in lots],
         }
         driver.ok("POST", f"{url}/stops/{world.ids['A_pickup']}/handover", handover, 201)
         yield Site(app, client, world, settings, now, delivery, world.ids["LT"], world.ids)

@@ -200,8 +200,9 @@ def test_escalation_driver_then_hygiene_officer_then_admin_then_reminders(
 
 
 def test_acknowledged_warning_turning_critical_is_told_again(offline_site: Site) -> None:
-    """5.5 °C against the label's 6 °C for 11 minutes: a warning; the driver acknowledges;
-    then 12 °C: critical, and the driver and the producer are e-mailed again."""
+    """6.5 °C against the label's 6 °C for 11 minutes: a warning, shown on the probe's
+    display without ringing and e-mailed to nobody; the driver acknowledges; then 12 °C:
+    critical, it rings, and the driver and the producer are e-mailed."""
     site, w = offline_site, offline_site.world
     now = datetime.now(UTC)
     now_ms = int(now.timestamp() * 1000)
@@ -220,14 +221,19 @@ def test_acknowledged_warning_turning_critical_is_told_again(offline_site: Site)
             record_events(session, result.events, site.settings.alerting, utcnow())
             session.commit()
 
-    judge([5.5] * 12, 14, 1)
+    judge([6.5] * 12, 14, 1)
     listed = w["driver_a"].ok("GET", "/api/v1/alerts")["data"]
     assert [a["severity"] for a in listed] == ["warning"]
+    with sessions() as session:
+        sent = list(session.scalars(select(Notification).order_by(Notification.id)))
+    assert [n.channel for n in sent] == ["probe_alarm"]  # no e-mail for a warning
+    assert sent[0].payload["on"] is True and sent[0].payload["ring"] is False  # shown only
     w["driver_a"].ok("POST", f"/api/v1/alerts/{listed[0]['id']}/acknowledge", {})
     with sessions() as session:
         before = session.scalar(
             select(func.count(Notification.id)).where(Notification.channel == "email")
         )
+    assert before == 0
     judge([12.0], 1, 13)
     detail = w["driver_a"].ok("GET", f"/api/v1/alerts/{listed[0]['id']}")
     assert detail["severity"] == "critical" and detail["state"] == "acknowledged"
@@ -242,6 +248,15 @@ def test_acknowledged_warning_turning_critical_is_told_again(offline_site: Site)
     new = emails[before or 0 :]
     assert {"driver_a@example.be", "producer1@example.be"} <= {n.target for n in new}
     assert all("aggravée" in n.payload["subject"] for n in new)
+    with sessions() as session:
+        alarms = list(
+            session.scalars(
+                select(Notification)
+                .where(Notification.channel == "probe_alarm")
+                .order_by(Notification.id)
+            )
+        )
+    assert alarms[-1].payload["on"] is True and "ring" not in alarms[-1].payload  # it rings
 
 
 def test_an_acknowledgement_in_progress_is_never_answered_by_a_reminder(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from alerts.config import LocationConfig, LocationKind
 from alerts.engine import Engine
-from alerts.events import AlertEvent
+from alerts.events import AlertEvent, EventType
 from alerts.findings import Record
 from alerts.limits import Lot
 from coldchain.protocol import Reading
@@ -74,6 +74,11 @@ def feed(engine: Engine, readings: Sequence[Reading], live: bool = True) -> list
         assert not result.errors, result.errors
         events.extend(result.events)
     return events
+
+
+def told(events: Sequence[AlertEvent]) -> list[AlertEvent]:
+    """The events worth telling people: without `refreshed` (figures only, kept in step)."""
+    return [e for e in events if e.event is not EventType.REFRESHED]
 
 
 def excursion_view(records: Sequence[Record]) -> list[tuple[object, ...]]:

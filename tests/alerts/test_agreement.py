@@ -2,9 +2,11 @@
 
 A producer's or driver's page status, a load's record verdict and the shading of the record's
 chart all judge readings with the engine's rules (alerts/judgement.py). Before, the page
-ignored the transport tolerance (« Au-dessus de la limite » beside a tolerated alert) and the
-warning band over a minimum (« Conforme » beside a warning), and the verdict tolerated a
-frozen rise that lasted the whole tolerance duration, which the engine calls critical.
+ignored the transport tolerance (« Au-dessus de la limite » beside a tolerated rise) and the
+warning band over a minimum, and the verdict tolerated a frozen rise that lasted the whole
+tolerance duration, which the engine calls critical. Near a limit, the page says so
+(« Proche de la limite ») and the engine raises no alert: the readings are legal; a rise
+within the transport tolerance is « écart toléré » on the record, and no alert either.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from alerts.config import LocationKind
+from alerts.events import EventType
 from alerts.findings import AlertKind, Severity
+from alerts.judgement import judge
 from alerts.limits import Lot, ZoneLimit, limit_for_category, limit_for_lots
 from alerts.profiles import load_profiles
 from server.domain.place_readings import PlaceReading
@@ -24,7 +29,7 @@ from server.pages.status import STATUS, status_of
 from server.pages.web import templates
 from server.records.chart import Limit, excursion_spans
 from server.records.verdict import MAX_STEP_MS, Point, limit_of, statistics, verdict
-from tests.alerts.helpers import MIN, T0, engine_for, feed, minutes
+from tests.alerts.helpers import MIN, T0, engine_for, feed, minutes, told
 
 PROFILES = load_profiles()
 
@@ -35,7 +40,7 @@ class Case:
     before: float  # a while at this value, then
     value: float  # this many minutes at this value, then back
     count: int
-    severity: Severity | None  # the engine's
+    severity: Severity | None  # the engine's alert (None: no alert)
     page: str  # the page's status word at `value`
     verdict: str
 
@@ -43,16 +48,14 @@ class Case:
 CASES = {
     # Frozen goods in a van, 2 °C above their -18 °C limit: within the transport tolerance.
     "frozen_within_tolerance": Case(
-        "quick_frozen", -22.0, -16.0, 10, Severity.TOLERATED, "tolerated", "ecart_tolere"
+        "quick_frozen", -22.0, -16.0, 10, None, "tolerated", "ecart_tolere"
     ),
     # Fresh poultry just over its -2 °C minimum: the cold warning band, within the limit.
-    "poultry_near_its_minimum": Case(
-        "poultry_meat", 1.0, -1.8, 15, Severity.WARNING, "warning", "conforme"
-    ),
+    "poultry_near_its_minimum": Case("poultry_meat", 1.0, -1.8, 15, None, "warning", "conforme"),
     # Minced meat just under its 2 °C maximum: the warm warning band, within the limit.
-    "minced_near_its_maximum": Case(
-        "minced_meat", 0.5, 1.8, 15, Severity.WARNING, "warning", "conforme"
-    ),
+    "minced_near_its_maximum": Case("minced_meat", 0.5, 1.8, 15, None, "warning", "conforme"),
+    # Minced meat just over its 2 °C maximum, briefly: a warning, not yet critical.
+    "minced_just_over": Case("minced_meat", 0.5, 2.3, 5, Severity.WARNING, "over", "ecart_tolere"),
     # Frozen goods beyond their tolerance: critical at once, non conforme.
     "frozen_beyond_tolerance": Case(
         "quick_frozen", -22.0, -14.0, 5, Severity.CRITICAL, "over", "non_conforme"
@@ -82,39 +85,52 @@ def test_page_record_and_chart_agree_with_the_engine(name: str) -> None:
     readings = minutes(values)  # air: a 6 °C step is not an impossible jump there
     lots = [Lot("L", case.category, T0 - MIN)]
     engine = engine_for("ambient", lots=lots)
-    feed(engine, readings)
-    [record] = [r for r in engine.records("loc-1") if r.kind is AlertKind.TEMPERATURE]
-    assert record.severity is case.severity
-
+    events = feed(engine, readings)
     limit = limit_for_lots(PROFILES, lots, T0, "ambient")  # what the driver's page uses
+    above_ms = case.count * MIN if judge(case.value, limit, in_transport=True).beyond else 0
+    records = [r for r in engine.records("loc-1") if r.kind is AlertKind.TEMPERATURE]
+    if case.severity is None:
+        assert records == [] and events == []  # no alert, nothing told
+    else:
+        [record] = records
+        assert record.severity is case.severity and record.time_above_ms == above_ms
+
     assert page(case.value, limit, in_transport=True) == case.page
     assert page(case.before, limit, in_transport=True) == "ok"
 
     stated = limit_of(PROFILES, case.category, None)  # what the load's record states
     points = [Point(r.time_ms, r.value) for r in readings if r.value is not None]
     stats = statistics(points, stated)
-    assert stats["minutes_above"] * MIN + stats["minutes_below"] * MIN == record.time_above_ms
+    assert stats["minutes_above"] * MIN + stats["minutes_below"] * MIN == above_ms
     decided = verdict(stats, stated)
     assert decided["code"] == case.verdict, decided["rule_fr"]
-    if case.severity is Severity.TOLERATED:
-        assert "tolérance de transport" in decided["rule_fr"]
+    if case.page == "tolerated" and case.verdict == "ecart_tolere":
+        assert "tolérance de transport" in decided["rule_fr"]  # the tolerance used, recorded
 
     lines = [(p.time_ms, p.value) for p in points]
     drawn = [Limit(T0 - MIN, T0 + 60 * MIN, stated["max_c"], stated["min_c"])]
     shaded = excursion_spans(lines, drawn, MAX_STEP_MS)
-    if record.time_above_ms:
-        assert shaded == [(T0 + 5 * MIN, T0 + 5 * MIN + record.time_above_ms)]
+    if above_ms:
+        assert shaded == [(T0 + 5 * MIN, T0 + 5 * MIN + above_ms)]
     else:
         assert shaded == []
 
 
 def test_a_cold_room_has_no_transport_tolerance() -> None:
     """A producer's cold room of frozen goods: 2 °C over is over, on the page and for the
-    engine (warning after 10 min, critical after 15, as with any limit without tolerance)."""
+    engine (a warning at once, critical after 15 min, as with any limit without tolerance);
+    -19 °C is near the limit: a page status, no alert."""
     room = limit_for_category(PROFILES, "quick_frozen")
     assert page(-16.0, room, in_transport=False) == "over"
     assert page(-19.0, room, in_transport=False) == "warning"
     assert page(-21.0, room, in_transport=False) == "ok"
+    engine = engine_for("quick_frozen", kind=LocationKind.COLD_ROOM)
+    assert feed(engine, minutes([-21.0] * 5 + [-19.0] * 60)) == []
+    events = told(feed(engine, minutes([-16.0] * 16, start=T0 + 65 * MIN)))
+    assert [(e.event, e.severity) for e in events] == [
+        (EventType.OPENED, Severity.WARNING),
+        (EventType.ESCALATED, Severity.CRITICAL),
+    ]
 
 
 def test_a_label_temperature_is_judged_without_tolerance_everywhere() -> None:

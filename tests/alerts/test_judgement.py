@@ -18,6 +18,7 @@ from alerts.judgement import (
     Level,
     classify,
     excess_c,
+    inside_limit,
     judge,
     within_band,
 )
@@ -170,43 +171,47 @@ def test_figures_only_bounds_have_no_warning_band() -> None:
 # --- classification -------------------------------------------------------------------------
 
 
-def severity(
-    limit: ZoneLimit, side: int, value: float, beyond_min: float, out_min: float | None
-) -> Severity | None:
+def severity(limit: ZoneLimit, side: int, value: float, beyond_min: float) -> Severity | None:
     level = judge(value, limit, in_transport=True).on(side)
-    out_ms = None if out_min is None else out_min * MIN
-    return classify(limit, side, level, value, beyond_min * MIN, out_ms)
+    return classify(limit, side, level, value, beyond_min * MIN)
 
 
 def test_classify_the_engine_policy() -> None:
-    minced = van("minced_meat")  # warning after 10 min out, critical 15 min beyond or +3 °C
-    assert severity(minced, 1, 1.8, 0, 9.9) is None
-    assert severity(minced, 1, 1.8, 0, 10) is Severity.WARNING  # the warning band, long enough
-    assert severity(minced, 1, 1.8, 0, None) is None  # out time not known: no warning by delay
-    assert severity(minced, 1, 2.5, 14.9, 14.9) is Severity.WARNING
-    assert severity(minced, 1, 2.5, 15, 15) is Severity.CRITICAL
-    assert severity(minced, 1, 5.0, 0, 0) is None  # on the hard margin: not beyond it
-    assert severity(minced, 1, 5.01, 0, 0) is Severity.CRITICAL  # beyond it: at once
+    """Inside the limit nothing, however long; beyond it a warning at once; critical 15 min
+    beyond (ours) or beyond it by the hard margin (3 °C, ours) at once."""
+    minced = van("minced_meat")
+    assert severity(minced, 1, 1.8, 600) is None  # the warning band: a status, never an alert
+    assert severity(minced, 1, 2.0, 600) is None  # on the limit is inside it
+    assert severity(minced, 1, 2.01, 0) is Severity.WARNING  # beyond it: a warning at once
+    assert severity(minced, 1, 2.5, 14.9) is Severity.WARNING
+    assert severity(minced, 1, 2.5, 15) is Severity.CRITICAL
+    assert severity(minced, 1, 5.0, 0) is Severity.WARNING  # on the hard margin: not beyond it
+    assert severity(minced, 1, 5.01, 0) is Severity.CRITICAL  # beyond it: at once
     poultry = van("poultry_meat")
-    assert severity(poultry, -1, -2.5, 14, 14) is Severity.WARNING
-    assert severity(poultry, -1, -2.5, 15, 15) is Severity.CRITICAL
-    assert severity(poultry, -1, -5.01, 0, 0) is Severity.CRITICAL
-    assert severity(poultry, -1, -1.8, 0, 10) is Severity.WARNING  # the cold warning band
+    assert severity(poultry, -1, -2.5, 14) is Severity.WARNING
+    assert severity(poultry, -1, -2.5, 15) is Severity.CRITICAL
+    assert severity(poultry, -1, -5.01, 0) is Severity.CRITICAL
+    assert severity(poultry, -1, -1.8, 600) is None  # the cold warning band: no alert
+    # The time out of the warning band decided a warning before; it is ignored now.
+    level = judge(1.8, minced, in_transport=True).high
+    assert classify(minced, 1, level, 1.8, 0, 60 * MIN) is None
 
 
 def test_classify_the_transport_tolerance() -> None:
     frozen = van("quick_frozen")  # tolerance +3 °C for 30 min, instead of the delays
-    assert severity(frozen, 1, -16.0, 0, 0) is Severity.TOLERATED
-    assert severity(frozen, 1, -16.0, 29.9, 40) is Severity.TOLERATED  # no warning by delay
-    assert severity(frozen, 1, -16.0, 30, 40) is Severity.CRITICAL  # reaching 30 min is too long
-    assert severity(frozen, 1, -14.9, 0, 0) is Severity.CRITICAL  # beyond tolerance and margin
-    assert severity(frozen, 1, -19.0, 0, 10) is Severity.WARNING  # the warning band still warns
+    assert severity(frozen, 1, -16.0, 0) is Severity.TOLERATED
+    assert severity(frozen, 1, -16.0, 29.9) is Severity.TOLERATED  # no warning by delay
+    assert severity(frozen, 1, -16.0, 30) is Severity.CRITICAL  # reaching 30 min is too long
+    assert severity(frozen, 1, -14.9, 0) is Severity.CRITICAL  # beyond tolerance and margin
+    assert severity(frozen, 1, -19.0, 600) is None  # the warning band: a status only
     labelled = van("quick_frozen", label_max_c=-20.0)
-    assert severity(labelled, 1, -19.0, 14, 14) is Severity.WARNING  # a label: no tolerance
-    assert severity(labelled, 1, -19.0, 15, 15) is Severity.CRITICAL
+    assert severity(labelled, 1, -19.0, 14) is Severity.WARNING  # a label: no tolerance
+    assert severity(labelled, 1, -19.0, 15) is Severity.CRITICAL
+    assert severity(labelled, 1, -20.5, 600) is None  # inside the label's limit
     cold_room = room("quick_frozen")
     level = judge(-16.0, cold_room, in_transport=False).high
-    assert classify(cold_room, 1, level, -16.0, 15 * MIN, 15 * MIN) is Severity.CRITICAL
+    assert classify(cold_room, 1, level, -16.0, 0) is Severity.WARNING
+    assert classify(cold_room, 1, level, -16.0, 15 * MIN) is Severity.CRITICAL
 
 
 def test_excess() -> None:
@@ -231,6 +236,17 @@ LIMITS = st.sampled_from(
     ]
 )
 RELAX = st.sampled_from([0.0, 0.0, 0.5, 2.0, 3.3])
+
+
+@given(VALUES, LIMITS, RELAX, st.booleans())
+def test_inside_limit_is_exactly_where_judge_finds_nothing_beyond(
+    value: float, limit: ZoneLimit | Bounds, relax: float, in_transport: bool
+) -> None:
+    """The machine skips `judge` inside the limit: no excursion can start there."""
+    low, high = inside_limit(limit, relax)
+    judged = judge(value, limit, in_transport=in_transport, relax_c=relax)
+    beyond = judged.high in (T, B) or judged.low in (T, B)
+    assert (low <= value <= high) == (not beyond)
 
 
 @given(VALUES, LIMITS, RELAX, st.booleans())

@@ -13,7 +13,16 @@ from alerts.events import EventType
 from alerts.findings import AlertKind, Severity
 from alerts.limits import Lot
 from coldchain.protocol import Reading
-from tests.alerts.helpers import MIN, T0, config, engine_for, excursion_view, feed, minutes
+from tests.alerts.helpers import (
+    MIN,
+    T0,
+    config,
+    engine_for,
+    excursion_view,
+    feed,
+    minutes,
+    told,
+)
 
 
 def test_van_back_in_coverage_reveals_an_excursion_detected_late():
@@ -31,7 +40,8 @@ def test_van_back_in_coverage_reveals_an_excursion_detected_late():
     opened = temperature[0]
     assert opened.detected_late and opened.detected_at_ms == arrival
     assert opened.start_ms == T0 + 10 * MIN and opened.end_ms == T0 + 35 * MIN
-    assert opened.severity is Severity.CRITICAL and opened.alert_at_ms == T0 + 20 * MIN
+    assert opened.severity is Severity.CRITICAL and opened.alert_at_ms == T0 + 10 * MIN
+    assert opened.critical_at_ms == T0 + 25 * MIN  # known 25 min later: late
     assert [e.event for e in events if e.kind is AlertKind.PROBE_OFFLINE] == [EventType.RESOLVED]
     feed(engine, after)
 
@@ -46,15 +56,35 @@ def test_late_readings_into_a_gap_give_the_same_excursion_as_live_ones():
     assert excursion_view(late.records("loc-1")) == excursion_view(live.records("loc-1"))
 
 
-def test_late_readings_that_split_an_excursion_withdraw_the_alert():
+def test_late_readings_that_split_an_excursion_change_the_alert_to_what_they_show():
     engine = engine_for("minced_meat")
     readings = minutes([0.5] * 5 + [3.0] + [0.5] * 25 + [3.0] + [0.5] * 15)
     first, gap, rest = readings[:6], readings[6:31], readings[31:]
     feed(engine, first + rest)  # a 26-minute gap at 3 °C at both ends: one critical excursion
-    assert engine.records("loc-1")[0].gaps
-    events = engine.ingest("loc-1", gap, T0 + 60 * MIN).events
-    assert [e.event for e in events] == [EventType.WITHDRAWN]  # the gap was in fact fine
-    assert engine.records("loc-1") == []
+    [record] = engine.records("loc-1")
+    assert record.gaps and record.severity is Severity.CRITICAL
+    events = told(engine.ingest("loc-1", gap, T0 + 60 * MIN).events)
+    # The gap was in fact fine: two readings beyond 2 °C, each a warning, none critical.
+    assert [(e.event, e.severity, e.start_ms) for e in events] == [
+        (EventType.UPDATED, Severity.WARNING, T0 + 5 * MIN),
+        (EventType.OPENED, Severity.WARNING, T0 + 31 * MIN),
+        (EventType.RESOLVED, Severity.WARNING, T0 + 31 * MIN),
+    ]
+    assert events[0].alert_id == record.alert_id and events[0].critical_at_ms is None
+    assert [r.severity for r in engine.records("loc-1")] == [Severity.WARNING] * 2
+
+
+def test_a_lot_dropped_earlier_than_known_withdraws_the_alert():
+    """The minced meat (2 °C) had left the zone before it warmed to 3 °C: the zone was a
+    7 °C zone then, the readings were legal, and the alert is withdrawn."""
+    lots = [Lot("M", "minced_meat", T0 - MIN), Lot("C", "chilled_retail", T0 - MIN)]
+    engine = engine_for("ambient", lots=lots)
+    feed(engine, minutes([0.5] * 5 + [3.0] * 20 + [0.5] * 15))
+    assert [r.severity for r in engine.records("loc-1")] == [Severity.CRITICAL]
+    dropped = [Lot("M", "minced_meat", T0 - MIN, T0 + 4 * MIN), lots[1]]
+    events = told(engine.set_lots("loc-1", dropped, T0 + 41 * MIN))
+    assert [e.event for e in events] == [EventType.WITHDRAWN]
+    assert engine.records("loc-1") == [] and engine.open_alerts() == []
 
 
 def test_reading_older_than_the_reorder_history_is_refused_and_kept():
@@ -99,7 +129,7 @@ def test_restore_keeps_offline_alerts_and_lots():
     assert engine.check_silence(T0 + 15 * MIN)
     restored = Engine()
     assert restored.restore(json.loads(json.dumps(engine.save())), T0 + 16 * MIN) == []
-    assert restored.check_silence(T0 + 17 * MIN) == []  # still open, nothing new to say
+    assert told(restored.check_silence(T0 + 17 * MIN)) == []  # still open, nothing to say
     assert restored.locations["loc-1"].lots == tuple(lots)
 
 
@@ -208,7 +238,7 @@ def test_eight_hour_outage_live_readings_first_then_backlog_oldest_first():
         assert not result.errors
         events.extend(result.events)
     assert {e.kind for e in events} == {AlertKind.TEMPERATURE}
-    assert [e.event for e in events] == [EventType.OPENED, EventType.RESOLVED]
+    assert [e.event for e in told(events)] == [EventType.OPENED, EventType.RESOLVED]
     assert all(e.detected_late for e in events)
     assert events[0].start_ms == T0 + 210 * MIN and events[-1].end_ms == T0 + 240 * MIN
     assert excursion_view(engine.records("loc-1")) == excursion_view(reference.records("loc-1"))

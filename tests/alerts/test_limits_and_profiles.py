@@ -137,9 +137,11 @@ def test_zone_judged_at_4c_once_the_minced_lot_is_dropped(keep_minced):
     if keep_minced:
         assert final.severity is Severity.CRITICAL and final.limit["max_c"] == 2.0
     else:
-        # 3.5 °C is in the warning band of 4 °C after 10:05: a warning, never critical
+        # 3.5 °C is beyond 2 °C until 10:05 (a warning at once), then inside 4 °C: near
+        # the limit, no alert, and the excursion ends; never critical
         assert {e.severity for e in events} == {Severity.WARNING}
         assert final.lot_ids == ("M", "P")
+        assert final.event is EventType.RESOLVED and final.last_out_ms == T0 + 4 * MIN
 
 
 def test_dropping_a_lot_afterwards_re_judges_the_zone():

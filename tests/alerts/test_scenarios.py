@@ -1,7 +1,8 @@
 """Table-driven excursion scenarios per product category, each citing its limit's source.
 
-Delays and margins are ours (profiles.toml [defaults]): warning 1 °C under the limit after
-10 min, critical beyond the limit after 15 min or 3 °C beyond it at once.
+The policy (docs/alerts.md, "Alert policy"): inside the legal limit no alert, however near;
+beyond it a warning at once, critical after 15 min (ours) or 3 °C beyond it at once; a
+frozen rise within the legal transport tolerance is no alert until it lasts 30 min (ours).
 """
 
 from __future__ import annotations
@@ -12,32 +13,37 @@ from alerts.config import LocationKind
 from alerts.events import EventType
 from alerts.findings import AlertKind, Severity
 from coldchain.protocol import Reading
-from tests.alerts.helpers import MIN, T0, engine_for, feed, minutes
+from tests.alerts.helpers import MIN, T0, engine_for, feed, minutes, told
 
 VAN, ROOM = LocationKind.VAN_ZONE, LocationKind.COLD_ROOM
 
 # (category, location kind, in-band baseline, excursion value, minutes, expected, source)
 SCENARIOS = [
     ("fresh_meat_ungulates", ROOM, 3.0, 8.0, 20, Severity.CRITICAL, "853/2004 III-I-VII: 7 °C"),
-    ("fresh_meat_ungulates", ROOM, 3.0, 6.5, 20, Severity.WARNING, "853/2004 III-I-VII: 7 °C"),
+    ("fresh_meat_ungulates", ROOM, 3.0, 6.5, 20, None, "853/2004 III-I-VII: 7 °C, legal"),
+    ("fresh_meat_ungulates", ROOM, 3.0, 7.5, 10, Severity.WARNING, "853/2004 III-I-VII: 7 °C"),
     ("offal", ROOM, 1.0, 3.5, 20, Severity.CRITICAL, "853/2004 III-I-VII: 3 °C"),
-    ("poultry_meat", VAN, 2.0, 4.3, 3, None, "853/2004 III-II: 4 °C, within our delay"),
+    ("poultry_meat", VAN, 2.0, 4.3, 3, Severity.WARNING, "853/2004 III-II: 4 °C, beyond it"),
+    ("poultry_meat", VAN, 2.0, 3.9, 30, None, "853/2004 III-II: 4 °C, near but legal"),
     ("poultry_meat", VAN, 2.0, -3.0, 20, Severity.CRITICAL, "543/2008 art. 6: -2..+4 °C"),
     ("minced_meat", VAN, 0.5, 2.6, 20, Severity.CRITICAL, "853/2004 III-V-III 2(c): 2 °C"),
+    ("minced_meat", VAN, 0.5, 1.6, 60, None, "853/2004 III-V-III 2(c): 2 °C, legal"),
     ("meat_preparations", VAN, 2.0, 4.5, 12, Severity.WARNING, "853/2004 III-V-III: 4 °C"),
     ("mechanically_separated_meat", ROOM, 0.5, 5.5, 1, Severity.CRITICAL, "AFSCA: 2 °C, hard"),
     ("fresh_fishery", ROOM, 1.0, 2.5, 20, Severity.CRITICAL, "ours: 0..2 °C melting ice"),
     ("fresh_fishery", ROOM, 1.0, -0.8, 20, Severity.CRITICAL, "ours: 0..2 °C melting ice"),
-    ("frozen_fishery", VAN, -22.0, -16.0, 10, Severity.TOLERATED, "853/2004 III-VIII-VII +3"),
+    ("frozen_fishery", VAN, -22.0, -16.0, 10, None, "853/2004 III-VIII-VII +3, tolerated"),
     ("frozen_fishery", VAN, -22.0, -14.0, 10, Severity.CRITICAL, "853/2004 III-VIII-VII +3"),
-    ("quick_frozen", VAN, -22.0, -16.0, 10, Severity.TOLERATED, "89/108 art. 5: +3 transport"),
+    ("quick_frozen", VAN, -22.0, -16.0, 10, None, "89/108 art. 5: +3 transport, tolerated"),
+    ("quick_frozen", VAN, -22.0, -19.0, 60, None, "89/108 art. 5: -18 °C, legal"),
     ("quick_frozen", VAN, -22.0, -14.0, 10, Severity.CRITICAL, "89/108 art. 5: +3 transport"),
     ("quick_frozen", ROOM, -22.0, -16.0, 20, Severity.CRITICAL, "89/108: -18 °C in storage"),
     ("quick_frozen", VAN, -22.0, -16.0, 40, Severity.CRITICAL, "89/108 'brief': ours 30 min"),
-    ("frozen_poultry", VAN, -16.0, -10.0, 10, Severity.TOLERATED, "543/2008: -12 °C, +3"),
+    ("frozen_poultry", VAN, -16.0, -10.0, 10, None, "543/2008: -12 °C, +3, tolerated"),
     ("raw_milk_daily_collection", ROOM, 4.0, 9.0, 20, Severity.CRITICAL, "853/2004 IX: 8 °C"),
     ("raw_milk_not_daily", ROOM, 4.0, 7.0, 20, Severity.CRITICAL, "853/2004 IX: 6 °C"),
-    ("raw_milk_transport", VAN, 4.0, 9.5, 20, Severity.WARNING, "853/2004 IX: 10 °C"),
+    ("raw_milk_transport", VAN, 4.0, 9.5, 20, None, "853/2004 IX: 10 °C, legal"),
+    ("raw_milk_transport", VAN, 4.0, 10.5, 12, Severity.WARNING, "853/2004 IX: 10 °C"),
     ("shell_eggs", ROOM, 12.0, 22.0, 70, Severity.CRITICAL, "ours: heat above 20 °C"),
     ("shell_eggs", ROOM, 12.0, 3.0, 40, Severity.WARNING, "ours: condensation below 5 °C"),
     ("chilled_retail", ROOM, 3.0, 7.5, 20, Severity.CRITICAL, "AR 13/07/2014 ann. IV: 7 °C"),
@@ -56,9 +62,11 @@ def test_category_scenario(category, kind, base, value, duration, expected, sour
     engine = engine_for(category, kind)
     values = [base] * 5 + [value] * duration + [base] * 20
     events = feed(engine, minutes(values))
-    temperature = [e for e in events if e.kind is AlertKind.TEMPERATURE]
+    temperature = [e for e in told(events) if e.kind is AlertKind.TEMPERATURE]
     if expected is None:
         assert temperature == []
+        if category != "ambient":  # (30 °C at once is an impossible jump for the probe)
+            assert events == []  # inside the legal limit: no event of any kind
         return
     assert temperature, "an alert was expected"
     assert temperature[-1].event is EventType.RESOLVED
@@ -73,16 +81,19 @@ def test_category_scenario(category, kind, base, value, duration, expected, sour
 
 def test_minced_meat_critical_carries_the_alert_record():
     engine = engine_for("minced_meat")
-    events = feed(engine, minutes([0.5] * 5 + [2.6] * 20 + [0.5] * 15))
+    events = told(feed(engine, minutes([0.5] * 5 + [2.6] * 20 + [0.5] * 15)))
     kinds = [(e.event, e.severity) for e in events]
-    # opens as a warning after our 10-min delay, critical 15 min after crossing 2 °C
+    # a warning at the first reading beyond 2 °C, critical 15 min later
     assert kinds == [
         (EventType.OPENED, Severity.WARNING),
         (EventType.ESCALATED, Severity.CRITICAL),
         (EventType.RESOLVED, Severity.CRITICAL),
     ]
     opened, escalated, resolved = events
-    assert opened.alert_at_ms == T0 + 15 * MIN and escalated.critical_at_ms == T0 + 20 * MIN
+    assert opened.alert_at_ms == T0 + 5 * MIN and escalated.critical_at_ms == T0 + 20 * MIN
+    assert opened.detected_at_ms == T0 + 5 * MIN + 1000  # when that reading arrived
+    assert escalated.detected_at_ms == T0 + 20 * MIN + 1000  # first known critical
+    assert resolved.detected_at_ms == escalated.detected_at_ms
     assert not opened.detected_late and not escalated.detected_late
     assert not resolved.detected_late  # known once the clearance time has passed, not late
     assert resolved.duration_ms == 20 * MIN and resolved.n_readings == 20
@@ -100,7 +111,7 @@ def test_minced_meat_critical_carries_the_alert_record():
 
 def test_value_dancing_on_the_limit_makes_one_excursion():
     engine = engine_for("poultry_meat")
-    dance = [4.2, 3.8] * 30  # hysteresis: 3.8 is not clear of the 3 °C warning threshold
+    dance = [4.2, 3.8] * 30  # hysteresis: 3.8 is not clear of 4 °C by the 0.3 °C margin
     feed(engine, minutes([2.0] * 5 + dance + [2.0] * 15))
     records = engine.records("loc-1")
     assert len(records) == 1
@@ -117,20 +128,28 @@ def test_short_dip_inside_does_not_end_the_excursion():
     assert records[0].end_ms == T0 + 26 * MIN and records[0].n == 21
 
 
-def test_quick_frozen_tolerance_is_reported_not_silent():
+def test_quick_frozen_rise_within_the_tolerance_is_no_alert_until_it_lasts_too_long():
+    """89/108 allows brief rises of 3 °C in transport: no alert (the load's sealed record
+    shows the tolerance used, server/records/verdict.py); 30 min of it (ours) is critical."""
     engine = engine_for("quick_frozen")
-    events = feed(engine, minutes([-22.0] * 5 + [-16.0] * 10 + [-22.0] * 15))
-    assert [e.event for e in events] == [EventType.OPENED, EventType.RESOLVED]
-    assert events[0].severity is Severity.TOLERATED
-    assert "tolérance de transport" in events[0].text_fr
+    assert feed(engine, minutes([-22.0] * 5 + [-16.0] * 10 + [-22.0] * 15)) == []
+    assert engine.records("loc-1") == []
+    engine = engine_for("quick_frozen")
+    events = told(feed(engine, minutes([-22.0] * 5 + [-16.0] * 35 + [-22.0] * 15)))
+    assert [(e.event, e.severity) for e in events] == [
+        (EventType.OPENED, Severity.CRITICAL),
+        (EventType.RESOLVED, Severity.CRITICAL),
+    ]
+    assert events[0].alert_at_ms == events[0].critical_at_ms == T0 + 35 * MIN
+    assert events[0].start_ms == T0 + 5 * MIN
     limit = events[-1].limit
-    assert events[-1].tolerated_ms == 10 * MIN and limit and limit["tolerance_c"] == 3.0
+    assert events[-1].tolerated_ms == 35 * MIN and limit and limit["tolerance_c"] == 3.0
 
 
 def test_door_open_too_long():
     engine = engine_for("chilled_retail", door_open_max_min=5)
     door = minutes([0] * 3 + [1] * 3 + [0] * 3 + [1] * 8 + [0] * 2, channel="door")
-    events = feed(engine, door)
+    events = told(feed(engine, door))
     assert [(e.kind, e.event) for e in events] == [
         (AlertKind.DOOR_OPEN, EventType.OPENED),
         (AlertKind.DOOR_OPEN, EventType.RESOLVED),
@@ -146,7 +165,7 @@ def test_door_sent_as_events_is_judged_open_until_it_closes():
     readings = minutes([3.0] * 20)
     readings.insert(2, Reading("p1", "door", T0 + 2 * MIN + 500, 1000, 1.0))
     readings.insert(16, Reading("p1", "door", T0 + 14 * MIN + 500, 1001, 0.0))
-    events = [e for e in feed(engine, readings) if e.kind is AlertKind.DOOR_OPEN]
+    events = [e for e in told(feed(engine, readings)) if e.kind is AlertKind.DOOR_OPEN]
     assert [e.event for e in events] == [EventType.OPENED, EventType.RESOLVED]
     assert events[0].alert_at_ms == T0 + 7 * MIN + 500
     assert events[0].detected_at_ms == T0 + 8 * MIN + 1000  # the air reading that showed it
@@ -156,7 +175,7 @@ def test_door_sent_as_events_is_judged_open_until_it_closes():
 def test_door_close_event_arriving_late_withdraws_the_door_alert():
     engine = engine_for("chilled_retail", door_open_max_min=5)
     feed(engine, [Reading("p1", "door", T0, 1000, 1.0)])
-    opened = feed(engine, minutes([3.0] * 10, start=T0 + MIN))
+    opened = told(feed(engine, minutes([3.0] * 10, start=T0 + MIN)))
     assert [(e.kind, e.event) for e in opened] == [(AlertKind.DOOR_OPEN, EventType.OPENED)]
     # the close event at T0 + 3 min was stuck in the probe's queue
     late = engine.ingest("loc-1", [Reading("p1", "door", T0 + 3 * MIN, 1001, 0.0)], T0 + 11 * MIN)
@@ -167,7 +186,7 @@ def test_door_close_event_arriving_late_withdraws_the_door_alert():
 def test_fault_codes_open_a_sensor_fault_alert():
     engine = engine_for("minced_meat")
     readings = minutes([0.5] * 3 + [None] * 4 + [0.5] * 12, fault="disconnected")
-    events = feed(engine, readings)
+    events = told(feed(engine, readings))
     assert [(e.kind, e.event, e.detail) for e in events] == [
         (AlertKind.SENSOR_FAULT, EventType.OPENED, "disconnected"),
         (AlertKind.SENSOR_FAULT, EventType.RESOLVED, "disconnected"),
@@ -179,7 +198,7 @@ def test_fault_codes_open_a_sensor_fault_alert():
 def test_stuck_value_is_a_sensor_fault():
     engine = engine_for("chilled_retail", kind=LocationKind.COLD_ROOM, interval_s=300)
     readings = minutes([3.0] * 40 + [3.1], step_ms=5 * MIN)  # 3 h 20 min at exactly 3.0 °C
-    events = [e for e in feed(engine, readings) if e.event is not EventType.UPDATED]
+    events = [e for e in told(feed(engine, readings)) if e.event is not EventType.UPDATED]
     assert [(e.kind, e.event, e.detail) for e in events] == [
         (AlertKind.SENSOR_FAULT, EventType.OPENED, "stuck_value"),
         (AlertKind.SENSOR_FAULT, EventType.RESOLVED, "stuck_value"),
@@ -237,7 +256,7 @@ def test_defrost_window_is_recorded_and_suspends_judgement():
         daily_windows=(DailyWindow("defrost", Mode.SUSPEND, "10:05", 20),),
     )
     events = feed(engine, minutes([3.0] * 5 + [12.0] * 20 + [3.0] * 10))
-    events = [e for e in events if e.event is not EventType.UPDATED]  # 15-min progress update
+    events = [e for e in told(events) if e.event is not EventType.UPDATED]  # 15-min progress
     assert [(e.kind, e.event) for e in events] == [
         (AlertKind.SUSPENDED, EventType.OPENED),
         (AlertKind.SUSPENDED, EventType.RESOLVED),
@@ -254,7 +273,7 @@ def test_relaxed_loading_window_raises_the_limit_and_is_recorded():
     window = Window("loading", Mode.RELAX, T0 + 5 * MIN, T0 + 25 * MIN, relax_c=4.0)
     engine = engine_for("chilled_retail", windows=(window,))
     events = feed(engine, minutes([3.0] * 5 + [10.0] * 20 + [3.0] * 10))
-    assert {e.kind for e in events} == {AlertKind.SUSPENDED}  # 10 °C < 7 + 4 - 1 margin
+    assert {e.kind for e in events} == {AlertKind.SUSPENDED}  # 10 °C < 7 + 4
     engine2 = engine_for("chilled_retail", windows=(window,))
     events2 = feed(engine2, minutes([3.0] * 5 + [12.0] * 20 + [3.0] * 10))
     assert AlertKind.TEMPERATURE in {e.kind for e in events2}
@@ -267,7 +286,7 @@ def test_door_opened_for_loading_counts_from_the_end_of_the_window():
     engine = engine_for("chilled_retail", door_open_max_min=5, windows=(window,))
     readings = minutes([3.0] * 20)
     readings.insert(1, Reading("p1", "door", T0 + MIN + 500, 1000, 1.0))
-    events = [e for e in feed(engine, readings) if e.kind is AlertKind.DOOR_OPEN]
+    events = [e for e in told(feed(engine, readings)) if e.kind is AlertKind.DOOR_OPEN]
     assert [e.event for e in events] == [EventType.OPENED]
     assert events[0].start_ms == T0 + MIN + 500  # the record keeps the real opening time
     assert events[0].alert_at_ms == T0 + 15 * MIN and events[0].detail == "loading|suspend"

@@ -1,9 +1,15 @@
-"""Engine state saved by an earlier version still loads and goes on exactly as before.
+"""Engine state saved by earlier versions still loads and goes on as it should.
 
-`data/engine_state_v1.json` was saved, mid-scenario, by the engine as it was before the
-channel machine's checkpoints became a dataclass (they were a positional tuple then). The
-server keeps that state in the database across upgrades, so it must keep loading: after the
-restore, the rest of the scenario must give what an engine that never stopped gives.
+`data/engine_state_v1.json` was saved, mid-scenario, by the engine of state version 1,
+before the legal-limit policy: its episodes started at the warning threshold (max - margin)
+and warned after a delay inside the limit. The server keeps that state in the database
+across upgrades, so it must keep loading: its episodes are converted (alerts/excursion.py,
+`from_warning_band_policy`) and the rest of the scenario gives what today's engine gives,
+but for the reading count and mean of an excursion open across the upgrade (the readings of
+the warning band before it went beyond the limit are not kept one by one).
+
+`data/engine_state_v2.json` is the same scenario saved by today's engine (version 2, the
+same format): it must restore and continue exactly as an engine that never stopped.
 """
 
 from __future__ import annotations
@@ -12,15 +18,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from alerts.config import EngineSettings, LocationConfig, LocationKind
 from alerts.engine import STATE_VERSION, Engine
-from alerts.events import AlertEvent
+from alerts.events import AlertEvent, EventType, figures, record_fields
+from alerts.findings import AlertKind, Record
 from alerts.limits import Lot
 from alerts.schedules import Mode, Window
 from coldchain.protocol import Reading
-from tests.alerts.helpers import MIN, T0, excursion_view
+from tests.alerts.helpers import MIN, T0, excursion_view, told
 
-FIXTURE = Path(__file__).parent / "data" / "engine_state_v1.json"
+DATA = Path(__file__).parent / "data"
+FIXTURE_V1 = DATA / "engine_state_v1.json"
+FIXTURE = DATA / "engine_state_v2.json"
 CUT = 40  # minutes of the scenario fed before the state was saved
 LENGTH = 70
 # A short reorder history, so that the oldest checkpoint (the one saved) is mid-scenario,
@@ -96,9 +107,15 @@ def _strip(events: list[AlertEvent]) -> list[tuple[Any, ...]]:
     return [(e.event, e.kind, e.severity, e.alert_id, e.start_ms, e.end_ms) for e in events]
 
 
-def test_the_fixture_covers_every_kind_of_open_record() -> None:
-    state = json.loads(FIXTURE.read_text(encoding="utf-8"))
-    assert state["version"] == STATE_VERSION
+def _load(path: Path) -> dict[str, Any]:
+    state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return state
+
+
+@pytest.mark.parametrize(("path", "version"), [(FIXTURE_V1, 1), (FIXTURE, STATE_VERSION)])
+def test_the_fixtures_cover_every_kind_of_open_record(path: Path, version: int) -> None:
+    state = _load(path)
+    assert state["version"] == version
     open_kinds = {
         record["kind"]
         for location in state["locations"]
@@ -116,8 +133,7 @@ def test_state_saved_by_the_earlier_version_restores_and_continues_identically()
     expected = feed(reference, CUT, LENGTH)
 
     restored = engine()
-    state = json.loads(FIXTURE.read_text(encoding="utf-8"))
-    assert restored.restore(state, T0 + (CUT - 1) * MIN + 3000) == []
+    assert restored.restore(_load(FIXTURE), T0 + (CUT - 1) * MIN + 3000) == []
     after = feed(restored, CUT, LENGTH)
     assert before and expected  # the scenario does alert, before and after the cut
     assert _strip(after) == _strip(expected)
@@ -127,6 +143,69 @@ def test_state_saved_by_the_earlier_version_restores_and_continues_identically()
         )
 
 
-def test_a_state_saved_now_is_the_same_as_the_earlier_version_saved() -> None:
-    """The saved format did not change: nothing to migrate, in either direction."""
-    assert saved_now() == json.loads(FIXTURE.read_text(encoding="utf-8"))
+def test_a_state_saved_now_is_the_same_as_the_fixture() -> None:
+    """The saved format did not change since version 2 (if it must, version it and keep
+    reading the older ones, as version 1 is read below)."""
+    assert saved_now() == _load(FIXTURE)
+
+
+def _shape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(item) for item in value[:1]]
+    return type(value).__name__ if value is not None else None
+
+
+def test_version_2_kept_the_format_of_version_1() -> None:
+    """Only the meaning of an episode changed: the same keys, the same nesting."""
+    v1, v2 = _load(FIXTURE_V1), _load(FIXTURE)
+    del v1["version"], v2["version"]
+    record_keys = {
+        key
+        for state in (v1, v2)
+        for location in state["locations"]
+        for _, _, stream in location["streams"]
+        for record in stream["snapshot"]["records"]
+        if record is not None
+        for key in record
+    }
+    assert record_keys == set(Record.__slots__) - {"limit"}
+    assert _shape(v1["locations"][0]["config"]) == _shape(v2["locations"][0]["config"])
+    assert set(v1["locations"][0]) == set(v2["locations"][0])
+
+
+def _without_counts(view: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """An excursion view without its reading count and sum (positions 9 and 11)."""
+    return [row[:9] + row[10:11] + row[12:] for row in view]
+
+
+def test_a_version_1_state_loads_and_goes_on_under_todays_policy() -> None:
+    reference = engine()
+    configure(reference)
+    feed(reference, 0, CUT)
+    expected = feed(reference, CUT, LENGTH)
+
+    restored = engine()
+    at_restart = restored.restore(_load(FIXTURE_V1), T0 + (CUT - 1) * MIN + 3000)
+    # What the new policy changes in what was told: the van's air excursion, opened by
+    # version 1 in the warning band at -19 °C, starts at its first reading beyond -18 °C.
+    assert [(e.event, e.kind, e.channel, e.start_ms) for e in told(at_restart)] == [
+        (EventType.UPDATED, AlertKind.TEMPERATURE, "air", T0 + 10 * MIN)
+    ]
+    after = feed(restored, CUT, LENGTH)
+
+    def news(events: list[AlertEvent]) -> list[tuple[Any, ...]]:
+        kept = [e for e in told(events) if e.event is not EventType.UPDATED]  # not progress
+        return sorted((e.event, e.kind, e.channel, e.severity, e.start_ms, e.end_ms) for e in kept)
+
+    assert news(after) == news(expected)
+    for location_id in ("van", "room"):
+        assert _without_counts(excursion_view(restored.records(location_id))) == _without_counts(
+            excursion_view(reference.records(location_id))
+        )
+        # What is published carries the engine's figures (published equals stored).
+        publisher = restored.locations[location_id].publisher
+        for record in restored.records(location_id):
+            view = publisher.views[publisher.alias[record.alert_id]]
+            assert figures(view.last) == figures(record_fields(record))

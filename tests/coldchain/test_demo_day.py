@@ -90,7 +90,7 @@ def judge_the_day() -> dict[str, dict[str, Any]]:
         for event in events:
             late = alerts.get(event.alert_id, {}).get("detected_late", False)
             alerts[event.alert_id] = event.to_dict()
-            # Once revealed late, an alert stays so (as server/alerting/event_writer.py keeps it).
+            # Once revealed late, an alert stays so (judged on when it was first known critical).
             alerts[event.alert_id]["detected_late"] |= late
     return alerts
 
@@ -111,8 +111,9 @@ def test_the_day_shows_one_alert_per_scenario_and_nothing_else() -> None:
     backlog = by[("V2_froid", "temperature_excursion", "critical")]
     assert backlog["detected_late"] and backlog["status"] == "closed"
 
-    frozen = by[("V1_surgele", "temperature_excursion", "tolerated")]
-    assert frozen["tolerated_ms"] > 0 and frozen["peak"] <= -15.0
+    # -16.5 °C for eight minutes in transport: within the +3 °C tolerance, no alert (the
+    # load's sealed record states the tolerance used).
+    assert not [a for a in alerts.values() if a["location_id"] == "V1_surgele"]
 
     compressor = by[("P2", "temperature_excursion", "critical")]
     assert not compressor["detected_late"]

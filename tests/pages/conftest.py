@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,9 +89,18 @@ class Pages:
 
         self.wait_for(shown)
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, whole: bool = False) -> Path:
+        """A screenshot of the window, or of the `whole` page (as tall as its content)."""
         path = self.shots / f"{name}.png"
-        self.browser.save_screenshot(str(path))
+        size = self.browser.get_window_size()
+        if whole:  # the window as tall as the page, the same width: the layout is the phone's
+            tall = self.browser.execute_script("return document.documentElement.scrollHeight")
+            self.browser.set_window_size(size["width"], int(tall) + 100)
+        try:
+            self.browser.save_screenshot(str(path))
+        finally:
+            if whole:
+                self.browser.set_window_size(size["width"], size["height"])
         print(f"screenshot: {path}")
         return path
 
@@ -203,28 +213,42 @@ def shared_chromium() -> Iterator[webdriver.Chrome]:
         yield browser
 
 
-@pytest.fixture(scope="module")
-def pages(
-    tmp_path_factory: pytest.TempPathFactory, shared_chromium: webdriver.Chrome
+@contextmanager
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+    browser: webdriver.Chrome,
+    seed: bool = True,
+    **site: Any,
 ) -> Iterator[Pages]:
+    """The world of `build_site(settings, **site)` served over HTTP to the shared browser;
+    with `seed`, the readings and the sealed March delivery of `pages`."""
     tmp = tmp_path_factory.mktemp("pages")
     shots = tmp / "screenshots"
     shots.mkdir()
     settings = settings_for(tmp, free_port(), None)
-    sites = build_site(settings)
-    site = next(sites)
-    seed_readings(site)
-    close_and_seal_march_delivery(site)
-    server = HttpServer(site.app)
+    sites = build_site(settings, **site)
+    found = next(sites)
+    if seed:
+        seed_readings(found)
+        close_and_seal_march_delivery(found)
+    server = HttpServer(found.app)
     clients: list[httpx.Client] = []
     try:
-        chromium.forget(shared_chromium, [])
-        yield Pages(site, server.url, shared_chromium, shots, clients)
+        chromium.forget(browser, [])
+        yield Pages(found, server.url, browser, shots, clients)
     finally:
         try:
-            chromium.forget(shared_chromium, [server.url])
+            chromium.forget(browser, [server.url])
         finally:
             for client in clients:
                 client.close()
             server.stop()
             sites.close()
+
+
+@pytest.fixture(scope="module")
+def pages(
+    tmp_path_factory: pytest.TempPathFactory, shared_chromium: webdriver.Chrome
+) -> Iterator[Pages]:
+    with served(tmp_path_factory, shared_chromium) as opened:
+        yield opened

@@ -1,7 +1,9 @@
-"""The « Alertes en cours » list follows the alert stream without a reload (static/live.js):
-a new alert's row appears, its severity rises on escalation, its state changes when it
-is acknowledged, acted on and closed. Real Chromium, real rules engine and recording
-(as tests/support/alerts.py's `raise_alert`), lifecycle through the JSON API."""
+"""The « Alertes en cours » list follows the alert stream without a reload (static/live.js
+asks the server for the page's live parts, server/pages/live_pages.py): a new alert's row
+appears, its severity rises on escalation, it says when the excursion is over, its state
+changes when it is acknowledged and acted on, and once closed it leaves the list. Real
+Chromium, real rules engine and recording (as tests/support/alerts.py's `raise_alert`),
+lifecycle through the JSON API."""
 
 from __future__ import annotations
 
@@ -73,7 +75,9 @@ def test_the_list_follows_the_alert_without_reload(pages: Pages) -> None:
     shown_start = start.astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M")
     assert "▲ avertissement" in text and "État : ouverte" in text and "Pic 8,0 °C" in text
     assert f"Début {shown_start}" in text and "Voir et agir" in text
-    assert not empty.is_displayed()  # « Aucune alerte. » gone with the first row
+    assert "● Excursion en cours" in text  # still going on: in words
+    no_alert = pages.browser.find_element(By.CSS_SELECTOR, ".alert-list .no-alert")
+    assert not no_alert.is_displayed()  # « Aucune alerte. » gone with the first row
     link = pages.browser.find_element(By.CSS_SELECTOR, f'li[data-alert-id="{alert_id}"] a')
     assert str(link.get_attribute("href")).endswith(f"/alerts/{alert_id}")
 
@@ -95,7 +99,7 @@ def test_the_list_follows_the_alert_without_reload(pages: Pages) -> None:
         "action_at": datetime.now(UTC).isoformat(),
         "product_assessment": "Contrôle sensoriel conforme",
         "lot_decisions": [
-            {"load_id": site.load_id, "decision": "release", "justification": "8,5 °C court"}
+            {"load_id": site.load_id, "decision": "shorten_shelf_life", "justification": "8,5 °C"}
         ],
         "root_cause": "Porte mal fermée",
         "preventive_action": "Contrôle de la porte à chaque arrêt",
@@ -105,7 +109,10 @@ def test_the_list_follows_the_alert_without_reload(pages: Pages) -> None:
     driver.ok("POST", f"{url}/corrective-action", action, 201)
     pages.wait_for(lambda: "État : action enregistrée" in row_text(pages, alert_id))
     judge.feed(start + timedelta(minutes=16), [3.0] * 12, 17)  # back under the limit: over
+    pages.wait_for(lambda: "✓ Excursion terminée le" in row_text(pages, alert_id))
     officer.ok("POST", f"{url}/close", {"review_note": "Revu"})
-    pages.wait_for(lambda: "État : clôturée" in row_text(pages, alert_id))
+    # Reviewed and closed: no longer « en cours », it leaves the list as a reload would show.
+    pages.wait_for(lambda: row_text(pages, alert_id) == "")
+    assert "Aucune alerte." in pages.browser.find_element(By.CSS_SELECTOR, ".alert-list").text
     assert pages.browser.execute_script("return window.notReloaded") is True
     pages.shot("live-list-closed")

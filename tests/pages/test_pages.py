@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import httpx
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 from sqlalchemy import func, select
 
 from server.core.models.alerts import Alert
@@ -57,19 +58,21 @@ def test_live_alert_acknowledge_and_corrective_action(pages: Pages) -> None:
     pages.browser.execute_script("window.notReloaded = true")
     # 12 °C for 5 minutes then back to 2 °C: a critical excursion, over by now.
     alert_id = raise_alert(pages.site, [12.0] * 5 + [2.0] * 12, 20)
-    selector = f'[data-live-alert="{alert_id}"]'
+    selector = f'.alert-list li[data-alert-id="{alert_id}"]'
     pages.wait_for(lambda: pages.browser.find_elements(By.CSS_SELECTOR, selector))
     assert pages.browser.execute_script("return window.notReloaded") is True
-    banner = pages.browser.find_element(By.CSS_SELECTOR, selector)
-    assert "Nouvelle alerte" in banner.text
+    row = pages.browser.find_element(By.CSS_SELECTOR, selector)
+    assert "✖ critique" in row.text and "✓ Excursion terminée le" in row.text
+    # Over already: it is to be acted on (the list), not an alarm going on (the banner).
+    assert not pages.browser.find_elements(By.CSS_SELECTOR, f'[data-live-alert="{alert_id}"]')
     pages.shot("driver-live-alert")
 
-    pages.open("/driver")  # rendered by the server too, as an alarm banner
-    alarm = pages.browser.find_element(By.ID, "alarm-banner")
-    assert "ALARME" in alarm.text and "12 °C" in alarm.text
-    alarm.find_element(By.TAG_NAME, "a").click()
+    pages.open("/driver")  # rendered by the server too
+    assert not pages.browser.find_elements(By.CSS_SELECTOR, "#live-alerts .banner")
+    pages.browser.find_element(By.CSS_SELECTOR, f"{selector} a").click()
     pages.click_and_wait("acknowledge", "prise en charge", "#alert-state")
-    assert "(12,5 kg, Chèvrerie du Val" in pages.text()  # the lot on board, French number
+    lots = pages.browser.find_element(By.ID, "alert-lots").text
+    assert "(12,5 kg)" in lots and "Chèvrerie du Val" in lots  # the lot, French number
     # Judged 20 minutes after its readings (raise_alert): revealed late, and the page says so.
     late = pages.browser.find_element(By.ID, "detected-late").text
     assert "relevés sont arrivés après coup" in late
@@ -86,20 +89,29 @@ def test_live_alert_acknowledge_and_corrective_action(pages: Pages) -> None:
     ):
         form.find_element(By.NAME, name).send_keys(value)
     for field in form.find_elements(By.CSS_SELECTOR, "input[name^=justification_]"):
-        field.send_keys("DLC raccourcie de 2 jours")
+        field.send_keys("Contrôle à cœur conforme")
+    for choice in form.find_elements(By.CSS_SELECTOR, "select[name^=decision_]"):
+        assert choice.get_attribute("value") == ""  # a critical excursion: nothing chosen
+        Select(choice).select_by_value("release")
     pages.click_and_wait("record-action", "doit être un nombre", "#form-errors")
     core = pages.browser.find_element(By.NAME, "core_temperature_c")
     core.clear()
     core.send_keys("5,4")
+    # Released after a critical excursion: the core check needs its thermometer too.
+    pages.click_and_wait("record-action", "thermomètre utilisé", "#form-errors")
+    chosen = pages.browser.find_element(By.CSS_SELECTOR, "select[name^=decision_]")
+    assert chosen.get_attribute("value") == "release"  # what was chosen is kept
+    pages.browser.find_element(By.NAME, "thermometer").send_keys("TH-13485-07")
     pages.click_and_wait("record-action", "action enregistrée", "#alert-state")
     assert "Lots isolés" in pages.browser.find_element(By.ID, "action-recorded").text
+    assert "5,4 °C" in pages.browser.find_element(By.ID, "core-check").text
     with pages.site.app.state.sessionmaker() as session:
         from server.core.models.alerts import Alert, CorrectiveAction
 
         alert = session.get(Alert, alert_id)
         assert alert is not None and alert.state == "action_recorded"
         action = session.query(CorrectiveAction).filter_by(alert_id=alert_id).one()
-        assert action.core_temperature_c == 5.4
+        assert action.core_temperature_c == 5.4 and action.thermometer == "TH-13485-07"
 
 
 def test_hygiene_officer_reviews_and_closes(pages: Pages) -> None:

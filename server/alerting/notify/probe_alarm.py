@@ -35,6 +35,7 @@ class ProbeAlarmChannel:
             on=bool(payload["on"]),
             text=alarm_text(str(payload.get("text", ""))),
             alert_id=str(payload["alert"])[:64] if payload.get("alert") else None,
+            ring=payload.get("ring", True) is not False,  # False: the display only
         )
         if not self.publisher.publish_wait(
             topic(target, Kind.ALARM), encode_alarm(command), 1, self.timeout_s

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, Float, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.models.base import Base, utcnow
+from server.core.models.base import Base, IdKey, utcnow
 
 
 class AlertState(StrEnum):
@@ -30,10 +30,9 @@ class Decision(StrEnum):
     DESTROY = "destroy"
 
 
-class Alert(Base):
+class Alert(IdKey, Base):
     __tablename__ = "alert"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(64), unique=True)  # the engine's alert id
     kind: Mapped[str] = mapped_column(String(40), index=True)
     severity: Mapped[str] = mapped_column(String(20))
@@ -52,6 +51,14 @@ class Alert(Base):
     last_out_at: Mapped[datetime]
     end_at: Mapped[datetime | None]
     peak: Mapped[float | None] = mapped_column(Float)
+    # The engine's figures, as its last event carries them (docs/alerts.md, "published
+    # equals stored"): when the alert condition was met, when it turned critical (device
+    # time), how many readings it counts.
+    alert_at: Mapped[datetime | None]
+    critical_at: Mapped[datetime | None]
+    n_readings: Mapped[int | None]
+    # Arrival of the readings with which the system first knew it critical (the others: first
+    # knew it); late when more than the data-gap threshold after critical_at (alert_at).
     detected_at: Mapped[datetime]
     detected_late: Mapped[bool]
     text_fr: Mapped[str] = mapped_column(String(500))
@@ -69,26 +76,24 @@ class Alert(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class AlertLot(Base):
+class AlertLot(IdKey, Base):
     """A lot (load) that was in the zone during the excursion."""
 
     __tablename__ = "alert_lot"
     __table_args__ = (UniqueConstraint("alert_id", "load_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
     load_id: Mapped[int] = mapped_column(ForeignKey("load.id"), index=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"))
     consignor_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
 
 
-class AlertEntry(Base):
+class AlertEntry(IdKey, Base):
     """One line of an alert's history (engine events, people's actions, escalations).
     The event streams (SSE) are read from this table, in id order."""
 
     __tablename__ = "alert_entry"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(30))
@@ -96,12 +101,11 @@ class AlertEntry(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class CorrectiveAction(Base):
+class CorrectiveAction(IdKey, Base):
     """Human-completed record (docs/sources.md#corrective-action-record)."""
 
     __tablename__ = "corrective_action"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), unique=True)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -119,11 +123,10 @@ class CorrectiveAction(Base):
     afsca_reason: Mapped[str] = mapped_column(Text)  # why (or why not), logged either way
 
 
-class LotDecision(Base):
+class LotDecision(IdKey, Base):
     __tablename__ = "lot_decision"
     __table_args__ = (UniqueConstraint("corrective_action_id", "load_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     corrective_action_id: Mapped[int] = mapped_column(
         ForeignKey("corrective_action.id"), index=True
     )
@@ -132,12 +135,11 @@ class LotDecision(Base):
     justification: Mapped[str] = mapped_column(Text)
 
 
-class Notification(Base):
+class Notification(IdKey, Base):
     """One message to send (outbox): probe alarm, e-mail or webhook, retried until sent."""
 
     __tablename__ = "notification"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     target: Mapped[str] = mapped_column(String(500))
@@ -150,10 +152,9 @@ class Notification(Base):
     sent_at: Mapped[datetime | None]
 
 
-class NotificationAttempt(Base):
+class NotificationAttempt(IdKey, Base):
     __tablename__ = "notification_attempt"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     ok: Mapped[bool]
@@ -170,12 +171,11 @@ class WorkerState(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class RejectedMessage(Base):
+class RejectedMessage(IdKey, Base):
     """An MQTT message the worker refused, kept for inspection."""
 
     __tablename__ = "alert_rejected_message"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     topic: Mapped[str] = mapped_column(String(300))
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # first 64 KiB

@@ -1,127 +1,89 @@
-// Live alerts: the alert worker's per-user stream (/api/v1/alerts/stream, session cookie).
-// A new or escalated alert is inserted as a banner at the top of the page, and every event
-// also updates the page's alerts list (templates/_alerts.html): a new row, the severity
-// after an escalation, the state once acknowledged, acted on or closed. No reload.
+// Live parts (server/pages/live_pages.py): the banner of the alerts going on, « Mon camion
+// maintenant », a producer's rooms now, the alerts lists. The server renders them; this
+// script asks for them again (data-live-src) when the alert worker's stream
+// (/api/v1/alerts/stream, session cookie) says something changed, and every data-live-every
+// seconds (elapsed times and ages of data move on, a probe comes back, a reading arrives),
+// then swaps each [data-live-part] whose content changed. No reload, no numbers computed
+// here: every time, temperature and status on the page is the server's. When the server
+// cannot be reached, the page says since when what it shows dates.
 (function () {
   "use strict";
-  var box = document.getElementById("live-alerts");
-  if (!box || !window.EventSource) { return; }
-  var lang = box.getAttribute("data-lang");
+  var live = document.getElementById("live");
+  if (!live || !window.fetch) { return; }
+  var src = live.getAttribute("data-live-src");
+  var offline = document.getElementById("live-offline");
+  var last = Date.now();
+  var busy = false;
+  var again = false;
+  var timer = null;
 
-  function banner(alert) {
-    if (document.querySelector('[data-live-alert="' + alert.id + '"]')) { return; }
-    var div = document.createElement("div");
-    div.className = "banner";
-    div.setAttribute("role", "alert");
-    div.setAttribute("data-live-alert", String(alert.id));
-    var title = document.createElement("strong");
-    title.textContent = "✖ " + box.getAttribute("data-new") + " — ";
-    var text = document.createElement("span");
-    text.textContent = lang === "en" ? alert.text_en : alert.text_fr;
-    div.appendChild(title);
-    div.appendChild(text);
-    div.appendChild(document.createTextNode(" "));
-    div.appendChild(seeLink(alert, box.getAttribute("data-see")));
-    box.insertBefore(div, box.firstChild);
+  function every() {
+    var value = parseFloat(live.getAttribute("data-live-every"));
+    return value > 0 ? value : 20;
   }
 
-  function seeLink(alert, word) {
-    var link = document.createElement("a");
-    link.className = "button";
-    link.href = "/alerts/" + alert.id;
-    link.textContent = word;
-    return link;
-  }
-
-  // Times as the server shows them: Europe/Brussels, « 10/03/2026 07:05 » or « 2026-03-10 07:05 ».
-  function brussels(iso) {
-    if (!/([zZ]|[+-]\d\d:?\d\d)$/.test(iso)) { iso += "Z"; } // stored times are UTC
-    var parts = {};
-    new Intl.DateTimeFormat("en-GB", {
-      timeZone: "Europe/Brussels", year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", hourCycle: "h23"
-    }).formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
-    var time = parts.hour + ":" + parts.minute;
-    return lang === "en"
-      ? parts.year + "-" + parts.month + "-" + parts.day + " " + time
-      : parts.day + "/" + parts.month + "/" + parts.year + " " + time;
-  }
-
-  function celsius(value) {
-    var text = value.toFixed(1);
-    return (lang === "en" ? text : text.replace(".", ",")) + " °C";
-  }
-
-  function part(row, name) {
-    var found = row.querySelector("." + name);
-    if (!found) {
-      found = document.createElement(name === "alert-severity" ? "strong" : "span");
-      found.className = name;
-    }
-    return found;
-  }
-
-  // Fill a row from the stream's alert summary (server/alerting/outbox.py `summary`).
-  function fill(row, alert, words) {
-    row.className = "alert sev-" + alert.severity + " state-" + alert.state;
-    row.setAttribute("data-start", alert.start_at);
-    part(row, "alert-severity").textContent =
-      (alert.severity === "critical" ? "✖ " : "▲ ") + (words[alert.severity] || alert.severity);
-    part(row, "alert-text").textContent = lang === "en" ? alert.text_en : alert.text_fr;
-    part(row, "alert-state").textContent = words[alert.state] || alert.state;
-    part(row, "alert-peak").textContent =
-      alert.peak === null || alert.peak === undefined
-        ? "" : " · " + words.peak + " " + celsius(alert.peak);
-    part(row, "alert-late").textContent = alert.detected_late ? " · ⏱ " + words.late : "";
-  }
-
-  function newRow(alert, words) {
-    var row = document.createElement("li");
-    row.setAttribute("data-alert-id", String(alert.id));
-    var meta = document.createElement("span");
-    meta.className = "meta";
-    meta.appendChild(document.createTextNode(
-      words.start + " " + brussels(alert.start_at) + " · " + words.state + " : "));
-    meta.appendChild(part(row, "alert-state"));
-    meta.appendChild(part(row, "alert-peak"));
-    meta.appendChild(part(row, "alert-late"));
-    row.appendChild(part(row, "alert-severity"));
-    row.appendChild(document.createTextNode(" — "));
-    row.appendChild(part(row, "alert-text"));
-    row.appendChild(document.createTextNode(" "));
-    row.appendChild(meta);
-    row.appendChild(seeLink(alert, words.see));
-    return row;
-  }
-
-  function updateList(list, alert) {
-    var words = JSON.parse(list.getAttribute("data-words"));
-    var ul = list.querySelector("ul.alerts");
-    var row = ul.querySelector('[data-alert-id="' + alert.id + '"]');
-    if (!row) {
-      if (alert.state === "closed") { return; } // closed before we heard of it: nothing to do
-      row = newRow(alert, words);
-      var start = Date.parse(alert.start_at);
-      var before = null; // newest first, as the server lists them
-      Array.prototype.some.call(ul.children, function (other) {
-        if (Date.parse(other.getAttribute("data-start")) <= start) { before = other; return true; }
-        return false;
+  function swap(html) {
+    var fresh = document.createElement("template");
+    fresh.innerHTML = html;
+    Array.prototype.forEach.call(fresh.content.querySelectorAll("[data-live-part]"), function (part) {
+      var name = part.getAttribute("data-live-part");
+      var old = document.querySelector('[data-live-part="' + name + '"]');
+      if (!old) { return; }
+      // The element stays (a live region keeps being one); its content and attributes follow.
+      Array.prototype.forEach.call(part.attributes, function (attr) {
+        if (old.getAttribute(attr.name) !== attr.value) { old.setAttribute(attr.name, attr.value); }
       });
-      ul.insertBefore(row, before);
-      ul.hidden = false;
-      var empty = list.querySelector(".no-alert");
-      if (empty) { empty.hidden = true; }
-    }
-    fill(row, alert, words);
-    row.setAttribute("data-live-updated", String(Date.now()));
+      Array.prototype.slice.call(old.attributes).forEach(function (attr) {
+        if (!part.hasAttribute(attr.name)) { old.removeAttribute(attr.name); }
+      });
+      if (old.innerHTML !== part.innerHTML) { old.innerHTML = part.innerHTML; }
+    });
+    live.setAttribute("data-live-refreshed", String(Date.now()));
   }
 
-  var source = new EventSource("/api/v1/alerts/stream");
-  source.addEventListener("alert", function (event) {
-    var item = JSON.parse(event.data);
-    if (item.kind === "opened" || item.kind === "escalated") { banner(item.alert); }
-    Array.prototype.forEach.call(document.querySelectorAll(".alert-list"), function (list) {
-      updateList(list, item.alert);
-    });
-  });
+  function reachable(yes) {
+    if (!offline) { return; }
+    if (yes) { offline.hidden = true; return; }
+    var banner = document.querySelector('[data-live-part="banner"]');
+    var at = (banner && banner.getAttribute("data-live-at")) || offline.getAttribute("data-at");
+    offline.textContent = offline.getAttribute("data-text").replace("{at}", at);
+    offline.hidden = false;
+  }
+
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    fetch(src, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "text/html" } })
+      .then(function (response) {
+        // Signed out meanwhile: the login page comes back instead of the parts.
+        if (!response.ok || response.headers.get("X-Live-Parts") !== "1") {
+          throw new Error("no parts: " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (html) { swap(html); reachable(true); })
+      .catch(function () { reachable(false); })
+      .then(function () {
+        busy = false;
+        last = Date.now();
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  function soon() { // a burst of stream events is one refresh
+    if (timer === null) {
+      timer = window.setTimeout(function () { timer = null; refresh(); }, 150);
+    }
+  }
+
+  window.setInterval(function () {
+    if (Date.now() - last >= every() * 1000) { refresh(); }
+  }, 1000);
+  if (live.getAttribute("data-live-initial") !== "1") { refresh(); }
+  if (window.EventSource) {
+    var source = new EventSource("/api/v1/alerts/stream");
+    source.addEventListener("alert", soon);
+    source.addEventListener("open", function () { soon(); }); // (re)connected: catch up
+  }
+  window.coldchainLive = { refresh: refresh };
 })();
