@@ -168,8 +168,9 @@ def haccp_plan_pdf(
         cited = "notre choix" if source.confidence == "ours" else source.cite()
         c = profile.choices
         ours = (
-            f"alerte à {c.warning_margin_c:g} °C de la limite après {c.warning_delay_min:g} min ; "
-            f"critique après {c.critical_delay_min:g} min ou à +{c.hard_margin_c:g} °C "
+            "avertissement dès la première mesure au-delà de la limite ; "
+            f"critique après {c.critical_delay_min:g} min ou à +{c.hard_margin_c:g} °C ; "
+            f"« proche de la limite » affiché à {c.warning_margin_c:g} °C d'elle, sans alerte "
             "(notre choix)"
         )
         rows.append(
