@@ -149,7 +149,6 @@ def classify(
     level: Level,
     worst: float,
     beyond_ms: float,
-    out_ms: float | None = None,
     *,
     relax_c: float = 0.0,
 ) -> Severity | None:
@@ -161,10 +160,8 @@ def classify(
     status, never an alert. TOLERATED: within the transport tolerance for less than its
     duration (recorded, not an alert). WARNING: beyond the limit, at once. CRITICAL: beyond
     it for the critical delay (the tolerance's duration for a tolerated rise), or beyond it
-    by the hard margin at once. `out_ms` (time since the episode left the warning band)
-    decided a warning before the legal-limit policy; it is ignored, kept for callers.
+    by the hard margin at once.
     """
-    del out_ms  # no warning by delay inside the limit any more (docs/alerts.md, policy)
     if level is not Level.BEYOND and level is not Level.TOLERATED:
         return None
     bound = limit.max_c if side > 0 else limit.min_c

@@ -137,7 +137,7 @@ def _severity(stated: StatedLimit, side: int, worst: float, minutes: float) -> S
     if not minutes:
         return None
     level = judge(worst, stated, in_transport=True).on(side)
-    return classify(stated, side, level, worst, minutes * MINUTE_MS, None)
+    return classify(stated, side, level, worst, minutes * MINUTE_MS)
 
 
 def verdict(stats: Mapping[str, float | int | None], limit: Mapping[str, Any]) -> dict[str, Any]:
