@@ -12,6 +12,7 @@ emits and every revision using it changes with it. Add a helper; do not change o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -59,3 +60,21 @@ def drop_table(table: str, *indexed: str) -> None:
             for column in reversed(indexed):
                 batch_op.drop_index(batch_op.f(f"ix_{table}_{column}"))
     op.drop_table(table)
+
+
+Added = Sequence[tuple[str, sa.types.TypeEngine[Any]]]  # (name, type) of new columns
+
+
+def add_columns(table: str, columns: Added) -> None:
+    """Add nullable `columns` to an existing table: rows written before the revision have
+    no value for them, and stay valid."""
+    for name, type_ in columns:
+        op.add_column(table, sa.Column(name, type_, nullable=True))
+
+
+def drop_columns(table: str, columns: Added) -> None:
+    """Undo `add_columns(table, columns)`, last added first. Batch mode: SQLite drops a
+    column by copying the table."""
+    with op.batch_alter_table(table) as batch:
+        for name, _type in reversed(columns):
+            batch.drop_column(name)

@@ -1,9 +1,4 @@
-"""initial schema
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-22 05:19:15.161951
-"""
+"""initial schema (written 2026-11-22)."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from server.migrations.tables import create_table, drop_table
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""alerts: lifecycle, notifications, worker state
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-22 05:41:35.584128
-"""
+"""alerts: lifecycle, notifications, worker state (written 2026-11-22)."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from server.migrations.tables import create_table, drop_table
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 # The indexed columns of `alert`: created in this order, dropped in the reverse one.

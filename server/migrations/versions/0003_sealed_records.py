@@ -1,9 +1,4 @@
-"""records: sealed HACCP records and the retention purge log
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-22 06:10:00
-"""
+"""records: sealed HACCP records and the retention purge log (written 2026-11-22)."""
 
 from __future__ import annotations
 
@@ -13,8 +8,6 @@ from server.migrations.tables import create_table, drop_table
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

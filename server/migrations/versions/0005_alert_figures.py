@@ -1,9 +1,4 @@
-"""alert figures: alert_at, critical_at, n_readings on the alert row
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-06 21:00:00
-"""
+"""alert figures: alert_at, critical_at, n_readings on the alert row (written 2026-12-06)."""
 
 from __future__ import annotations
 
@@ -12,10 +7,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from server.migrations.tables import add_columns, drop_columns
+
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 COLUMNS = (
     ("alert_at", sa.DateTime(timezone=True)),
@@ -35,8 +30,7 @@ def _at(ms: object, naive: bool) -> datetime | None:
 def upgrade() -> None:
     # Nullable: an alert that is not critical has no critical time, a calibration alert no
     # readings. Existing alerts get their figures from the engine record they already keep.
-    for name, type_ in COLUMNS:
-        op.add_column("alert", sa.Column(name, type_, nullable=True))
+    add_columns("alert", COLUMNS)
     alert = sa.table(
         "alert",
         sa.column("id", sa.Integer()),
@@ -62,7 +56,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Batch mode: SQLite drops a column by copying the table.
-    with op.batch_alter_table("alert") as batch:
-        for name, _type in reversed(COLUMNS):
-            batch.drop_column(name)
+    drop_columns("alert", COLUMNS)
