@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from alerts.findings import AlertKind, Record, Severity, natural_id
+from alerts.findings import AlertKind, ProbeChannel, Record, Severity, natural_id
 from alerts.judgement import Level, classify, excess_c
 from alerts.limits import MINUTE_MS, ZoneLimit
 
@@ -25,23 +25,8 @@ class Settings(Protocol):
     def in_transport(self) -> bool: ...
 
 
-class Channel(Protocol):
-    """What an excursion reads and marks of its probe channel (the channel machine is one)."""
-
-    @property
-    def probe_id(self) -> str: ...
-    @property
-    def channel(self) -> str: ...
-    @property
-    def ctx(self) -> Settings: ...
-    @property
-    def prev_t(self) -> int | None: ...
-    @property
-    def prev_v(self) -> float | None: ...
-
-    dirty: bool
-
-    def finish(self, record: Record, end_ms: int, at_ms: int) -> None: ...
+class Channel(ProbeChannel[Settings], Protocol):
+    """What an excursion reads and marks of its probe channel."""
 
 
 def episode(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from alerts.limits import ZoneLimit
 
@@ -169,3 +169,27 @@ class Record:
         record.gaps = [(int(a), int(b)) for a, b in state["gaps"]]
         record.limit = limit
         return record
+
+
+_Settings = TypeVar("_Settings", covariant=True)
+
+
+class ProbeChannel(Protocol[_Settings]):
+    """What a check reads and marks of one probe channel (the channel machine,
+    alerts/machine.py, is one): whose it is, its settings, the previous reading, whether it
+    changed since the state was last saved, and how a record of it ends."""
+
+    @property
+    def probe_id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def ctx(self) -> _Settings: ...
+    @property
+    def prev_t(self) -> int | None: ...
+    @property
+    def prev_v(self) -> float | None: ...
+
+    dirty: bool
+
+    def finish(self, record: Record, end_ms: int, at_ms: int) -> None: ...

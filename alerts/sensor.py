@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from alerts.findings import IMPOSSIBLE_JUMP, STUCK_VALUE, AlertKind, Record, Severity
+from alerts.findings import (
+    IMPOSSIBLE_JUMP,
+    STUCK_VALUE,
+    AlertKind,
+    ProbeChannel,
+    Record,
+    Severity,
+)
 from alerts.limits import MINUTE_MS
 
 # Fastest change a probe can honestly report, °C (or %RH) per minute, plus a fixed slack.
@@ -26,24 +33,13 @@ class Settings(Protocol):
     def stuck_ms(self) -> int: ...
 
 
-class Channel(Protocol):
-    """What the sensor checks read and keep of one probe channel (the channel machine is
-    one): their records, and what the jump and stuck checks remember between readings."""
+class Channel(ProbeChannel[Settings], Protocol):
+    """What the sensor checks keep of one probe channel: their records, and what the jump
+    and stuck checks remember between readings."""
 
-    @property
-    def probe_id(self) -> str: ...
-    @property
-    def channel(self) -> str: ...
-    @property
-    def ctx(self) -> Settings: ...
-    @property
-    def prev_t(self) -> int | None: ...
-    @property
-    def prev_v(self) -> float | None: ...
     @property
     def jump_rate(self) -> float | None: ...
 
-    dirty: bool
     fault: Record | None
     jump: Record | None
     stuck: Record | None
@@ -52,8 +48,6 @@ class Channel(Protocol):
     jump_last_t: int
     stuck_value: float | None
     stuck_since: int
-
-    def finish(self, record: Record, end_ms: int, at_ms: int) -> None: ...
 
 
 def fault_reading(m: Channel, t: int, code: str) -> None:
