@@ -139,6 +139,14 @@ class Engine:
             events.extend(location.check_silence(now_ms))
         return events
 
+    def check_doors(self, now_ms: int) -> list[AlertEvent]:
+        """Call with check_silence: doors left open while nothing arrives reach their alert
+        delay on the wall clock (docs/alerts.md, "Other alert kinds")."""
+        events: list[AlertEvent] = []
+        for location in self.locations.values():
+            events.extend(location.check_doors(now_ms))
+        return events
+
     def records(self, location_id: str) -> list[Record]:
         return self._location(location_id).records()
 

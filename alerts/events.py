@@ -164,7 +164,8 @@ def limit_record(
         "applies_to": profile.applies_to.value if profile else None,
         "legal_source": profile.source.cite() if profile else None,
         "confidence": profile.source.confidence if profile else None,
-        "source_note": profile.source.note if profile else None,
+        # Why a number is ours, how the limit is applied (alerts/profiles.toml).
+        "source_note": profile.explanation if profile else None,
         "categories_on_board": list(limit.categories),
         "warning_max_c": limit.warn_max,
         "warning_min_c": limit.warn_min,

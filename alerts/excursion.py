@@ -18,14 +18,7 @@ from alerts.limits import MINUTE_MS, ZoneLimit
 Applied = tuple[ZoneLimit, float]  # a limit and the relaxation it was applied with
 
 
-class Settings(Protocol):
-    @property
-    def gap_ms(self) -> int: ...
-    @property
-    def in_transport(self) -> bool: ...
-
-
-class Channel(ProbeChannel[Settings], Protocol):
+class Channel(ProbeChannel, Protocol):
     """What an excursion reads and marks of its probe channel."""
 
 

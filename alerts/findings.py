@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from alerts.limits import ZoneLimit
 
@@ -171,10 +171,18 @@ class Record:
         return record
 
 
-_Settings = TypeVar("_Settings", covariant=True)
+class Settings(Protocol):
+    """What the checks read of a channel's settings (alerts/machine.py `Context` is one)."""
+
+    @property
+    def gap_ms(self) -> int: ...  # no reading for this long is a gap
+    @property
+    def in_transport(self) -> bool: ...  # the transport tolerance of the limit applies
+    @property
+    def stuck_ms(self) -> int: ...  # the same value this long is a stuck sensor
 
 
-class ProbeChannel(Protocol[_Settings]):
+class ProbeChannel(Protocol):
     """What a check reads and marks of one probe channel (the channel machine,
     alerts/machine.py, is one): whose it is, its settings, the previous reading, whether it
     changed since the state was last saved, and how a record of it ends."""
@@ -184,7 +192,7 @@ class ProbeChannel(Protocol[_Settings]):
     @property
     def channel(self) -> str: ...
     @property
-    def ctx(self) -> _Settings: ...
+    def ctx(self) -> Settings: ...
     @property
     def prev_t(self) -> int | None: ...
     @property

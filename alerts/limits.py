@@ -2,8 +2,9 @@
 
 A van zone's limit follows its cargo: the strictest of the lots on board at that moment
 (minced meat on board makes the zone a 2 °C zone). A label storage temperature lower than
-the legal one wins (AFSCA retail guide G-007). A cold room uses its configured category;
-a van zone with nothing on board uses its own setting.
+the legal one wins (AFSCA retail guide G-007). A cold room uses its configured category,
+with the room's own label temperature if it has one (the location's `label_max_c`); a van
+zone with nothing on board uses its own setting.
 """
 
 from __future__ import annotations

@@ -50,6 +50,11 @@ class Location:
         self.publisher = Publisher(settings.update_every_ms, config.gap_ms)
         self.arrivals: dict[str, list[int]] = {p: [now_ms, -(2**62)] for p in config.probes}
         self.offline: dict[str, Record] = {}
+        # Doors between messages (check_doors), per probe: the wall clock minus the device
+        # time of its newest reading when that arrived, and the device time its open door is
+        # presumed open until because nothing has closed it.
+        self.clock_offsets: dict[str, int] = {}
+        self.doors_presumed: dict[str, int] = {}
         # (id of a limit, max side) -> (that limit, its limit_record): see _limit_record.
         self.limit_records: dict[tuple[int, bool], tuple[Any, dict[str, Any] | None]] = {}
 
@@ -178,13 +183,15 @@ class Location:
 
     def _door_known_open(self, probe_id: str) -> Stream | None:
         """Door events come only on change: any later reading of the same probe shows the
-        door still open at its device time. Returns the door stream if its record changed."""
+        door still open at its device time, and so does the clock (check_doors) while nothing
+        arrives. Returns the door stream if its record changed."""
         channels = self.streams.get(probe_id)
         door = None if channels is None else channels.get("door")
         arrival = self.arrivals.get(probe_id)
         if door is None or door.machine.door is None or arrival is None:
             return None
-        return door if door.machine.door_open_until(arrival[1]) else None
+        until = max(arrival[1], self.doors_presumed.get(probe_id, -(2**62)))
+        return door if door.machine.door_open_until(until) else None
 
     def _stream(self, probe_id: str, channel: str) -> Stream:
         machine = ChannelMachine(probe_id, channel, self.ctx)
@@ -262,11 +269,13 @@ class Location:
         arrival = self.arrivals.get(probe_id)
         if arrival is None:
             self.arrivals[probe_id] = [now_ms, t]
+            self.clock_offsets[probe_id] = now_ms - t
         else:
             if now_ms > arrival[0]:
                 arrival[0] = now_ms
             if t > arrival[1]:
                 arrival[1] = t
+                self.clock_offsets[probe_id] = now_ms - t
         if not self.offline:
             return
         record = self.offline.pop(probe_id, None)
@@ -298,6 +307,33 @@ class Location:
                      default=None)  # fmt: skip
         if oldest is not None:
             self.publisher.forget_before(oldest)
+        return events
+
+    # --- doors between messages ------------------------------------------------------------
+
+    def check_doors(self, now_ms: int) -> list[AlertEvent]:
+        """Doors opened and not closed while nothing arrives (wall clock): door events come
+        only on change, so an open door is still open at the device time the probe's clock
+        shows now, its newest reading's device time plus the wall time since that arrived.
+        The door alert is raised at its delay with no further message, with the figures a
+        reading of the probe at that device time would give; a close event arriving later
+        corrects it (withdrawn if the door was shut in time) as it does for readings."""
+        events: list[AlertEvent] = []
+        presumed_until = self.doors_presumed
+        for probe_id, channels in self.streams.items():
+            door = channels.get("door")
+            if door is None or door.machine.door is None:
+                presumed_until.pop(probe_id, None)  # shut (or never opened): nothing to presume
+                continue
+            offset = self.clock_offsets.get(probe_id)
+            if offset is None:
+                continue
+            presumed = now_ms - offset
+            if presumed <= presumed_until.get(probe_id, -(2**62)):
+                continue  # never backwards: a slower message does not shorten what was told
+            presumed_until[probe_id] = presumed
+            if door.machine.door_open_until(presumed):
+                self._publish(door, now_ms, events)
         return events
 
     # --- save / restore --------------------------------------------------------------------
@@ -334,6 +370,19 @@ class Location:
         location.publisher.load_state(state["published"])
         location.arrivals = {p: [int(a), int(b)] for p, (a, b) in state["arrivals"].items()}
         location.offline = {p: Record.from_state(r, None) for p, r in state["offline"].items()}
+        # What check_doors keeps, found again without saving it (the format is unchanged):
+        # each probe's clock from its last arrival, and the device time each open door was
+        # last told open until (its open door alert's last time), so that no replay below
+        # lowers a door alert the clock raised.
+        location.clock_offsets = {
+            p: a - t for p, (a, t) in location.arrivals.items() if t > -(2**62)
+        }
+        for view in location.publisher.views.values():
+            last = view.last
+            if last["kind"] == AlertKind.DOOR_OPEN.value and last["status"] == "open":
+                probe, until = str(last["probe_id"]), int(last["last_out_ms"])
+                if until > location.doors_presumed.get(probe, -(2**62)):
+                    location.doors_presumed[probe] = until
         for probe, channel, stream_state in state["streams"]:
             if channel not in CHANNELS:
                 raise ValueError(f"unknown channel {channel!r} in saved state")

@@ -54,10 +54,12 @@ class TransportTolerance:
 
 @dataclass(frozen=True, slots=True)
 class LegalSource:
+    """The text a limit comes from: regulation, then annex / article / point. `confidence` is
+    for the maintainers (docs/sources.md#confidence-markers); documents print `cite()`."""
+
     regulation: str
     article: str
     confidence: str
-    note: str = ""
 
     def cite(self) -> str:
         return f"{self.regulation}, {self.article}"
@@ -87,6 +89,13 @@ class ProductProfile:
     transport_tolerance: TransportTolerance | None
     source: LegalSource
     choices: HaccpChoices
+    # Why the cooperative chose a number the law does not give (a bound or a duration whose
+    # basis is "ours", or a "reference" value): printed next to « choix HACCP de la
+    # coopérative ». Required for such a profile, empty otherwise.
+    own_choice_reason: str = ""
+    # How the cooperative applies the limit where the law leaves a point open, or where it
+    # applies it more strictly than written (« la dérogation … n'est pas utilisée »).
+    application: str = ""
 
     @property
     def max_c(self) -> float | None:
@@ -100,10 +109,34 @@ class ProductProfile:
     def temperature_controlled(self) -> bool:
         return self.max is not None or self.min is not None
 
+    @property
+    def own_choice(self) -> bool:
+        """A number of this profile is the cooperative's choice, not the law's: a bound or
+        the tolerance with basis "ours" or "reference", or the tolerance's duration."""
+        bases = [b.basis for b in (self.max, self.min) if b is not None]
+        if self.transport_tolerance is not None:
+            bases += [self.transport_tolerance.basis, self.transport_tolerance.duration_basis]
+        return any(basis is not Basis.LAW for basis in bases)
+
+    @property
+    def explanation(self) -> str:
+        """The reason for our choice and how the limit is applied, for the records."""
+        return " ".join(text for text in (self.own_choice_reason, self.application) if text)
+
 
 _CHOICE_FIELDS: Final = tuple(HaccpChoices.__dataclass_fields__)
 _CATEGORY_FIELDS: Final = frozenset(
-    {"name_fr", "name_en", "applies_to", "max", "min", "transport_tolerance", "source"}
+    {
+        "name_fr",
+        "name_en",
+        "applies_to",
+        "max",
+        "min",
+        "transport_tolerance",
+        "source",
+        "own_choice_reason",
+        "application",
+    }
     | set(_CHOICE_FIELDS)
 )
 
@@ -160,23 +193,17 @@ def _tolerance(raw: Any, where: str) -> TransportTolerance:
 
 
 def _source(raw: Any, where: str) -> LegalSource:
-    table = _table(
-        raw,
-        where,
-        {"regulation", "article", "confidence", "note"},
-        {"regulation", "article", "confidence"},
-    )
+    # No free "note": a maintainer's working note is a TOML comment, never a field that a
+    # document could print (the HACCP plan prints every field of the source).
+    keys = {"regulation", "article", "confidence"}
+    table = _table(raw, where, keys, keys)
     confidence = table["confidence"]
     if confidence not in CONFIDENCES:
         raise ProfileError(f"{where}.confidence: one of {sorted(CONFIDENCES)}")
-    note = table.get("note", "")
-    if not isinstance(note, str):
-        raise ProfileError(f"{where}.note: must be a string")
     return LegalSource(
         _text(table["regulation"], f"{where}.regulation"),
         _text(table["article"], f"{where}.article"),
         confidence,
-        note,
     )
 
 
@@ -208,7 +235,7 @@ def _profile(code: str, raw: Any, defaults: dict[str, float]) -> ProductProfile:
         if high is None:
             raise ProfileError(f"{where}.transport_tolerance needs a max")
         tolerance = _tolerance(table["transport_tolerance"], f"{where}.transport_tolerance")
-    return ProductProfile(
+    profile = ProductProfile(
         code=code,
         name_fr=_text(table["name_fr"], f"{where}.name_fr"),
         name_en=_text(table["name_en"], f"{where}.name_en"),
@@ -218,7 +245,19 @@ def _profile(code: str, raw: Any, defaults: dict[str, float]) -> ProductProfile:
         transport_tolerance=tolerance,
         source=_source(table["source"], f"{where}.source"),
         choices=_choices(table, defaults, where),
+        own_choice_reason=_optional_text(table, "own_choice_reason", where),
+        application=_optional_text(table, "application", where),
     )
+    if profile.own_choice and not profile.own_choice_reason:
+        raise ProfileError(
+            f"{where}: a number is our choice (basis ours or reference): "
+            "own_choice_reason must say why"
+        )
+    return profile
+
+
+def _optional_text(table: dict[str, Any], name: str, where: str) -> str:
+    return _text(table[name], f"{where}.{name}") if name in table else ""
 
 
 def parse_profiles(text: str) -> dict[str, ProductProfile]:

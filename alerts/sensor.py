@@ -26,14 +26,7 @@ JUMP_SLACK = 2.0
 STUCK_CHANNELS = frozenset({"air", "product"})
 
 
-class Settings(Protocol):
-    @property
-    def gap_ms(self) -> int: ...
-    @property
-    def stuck_ms(self) -> int: ...
-
-
-class Channel(ProbeChannel[Settings], Protocol):
+class Channel(ProbeChannel, Protocol):
     """What the sensor checks keep of one probe channel: their records, and what the jump
     and stuck checks remember between readings."""
 

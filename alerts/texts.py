@@ -107,6 +107,13 @@ def _temperature(
     )
     en = f"{place}: {_num_en(peak)} °C {where_en} the {bound_en} °C limit {tail_en} {when_en}"
     if record.severity is Severity.TOLERATED:
-        fr += " — tolérance de transport (+3 °C brièvement)"
-        en += " — within the transport tolerance (+3 °C briefly)"
+        # The tolerance of the limit in force (alerts/profiles.toml), never a figure of ours.
+        tolerance = None if limit is None else limit.tolerance_c
+        most = None if limit is None else limit.tolerance_min
+        plus_fr = "" if tolerance is None else f"+{_num_fr(tolerance)} °C"
+        plus_en = "" if tolerance is None else f"+{_num_en(tolerance)} °C"
+        within_fr = "brièvement" if most is None else f"moins de {_num_fr(most)} min"
+        within_en = "briefly" if most is None else f"under {_num_en(most)} min"
+        fr += f" — tolérance de transport ({plus_fr + ', ' if plus_fr else ''}{within_fr})"
+        en += f" — within the transport tolerance ({plus_en + ', ' if plus_en else ''}{within_en})"
     return fr, en

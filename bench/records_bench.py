@@ -24,21 +24,8 @@ from coldchain.protocol import Reading
 from coldchain.readingstore.sqlite import SqliteReadingStore
 from server.core.access import Interval, Viewer
 from server.core.db import make_engine, make_sessionmaker, migrate
-from server.core.models import (
-    ColdRoom,
-    Delivery,
-    Handover,
-    Installation,
-    Load,
-    LoadDecision,
-    Organisation,
-    Probe,
-    Role,
-    Stop,
-    User,
-    Van,
-    Zone,
-)
+from server.core.models import ColdRoom, Installation, Organisation, Probe, Role, User, Van, Zone
+from server.core.models.deliveries import Delivery, Handover, Load, LoadDecision, Stop
 from server.domain.categories import profiles
 from server.domain.place_readings import Place, series
 from server.records import inspection, record_pdf
@@ -101,25 +88,21 @@ def delivery(session, coop, user, van, zones, producer_id: int) -> Delivery:
     )
     session.add(d)
     session.flush()
-    pickup = Stop(
-        delivery_id=d.id,
-        sequence=1,
-        kind="pickup",
-        place_kind="cold_room",
-        place_name="Départ",
-        address="Rue 1",
-        planned_at=START,
-        actual_at=START + timedelta(minutes=5),
-    )
-    drop = Stop(
-        delivery_id=d.id,
-        sequence=2,
-        kind="drop",
-        place_kind="canteen",
-        place_name="Cantine",
-        address="Rue 2",
-        planned_at=end,
-        actual_at=end - timedelta(minutes=10),
+    pickup, drop = (
+        Stop(
+            delivery_id=d.id,
+            sequence=sequence,
+            kind=kind,
+            place_kind=place_kind,
+            place_name=name,
+            address=f"Rue {sequence}",
+            planned_at=planned,
+            actual_at=actual,
+        )
+        for sequence, kind, place_kind, name, planned, actual in (
+            (1, "pickup", "cold_room", "Départ", START, START + timedelta(minutes=5)),
+            (2, "drop", "canteen", "Cantine", end, end - timedelta(minutes=10)),
+        )
     )
     session.add_all([pickup, drop])
     session.flush()

@@ -90,6 +90,12 @@ class ServerSettings(BaseModel):
     login_window_s: int = Field(900, ge=10)
     login_max_failures_account: int = Field(5, ge=1)
     login_max_failures_ip: int = Field(20, ge=1)
+    # Public record checks (the page a sealed record's QR code opens) allowed per client IP in
+    # the same window, counted by the same limiter (server/domain/sessions.py).
+    record_checks_per_ip: int = Field(30, ge=1)
+    # The server's address as the public sees it (https://froid.example.be): printed in the QR
+    # code of every sealed delivery record. Unset: `alerting.public_url`.
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/\S*)?$")
     # argon2id cost; the defaults follow argon2-cffi (RFC 9106 low-memory profile).
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)
@@ -141,6 +147,11 @@ class RecordsSettings(BaseModel):
     retention_days: int = Field(1095, ge=730)
     reseal_window_days: int = Field(30, ge=1)  # late readings this long after closing reseal
     max_export_days: int = Field(400, ge=1, le=3660)  # longest inspection-export period
+    # Exports prepared in the background by the pages (server/records/export_jobs.py): their
+    # files go in `export_dir` (unset: <data_dir>/exports) and are removed this long after
+    # they were ready; the job itself stays listed, with « fichier supprimé le … ».
+    export_dir: Path | None = None
+    export_keep_hours: float = Field(24.0, gt=0, le=24 * 366)
     # The server's sealing timer: seals what the close could not (database busy, store down)
     # and reseals when late readings change a record; 0 leaves it to `coldchain records seal`.
     seal_every_s: float = Field(300.0, ge=0.0)

@@ -32,7 +32,8 @@ from server.core.bodyguard import BodyGuard
 from server.core.db import make_engine, make_sessionmaker, migrate
 from server.core.security import dummy_hash, password_hasher
 from server.pages import app as pages
-from server.records import sealing_timer
+from server.records import config as documents
+from server.records import export_jobs, sealing_timer
 
 API_PREFIX = "/api/v1"
 
@@ -62,6 +63,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or load_settings()
     clock.configure(settings.clock)
+    documents.configure(settings)  # the QR codes' address, the plan's retention
     engine = make_engine(settings.server.database_url)
     if settings.server.migrate_on_start:
         migrate(engine)
@@ -71,7 +73,9 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = in_server.start_worker(_app)  # only if alerting.in_server
         sealer = sealing_timer.start(_app)  # unless records.seal_every_s is 0
+        exports = export_jobs.start(_app)  # the pages' background exports: upkeep
         yield
+        exports.stop()  # its running jobs are marked interrupted
         if sealer is not None:
             sealer.stop()
         in_server.stop_worker(worker)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -18,10 +19,12 @@ from tests.harness.app import (  # the server under test (shared by several fold
     sqlite_template,
     world,
 )
+from tests.harness.mqtt_proxy import BROKEN, MARKER, MqttProxy
 from tests.harness.servers import (
     InfluxDB1,
     MicroPython,
     Mosquitto,
+    Server,
     VictoriaMetrics,
     make_influxdb1,
     make_mosquitto,
@@ -44,6 +47,7 @@ __all__ = [
 REPO = Path(__file__).resolve().parents[1]
 VECTORS = REPO / "tests" / "vectors"
 FIRMWARE = REPO / "firmware" / "esp32"
+S = TypeVar("S", bound=Server)
 
 
 # The brokers and time-series servers below are per test on purpose (a start takes 0.05 s
@@ -90,21 +94,31 @@ def mosquitto_tls(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
 
 
 @pytest.fixture
-def influxdb1(tmp_path: Path) -> Iterator[InfluxDB1]:
-    """InfluxDB 1.6.7 (v1 /write and /query)."""
-    server = make_influxdb1(tmp_path / "influxdb")
+def mqtt_proxy(mosquitto: Mosquitto) -> Iterator[MqttProxy]:
+    """A relay to `mosquitto` that can cut the links, and turns probe id MARKER in the topics
+    the broker sends into a topic that is not UTF-8 (tests/harness/mqtt_proxy.py)."""
+    relay = MqttProxy(mosquitto.port, corrupt=(MARKER, BROKEN))
+    yield relay
+    relay.close()
+
+
+def running(server: S) -> Iterator[S]:
+    """Start `server` for a fixture; stopped after."""
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture
+def influxdb1(tmp_path: Path) -> Iterator[InfluxDB1]:
+    """InfluxDB 1.6.7 (v1 /write and /query)."""
+    yield from running(make_influxdb1(tmp_path / "influxdb"))
+
+
+@pytest.fixture
 def victoria_metrics(tmp_path: Path) -> Iterator[VictoriaMetrics]:
     """VictoriaMetrics: implements /api/v2/write, the influxdb-client write path."""
-    server = make_victoria_metrics(tmp_path / "victoria-metrics")
-    server.start()
-    yield server
-    server.stop()
+    yield from running(make_victoria_metrics(tmp_path / "victoria-metrics"))
 
 
 @pytest.fixture(scope="session")

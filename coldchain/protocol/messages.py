@@ -16,6 +16,7 @@ __all__ = [
     "CALIBRATED_CHANNELS",
     "CHANNELS",
     "EARLIEST_TIME_MS",
+    "EVENT_CHANNELS",
     "FAULT_CODES",
     "FIRMWARE_VERSION_RE",
     "MAX_ALARM_DELAY_S",
@@ -85,6 +86,9 @@ CHANNELS: Final[dict[str, ChannelSpec]] = {
 TEMPERATURE_CHANNELS: Final = frozenset({"air", "product"})
 # Channels a calibration offset may correct (a door or a supply voltage has none).
 CALIBRATED_CHANNELS: Final = TEMPERATURE_CHANNELS | {"humidity"}
+# Channels the probe records as an event when they change (a door: 1 = open), not sampled
+# every interval: their silence is no gap in the data.
+EVENT_CHANNELS: Final = frozenset({"door"})
 
 # Sensor faults are readings, not silence (firmware issue): the code says what happened.
 FAULT_CODES: Final = frozenset(

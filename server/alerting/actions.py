@@ -34,28 +34,14 @@ from server.alerting.schemas import (
 from server.alerting.visibility import get_visible_alert
 from server.core.access import Viewer
 from server.core.crud import commit
-from server.core.errors import MESSAGES, ApiError, Both
+from server.core.errors import ApiError, Both
 from server.core.models import Calibration, Load, Organisation
 from server.core.models.alerts import Alert, AlertLot, CorrectiveAction, Decision, LotDecision
 from server.domain import probes
 from server.domain.categories import profiles
+from server.schemas.registry import CalibrationIn
 
 CHANGED_MEANWHILE = Both("alerte modifiée entre-temps", "alert changed meanwhile")
-
-MESSAGES.update(  # the release rule's refusals, in the one error body (server/core/errors.py)
-    {
-        "release_needs_core_check": (
-            "Après une excursion critique, un lot n'est libéré qu'après un contrôle de la "
-            "température à cœur : indiquez la température relevée et le thermomètre utilisé.",
-            "After a critical excursion a lot is released only after a core-temperature "
-            "check: give the temperature measured and the thermometer used.",
-        ),
-        "release_core_beyond": (
-            "Libération refusée : {detail}. Choisissez une autre décision pour ce lot.",
-            "Release refused: {detail}. Choose another decision for this lot.",
-        ),
-    }
-)
 
 
 def detail(session: Session, alert: Alert) -> AlertDetailOut:
@@ -188,7 +174,7 @@ def record_calibration(
     session: Session,
     viewer: Viewer,
     probe_pk: int,
-    facts: probes.CalibrationFacts,
+    facts: CalibrationIn,
     settings: AlertingSettings,
     now: datetime,
 ) -> Calibration:

@@ -17,7 +17,7 @@ from coldchain.settings import AlertingSettings
 from server.alerting import outbox
 from server.alerting.schemas import CorrectiveActionIn
 from server.core.access import STAFF, Viewer, require
-from server.core.errors import MESSAGES, ApiError, Both
+from server.core.errors import ApiError, Both
 from server.core.models import Delivery, Role
 from server.core.models.alerts import (
     Alert,
@@ -25,27 +25,6 @@ from server.core.models.alerts import (
     AlertState,
     CorrectiveAction,
     LotDecision,
-)
-
-MESSAGES.update(  # this feature's error codes, in the one error body (server/core/errors.py)
-    {
-        "alert_state": (
-            "L'alerte est « {state} » : impossible de {action}.",
-            "The alert is '{state}': cannot {action}.",
-        ),
-        "corrective_action_required": (
-            "Une alerte critique ne peut être clôturée sans action corrective enregistrée.",
-            "A critical alert cannot be closed without a recorded corrective action.",
-        ),
-        "excursion_ongoing": (
-            "L'excursion est toujours en cours : clôture impossible avant son retour à la normale.",
-            "The excursion is still going on: it cannot be closed before it is over.",
-        ),
-        "lot_decisions_invalid": (
-            "Décisions par lot invalides : {detail}",
-            "Invalid decisions per lot: {detail}",
-        ),
-    }
 )
 
 

@@ -1,7 +1,7 @@
 """Maintenance alert: a probe channel whose periodic verification (EN 13486) is overdue.
 
 For each probe installed somewhere now, the latest calibration of each channel decides
-(server/domain/calibration.py `is_overdue`, the site's calendar day); a probe never calibrated is
+(server/core/calibration.py `is_overdue`, the site's calendar day); a probe never calibrated is
 overdue as a whole (channel "*"). One open `calibration_overdue` alert per probe channel,
 located where the probe is installed now, so the existing visibility rules show it to that
 van's owner or that cold room's owner and cooperatives. It is resolved (engine status
@@ -29,9 +29,9 @@ from coldchain.settings import AlertingSettings
 from server.alerting import outbox, recipients
 from server.alerting.event_writer import room_cooperative
 from server.alerting.places import cold_room_key, zone_key
+from server.core.calibration import is_overdue
 from server.core.models import Calibration, ColdRoom, Installation, Probe, Van, Zone
 from server.core.models.alerts import Alert, AlertState
-from server.domain.calibration import is_overdue
 
 KIND: Final = "calibration_overdue"
 ALL_CHANNELS: Final = "*"  # a probe never calibrated: every channel is unverified

@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 
 from alerts.judgement import Bounds, judge
 from coldchain import clock
+from coldchain.protocol import MAX_ALARM_TEXT_CHARS
 from coldchain.settings import AlertingSettings
 from server.alerting.notify.probe_alarm import alarm_text
-from server.core.models import Installation, User, utcnow
+from server.core.models import User, utcnow
 from server.core.models.alerts import Alert, AlertEntry, AlertState, Notification
+from server.domain.place_readings import Place, probes_installed
 
 SEVERITY_FR = {
     "critical": "critique",
@@ -88,38 +90,22 @@ def brussels(t: datetime) -> str:
 
 
 def short_text(alert: Alert) -> str:
-    """The probe display (64 characters): « ALERTE frais 9,1°C>7°C »."""
+    """The probe display (64 characters): « ALERTE frais 9,1°C>7°C ». A place name too long
+    for it is shortened, never the figures."""
     name = str(alert.record.get("location_name", ""))
     zone = name.rsplit("—", 1)[-1].strip()
-    text = f"{SHORT_FR.get(alert.kind, 'ALERTE')} {zone}"
+    head = SHORT_FR.get(alert.kind, "ALERTE")
+    tail = ""
     limit = alert.record.get("limit") or {}
     if alert.kind == "temperature_excursion" and alert.peak is not None:
-        text += f" {alert.peak:.1f}°C".replace(".", ",")
+        tail += f" {alert.peak:.1f}°C".replace(".", ",")
         above = judge(alert.peak, Bounds(limit.get("max_c"), None), in_transport=False).above
         if above:
-            text += f">{limit['max_c']:g}°C".replace(".", ",")
-    return alarm_text(text)
-
-
-def probes_at(session: Session, alert: Alert, now: datetime) -> list[str]:
-    from server.core.models import Probe  # local: avoids a long import list for one query
-
-    where = (
-        Installation.zone_id == alert.zone_id
-        if alert.zone_id is not None
-        else Installation.cold_room_id == alert.cold_room_id
-    )
-    return list(
-        session.scalars(
-            select(Probe.probe_id)
-            .join(Installation, Installation.probe_id == Probe.id)
-            .where(
-                where,
-                Installation.start <= now,
-                or_(Installation.end.is_(None), Installation.end > now),
-            )
-        )
-    )
+            tail += f">{limit['max_c']:g}°C".replace(".", ",")
+    room = MAX_ALARM_TEXT_CHARS - len(head) - len(tail) - 1
+    if len(zone) > room:
+        zone = zone[: room - 1].rstrip() + "…"
+    return alarm_text(f"{head} {zone}{tail}")
 
 
 def probe_alarm(session: Session, alert: Alert, on: bool, now: datetime) -> None:
@@ -146,7 +132,8 @@ def probe_alarm(session: Session, alert: Alert, on: bool, now: datetime) -> None
         payload = {"on": True, "alert": first.uid, "text": short_text(first)}
         if not ringing:
             payload["ring"] = False  # the display only: a warning wakes nobody
-    for probe_id in probes_at(session, alert, now):
+    place = Place(zone_id=alert.zone_id, cold_room_id=alert.cold_room_id)
+    for probe_id in probes_installed(session, place, now):
         session.add(
             Notification(alert_id=alert.id, channel="probe_alarm", target=probe_id, payload=payload)
         )

@@ -12,23 +12,19 @@ import dataclasses
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from alerts.config import LocationConfig, LocationKind
 from alerts.limits import Lot
 from coldchain.protocol import Reading
 from server.core.models import (
     ColdRoom,
-    Delivery,
-    Handover,
     Installation,
-    Load,
-    LoadDecision,
     Probe,
-    Stop,
     Van,
     Zone,
 )
+from server.core.on_board import aboard
 from server.domain.installations import place_at
 from server.domain.place_readings import Calibrations, from_ms, to_ms
 
@@ -97,6 +93,7 @@ class Places:
                 LocationKind.COLD_ROOM,
                 room.name,
                 room.category,
+                room.label_max_c,  # a label stricter than the category wins (alerts/limits.py)
                 probes=tuple(sorted(installed.get(key, []))),
             )
         places.lots = lots_on_board(session)
@@ -123,35 +120,12 @@ def _key_of(inst: Installation) -> str:
 
 
 def lots_on_board(session: Session) -> dict[str, list[Lot]]:
-    """Each zone's lots: on board from the pickup handover (if accepted there) until the
-    drop handover (if accepted), or until the delivery closed when refused at the drop."""
-    pickup, drop = aliased(Stop), aliased(Stop)
-    rows = session.execute(
-        select(Load, Delivery, pickup, drop)
-        .join(Delivery, Delivery.id == Load.delivery_id)
-        .join(pickup, pickup.id == Load.pickup_stop_id)
-        .join(drop, drop.id == Load.drop_stop_id)
-        .where(pickup.actual_at.is_not(None))
-    ).all()
-    accepted = {
-        (decision.load_id, handover.stop_id): decision.accepted
-        for decision, handover in session.execute(
-            select(LoadDecision, Handover).join(Handover, Handover.id == LoadDecision.handover_id)
-        )
-    }
+    """Each zone's lots, on board as server/core/on_board.py says."""
     out: dict[str, list[Lot]] = {}
-    for load, delivery, pickup_stop, drop_stop in rows:
-        if not accepted.get((load.id, pickup_stop.id)):
-            continue
-        assert pickup_stop.actual_at is not None
-        on_ms = to_ms(pickup_stop.actual_at)
-        off = None
-        if drop_stop.actual_at is not None and accepted.get((load.id, drop_stop.id)):
-            off = drop_stop.actual_at
-        elif delivery.closed_at is not None:
-            off = delivery.closed_at
-        off_ms = to_ms(off) if off is not None and to_ms(off) > on_ms else None
-        if off is not None and off_ms is None:
+    for each in aboard(session):
+        load, on_ms = each.load, to_ms(each.on)
+        off_ms = to_ms(each.off) if each.off is not None else None
+        if off_ms is not None and off_ms <= on_ms:
             continue  # dropped at the moment it was loaded: never on board
         lot = Lot(str(load.id), load.category, on_ms, off_ms, load.label_max_c)
         out.setdefault(zone_key(load.zone_id), []).append(lot)

@@ -8,6 +8,8 @@ acknowledged to the broker. A crash loses nothing: unacknowledged messages come 
 reconnect (same client id, persistent session), the restored state judges them again, and
 the engine's publisher matches what was already published, so nothing is raised twice.
 Independent of the gateway and of InfluxDB: it reads the broker and the relational database.
+Readings of a probe id nobody registered are judged nowhere: the worker notes the id for the
+admin's « Sondes inconnues » (server/domain/unknown_probes.py).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from server.alerting.mqtt import AlertMqtt
 from server.alerting.places import Places
 from server.core.models import utcnow
 from server.core.models.alerts import RejectedMessage, WorkerState
+from server.domain import unknown_probes
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ class AlertWorker:
         self.places = Places()
         self.counters: collections.Counter[str] = collections.Counter()
         self.pending: list[Delivery] = []
+        self.unknown: dict[str, unknown_probes.Heard] = {}  # this batch's unregistered ids
         # Save (and ack) before the broker's in-flight window fills up.
         self.ack_batch = max(1, self.cfg.receive_maximum // 2)
         self._stop = threading.Event()
@@ -176,11 +180,17 @@ class AlertWorker:
             events: list[AlertEvent] = []
             if clock >= self._next_refresh:
                 events += self._refresh(session, now)
+            self.unknown = {}
             for message in batch:
                 events += self._judge(session, message, now)
+            if self.unknown:  # told to the admin (/admin « Sondes inconnues »)
+                self.counters["unknown_probe_dropped"] += unknown_probes.note(
+                    session, self.unknown, utcnow()
+                )
             if clock >= self._next_silence:
                 self._next_silence = clock + self.cfg.silence_check_s
                 events += self.engine.check_silence(now)
+                events += self.engine.check_doors(now)  # doors left open, nothing arriving
             record_events(session, events, self.cfg, utcnow())
             maintenance = []
             if self.cfg.calibration_check_s and clock >= self._next_calibration_check:
@@ -224,6 +234,11 @@ class AlertWorker:
             return []
         by_location: dict[str, list[Any]] = {}
         unplaced = 0
+        if parsed.probe_id not in self.places.probe_pk:  # not registered: kept aside, noted
+            heard = self.unknown.setdefault(parsed.probe_id, unknown_probes.Heard(0, ""))
+            heard.readings += len(parsed.readings)
+            heard.topic = message.topic
+            self.counters["unknown_probe_readings"] += len(parsed.readings)
         for reading in parsed.readings:
             placed = self.places.place(reading)
             if placed is None and reading.probe_id not in self.places.probe_pk:

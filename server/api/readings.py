@@ -14,7 +14,7 @@ from server.core.access import Interval, Viewer, cold_room_windows, zone_windows
 from server.core.deps import SessionDep, StoreDep, ViewerDep
 from server.core.errors import invalid, require_period
 from server.core.models import utcnow
-from server.domain.place_readings import Place, latest, series
+from server.domain.place_readings import Place, latest_by_probe, newest_per_channel, series
 from server.schemas.common import IdPath, Instant, Tag
 from server.schemas.readings import LatestOut, PlaceReadingOut, SeriesOut
 
@@ -69,7 +69,8 @@ def _series(
 
 
 def _latest(session: Session, viewer: Viewer, store: ReadingStore, place: Place) -> LatestOut:
-    newest = latest(session, store, place, _windows(session, viewer, place), utcnow())
+    windows = _windows(session, viewer, place)
+    newest = newest_per_channel(latest_by_probe(session, store, place, windows, utcnow()))
     return LatestOut(
         place=_label(place),
         readings=[PlaceReadingOut.model_validate(r.__dict__) for r in newest.values()],

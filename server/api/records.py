@@ -119,7 +119,18 @@ def verify(
 @router.get("/{record_id}/pdf", response_class=Response)
 def record_as_pdf(record_id: IdPath, viewer: ViewerDep, session: SessionDep) -> Response:
     record = visible_record(session, viewer, record_id)
-    body = record_pdf.render(json.loads(record.document), record.record_hash, record.previous_hash)
+    earlier = session.scalar(  # its readings tell which of this version's arrived late
+        select(SealedRecord.document).where(
+            SealedRecord.delivery_id == record.delivery_id,
+            SealedRecord.version == record.version - 1,
+        )
+    )
+    body = record_pdf.render(
+        json.loads(record.document),
+        record.record_hash,
+        record.previous_hash,
+        earlier=json.loads(earlier) if earlier else None,
+    )
     return Response(body, media_type="application/pdf", headers=_attachment(record, "pdf"))
 
 

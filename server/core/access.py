@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from coldchain import clock
 from server.core.errors import ApiError
@@ -27,17 +27,15 @@ from server.core.models import (
     ColdRoom,
     ColdRoomLoan,
     Delivery,
-    Handover,
     Load,
-    LoadDecision,
     Probe,
     Role,
-    Stop,
     User,
     Van,
     VanPoolEntry,
     Zone,
 )
+from server.core.on_board import aboard
 
 STAFF = frozenset({Role.ADMIN, Role.HYGIENE_OFFICER})
 
@@ -236,33 +234,9 @@ def zone_windows(session: Session, viewer: Viewer, zone_id: int) -> list[Interva
 
 
 def on_board_windows(session: Session, viewer: Viewer, zone_id: int) -> list[Interval]:
-    """When the viewer's own lots were in the zone: from the pickup handover (accepted)
-    until the drop handover (accepted), or until closing if the receiver refused them."""
-    pickup, drop = aliased(Stop), aliased(Stop)
-    own_loads = session.execute(
-        select(Load, Delivery, pickup, drop)
-        .join(Delivery, Delivery.id == Load.delivery_id)
-        .join(pickup, pickup.id == Load.pickup_stop_id)
-        .join(drop, drop.id == Load.drop_stop_id)
-        .where(Load.zone_id == zone_id, Load.consignor_id.in_(viewer.producers))
-    ).all()
-    accepted = {
-        (decision.load_id, handover.stop_id): decision.accepted
-        for decision, handover in session.execute(
-            select(LoadDecision, Handover)
-            .join(Handover, Handover.id == LoadDecision.handover_id)
-            .where(LoadDecision.load_id.in_([row[0].id for row in own_loads]))
-        )
-    }
-    windows: list[Interval] = []
-    for load, delivery, pickup_stop, drop_stop in own_loads:
-        if pickup_stop.actual_at is None or not accepted.get((load.id, pickup_stop.id)):
-            continue  # not loaded (yet, or refused at pickup): nothing of theirs on board
-        if drop_stop.actual_at is not None and accepted.get((load.id, drop_stop.id)):
-            windows.append((pickup_stop.actual_at, drop_stop.actual_at))
-        else:  # still on board, or refused at the drop and brought back
-            windows.append((pickup_stop.actual_at, delivery.closed_at))
-    return windows
+    """When the viewer's own lots were in the zone (server/core/on_board.py)."""
+    own = aboard(session, Load.zone_id == zone_id, Load.consignor_id.in_(viewer.producers))
+    return [(each.on, each.off) for each in own]
 
 
 _FAR = datetime(9999, 1, 1, tzinfo=UTC)  # stands for "still running" while subtracting

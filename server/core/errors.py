@@ -1,7 +1,8 @@
 """One error body for the whole API: {"error": {"code", "message", "details"}}.
 
 `message` is French unless the client's Accept-Language prefers English. Every code
-the API can answer is listed in MESSAGES with both languages.
+the API can answer has its message in the `api` catalogue (server/locale/<lang>/
+LC_MESSAGES/api.po, server/core/catalogue.py), in every language.
 """
 
 from __future__ import annotations
@@ -17,83 +18,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from server.core import catalogue
 from server.core.validation_fr import problem
 
 log = logging.getLogger(__name__)
-
-MESSAGES: dict[str, tuple[str, str]] = {  # code -> (français, English)
-    "not_authenticated": ("Authentification requise.", "Authentication required."),
-    "invalid_credentials": (
-        "Adresse e-mail ou mot de passe incorrect.",
-        "Wrong email or password.",
-    ),
-    "too_many_attempts": (
-        "Trop de tentatives de connexion échouées ; réessayez plus tard.",
-        "Too many failed login attempts; try again later.",
-    ),
-    "forbidden": ("Vous n'avez pas le droit de faire ceci.", "You are not allowed to do this."),
-    "not_found": ("Introuvable.", "Not found."),
-    "conflict": (
-        "Conflit avec les données existantes : {detail}",
-        "Conflicts with existing data: {detail}",
-    ),
-    "validation_error": ("Données invalides : {detail}", "Invalid data: {detail}"),
-    "invalid_json": (
-        "Le corps de la requête n'est pas du JSON valide.",
-        "The request body is not valid JSON.",
-    ),
-    "too_deep": ("Le JSON est trop imbriqué.", "The JSON is nested too deeply."),
-    "payload_too_large": (
-        "Le corps de la requête est trop grand (maximum {limit} octets).",
-        "The request body is too large (at most {limit} bytes).",
-    ),
-    "method_not_allowed": ("Méthode non autorisée.", "Method not allowed."),
-    "unknown_category": (
-        "Catégorie de produit inconnue : « {category} ». Catégories connues : {known}.",
-        "Unknown product category: '{category}'. Known categories: {known}.",
-    ),
-    "stop_before_delivery": (
-        "L'heure prévue de l'arrêt ({at}) est avant le jour de la livraison ({day}).",
-        "The stop's planned time ({at}) is before the delivery day ({day}).",
-    ),
-    "probe_already_installed": (
-        "La sonde {probe} est déjà installée ailleurs sur cette période (installation {other}).",
-        "Probe {probe} is already installed elsewhere over this period (installation {other}).",
-    ),
-    "wrong_password": ("Le mot de passe actuel est incorrect.", "The current password is wrong."),
-    "delivery_not_editable": (
-        "La livraison est {state} : elle ne peut plus être modifiée ainsi.",
-        "The delivery is {state}: it can no longer be changed this way.",
-    ),
-    "departure_check_failed": (
-        "La zone {zone} n'est pas pré-refroidie : {temperature} °C pour une limite de {limit} °C.",
-        "Zone {zone} is not pre-cooled: {temperature} °C against a limit of {limit} °C.",
-    ),
-    "no_zone_reading": (
-        "Aucune mesure récente pour la zone {zone} : indiquez la température mesurée.",
-        "No recent reading for zone {zone}: give the measured temperature.",
-    ),
-    "handover_incomplete": (
-        "Chaque chargement de l'arrêt doit être accepté ou refusé (manque : {missing}).",
-        "Every load of the stop must be accepted or refused (missing: {missing}).",
-    ),
-    "refusal_needs_reason": ("Un refus doit être motivé.", "A refusal needs a reason."),
-    "handover_out_of_order": (
-        "Les arrêts se remettent dans l'ordre : remettez d'abord l'arrêt {sequence} ({place}).",
-        "Stops are handed over in their order: hand over stop {sequence} ({place}) first.",
-    ),
-    "stops_pending": (
-        "Des arrêts n'ont pas encore été remis : {pending}.",
-        "Some stops have not been handed over yet: {pending}.",
-    ),
-    "csrf_failed": (
-        "Jeton anti-CSRF absent ou invalide : une modification authentifiée par le cookie de "
-        "session doit envoyer l'en-tête X-CSRF-Token (ou utilisez un jeton Bearer).",
-        "Missing or invalid CSRF token: a change authenticated by the session cookie must "
-        "send the X-CSRF-Token header (or use a Bearer token).",
-    ),
-    "internal_error": ("Erreur interne du serveur.", "Internal server error."),
-}
 
 
 class ErrorDetail(BaseModel):
@@ -160,7 +88,8 @@ def require_period(start: datetime, end: datetime | None) -> None:
 
 
 def language(request: Request, default: str) -> str:
-    """The first of fr/en in Accept-Language (quality values honoured), else `default`."""
+    """The first language of the catalogues in Accept-Language (quality values honoured),
+    else `default`."""
     header = request.headers.get("accept-language", "")
     choices: list[tuple[float, int, str]] = []
     for index, part in enumerate(header.split(",")[:20]):
@@ -172,14 +101,14 @@ def language(request: Request, default: str) -> str:
             except ValueError:
                 quality = 0.0
         primary = tag.strip().lower()[:2]
-        if primary in ("fr", "en") and quality > 0:
+        if primary in catalogue.LANGUAGES and quality > 0:
             choices.append((-quality, index, primary))
     return min(choices)[2] if choices else default
 
 
 def message(code: str, lang: str, params: dict[str, Any]) -> str:
-    french, english = MESSAGES.get(code, MESSAGES["internal_error"])
-    template = english if lang == "en" else french
+    texts = catalogue.words("api", lang)
+    template = texts.get(code) or texts["internal_error"]
     params = {
         k: (v.en if lang == "en" else v.fr) if isinstance(v, Both) else v for k, v in params.items()
     }

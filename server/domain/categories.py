@@ -6,14 +6,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
-from alerts.limits import limit_for_cargo
+from alerts.limits import limit_for_cargo, limit_for_category
 from alerts.profiles import ProductProfile, load_profiles
-from server.core.errors import ApiError
+from server.core.errors import ApiError, Both, invalid
 
 
 @cache
 def profiles() -> dict[str, ProductProfile]:
     return load_profiles()
+
+
+def name(code: str, lang: str) -> str:
+    """A category as people read it in `lang` (« Viandes hachées »), the code when unknown."""
+    profile = profiles().get(code)
+    if profile is None:
+        return code
+    return profile.name_en if lang == "en" else profile.name_fr
 
 
 def check(code: str) -> str:
@@ -30,3 +38,40 @@ def cargo_max_c(loads: Iterable[tuple[str, float | None]]) -> float | None:
     none sets one (ambient goods)."""
     limit = limit_for_cargo(profiles(), loads)
     return None if limit is None else limit.max_c
+
+
+def _both(value: float) -> Both:
+    text = f"{value:g}"
+    return Both(text.replace(".", ",").replace("-", "−"), text)
+
+
+def check_label(code: str, label_max_c: float | None, label_reason: str | None) -> None:
+    """A place's label storage temperature (AFSCA G-007) may only make its category's limit
+    stricter: lower than the category's max, and above its min (else no reading could be
+    right). A reason needs a temperature. 422 with the reason otherwise."""
+    if label_max_c is None:
+        if label_reason is not None:
+            raise invalid(
+                "un motif d'étiquette sans température d'étiquette : indiquez la température",
+                "a label reason without a label temperature: give the temperature",
+            )
+        return
+    profile = profiles()[check(code)]
+    legal = limit_for_category(profiles(), code)
+    name = Both(profile.name_fr, profile.name_en)
+    if legal.max_c is not None and label_max_c >= legal.max_c:
+        raise ApiError(
+            422,
+            "label_not_stricter",
+            label=_both(label_max_c),
+            category=name,
+            limit=_both(legal.max_c),
+        )
+    if legal.min_c is not None and label_max_c <= legal.min_c:
+        low = _both(legal.min_c)
+        raise invalid(
+            f"la température d'étiquette doit être au-dessus du minimum de la catégorie "
+            f"« {profile.name_fr} » ({low.fr} °C)",
+            f"the label temperature must be above the minimum of the category "
+            f"'{profile.name_en}' ({low.en} °C)",
+        )

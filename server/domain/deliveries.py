@@ -14,12 +14,10 @@ things with the same words. Closing also seals the record: server/records/sealin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from functools import partial
-from typing import Protocol
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -59,89 +57,13 @@ from server.core.models import (
 )
 from server.domain import categories
 from server.domain.place_readings import PlaceReading, zone_temperature
+from server.schemas.deliveries import DepartureIn, HandoverIn, LoadIn, StopIn
 
 # How old a zone reading may be to stand for "the temperature now" (departure, handover).
 READING_MAX_AGE = timedelta(minutes=15)
 # Times given by a client (a phone) may run slightly ahead of the server's clock.
 CLOCK_SKEW = timedelta(minutes=5)
 ALREADY_HANDED_OVER = Both("cet arrêt a déjà été remis", "this stop was already handed over")
-
-
-# -- what the callers give (the API's schemas, server/schemas/deliveries.py, fit these) ------
-
-
-class StopPlan(Protocol):
-    @property
-    def kind(self) -> str: ...
-    @property
-    def place_kind(self) -> str: ...
-    @property
-    def cold_room_id(self) -> int | None: ...
-    @property
-    def place_name(self) -> str: ...
-    @property
-    def address(self) -> str: ...
-    @property
-    def planned_at(self) -> datetime: ...
-
-
-class LoadPlan(Protocol):
-    @property
-    def lot_reference(self) -> str: ...
-    @property
-    def description(self) -> str: ...
-    @property
-    def category(self) -> str: ...
-    @property
-    def quantity(self) -> Decimal: ...
-    @property
-    def unit(self) -> str: ...
-    @property
-    def consignor_id(self) -> int: ...
-    @property
-    def consignee(self) -> str: ...
-    @property
-    def label_max_c(self) -> float | None: ...
-    @property
-    def zone_id(self) -> int: ...
-    @property
-    def pickup_stop_id(self) -> int: ...
-    @property
-    def drop_stop_id(self) -> int: ...
-
-
-class ZoneMeasured(Protocol):
-    @property
-    def zone_id(self) -> int: ...
-    @property
-    def temperature_c(self) -> float | None: ...  # None: taken from the zone's readings
-
-
-class DepartureReport(Protocol):
-    @property
-    def checked_at(self) -> datetime | None: ...  # None: now
-    @property
-    def zones(self) -> Sequence[ZoneMeasured]: ...
-
-
-class LoadVerdict(Protocol):
-    @property
-    def load_id(self) -> int: ...
-    @property
-    def accepted(self) -> bool: ...
-    @property
-    def reason(self) -> str | None: ...
-
-
-class HandoverReport(Protocol):
-    @property
-    def at(self) -> datetime | None: ...  # None: now
-    @property
-    def receiver_name(self) -> str | None: ...
-    @property
-    def core_temperature_c(self) -> float | None: ...
-    @property
-    def decisions(self) -> Sequence[LoadVerdict]: ...
 
 
 # -- a delivery with everything recorded about it ---------------------------------------
@@ -330,7 +252,7 @@ def plan(
     return insert(session, delivery, Both("livraison", "delivery"))
 
 
-def add_stop(session: Session, viewer: Viewer, delivery_id: int, stop: StopPlan) -> Stop:
+def add_stop(session: Session, viewer: Viewer, delivery_id: int, stop: StopIn) -> Stop:
     """A pickup (at a cold room the cooperative may use) or a drop, planned on the
     delivery's day or after; numbered after the last one."""
     delivery = _planned_by(session, viewer, delivery_id)
@@ -382,7 +304,7 @@ def _cold_room_serves(session: Session, room: ColdRoom, cooperative_id: int) -> 
     return lent is not None
 
 
-def add_load(session: Session, viewer: Viewer, delivery_id: int, load: LoadPlan) -> Load:
+def add_load(session: Session, viewer: Viewer, delivery_id: int, load: LoadIn) -> Load:
     """A lot on a planned delivery: a known category, a zone of the delivery's van, picked
     up at one of its pickups and dropped at a later drop, from a producer of the cooperative."""
     delivery = _planned_by(session, viewer, delivery_id)
@@ -464,7 +386,7 @@ def depart(
     store: ReadingStore,
     viewer: Viewer,
     delivery_id: int,
-    report: DepartureReport,
+    report: DepartureIn,
     now: datetime,
 ) -> Delivery:
     """Check every loaded zone is pre-cooled below its limit (the temperature the driver
@@ -522,7 +444,7 @@ def hand_over(
     viewer: Viewer,
     delivery_id: int,
     stop_id: int,
-    report: HandoverReport,
+    report: HandoverIn,
     now: datetime,
 ) -> Delivery:
     """Record the handover at the next stop: time, zone temperatures (from the readings),

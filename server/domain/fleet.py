@@ -102,21 +102,53 @@ def create_cold_room(
     owner_id: int,
     category: str,
     address: str | None,
+    label_max_c: float | None = None,
+    label_reason: str | None = None,
 ) -> ColdRoom:
-    """A cold room of a producer or a cooperative, with its product category."""
+    """A cold room of a producer or a cooperative, with its product category and, if a
+    product stored there says so on its label, a stricter storage temperature and why."""
     require(can_manage_org(viewer, owner_id))
     categories.check(category)
-    room = ColdRoom(name=name, owner_id=owner_id, category=category, address=address)
+    categories.check_label(category, label_max_c, label_reason)
+    room = ColdRoom(
+        name=name,
+        owner_id=owner_id,
+        category=category,
+        address=address,
+        label_max_c=label_max_c,
+        label_reason=label_reason,
+    )
     return insert(session, room, Both("chambre froide", "cold room"))
+
+
+def managed_cold_room(session: Session, viewer: Viewer, cold_room_id: int) -> ColdRoom:
+    """A cold room the viewer sees (else 404) and manages (else 403)."""
+    return get_allowed(
+        session, viewer, ColdRoom, cold_room_id, lambda r: can_manage_org(viewer, r.owner_id)
+    )
+
+
+def set_cold_room_label(
+    session: Session,
+    viewer: Viewer,
+    cold_room_id: int,
+    label_max_c: float | None,
+    label_reason: str | None,
+) -> ColdRoom:
+    """Give the cold room a label storage temperature stricter than its category's (with its
+    reason), or take it away (None): the alert worker applies it at its next refresh."""
+    room = managed_cold_room(session, viewer, cold_room_id)
+    categories.check_label(room.category, label_max_c, label_reason)
+    room.label_max_c, room.label_reason = label_max_c, label_reason
+    commit(session, Both("chambre froide", "cold room"))
+    return room
 
 
 def lend_cold_room(
     session: Session, viewer: Viewer, cold_room_id: int, cooperative_id: int
 ) -> None:
     """Lend the cold room to a cooperative: its admin and hygiene officer will see it."""
-    room = get_allowed(
-        session, viewer, ColdRoom, cold_room_id, lambda r: can_manage_org(viewer, r.owner_id)
-    )
+    room = managed_cold_room(session, viewer, cold_room_id)
     cooperative(session, cooperative_id)
     session.add(ColdRoomLoan(cold_room_id=room.id, cooperative_id=cooperative_id))
     commit(

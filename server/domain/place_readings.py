@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from coldchain.protocol import TEMPERATURE_CHANNELS, Reading
@@ -93,25 +93,31 @@ class Calibrations:
         )
 
 
+def _installed(place: Place, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    """Installations at `place` over some of [start, end] (start == end: at that instant)."""
+    return [
+        (
+            Installation.zone_id == place.zone_id
+            if place.zone_id is not None
+            else Installation.cold_room_id == place.cold_room_id
+        ),
+        Installation.start < end if end > start else Installation.start <= end,
+        or_(Installation.end.is_(None), Installation.end > start),
+    ]
+
+
 def installations(
     session: Session, place: Place, start: datetime, end: datetime
 ) -> list[Installation]:
-    where = (
-        Installation.zone_id == place.zone_id
-        if place.zone_id is not None
-        else Installation.cold_room_id == place.cold_room_id
-    )
-    return list(
-        session.scalars(
-            select(Installation)
-            .where(
-                where,
-                Installation.start < end,
-                or_(Installation.end.is_(None), Installation.end > start),
-            )
-            .order_by(Installation.start)
-        )
-    )
+    """The installations at `place` over some of [start, end), oldest first."""
+    query = select(Installation).where(*_installed(place, start, end))
+    return list(session.scalars(query.order_by(Installation.start)))
+
+
+def probes_installed(session: Session, place: Place, at: datetime) -> list[str]:
+    """The probes (their ids on the wire) measuring `place` at the instant `at`."""
+    query = select(Probe.probe_id).join(Installation, Installation.probe_id == Probe.id)
+    return list(session.scalars(query.where(*_installed(place, at, at))))
 
 
 def _measured(
@@ -152,17 +158,10 @@ def series(
     return out
 
 
-def latest(
-    session: Session,
-    store: ReadingStore,
-    place: Place,
-    windows: list[Interval],
-    now: datetime,
-    lookback: timedelta = timedelta(hours=48),
-) -> dict[str, PlaceReading]:
-    """The newest calibrated reading per channel measured at `place` (in the lookback)."""
+def newest_per_channel(by_probe: dict[str, dict[str, PlaceReading]]) -> dict[str, PlaceReading]:
+    """Of `latest_by_probe`'s answer, the newest reading per channel whichever probe took it."""
     newest: dict[str, PlaceReading] = {}
-    for channels in latest_by_probe(session, store, place, windows, now, lookback).values():
+    for channels in by_probe.values():
         for channel, reading in channels.items():
             current = newest.get(channel)
             if current is None or reading.time > current.time:

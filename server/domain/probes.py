@@ -9,8 +9,7 @@ here, then the alerting check)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Protocol
+from datetime import datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -20,34 +19,11 @@ from server.core.access import Viewer, can_manage_org, get_allowed, require
 from server.core.crud import commit, insert
 from server.core.errors import ApiError, Both, invalid
 from server.core.models import Calibration, Installation, Probe, Role
+from server.domain import unknown_probes
 from server.domain.installations import check_no_overlap, check_place
+from server.schemas.registry import CalibrationIn
 
 INSTALLATION = Both("installation", "installation")  # what a conflict names
-
-
-class CalibrationFacts(Protocol):
-    """What a calibration says (the API's CalibrationIn, checked against its readings)."""
-
-    @property
-    def channel(self) -> str: ...
-    @property
-    def offset(self) -> float: ...
-    @property
-    def calibrated_at(self) -> datetime: ...
-    @property
-    def reference_instrument(self) -> str: ...
-    @property
-    def performed_by(self) -> str: ...
-    @property
-    def next_due(self) -> date | None: ...
-    @property
-    def reference_reading_c(self) -> float | None: ...
-    @property
-    def probe_reading_c(self) -> float | None: ...
-    @property
-    def reference_certificate(self) -> str | None: ...
-    @property
-    def result(self) -> str | None: ...
 
 
 def managed_probe(session: Session, viewer: Viewer, probe_pk: int) -> Probe:
@@ -60,8 +36,10 @@ def managed_probe(session: Session, viewer: Viewer, probe_pk: int) -> Probe:
 def create_probe(
     session: Session, viewer: Viewer, *, probe_id: str, label: str | None, owner_id: int
 ) -> Probe:
-    """A probe under its id on the wire (`cc/v1/dev/<probe_id>/...`)."""
+    """A probe under its id on the wire (`cc/v1/dev/<probe_id>/...`); if it was heard before,
+    it leaves the admin's list of unknown probes."""
     require(can_manage_org(viewer, owner_id))
+    unknown_probes.forget(session, probe_id)  # committed with the probe, or not at all
     return insert(
         session,
         Probe(probe_id=probe_id, label=label, owner_id=owner_id),
@@ -127,7 +105,7 @@ def calibrations(probe: Probe) -> Select[Calibration]:
 
 
 def add_calibration(
-    session: Session, viewer: Viewer, probe_pk: int, facts: CalibrationFacts
+    session: Session, viewer: Viewer, probe_pk: int, facts: CalibrationIn
 ) -> Calibration:
     """Record a calibration (the owner's admin or producer, or its hygiene officer):
     readings of that channel from `calibrated_at` on get its offset. Committed."""

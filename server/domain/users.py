@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
 from argon2 import PasswordHasher
 from sqlalchemy import Select, func, select, update
@@ -28,18 +27,9 @@ from server.core.models import (
     User,
     utcnow,
 )
+from server.schemas.registry import MembershipIn
 
 log = logging.getLogger(__name__)
-
-
-class Grant(Protocol):
-    """One role in one organisation (the API's MembershipIn, a page's form)."""
-
-    @property
-    def organisation_id(self) -> int: ...
-
-    @property
-    def role(self) -> str: ...
 
 
 def full_name(session: Session, user_id: int | None) -> str | None:
@@ -95,7 +85,7 @@ def people(session: Session, viewer: Viewer) -> Select[User]:
     return people_of(managed_organisations(session, viewer))
 
 
-def _may_grant(session: Session, viewer: Viewer, grant: Grant) -> None:
+def _may_grant(session: Session, viewer: Viewer, grant: MembershipIn) -> None:
     organisation = session.get(Organisation, grant.organisation_id)
     if organisation is None:
         raise ApiError(404, "not_found")
@@ -115,7 +105,7 @@ def create_user(
     email: str,
     full_name: str,
     password: str,
-    memberships: Sequence[Grant],
+    memberships: Sequence[MembershipIn],
 ) -> User:
     """A user with their roles (by the admin of each organisation, or of a cooperative
     the producer belongs to)."""
@@ -218,7 +208,7 @@ def reactivate(session: Session, viewer: Viewer, user_id: int) -> User:
     return user
 
 
-def grant_role(session: Session, viewer: Viewer, user_id: int, grant: Grant) -> User:
+def grant_role(session: Session, viewer: Viewer, user_id: int, grant: MembershipIn) -> User:
     """One more role (same rule as when creating the user)."""
     user = _target(session, viewer, user_id)
     _may_grant(session, viewer, grant)
@@ -236,7 +226,7 @@ def grant_role(session: Session, viewer: Viewer, user_id: int, grant: Grant) -> 
     return user
 
 
-def revoke_role(session: Session, viewer: Viewer, user_id: int, grant: Grant) -> User:
+def revoke_role(session: Session, viewer: Viewer, user_id: int, grant: MembershipIn) -> User:
     """Remove one role (same rule as granting it); its access ends with the next request.
     Not an organisation's last active admin role, nor a user's last role (a user without
     any role would be seen by no admin: deactivate them instead)."""

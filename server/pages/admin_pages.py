@@ -13,22 +13,27 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from alerts.limits import limit_for_category
 from server.core.access import Viewer
 from server.core.deps import SessionDep
-from server.core.models import Organisation, OrganisationKind, Role, User, Van, ZoneKind
+from server.core.models import ColdRoom, Organisation, OrganisationKind, Role, User, Van, ZoneKind
 from server.domain import categories, fleet, users
-from server.domain.users import Grant
 from server.pages import i18n
 from server.pages.admin_forms import Field, Form, Page, filled, options, owner, show, submit
-from server.pages.admin_words import ADMIN_WORDS
 from server.pages.home_pages import role_page
-from server.pages.web import CsrfChecked, NavLink, visible_or_404
+from server.pages.web import CsrfChecked, NavLink, decimal, visible_or_404
 from server.schemas.common import IdPath
-from server.schemas.registry import ColdRoomIn, MembershipIn, UserIn, VanIn, ZoneIn
+from server.schemas.registry import (
+    ColdRoomIn,
+    ColdRoomLabelIn,
+    MembershipIn,
+    UserIn,
+    VanIn,
+    ZoneIn,
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 NAV: tuple[NavLink, ...] = ()  # /admin (server/pages/home_pages.py) links here
-WORDS = ADMIN_WORDS
 
 
 # -- vans and zones -------------------------------------------------------------------
@@ -97,19 +102,36 @@ async def add_zone(
 # -- cold rooms -----------------------------------------------------------------------
 
 
+# A label storage temperature stricter than the category's, and why (server/domain/fleet.py).
+LABEL_FIELDS = (
+    Field("label_max_c", "room_label_max_c", "decimal", required=False),
+    Field("label_reason", "room_label_reason", required=False),
+)
+LABEL_ERRORS = {"label_not_stricter": "label_max_c", "validation_error": "label_max_c"}
+
+
+def label_typed(values: dict[str, str]) -> dict[str, object]:
+    """The label fields as typed (« 4,5 » with a decimal comma); empty ones are absent."""
+    typed: dict[str, object] = filled(values, "label_reason")
+    if decimal(values.get("label_max_c")) is not None:
+        typed["label_max_c"] = decimal(values.get("label_max_c"))
+    return typed
+
+
 def room_page(request: Request, session: SessionDep) -> Page:
     visit = role_page(request, session, Role.ADMIN)
     lang = i18n.page_language(request)
     known = sorted(categories.profiles().values(), key=lambda p: p.code)
-    kinds = options((p.code, p.name_en if lang == "en" else p.name_fr) for p in known)
+    kinds = options((p.code, categories.name(p.code, lang)) for p in known)
     fields = [
         Field("name", "name"),
         owner(session, visit),
         Field("category", "category", "select", options=kinds),
         Field("address", "address", required=False, maxlength=500),
+        *LABEL_FIELDS,
     ]
     form = Form("new_room", "/admin/cold-rooms", fields, "create")
-    form.field_of = {"unknown_category": "category", "conflict": "name"}
+    form.field_of = {"unknown_category": "category", "conflict": "name", **LABEL_ERRORS}
     return Page(session, visit, form)
 
 
@@ -121,18 +143,55 @@ def new_room(request: Request, session: SessionDep) -> Response:
 @router.post("/cold-rooms")
 async def create_room(request: Request, session: SessionDep, _csrf: CsrfChecked) -> Response:
     def act(values: dict[str, str], page: Page) -> str:
-        body = ColdRoomIn.model_validate(filled(values, "name", "owner_id", "category", "address"))
-        fleet.create_cold_room(
-            session,
-            page.visit.viewer,
-            name=body.name,
-            owner_id=body.owner_id,
-            category=body.category,
-            address=body.address,
-        )
+        typed = filled(values, "name", "owner_id", "category", "address")
+        body = ColdRoomIn.model_validate({**typed, **label_typed(values)})
+        fleet.create_cold_room(session, page.visit.viewer, **body.model_dump())
         return "/admin#rooms"
 
     return await submit(request, lambda: room_page(request, session), act)
+
+
+def label_page(request: Request, session: SessionDep, room_id: int) -> Page:
+    """A cold room, its category's limit, its label temperature and the form to change it."""
+    visit = role_page(request, session, Role.ADMIN)
+    room = visible_or_404(session, visit, ColdRoom, room_id)
+    lang = i18n.page_language(request)
+    values = {"label_reason": room.label_reason or ""}
+    if room.label_max_c is not None:
+        values["label_max_c"] = i18n.number(room.label_max_c, lang)
+    form = Form(
+        "room_label_title",
+        f"/admin/cold-rooms/{room.id}/label",
+        list(LABEL_FIELDS),
+        "room_label_save",
+        values=values,
+        field_of=dict(LABEL_ERRORS),
+    )
+    context = {
+        "room": room,
+        "category": categories.name(room.category, lang),
+        "category_limit": limit_for_category(categories.profiles(), room.category),
+    }
+    return Page(session, visit, form, "admin/room.html", context)
+
+
+@router.get("/cold-rooms/{room_id}", response_class=HTMLResponse)
+def room(room_id: IdPath, request: Request, session: SessionDep) -> Response:
+    return show(request, label_page(request, session, room_id))
+
+
+@router.post("/cold-rooms/{room_id}/label")
+async def set_room_label(
+    room_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    def act(values: dict[str, str], page: Page) -> str:
+        body = ColdRoomLabelIn.model_validate(label_typed(values))
+        fleet.set_cold_room_label(
+            session, page.visit.viewer, room_id, body.label_max_c, body.label_reason
+        )
+        return f"/admin/cold-rooms/{room_id}"
+
+    return await submit(request, lambda: label_page(request, session, room_id), act)
 
 
 # -- users ----------------------------------------------------------------------------
@@ -240,7 +299,7 @@ def _role_button(
     request: Request,
     session: SessionDep,
     user_id: int,
-    change: Callable[[Session, Viewer, int, Grant], object],
+    change: Callable[[Session, Viewer, int, MembershipIn], object],
 ) -> Awaitable[Response]:
     """A button that changes one of the user's roles: the organisation and role chosen."""
 

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from coldchain import clock
-from coldchain.protocol import CALIBRATED_CHANNELS
+from coldchain.protocol import CALIBRATED_CHANNELS, PROBE_ID_RE
 from server.alerting import actions
+from server.core.calibration import Result
 from server.core.deps import SessionDep
 from server.core.models import Probe, Role, utcnow
 from server.domain import fleet, probes
-from server.domain.calibration import Result
 from server.pages import i18n
 from server.pages.admin_forms import (
     Field,
@@ -29,7 +29,6 @@ from server.pages.admin_forms import (
     show,
     submit,
 )
-from server.pages.admin_words import ADMIN_WORDS
 from server.pages.home_pages import role_page
 from server.pages.web import (
     CsrfChecked,
@@ -44,7 +43,6 @@ from server.schemas.registry import CalibrationIn, InstallationEnd, Installation
 
 router = APIRouter(prefix="/admin/probes", include_in_schema=False)
 NAV: tuple[NavLink, ...] = ()  # /admin (server/pages/home_pages.py) links here
-WORDS = ADMIN_WORDS
 
 
 def new_probe_page(request: Request, session: SessionDep) -> Page:
@@ -60,7 +58,11 @@ def new_probe_page(request: Request, session: SessionDep) -> Page:
 
 @router.get("/new", response_class=HTMLResponse)
 def new_probe(request: Request, session: SessionDep) -> Response:
-    return show(request, new_probe_page(request, session))
+    page = new_probe_page(request, session)
+    heard = request.query_params.get("probe_id", "")
+    if PROBE_ID_RE.fullmatch(heard):  # « Enregistrer cette sonde » of an unknown probe
+        page.form.values = {"probe_id": heard}
+    return show(request, page)
 
 
 @router.post("")

@@ -27,7 +27,6 @@ from server.core.models import Load, utcnow
 from server.core.models.alerts import AlertLot
 from server.core.validation_fr import problem
 from server.pages import alert_view, i18n, live_view
-from server.pages.i18n import Words
 from server.pages.web import (
     CsrfChecked,
     NavLink,
@@ -46,68 +45,6 @@ T = TypeVar("T")
 
 router = APIRouter(prefix="/alerts", include_in_schema=False)
 NAV: tuple[NavLink, ...] = ()  # reached from the alert lists
-WORDS: Words = {  # the alert words shared with the lists are in i18n.py
-    "alert_delivery": ("Livraison", "Delivery"),
-    "alert_open_delivery": ("Ouvrir la livraison", "Open the delivery"),
-    "alert_record": ("Registre scellé", "Sealed record"),
-    "alert_record_pdf": ("Registre scellé (PDF), version {v}", "Sealed record (PDF), version {v}"),
-    "alert_record_none": (
-        "Pas encore scellé : il le sera à la clôture de la livraison.",
-        "Not sealed yet: it will be when the delivery closes.",
-    ),
-    "alert_record_has_action": (
-        "✓ L'action corrective et les décisions par lot y sont consignées.",
-        "✓ The corrective action and the decisions per lot are in it.",
-    ),
-    "alert_record_waits_action": (
-        "◷ L'action corrective n'y est pas encore : la prochaine version scellée la contiendra.",
-        "◷ The corrective action is not in it yet: the next sealed version will hold it.",
-    ),
-    "alert_chart": ("Courbe de l'excursion", "Chart of the excursion"),
-    "alert_chart_caption": (
-        "Du {start} au {end} : température mesurée (trait plein), limite en vigueur "
-        "(tirets rouges, elle suit les lots à bord), excursion (zone ombrée).",
-        "From {start} to {end}: measured temperature (solid line), limit in force "
-        "(red dashes, it follows the lots on board), excursion (shaded).",
-    ),
-    "alert_no_chart": (
-        "Pas de relevés de cet endroit à vous montrer.",
-        "No readings of this place to show you.",
-    ),
-    "alert_lots_on_board": (
-        "Lots à bord pendant l'excursion",
-        "Lots on board during the excursion",
-    ),
-    "lot_producer": ("Producteur", "Producer"),
-    "lot_limit": ("Limite du lot", "Lot's limit"),
-    "lot_aboard": ("À bord", "On board"),
-    "lot_decided": ("Décision", "Decision"),
-    "lot_pending": ("à décider", "to be decided"),
-    "choose_decision": ("— Choisir une décision —", "— Choose a decision —"),
-    "decision_release": (
-        "Libérer, après contrôle de la température à cœur",
-        "Release, after a core-temperature check",
-    ),
-    "decision_shorten_shelf_life": (
-        "Déclasser : raccourcir la DLC",
-        "Downgrade: shorten the shelf life",
-    ),
-    "decision_redirect": (
-        "Déclasser : réorienter (transformation, cuisson)",
-        "Downgrade: redirect (processing, cooking)",
-    ),
-    "decision_destroy": ("Détruire", "Destroy"),
-    "decision_reject": ("Refuser : renvoyer au producteur", "Reject: return to the producer"),
-    "decision_critical_hint": (
-        "Excursion critique : aucune décision n'est choisie d'avance. Libérer un lot demande "
-        "la température à cœur relevée et le thermomètre ; elle doit être dans la limite du lot.",
-        "Critical excursion: no decision is chosen beforehand. Releasing a lot needs the core "
-        "temperature measured and the thermometer; it must be within the lot's limit.",
-    ),
-    "core_check": ("Contrôle à cœur", "Core check"),
-    "lot_decisions": ("Décisions par lot", "Decisions per lot"),
-    "decision_missing": ("Lot {lot} : choisissez une décision.", "Lot {lot}: choose a decision."),
-}
 
 FIELDS = (
     "immediate_action",

@@ -23,6 +23,7 @@ from server.core.errors import ApiError
 from server.core.models import ColdRoom, Delivery, Load, Van
 from server.core.models.alerts import Alert, Decision
 from server.core.models.records import SealedRecord
+from server.domain import categories
 from server.domain.categories import profiles
 from server.domain.place_readings import Place, from_ms, to_ms
 from server.domain.place_readings import series as readings_of
@@ -33,12 +34,14 @@ AROUND = timedelta(minutes=30)  # the chart shows this much before and after the
 
 # The decisions the officer chooses from after an excursion, in the order offered (none is
 # chosen beforehand): release only after a core-temperature check (server/alerting/actions.py
-# `check_release`), downgrade (shorter shelf life, or another use), destroy, send back.
+# `check_release`), downgrade (shorter shelf life, or another use), destroy, return to the
+# producer, send back.
 DECISIONS = (
     Decision.RELEASE,
     Decision.SHORTEN_SHELF_LIFE,
     Decision.REDIRECT,
     Decision.DESTROY,
+    Decision.RETURN_TO_PRODUCER,
     Decision.REJECT,
 )
 
@@ -156,7 +159,7 @@ def _chart(
             room = session.get(ColdRoom, alert.cold_room_id)
             if room is None:
                 return None, None, None
-            limit = limit_for_category(profiles(), room.category)
+            limit = limit_for_category(profiles(), room.category, room.label_max_c)
             steps = [LimitStep(start, end, limit.max_c, limit.min_c)]
         else:
             return None, None, None
@@ -188,12 +191,7 @@ def _lots(session: Session, alert: Alert, detail: AlertDetailOut, lang: str) -> 
     out = []
     for lot in detail.lots:
         load = loads[lot.load_id]
-        profile = profiles().get(load.category)
-        name = (
-            load.category
-            if profile is None
-            else (profile.name_en if lang == "en" else profile.name_fr)
-        )
+        name = categories.name(load.category, lang)
         when = on_board.get(str(load.id))
         out.append(
             LotOnBoard(

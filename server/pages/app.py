@@ -1,14 +1,14 @@
 """Mount the pages on the server: `mount(app)` from server/app.py.
 
-PAGES is the one list of page modules. A page module has a `router` (its routes), `NAV`
-(its links in the header's menu, by role: server/pages/web.py NavLink) and `WORDS` (its
-words, French and English, added to the shared ones of server/pages/i18n.py); its
-template is in templates/. Adding a page: write the module and its template, add the
-module here."""
+PAGES is the one list of page modules. A page module has a `router` (its routes) and `NAV`
+(its links in the header's menu, by role: server/pages/web.py NavLink); its template is in
+templates/, its words in the `pages` catalogue (server/locale/<lang>/LC_MESSAGES/pages.po,
+every language). Adding a page: write the module and its template, add its words to the
+catalogues, add the module here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from fastapi import APIRouter, FastAPI, Request
@@ -21,10 +21,10 @@ from server.pages import (
     alert_pages,
     delivery_pages,
     home_pages,
-    i18n,
     inspection_pages,
     live_pages,
     lot_pages,
+    verification_pages,
 )
 from server.pages.web import (
     HERE,
@@ -45,8 +45,6 @@ class PageModule(Protocol):
     def router(self) -> APIRouter: ...
     @property
     def NAV(self) -> Sequence[NavLink]: ...
-    @property
-    def WORDS(self) -> Mapping[str, tuple[str, str]]: ...
 
 
 # In this order the routers are included and, within a role, the menu lists the links.
@@ -59,13 +57,13 @@ PAGES: tuple[PageModule, ...] = (
     inspection_pages,
     admin_pages,
     admin_probes,
+    verification_pages,
 )
 
 
 def mount(app: FastAPI) -> None:
     for page in PAGES:
         app.include_router(page.router)
-        i18n.add_words(dict(page.WORDS))
     app.state.page_menu = menu(link for page in PAGES for link in page.NAV)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="pages-static")
 

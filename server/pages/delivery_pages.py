@@ -9,7 +9,7 @@ the field they concern."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -25,7 +25,6 @@ from server.core.validation_fr import problem
 from server.domain import deliveries
 from server.pages import delivery_view, i18n
 from server.pages.delivery_view import Problems
-from server.pages.delivery_words import DELIVERY_WORDS
 from server.pages.web import (
     CsrfChecked,
     NavLink,
@@ -44,7 +43,6 @@ from server.schemas.deliveries import DepartureIn, HandoverIn, ZoneCheckIn
 
 router = APIRouter(include_in_schema=False)
 NAV = (NavLink(Role.DRIVER, "/deliveries", "dlv_today"),)
-WORDS = DELIVERY_WORDS
 
 
 def operator_page(request: Request, session: SessionDep) -> Visitor:
@@ -106,7 +104,7 @@ def delivery_page(
 # What a form does: build the API's schema from what was typed, call the domain service.
 Act = Callable[[Visitor, dict[str, str], str, Problems], None]
 # What the page does with one of the API's refusals: fill `problems` (by field if it can).
-Placer = Callable[[ApiError, Problems, dict[str, str], str], None]
+Placer = Callable[[ApiError, Problems, Mapping[str, str], str], None]
 
 
 async def submit(
@@ -171,7 +169,7 @@ def depart_act(delivery_id: int, session: SessionDep, store: StoreDep) -> Act:
 def depart_refused(session: SessionDep, delivery_id: int) -> Placer:
     """A zone's refusal goes next to that zone's field (the rule names the zone)."""
 
-    def place(refused: ApiError, problems: Problems, words: dict[str, str], lang: str) -> None:
+    def place(refused: ApiError, problems: Problems, words: Mapping[str, str], lang: str) -> None:
         zone_id = session.scalar(
             select(Zone.id)
             .join(Delivery, Delivery.van_id == Zone.van_id)
@@ -240,7 +238,7 @@ def handover_act(delivery_id: int, stop_id: int, session: SessionDep, store: Sto
 
 
 def handover_refused(
-    refused: ApiError, problems: Problems, words: dict[str, str], lang: str
+    refused: ApiError, problems: Problems, words: Mapping[str, str], lang: str
 ) -> None:
     form = problems.values
     if refused.code == "handover_incomplete":
@@ -281,7 +279,7 @@ async def close(
     def act(visit: Visitor, _form: dict[str, str], _lang: str, _problems: Problems) -> None:
         close_and_seal(session, store, visit.viewer, delivery_id, None, utcnow())
 
-    def refused(error: ApiError, problems: Problems, _words: dict[str, str], lang: str) -> None:
+    def refused(error: ApiError, problems: Problems, _words: Mapping[str, str], lang: str) -> None:
         general(error, problems, lang)
 
     return await submit(request, session, store, delivery_id, Problems(form="close"), act, refused)

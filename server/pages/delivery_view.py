@@ -96,9 +96,7 @@ def build(
         for o in session.scalars(select(Organisation).where(Organisation.id.in_(consignor_ids)))
     }
     profiles = categories.profiles()
-    category_names = {
-        code: (p.name_en if lang == "en" else p.name_fr) for code, p in profiles.items()
-    }
+    category_names = {code: categories.name(code, lang) for code in profiles}
     to_check = []
     if delivery.status == DeliveryStatus.PLANNED:
         for zone_id, limit in sorted(deliveries.zone_limits(file.loads).items()):

@@ -29,13 +29,12 @@ from server.core.models import (
 )
 from server.core.models.records import SealedRecord
 from server.core.validation_fr import problem
-from server.domain import fleet, sessions
+from server.domain import fleet, sessions, unknown_probes
 from server.domain.deliveries import seen_with_van_and_driver
 from server.domain.place_readings import Place
 from server.domain.place_readings import series as readings_of
 from server.pages import charts, i18n, live_pages
 from server.pages.admin_forms import places
-from server.pages.i18n import Words
 from server.pages.web import (
     CsrfChecked,
     LoginCsrfChecked,
@@ -57,7 +56,6 @@ NAV = (
     NavLink(Role.HYGIENE_OFFICER, "/hygiene", "review"),
     NavLink(Role.ADMIN, "/admin", "admin"),
 )
-WORDS: Words = {}  # the header's, login's and home pages' words are the shared ones (i18n.py)
 
 
 def role_page(request: Request, session: SessionDep, role: str) -> Visitor:
@@ -216,4 +214,5 @@ def admin(request: Request, session: SessionDep) -> Response:
         probes=probes,
         places=places(seen),
         members=members,
+        unknown=unknown_probes.listing(session),  # ids heard that nobody registered
     )

@@ -1,18 +1,20 @@
 """The hygiene officer's inspection export (the API's POST /api/v1/records/inspection-export,
 server/records/inspection.py) as a page: a form (days in Brussels time, the vans and cold
 rooms the officer may see), then the ZIP built by a background job with its progress
-(server/pages/inspection_jobs.py), polled by static/inspection.js. Without JavaScript the
-same form post waits for the file and returns it directly."""
+(server/records/export_jobs.py: kept in the database, their files, their upkeep), polled by
+static/inspection.js. Without JavaScript the same form post waits for the file and returns
+it directly."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
@@ -22,8 +24,6 @@ from server.core.models import Role
 from server.domain.categories import profiles
 from server.domain.fleet import seen_by
 from server.pages import i18n
-from server.pages.inspection_jobs import DONE, FAILED, Job, TooManyJobs, jobs_of
-from server.pages.inspection_words import INSPECTION_WORDS
 from server.pages.web import (
     CsrfChecked,
     NavLink,
@@ -33,11 +33,12 @@ from server.pages.web import (
     render,
     see_other,
 )
-from server.records import inspection
+from server.records import export_jobs, inspection
+from server.records.export_jobs import DONE, FAILED, JobView, TooManyJobs
 
 router = APIRouter(prefix="/inspection", include_in_schema=False)
+JOB_ID = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes « ² » and « ١ »
 NAV = (NavLink(Role.HYGIENE_OFFICER, "/inspection", "inspection"),)
-WORDS = INSPECTION_WORDS
 
 
 def staff_page(request: Request, session: Session) -> Visitor:
@@ -100,7 +101,7 @@ def ids(values: list[str]) -> list[int] | None:
 
 
 def check(
-    form: dict[str, Any], words: dict[str, str], max_days: int
+    form: dict[str, Any], words: Mapping[str, str], max_days: int
 ) -> tuple[dict[str, str], inspection.InspectionRequest | None]:
     """The form's mistakes, each by its field, in the page's language."""
     errors: dict[str, str] = {}
@@ -155,49 +156,43 @@ def _start(request: Request, session: Session, form: dict[str, Any]) -> Response
             errors[field] = words["location_unknown"] if refused.status == 404 else text
     if errors or wanted is None:
         return show_form(request, session, visit, form, errors, 422)
-    app, viewer = request.app, visit.viewer
-
-    def work(job: Job, out: Any) -> None:
-        with app.state.sessionmaker() as own:  # the request's session ends with the request
-            store = app.state.reading_store
-            inspection.export(
-                own, store, viewer, wanted, places, profiles(), out, fraction=job.report
-            )
-
-    name = f"inspection-{wanted.start.astimezone(clock.zone()):%Y%m%d}-"
-    name += f"{(wanted.end - timedelta(hours=12)).astimezone(clock.zone()):%Y%m%d}.zip"
-    jobs = jobs_of(app)
     try:
-        job = jobs.start(visit.user.id, name, work)
+        job_id = export_jobs.start_inspection(  # in the request's session: its write lock
+            request.app, visit.user.id, visit.viewer, wanted, places, session
+        )
     except TooManyJobs as busy:
         errors["form"] = words["too_many_exports"].format(limit=busy.limit)
         return show_form(request, session, visit, form, errors, 429)
     if form["background"]:
-        return see_other(f"/inspection/jobs/{job.id}")
-    job.ended.wait()  # no script: the browser waits for the file, as with the API
-    return download(request, session, job.id)
+        return see_other(f"/inspection/jobs/{job_id}")
+    export_jobs.of(request.app).wait(job_id)  # no script: the browser waits, as with the API
+    return download(request, session, str(job_id))
 
 
-def own_job(request: Request, session: Session, job_id: str) -> tuple[Visitor, Job]:
+def own_job(request: Request, session: Session, job_id: str) -> tuple[Visitor, JobView]:
     visit = staff_page(request, session)
-    job = jobs_of(request.app).get(job_id[:64], visit.user.id)
+    job = None
+    if JOB_ID.fullmatch(job_id):  # anything else (« ² », « 1 OR 1=1 ») is no job id at all
+        job = export_jobs.of(request.app).get(int(job_id), visit.user.id)
     if job is None:  # someone else's job answers like one that does not exist
         raise PageRefused(404, visit)
     return visit, job
 
 
-def job_status(job: Job, lang: str) -> dict[str, Any]:
+def job_status(job: JobView, lang: str) -> dict[str, Any]:
     words = i18n.translator(lang)
     percent = 100 if job.state == DONE else min(99, int(job.fraction * 100))
     shown = f"{percent}\u202f%" if lang == "fr" else f"{percent}%"
-    if job.state == DONE:
+    if job.downloadable:
         text = f"✓ {words['export_done']}{size(job, lang)}"
+    elif job.state == DONE:  # ready once, its file removed since
+        text = words["file_deleted"].format(at=i18n.local_time(job.file_deleted_at, lang))
     elif job.state == FAILED:
         reason = job.error[1 if lang == "en" else 0] if job.error else ""
         text = f"✖ {words['export_failed']} {reason}"
     else:
         text = f"▶ {words['export_running']} {shown} {words['done_share']}"
-    download_url = f"/inspection/jobs/{job.id}/download" if job.state == DONE else None
+    download_url = f"/inspection/jobs/{job.id}/download" if job.downloadable else None
     return {
         "state": job.state,
         "percent": percent,
@@ -207,11 +202,10 @@ def job_status(job: Job, lang: str) -> dict[str, Any]:
     }
 
 
-def size(job: Job, lang: str) -> str:
-    """« (1,2 Mo) »; nothing if the file just went (downloaded meanwhile in another tab)."""
-    try:
-        n = job.path.stat().st_size
-    except OSError:
+def size(job: JobView, lang: str) -> str:
+    """« (1,2 Mo) »; nothing if the file just went (removed meanwhile)."""
+    n = job.size()
+    if n is None:
         return ""
     value, unit = (n / 1_000_000, "Mo" if lang == "fr" else "MB")
     if n < 1_000_000:
@@ -222,8 +216,15 @@ def size(job: Job, lang: str) -> str:
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(job_id: str, request: Request, session: SessionDep) -> Response:
     visit, job = own_job(request, session, job_id)
+    return show_job(request, visit, job)
+
+
+def show_job(request: Request, visit: Visitor, job: JobView, status_code: int = 200) -> Response:
     status = job_status(job, i18n.page_language(request))
-    return render(request, "inspection.html", visit, job=job, status=status)
+    keep = request.app.state.settings.records.export_keep_hours
+    return render(
+        request, "inspection.html", visit, status_code, job=job, status=status, keep_hours=keep
+    )
 
 
 @router.get("/jobs/{job_id}/status")
@@ -239,14 +240,10 @@ def job_state(job_id: str, request: Request, session: SessionDep) -> Response:
 @router.get("/jobs/{job_id}/download")
 def download(request: Request, session: SessionDep, job_id: str) -> Response:
     visit, job = own_job(request, session, job_id)
-    if job.state != DONE:
-        status = job_status(job, i18n.page_language(request))
-        code = 500 if job.state == FAILED else 409  # failed: the server's fault, said so
-        return render(request, "inspection.html", visit, code, job=job, status=status)
-    jobs = jobs_of(request.app)
-    return FileResponse(  # gone from the server once sent (the page says so)
-        job.path,
-        media_type="application/zip",
-        filename=job.filename,
-        background=BackgroundTask(jobs.discard, job),
-    )
+    if not job.downloadable or job.path is None:
+        # failed: the server's fault, said so; done: its file removed since (410 Gone)
+        codes: dict[str, int] = {FAILED: 500, DONE: 410}
+        code = codes.get(job.state, 409)
+        return show_job(request, visit, job, code)
+    # Kept for export_keep_hours after it was ready (server/records/export_jobs.py).
+    return FileResponse(job.path, media_type="application/zip", filename=job.filename)

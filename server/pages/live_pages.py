@@ -24,7 +24,6 @@ from server.core.deps import SessionDep, StoreDep
 from server.core.models import Role, utcnow
 from server.core.models.alerts import Alert, AlertState
 from server.pages import i18n, live_view, status
-from server.pages.i18n import Words
 from server.pages.web import NavLink, Visitor, allowed_visitor, render, visitor
 
 router = APIRouter(prefix="/live", include_in_schema=False)
@@ -32,65 +31,6 @@ NAV: tuple[NavLink, ...] = ()  # parts of other pages
 
 LIVE_EVERY_S = 20.0  # real seconds between two refreshes when nothing was heard
 DEMO_EVERY_S = 2.0  # while the demo's fast clock runs: a demo minute is a real second
-
-WORDS: Words = {
-    "banner_critical": ("ALARME — critique", "ALARM — critical"),
-    "banner_warning": ("Avertissement", "Warning"),
-    "banner_tolerated": ("Écart toléré (transport)", "Tolerated rise (transport)"),
-    "kind_temperature_excursion": ("Température hors limite", "Temperature out of limit"),
-    "kind_door_open": ("Porte ouverte", "Door open"),
-    "kind_probe_offline": ("Sonde silencieuse", "Probe silent"),
-    "kind_sensor_fault": ("Défaut de sonde", "Probe fault"),
-    "since_for": ("depuis {d}", "for {d}"),
-    "started_at": ("début", "started"),
-    "for_limit": ("pour une limite de", "for a limit of"),
-    "data_age": ("données de il y a {d}", "data from {d} ago"),
-    "course_ongoing_temperature_excursion": ("● Excursion en cours", "● Excursion going on"),
-    "course_ongoing_door_open": ("● Porte encore ouverte", "● Door still open"),
-    "course_ongoing_probe_offline": ("● Sonde toujours silencieuse", "● Probe still silent"),
-    "course_ongoing_sensor_fault": ("● Défaut en cours", "● Fault going on"),
-    "course_ongoing_other": ("● En cours", "● Going on"),
-    "course_ended_temperature_excursion": (
-        "✓ Excursion terminée le {at}",
-        "✓ Excursion over at {at}",
-    ),
-    "course_ended_door_open": ("✓ Porte refermée le {at}", "✓ Door shut at {at}"),
-    "course_ended_probe_offline": ("✓ Sonde revenue le {at}", "✓ Probe back at {at}"),
-    "course_ended_sensor_fault": ("✓ Défaut terminé le {at}", "✓ Fault over at {at}"),
-    "course_ended_other": ("✓ Terminée le {at}", "✓ Over at {at}"),
-    "course_over": ("✓ Terminée", "✓ Over"),
-    "course_withdrawn": (
-        "↺ Retirée : les données arrivées en retard ne montrent pas d'excursion",
-        "↺ Withdrawn: late data show no excursion",
-    ),
-    "probe_back_text": (
-        "{place} : la sonde {probe} n'a rien envoyé de {start} à {end} ; elle envoie de nouveau",
-        "{place}: probe {probe} sent nothing from {start} to {end}; it is sending again",
-    ),
-    "live_offline": (
-        "⚠ Mise à jour impossible (connexion ?) : ce qui est affiché date de {at}.",
-        "⚠ Cannot update (connection?): what is shown dates from {at}.",
-    ),
-    "truck_closed_note": (
-        "Livraison clôturée à {at} : les relevés affichés sont ceux d'avant la clôture.",
-        "Delivery closed at {at}: the readings shown are those before closing.",
-    ),
-    "truck_planned_note": (
-        "Pas encore parti : les zones et leurs sondes, avant le contrôle au départ.",
-        "Not departed yet: the zones and their probes, before the departure check.",
-    ),
-    "probes_here": ("Sondes", "Probes"),
-    "probe_last": ("dernier relevé", "last reading"),
-    "probe_silent": ("⚠ silencieuse depuis {at}", "⚠ silent since {at}"),
-    "probe_none": ("⚠ aucun relevé reçu", "⚠ no reading received"),
-    "no_probe": ("Aucune sonde installée dans cette zone.", "No probe installed in this zone."),
-    "door_open_since": ("Porte ouverte depuis {at} ({d})", "Door open since {at} ({d})"),
-    "zone_alert": ("alerte", "alert"),
-    "back_within": (
-        "Revenue dans la limite ; l'alerte reste en cours jusqu'au retour stable.",
-        "Back within the limit; the alert stays on until it is stable.",
-    ),
-}
 
 
 def live_every() -> float:

@@ -28,7 +28,6 @@ from server.domain.categories import profiles
 from server.domain.deliveries import DeliveryFile, file_of
 from server.domain.place_readings import Place, series, to_ms
 from server.pages.home_pages import role_page
-from server.pages.lot_words import LOT_WORDS
 from server.pages.web import NavLink, Visitor, render
 from server.records.document import judged_channel
 from server.records.producer_extract import Seal, consignors_of, extract
@@ -37,7 +36,6 @@ from server.records.verdict import Point, limit_of, statistics
 
 router = APIRouter(include_in_schema=False)
 NAV = (NavLink(Role.PRODUCER, "/lots", "my_lots"),)
-WORDS = LOT_WORDS
 
 PER_PAGE = 10  # deliveries per page
 ICONS = {"conforme": "✓", "ecart_tolere": "▲", "non_conforme": "✖", "en_cours": "◷"}

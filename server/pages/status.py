@@ -248,7 +248,7 @@ def zone_now(
 
 
 def room_limit(room: ColdRoom) -> ZoneLimit:
-    return limit_for_category(profiles(), room.category)
+    return limit_for_category(profiles(), room.category, room.label_max_c)
 
 
 def my_rooms(

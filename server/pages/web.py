@@ -41,6 +41,7 @@ from server.core.access import Viewer, get_visible
 from server.core.deps import current_access_token, current_user, session_cookie_token
 from server.core.errors import ApiError
 from server.core.models import AccessToken, Role, User
+from server.domain import categories
 from server.pages import i18n
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ def render(
             "lang": lang,
             "t": i18n.translator(lang),
             "v": lambda value: i18n.value_name(value, lang),
+            "category": lambda code: categories.name(code, lang),
             "temp": lambda value: i18n.celsius(value, lang),
             "num": lambda value: i18n.number(value, lang),
             "when": lambda value: i18n.local_time(value, lang),

@@ -26,12 +26,18 @@ def for_delivery(session: Session, delivery_id: int, lots: dict[int, str]) -> li
 
 
 def entries(
-    session: Session, condition: ColumnElement[bool], lots: dict[int, str] | None = None
+    session: Session,
+    condition: ColumnElement[bool],
+    lots: dict[int, str] | None = None,
+    full: bool = False,
 ) -> list[dict[str, Any]]:
+    """The alerts matching `condition`, oldest first. `full` adds to each corrective action
+    what the sealed documents do not carry (when the core temperature was taken, who owns
+    the preventive measure): for the exports; the sealed documents keep their shape."""
     alerts = list(
         session.scalars(select(Alert).where(condition).order_by(Alert.start_at, Alert.id))
     )
-    return [_entry(session, alert, lots) for alert in alerts]
+    return [_entry(session, alert, lots, full) for alert in alerts]
 
 
 def _lot_refs(
@@ -50,7 +56,9 @@ def _lot_refs(
     return known
 
 
-def _entry(session: Session, alert: Alert, lots: dict[int, str] | None) -> dict[str, Any]:
+def _entry(
+    session: Session, alert: Alert, lots: dict[int, str] | None, full: bool = False
+) -> dict[str, Any]:
     lot_ids = list(session.scalars(select(AlertLot.load_id).where(AlertLot.alert_id == alert.id)))
     action = session.scalar(select(CorrectiveAction).where(CorrectiveAction.alert_id == alert.id))
     decisions = (
@@ -63,6 +71,14 @@ def _entry(session: Session, alert: Alert, lots: dict[int, str] | None) -> dict[
         else []
     )
     refs = _lot_refs(session, [*lot_ids, *(d.load_id for d in decisions)], lots)
+    more = (
+        {
+            "core_measured_at": _iso(action.core_measured_at),
+            "preventive_owner": action.preventive_owner,
+        }
+        if full and action is not None
+        else {}
+    )
     return {
         "uid": alert.uid,
         "kind": alert.kind,
@@ -106,5 +122,6 @@ def _entry(session: Session, alert: Alert, lots: dict[int, str] | None) -> dict[
                 }
                 for d in sorted(decisions, key=lambda d: d.load_id)
             ],
+            **more,
         },
     }

@@ -57,6 +57,10 @@ def describe(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
                     f"Lot {load['lot_reference']} : {label} {_num(previous['stats'].get(key))} -> "
                     f"{_num(load['stats'].get(key))}."
                 )
+        source = load.get("limit", {}).get("source_fr")
+        if previous.get("limit", {}).get("source_fr") != source:
+            # The profiles' citation was corrected (alerts/profiles.toml): say so, by name.
+            out.append(f"Lot {load['lot_reference']} : source de la limite mise à jour ({source}).")
         if previous["verdict"]["code"] != load["verdict"]["code"]:
             out.append(
                 f"Lot {load['lot_reference']} : verdict {previous['verdict']['label_fr']} -> "

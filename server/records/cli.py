@@ -61,7 +61,9 @@ def _database(settings: Settings) -> Iterator[Any]:
     """The database's session factory (migrated first if the settings say so); the engine
     is disposed of after."""
     from server.core.db import make_engine, make_sessionmaker, migrate
+    from server.records import config
 
+    config.configure(settings)  # what the documents print: the QR codes' address, retention
     engine = make_engine(settings.server.database_url)
     try:
         if settings.server.migrate_on_start:

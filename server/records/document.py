@@ -271,15 +271,21 @@ def _zone(zone: Zone, readings: list[PlaceReading], limits: list[dict[str, Any]]
     }
 
 
+def gap_threshold(times: list[int]) -> float | None:
+    """A silence longer than this between two readings of a channel (in time order, ms) is
+    a gap: 5 minutes and 3 of its usual intervals. None: fewer than two readings."""
+    steps = [b - a for a, b in itertools.pairwise(times)]
+    return max(GAP_MIN_MS, 3 * stats_lib.median(steps)) if steps else None
+
+
 def quality(readings: list[PlaceReading]) -> dict[str, Any]:
     """Gaps and offline periods (per channel), unsynchronised clocks, faults."""
     gaps: list[dict[str, Any]] = []
     for channel in sorted({r.channel for r in readings}):
         times = [to_ms(r.time) for r in readings if r.channel == channel]
-        steps = [b - a for a, b in itertools.pairwise(times)]
-        if not steps:
+        limit = gap_threshold(times)
+        if limit is None:
             continue
-        limit = max(GAP_MIN_MS, 3 * stats_lib.median(steps))
         for a, b in itertools.pairwise(times):
             if b - a > limit:
                 gaps.append(

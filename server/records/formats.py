@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.core.models.records import SealedRecord
 from server.records.timefmt import local
+from server.records.vocabulary import value, yes_no
 
 if TYPE_CHECKING:
     from _csv import Writer
@@ -35,6 +36,13 @@ def spreadsheet_writer(buffer: io.StringIO) -> Writer:
     BOM (written here, first), ';' between fields, CRLF line ends."""
     buffer.write("\ufeff")
     return csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+
+
+def spreadsheet_row(values: Sequence[Any]) -> bytes:
+    """One more line of a file `spreadsheet_writer` began (no BOM: it is not the first)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow(values)
+    return buffer.getvalue().encode()
 
 
 def spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -65,8 +73,11 @@ def record_json(record: SealedRecord) -> str:
     )
 
 
-def _number(value: Any) -> str:
-    return "" if value is None else f"{value:.3f}"
+def decimal(value: float | None, digits: int) -> str:
+    """A number for a French spreadsheet: a decimal comma, no thousands separator
+    (« 4,250 »; a point would be read as a thousands separator, « 4.250 » as 4250); "" for
+    none."""
+    return "" if value is None else f"{value:.{digits}f}".replace(".", ",")
 
 
 def reading_row(
@@ -74,23 +85,24 @@ def reading_row(
     probe: str,
     channel: str,
     raw: float | None,
-    value: float | None,
+    calibrated: float | None,
     calibration: int | None,
     fault: str | None,
     synced: bool,
 ) -> list[Any]:
     """One calibrated reading under READING_COLUMNS, from its values as a sealed document
-    keeps them (server/records/document.py `sealed_reading`)."""
+    keeps them (server/records/document.py `sealed_reading`): the channel and the fault by
+    their French names."""
     return [
         local(time_ms, "%Y-%m-%d %H:%M:%S"),
         time_ms,
         probe,
-        channel,
-        _number(raw),
-        _number(value),
+        value(channel),
+        decimal(raw, 3),
+        decimal(calibrated, 3),
         "" if calibration is None else calibration,
-        fault or "",
-        "oui" if synced else "non",
+        value(fault),
+        yes_no(synced),
     ]
 
 

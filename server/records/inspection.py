@@ -2,10 +2,12 @@
 
 Contents (docs/records.md): a PDF summary and the readings CSV per location, the alert and
 corrective-action log, the sealed delivery records of the period (PDF + JSON, every
-version), the calibration register and the HACCP plan page (every limit used, with its
-source or « notre choix »), and LISEZMOI.txt with the SHA-256 of every file.
-Readings go straight from the store into the ZIP entry, one day at a time: memory stays
-bounded whatever the period.
+version), the calibration register and the cooperative's HACCP plan
+(server/records/haccp_plan.py), and LISEZMOI.txt (server/records/readme.py): what each file
+is, the period, the locations, who exported it and when, the SHA-256 of every file.
+Every entry is dated with the export's time on the site's clock; every value a person
+reads in a CSV is French (a CSV without data says why). Readings go straight from the
+store into the ZIP entry, one day at a time: memory stays bounded whatever the period.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from alerts.profiles import ProductProfile
 from coldchain import clock
 from coldchain.readingstore.base import ReadingStore
 from server.core.access import (
+    STAFF,
     Interval,
     Viewer,
     cold_room_windows,
@@ -35,16 +38,29 @@ from server.core.access import (
     zone_windows,
 )
 from server.core.errors import ApiError, invalid, require_period
-from server.core.models import Calibration, ColdRoom, Delivery, Installation, Probe, Van
+from server.core.models import (
+    Calibration,
+    ColdRoom,
+    Delivery,
+    Installation,
+    Organisation,
+    Probe,
+    Van,
+)
 from server.core.models.alerts import Alert
 from server.core.models.records import SealedRecord
 from server.domain.fleet import zones_of
 from server.domain.place_readings import Place
-from server.records import alerts_log, record_pdf, registers
-from server.records.formats import record_json, spreadsheet_csv
-from server.records.locations import Location, summary_pdf, write_readings
+from server.domain.users import full_name
+from server.records import alerts_log, haccp_plan, record_pdf, registers
+from server.records.coverage import why_empty
+from server.records.formats import decimal, record_json, spreadsheet_csv, spreadsheet_row
+from server.records.locations import Location, Summary, summary_pdf, write_readings
+from server.records.readme import PlaceLine, readme
 from server.records.timefmt import local, parse
 from server.records.verdict import describe_limit
+from server.records.vocabulary import value, words, yes_no
+from server.records.wording import DECISION, Words
 
 Progress = Callable[[str, int], None]  # (what, readings written so far)
 Fraction = Callable[[float], None]  # share of the work done, 0.0 .. 1.0 (the pages' progress bar)
@@ -57,6 +73,13 @@ class InspectionRequest:
     end: datetime
     van_ids: tuple[int, ...]
     cold_room_ids: tuple[int, ...]
+
+
+def room_name(name: str, said: Mapping[str, str]) -> str:
+    """« Chambre froide « Atelier » », but « Chambre froide du dépôt » as it is."""
+    labelled = said["location_cold_room"].format(room=name)
+    kind = said["location_cold_room"].format(room="").strip(" «»'").casefold()
+    return name if name.casefold().startswith(kind) else labelled
 
 
 def locations(
@@ -74,6 +97,7 @@ def locations(
         raise invalid(
             "indiquez au moins un véhicule ou une chambre froide", "name a van or a cold room"
         )
+    said = words()
     found: list[Location] = []
     for van_id in sorted(set(request.van_ids)):
         van = get_visible(session, viewer, Van, van_id)  # 404 for another cooperative's van
@@ -85,7 +109,7 @@ def locations(
             found.append(
                 Location(
                     f"vehicule-{van.id}-zone-{zone.id}",
-                    f"{van.name} ({van.plate}) — zone {zone.name}",
+                    said["location_zone"].format(van=van.name, plate=van.plate, zone=zone.name),
                     Place(zone_id=zone.id),
                     windows,
                     None,
@@ -94,11 +118,15 @@ def locations(
             )
     for room_id in sorted(set(request.cold_room_ids)):
         room = get_visible(session, viewer, ColdRoom, room_id)
-        limit = describe_limit(profiles, limit_for_category(profiles, room.category))
+        limit = describe_limit(
+            profiles, limit_for_category(profiles, room.category, room.label_max_c)
+        )
+        if limit["max_basis"] == "label" and room.label_reason:
+            limit["source_fr"] += f" : « {room.label_reason} »"  # the room's label, and why
         found.append(
             Location(
                 f"chambre-froide-{room.id}",
-                f"Chambre froide {room.name}",
+                room_name(room.name, said),
                 Place(cold_room_id=room.id),
                 cold_room_windows(session, viewer, room.id),
                 limit,
@@ -140,29 +168,36 @@ def export(
     progress: Progress | None = None,
     today: date | None = None,
     fraction: Fraction | None = None,
+    exported_by: str | None = None,
 ) -> dict[str, str]:
     """Write the ZIP to `out`; returns {file name: SHA-256}. `fraction`, if given, hears
-    how far it is: one step per location and day of readings, then the records."""
+    how far it is: one step per location and day of readings, then the records.
+    `exported_by` names who asked in LISEZMOI.txt (default: the viewer's name and role)."""
 
     def advance(share: float) -> None:
         if fraction is not None:
             fraction(min(1.0, share))
 
+    said = words()
+    exported_at = clock.utcnow()
+    stamp = zip_time(exported_at)
     steps = max(1, len(places) * _days(request.start, request.end))
     done = 0
     period = f"du {local(request.start)} au {local(request.end)}"
     hashes: dict[str, str] = {}
+    files: dict[str, str] = {}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
 
-        def put(name: str, writer: Callable[[Any], Any]) -> Any:
-            with archive.open(name, "w", force_zip64=True) as entry:
+        def put(name: str, what: str, writer: Callable[[Any], Any]) -> Any:
+            with archive.open(entry_info(name, stamp), "w", force_zip64=True) as entry:
                 hashing = _Hashing(entry)
                 result = writer(hashing)
-            hashes[name] = hashing.sha.hexdigest()
+            hashes[name], files[name] = hashing.sha.hexdigest(), what
             return result
 
         total = 0
-        alert_entries: list[dict[str, Any]] = []
+        alert_entries: list[tuple[str, dict[str, Any]]] = []
+        lines: list[PlaceLine] = []
         for place in places:
 
             def tick(n: int, label: str = place.label) -> None:
@@ -173,19 +208,33 @@ def export(
                 if progress is not None:
                     progress(label, total)
 
-            summary = put(
-                f"emplacements/{place.key}/releves.csv",
-                partial(
-                    write_readings, session, store, place, request.start, request.end, progress=tick
-                ),
+            def readings(entry: IO[bytes], place: Location = place) -> tuple[Summary, str | None]:
+                summary = write_readings(
+                    session, store, place, request.start, request.end, entry, progress=tick
+                )
+                if summary.readings:
+                    return summary, None
+                why = why_empty(session, place.place, place.windows, request.start, request.end)
+                entry.write(spreadsheet_row([why]))  # an empty CSV says why
+                return summary, why
+
+            folder = f"emplacements/{place.key}"
+            summary, why = put(
+                f"{folder}/releves.csv", said["file_readings"].format(place=place.label), readings
             )
+            lines.append(PlaceLine(place.label, summary.readings, why))
             alerts = _alerts(session, place, request)
-            alert_entries += alerts
+            alert_entries += [(place.label, a) for a in alerts]
             put(
-                f"emplacements/{place.key}/resume.pdf",
+                f"{folder}/resume.pdf",
+                said["file_summary"].format(place=place.label),
                 partial(summary_pdf, place, summary, alerts, period),
             )
-        put("alertes_et_actions_correctives.csv", partial(_write, _alerts_csv(alert_entries)))
+        put(
+            "alertes_et_actions_correctives.csv",
+            said["file_alerts"],
+            partial(_write, _alerts_csv(alert_entries)),
+        )
         advance(READINGS_SHARE)
         documents = []
         records = _records(session, viewer, request)
@@ -194,32 +243,92 @@ def export(
             doc = json.loads(record.document)
             documents.append(doc)
             name = f"enregistrements/livraison-{record.delivery_id}-v{record.version}"
+            which = {"delivery": record.delivery_id, "version": record.version}
             put(
                 f"{name}.pdf",
+                said["file_record_pdf"].format(**which),
                 partial(record_pdf.render, doc, record.record_hash, record.previous_hash),
             )
-            put(f"{name}.json", partial(_write, record_json(record).encode()))
+            put(
+                f"{name}.json",
+                said["file_record_json"].format(**which),
+                partial(_write, record_json(record).encode()),
+            )
         calibrations = registers.calibration_rows(
             _calibrations(session, places, request), today or clock.today()
         )
-        put("registre_etalonnages.csv", partial(_write, registers.calibration_csv(calibrations)))
+        put(
+            "registre_etalonnages.csv",
+            said["file_calibrations"],
+            partial(_write, registers.calibration_csv(calibrations)),
+        )
         categories = {p.category for p in places if p.category} | registers.limits_of_records(
             documents
         )
         put(
             "plan_haccp.pdf",
-            partial(registers.haccp_plan_pdf, profiles, categories, calibrations, period),
+            said["file_plan"],
+            partial(
+                haccp_plan.render,
+                haccp_plan.gather(
+                    session,
+                    viewer,
+                    request.start,
+                    request.end,
+                    places,
+                    profiles,
+                    categories,
+                    calibrations,
+                    period,
+                ),
+            ),
         )
-        readme = [
-            f"Export d'inspection — {period} (heure de Bruxelles)",
-            f"Généré le {local(clock.utcnow())}",
-            "",
-            "Fichiers et empreintes SHA-256 :",
-        ]
-        readme += [f"{digest}  {name}" for name, digest in sorted(hashes.items())]
-        archive.writestr("LISEZMOI.txt", "\n".join(readme) + "\n")
+        text = readme(
+            start=request.start,
+            end=request.end,
+            exported_at=exported_at,
+            exported_by=exported_by or _who(session, viewer),
+            cooperatives=_cooperatives(session, viewer),
+            places=lines,
+            files=files,
+            hashes=hashes,
+        )
+        archive.writestr(entry_info("LISEZMOI.txt", stamp), text.encode())
     advance(1.0)
     return hashes
+
+
+def zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
+    """A ZIP entry's date and time: `moment` on the site's clock (coldchain/clock.py), as
+    the format keeps it (local time, even seconds), rounded up so that it is never before
+    `moment`."""
+    at = moment.astimezone(clock.zone())
+    at = at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0)
+    at += timedelta(seconds=at.second % 2)
+    return (at.year, at.month, at.day, at.hour, at.minute, at.second)
+
+
+def entry_info(name: str, stamp: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
+    """A compressed file of the archive, dated `stamp`, readable by everyone once unpacked
+    (without a date an entry says 1980-01-01, without modes 000 on Unix)."""
+    info = zipfile.ZipInfo(name, date_time=stamp)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _who(session: Session, viewer: Viewer) -> str:
+    """The viewer's name and role(s) in their cooperatives; the command line has no user."""
+    name = full_name(session, viewer.user_id)
+    if name is None:
+        return words()["readme_by_command"]
+    roles = sorted({r for org in viewer.staff_coops for r in viewer.roles[org] if r in STAFF})
+    return f"{name} ({', '.join(value(r) for r in roles)})" if roles else name
+
+
+def _cooperatives(session: Session, viewer: Viewer) -> list[str]:
+    ids = viewer.staff_coops
+    return list(session.scalars(select(Organisation.name).where(Organisation.id.in_(ids))))
 
 
 def _days(start: datetime, end: datetime) -> int:
@@ -239,7 +348,7 @@ def _alerts(session: Session, place: Location, request: InspectionRequest) -> li
     in_period = (Alert.start_at < request.end) & or_(
         Alert.end_at.is_(None), Alert.end_at >= request.start
     )
-    entries = alerts_log.entries(session, where & in_period)
+    entries = alerts_log.entries(session, where & in_period, full=True)
     return [e for e in entries if _inside(place.windows, e["start_at"])]
 
 
@@ -248,9 +357,12 @@ def _inside(windows: list[Interval], at: str) -> bool:
     return moment is not None and any(a <= moment and (b is None or moment < b) for a, b in windows)
 
 
+# The alert log's columns: a stable row of machine names (docs/records.md, "Inspection
+# export"); every value under them is French.
 ALERT_HEADER = [
     "debut",
     "fin",
+    "emplacement",
     "type",
     "gravite",
     "etat",
@@ -259,51 +371,86 @@ ALERT_HEADER = [
     "pic_c",
     "texte",
     "lots",
+    "pris_en_charge_par",
+    "pris_en_charge_le",
+    "action_le",
     "action_immediate",
+    "temperature_coeur_c",
+    "thermometre",
+    "mesure_coeur_le",
     "evaluation_produit",
+    "decisions_lots",
     "cause",
     "action_preventive",
-    "decisions_lots",
+    "echeance_preventive",
+    "responsable_preventive",
     "afsca_notifiee",
     "raison_afsca",
+    "action_enregistree_par",
+    "action_enregistree_le",
     "cloturee_par",
+    "cloturee_le",
+    "note_de_revue",
 ]
 
 
-def _alerts_csv(entries: list[dict[str, Any]]) -> bytes:
+def _alerts_csv(entries: list[tuple[str, dict[str, Any]]]) -> bytes:
+    """One row per alert (with the place it is about) and its whole corrective action;
+    one line saying so when there is none."""
+    said = words()
     rows = []
-    for a in entries:
+    for place, a in entries:
         action = a["corrective_action"] or {}
         decisions = "; ".join(
-            f"{d['lot_reference']}: {d['decision']}" for d in action.get("lot_decisions", [])
+            said["decision_line"].format(
+                lot=d["lot_reference"],
+                decision=Words().value(DECISION, d["decision"]),  # as taken: « libéré »
+                justification=d["justification"],
+            )
+            for d in action.get("lot_decisions", [])
         )
+        core = action.get("core_temperature_c")
+        due = action.get("preventive_due")
         rows.append(
             [
                 local(a["start_at"]),
                 local(a["end_at"]),
-                a["kind"],
-                a["severity"],
-                a["state"],
+                place,
+                value(a["kind"]),
+                value(a["severity"]),
+                value(a["state"]),
                 a["probe"],
-                a["channel"],
-                "" if a["peak"] is None else f"{a['peak']:.1f}",
+                value(a["channel"]),
+                decimal(a["peak"], 1),
                 a["text_fr"],
                 ", ".join(a["lots"]),
+                a["acknowledged_by"] or "",
+                _when(a["acknowledged_at"]),
+                _when(action.get("action_at")),
                 action.get("immediate_action", ""),
+                decimal(core, 1),
+                action.get("thermometer") or "",
+                _when(action.get("core_measured_at")),
                 action.get("product_assessment", ""),
+                decisions,
                 action.get("root_cause", ""),
                 action.get("preventive_action", ""),
-                decisions,
-                _yes_no(action.get("afsca_notified")),
+                date.fromisoformat(due).strftime("%d/%m/%Y") if due else "",
+                action.get("preventive_owner") or "",
+                yes_no(action.get("afsca_notified")),
                 action.get("afsca_reason", ""),
+                action.get("recorded_by") or "",
+                _when(action.get("recorded_at")),
                 a["closed_by"] or "",
+                _when(a["closed_at"]),
+                a["review_note"] or "",
             ]
         )
-    return spreadsheet_csv(ALERT_HEADER, rows)
+    return spreadsheet_csv(ALERT_HEADER, rows or [[said["no_alert"]]])
 
 
-def _yes_no(value: bool | None) -> str:
-    return "" if value is None else "oui" if value else "non"
+def _when(at: str | None) -> str:
+    return "" if at is None else local(at)
 
 
 def _write(data: bytes, out: IO[bytes]) -> None:

@@ -8,6 +8,14 @@ it carries the record's id, version and hash so an inspector can check it agains
 cooperative's chain. What is left out: other lots (references, quantities, consignors,
 consignees), the zones' readings outside the producer's time on board, the departure check,
 the driver, handovers and changes that are not about the producer's lots.
+
+Free text typed on a shared delivery is shown only when it is attached to the producer's
+own lots: a refusal's reason and a lot decision's justification about their lot, and the
+text of a corrective action (immediate action, product assessment, cause, preventive
+measure, AFSCA reason) only when its alert names their lots and no one else's. The text
+of an action on an alert about other producers' lots too, or about the van as a whole, may
+speak of those lots: the extract says it is left out, and where to find it. A lot reference
+that another producer's lot of the delivery also bears does not count as theirs for that.
 """
 
 from __future__ import annotations
@@ -22,8 +30,18 @@ from sqlalchemy.orm import Session
 from server.core.models import Load
 from server.core.models.records import SealedRecord
 from server.records.timefmt import parse
+from server.records.vocabulary import words
 
 FORMAT = "coldchain-producer-extract/1"
+# A corrective action's free text: shown only when the alert is about the producer's lots only.
+FREE_TEXT = (
+    "immediate_action",
+    "product_assessment",
+    "root_cause",
+    "preventive_action",
+    "afsca_reason",
+)
+LEFT_OUT = "—"
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,10 @@ def extract(
     the document's load ids to their consignor (consignors_of)."""
     mine = [load for load in doc["loads"] if consignors.get(load["id"]) == producer_id]
     refs = {load["lot_reference"] for load in mine}
+    theirs = {
+        load["lot_reference"] for load in doc["loads"] if consignors.get(load["id"]) != producer_id
+    }
+    own = refs - theirs  # references naming this producer's lots and nobody else's
     zones = {z["id"]: z for z in doc["zones"]}
     spans = [
         (load["zone_id"], _ms(load["on_board_from"]), _ms(load["on_board_until"]))
@@ -107,7 +129,7 @@ def extract(
             "closed_at": delivery["closed_at"],
         },
         "stops": [
-            _stop(stop, refs, {load["zone"] for load in mine})
+            _stop(stop, refs, own, {load["zone"] for load in mine})
             for stop in doc["stops"]
             if stop["sequence"] in stop_numbers
         ],
@@ -115,13 +137,15 @@ def extract(
         "alerts": [
             entry
             for alert in doc["alerts"]
-            if (entry := _alert(alert, refs, spans, zones)) is not None
+            if (entry := _alert(alert, refs, own, spans, zones)) is not None
         ],
         "verification_fr": verification_fr(doc, seal),
     }
 
 
-def _stop(stop: Mapping[str, Any], refs: set[str], my_zones: set[str]) -> dict[str, Any]:
+def _stop(
+    stop: Mapping[str, Any], refs: set[str], own: set[str], my_zones: set[str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         key: stop[key]
         for key in ("sequence", "kind", "place_kind", "place_name", "address", "planned_at")
@@ -130,17 +154,25 @@ def _stop(stop: Mapping[str, Any], refs: set[str], my_zones: set[str]) -> dict[s
     if handover is None:
         return {**out, "handover": None}
     decisions = handover["decisions"]
-    own = [d for d in decisions if d["lot_reference"] in refs]
+    about_mine = [_reason(d, own) for d in decisions if d["lot_reference"] in refs]
     # A core temperature is of one product: shown only when every lot handed over is theirs.
-    only_mine = bool(decisions) and len(own) == len(decisions)
+    only_mine = bool(decisions) and len(about_mine) == len(decisions)
     out["handover"] = {
         "at": handover["at"],
         "receiver_name": handover["receiver_name"],
         "core_temperature_c": handover["core_temperature_c"] if only_mine else None,
         "zone_temperatures": [t for t in handover["zone_temperatures"] if t["zone"] in my_zones],
-        "decisions": own,
+        "decisions": about_mine,
     }
     return out
+
+
+def _reason(decision: Mapping[str, Any], own: set[str]) -> dict[str, Any]:
+    """A receiver's decision about the producer's lot; its reason (free text) only when the
+    lot reference is theirs alone."""
+    if decision["lot_reference"] in own or decision["reason"] is None:
+        return dict(decision)
+    return {**decision, "reason": LEFT_OUT}
 
 
 def _load(load: Mapping[str, Any], zone: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -189,6 +221,7 @@ def _load(load: Mapping[str, Any], zone: Mapping[str, Any] | None) -> dict[str, 
 def _alert(
     alert: Mapping[str, Any],
     refs: set[str],
+    own: set[str],
     spans: list[tuple[int, int | None, int | None]],
     zones: Mapping[int, Any],
 ) -> dict[str, Any] | None:
@@ -224,22 +257,30 @@ def _alert(
         "peak": alert["peak"] if inside else None,
         "text_fr": alert["text_fr"] if inside else None,
         "lots": named,
-        "corrective_action": None
-        if action is None
-        else {
-            **{
-                key: action[key]
-                for key in (
-                    "recorded_at",
-                    "action_at",
-                    "immediate_action",
-                    "product_assessment",
-                    "root_cause",
-                    "preventive_action",
-                    "afsca_notified",
-                    "afsca_reason",
-                )
-            },
-            "lot_decisions": [d for d in action["lot_decisions"] if d["lot_reference"] in refs],
-        },
+        "corrective_action": None if action is None else _action(alert, action, refs, own),
+    }
+
+
+def _action(
+    alert: Mapping[str, Any], action: Mapping[str, Any], refs: set[str], own: set[str]
+) -> dict[str, Any]:
+    """The corrective action as the producer may read it: its free text only when the alert
+    is about their lots alone (`text_withheld` says when it is not, and the immediate
+    action's place says why in French); the decisions about their lots, each justification
+    only when the lot reference is theirs alone."""
+    attached = bool(alert["lots"]) and set(alert["lots"]) <= own
+    text = {key: action[key] if attached else LEFT_OUT for key in FREE_TEXT}
+    if not attached:
+        text["immediate_action"] = words()["extract_text_withheld"]
+    return {
+        "recorded_at": action["recorded_at"],
+        "action_at": action["action_at"],
+        **text,
+        "afsca_notified": action["afsca_notified"],
+        "text_withheld": not attached,
+        "lot_decisions": [
+            d if d["lot_reference"] in own else {**d, "justification": LEFT_OUT}
+            for d in action["lot_decisions"]
+            if d["lot_reference"] in refs
+        ],
     }

@@ -1,6 +1,6 @@
-"""A producer's extract of a sealed delivery record as a French PDF (rendered from the
-extract only: server/records/producer_extract.py). Same look as the full record's PDF
-(server/records/record_pdf.py), whose building blocks it reuses."""
+"""A producer's extract of a sealed delivery record as a PDF (French unless told), rendered
+from the extract only (server/records/producer_extract.py). Same look and words as the full
+record's PDF (server/records/record_pdf.py), whose building blocks it reuses."""
 
 from __future__ import annotations
 
@@ -9,128 +9,155 @@ from typing import Any, BinaryIO
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
-from server.records.chart import Limit, chart, excursion_spans
-from server.records.pdfkit import H2, SMALL, TITLE, build, para, table
+from server.records.chart import Limit, Series, chart, gap_bands, judged_bands
+from server.records.document import gap_threshold
+from server.records.pdfkit import H2, SMALL, TITLE, build, para, rich, table
 from server.records.record_pdf import (
-    SEVERITIES,
+    alert_line,
     corrective_action,
+    excursion_notes,
     loads_table,
     seal_section,
+    sealed_at,
     stops_table,
     verdict_table,
 )
-from server.records.timefmt import celsius, local
+from server.records.timefmt import parse
 from server.records.verdict import MAX_STEP_MS
+from server.records.wording import Words
 
 
-def render(extract: dict[str, Any], out: BinaryIO | None = None) -> bytes:
+def render(extract: dict[str, Any], out: BinaryIO | None = None, *, lang: str = "fr") -> bytes:
+    w = Words(lang)
     record, delivery = extract["record"], extract["delivery"]
-    title = (
-        f"Extrait producteur — livraison n° {delivery['id']} "
-        f"(enregistrement n° {record['id']}, version {record['version']})"
+    title = w(
+        "pdf_extract_title",
+        delivery=delivery["id"],
+        record=record["id"],
+        version=record["version"],
     )
     story: list[Flowable] = [para(title, TITLE)]
-    story += _header(extract)
-    story += _loads(extract)
-    story += _charts(extract)
-    story += _stops(extract)
-    story += _alerts(extract)
-    story += _seal(extract)
-    footer = (
-        f"{extract['cooperative']['name']} — extrait pour {extract['consignor'] or '—'} — "
-        f"livraison {delivery['id']} v{record['version']} — SHA-256 {record['record_hash']}"
+    story += _header(extract, w)
+    story += _loads(extract, w)
+    story += _charts(extract, w)
+    story += _stops(extract, w)
+    story += _alerts(extract, w)
+    story += _seal(extract, w)
+    footer = w(
+        "pdf_extract_footer",
+        cooperative=extract["cooperative"]["name"],
+        producer=extract["consignor"] or "—",
+        delivery=delivery["id"],
+        version=record["version"],
+        hash=record["record_hash"],
     )
-    return build(out, story, title, footer)
+    return build(out, story, title, footer, w("pdf_page_number"))
 
 
-def _header(extract: dict[str, Any]) -> list[Flowable]:
+def _header(extract: dict[str, Any], w: Words) -> list[Flowable]:
     d, record = extract["delivery"], extract["record"]
     rows = [
-        ("Producteur (expéditeur)", extract["consignor"] or "—"),
-        ("Coopérative", extract["cooperative"]["name"]),
-        ("Date de la livraison", local(d["day"] + "T12:00:00Z", "%d/%m/%Y")),
-        ("Véhicule", f"{d['van']['name']} ({d['van']['plate']})"),
-        ("Départ / clôture", f"{local(d['departed_at'])} / {local(d['closed_at'])}"),
-        ("Scellé le", f"{local(record['sealed_at'])} (version {record['version']})"),
-    ]
-    return [
-        table(None, rows, [45 * mm, 135 * mm]),
-        para(
-            "Heures en heure de Bruxelles. Cet extrait ne montre que vos lots, et les "
-            "températures du véhicule pendant qu'ils étaient à bord.",
-            SMALL,
+        (w("pdf_producer"), extract["consignor"] or "—"),
+        (w("pdf_cooperative"), extract["cooperative"]["name"]),
+        (w("pdf_delivery_day"), w.day(d["day"] + "T12:00:00Z")),
+        (w("pdf_vehicle"), f"{d['van']['name']} ({d['van']['plate']})"),
+        (
+            w("pdf_departure_closing"),
+            f"{w.time(d['departed_at'])} / {w.time(d['closed_at'])}",
+        ),
+        (
+            w("pdf_sealed_at"),
+            sealed_at(record["sealed_at"], d["closed_at"], record["version"], w),
         ),
     ]
+    start = d["departed_at"] or d["day"] + "T00:00:00Z"
+    note = w.zone_note(start, d["closed_at"] or start)
+    return [table(None, rows, [45 * mm, 135 * mm]), para(f"{note} {w('pdf_extract_scope')}", SMALL)]
 
 
-def _loads(extract: dict[str, Any]) -> list[Flowable]:
+def _loads(extract: dict[str, Any], w: Words) -> list[Flowable]:
     return [
-        para("Vos lots (traçabilité, Règl. (UE) 931/2011)", H2),
-        loads_table(extract["loads"], consignor=False),
-        para("Températures et verdict par lot (pendant que le lot était à bord)", H2),
-        *verdict_table(extract["loads"]),
+        para(w("pdf_extract_loads_heading"), H2),
+        loads_table(extract["loads"], w, consignor=False),
+        para(w("pdf_extract_verdicts_heading"), H2),
+        *verdict_table(extract["loads"], w),
     ]
 
 
-def _charts(extract: dict[str, Any]) -> list[Flowable]:
+def _charts(extract: dict[str, Any], w: Words) -> list[Flowable]:
     out: list[Flowable] = []
     for load in extract["loads"]:
-        points = [(t, v) for t, v in load["readings"]]
+        points = sorted((int(t), float(v)) for t, v in load["readings"])
         if not points:
             continue
-        start, end = points[0][0], points[-1][0] + 1
-        limits = [Limit(start, end, load["limit"]["max_c"], load["limit"]["min_c"])]
-        spans = excursion_spans(points, limits, MAX_STEP_MS)
+        start = _ms(load["on_board_from"]) or points[0][0]
+        end = _ms(load["on_board_until"]) or points[-1][0] + 1
+        limit = load["limit"]
+        limits = [Limit(start, end, limit["max_c"], limit["min_c"], limit["tolerance_c"])]
+        excursions = judged_bands(points, limits, MAX_STEP_MS)
+        gaps = gap_bands(load["gaps"])
         drawing = chart(
-            f"Lot {load['lot_reference']} — zone {load['zone']}, {len(points)} mesures à bord",
-            {load["channel"]: points},
-            limits,
-            spans,
+            w.count(
+                len(points),
+                "pdf_extract_chart_title_one",
+                "pdf_extract_chart_title_other",
+                lot=load["lot_reference"],
+                zone=load["zone"],
+            ),
+            [Series(load["channel"], points, max_step_ms=gap_threshold([t for t, _ in points]))],
+            w,
+            limits=limits,
+            bands=[*excursions, *(band for band, _ in gaps)],
+            start_ms=start,
+            end_ms=end,
         )
-        gaps = "; ".join(
-            f"{local(g['from_ms'], '%H:%M')} – {local(g['to_ms'], '%H:%M')}" for g in load["gaps"]
-        )
-        note = para(
-            "Ligne rouge : la limite de ce lot. Zones rouges : hors limite "
-            f"({len(spans)} période(s)). Interruptions des mesures à bord : {gaps or 'aucune'}.",
-            SMALL,
-        )
-        out.append(KeepTogether([drawing, note, Spacer(1, 3 * mm)]))
-    return [para("Températures à bord", H2), *out] if out else out
-
-
-def _stops(extract: dict[str, Any]) -> list[Flowable]:
-    return [para("Enlèvement et livraison de vos lots", H2), stops_table(extract["stops"])]
-
-
-def _alerts(extract: dict[str, Any]) -> list[Flowable]:
-    out: list[Flowable] = [para("Alertes concernant vos lots et actions correctives", H2)]
-    if not extract["alerts"]:
-        return [*out, para("Aucune alerte ne concerne vos lots pendant cette livraison.")]
-    for alert in extract["alerts"]:
-        detail = (
-            f"pic {celsius(alert['peak'])} : {alert['text_fr']}"
-            if alert["within_on_board"]
-            else "alerte commencée avant le chargement de vos lots ou finie après : son détail "
-            "est dans l'enregistrement complet de la coopérative"
-        )
-        out.append(
-            para(
-                f"{SEVERITIES.get(alert['severity'], alert['severity'])} — zone "
-                f"{alert['zone'] or '—'}, {local(alert['start_at'])} → {local(alert['end_at'])}, "
-                f"lots {', '.join(alert['lots']) or '—'} — {detail}"
+        spans = "; ".join(f"{w.clock(band.from_ms)} – {w.clock(band.to_ms)}" for band, _ in gaps)
+        note = " ".join(
+            (
+                w("pdf_extract_chart_limit", channel=w.name(load["channel"])),
+                *excursion_notes(excursions, w),
+                w("pdf_extract_chart_gaps", gaps=spans or w("pdf_none_f")),
             )
         )
-        out.append(corrective_action(alert, "Décisions pour vos lots"))
+        out.append(KeepTogether([drawing, para(note, SMALL), Spacer(1, 3 * mm)]))
+    return [para(w("pdf_extract_charts_heading"), H2), *out] if out else out
+
+
+def _stops(extract: dict[str, Any], w: Words) -> list[Flowable]:
+    return [para(w("pdf_extract_stops_heading"), H2), stops_table(extract["stops"], w)]
+
+
+def _alerts(extract: dict[str, Any], w: Words) -> list[Flowable]:
+    out: list[Flowable] = [para(w("pdf_extract_alerts_heading"), H2)]
+    if not extract["alerts"]:
+        return [*out, para(w("pdf_extract_no_alert"))]
+    for alert in extract["alerts"]:
+        zone = w("pdf_extract_alert_zone", zone=alert["zone"] or "—")
+        if alert["within_on_board"]:
+            out.append(rich(alert_line(alert, w, f"{zone} — {alert['text_fr']}")))
+        else:
+            shown = {**alert, "peak": None}  # its peak may be from before or after the lots
+            out.append(rich(alert_line(shown, w, f"{zone} — {w('pdf_extract_alert_outside')}")))
+        out.append(corrective_action(alert, w("pdf_extract_decisions"), w))
     return out
 
 
-def _seal(extract: dict[str, Any]) -> list[Flowable]:
+def _seal(extract: dict[str, Any], w: Words) -> list[Flowable]:
     record = extract["record"]
     return seal_section(
-        f"Enregistrement n° {record['id']}, version {record['version']}, "
-        f"n° {record['sequence']} de la chaîne de la coopérative.",
+        w(
+            "pdf_extract_seal_which",
+            record=record["id"],
+            version=record["version"],
+            sequence=record["sequence"],
+        ),
         record["record_hash"],
         record["previous_hash"],
         extract["verification_fr"],
+        w,
     )
+
+
+def _ms(value: str | None) -> int | None:
+    moment = parse(value)
+    return None if moment is None else int(moment.timestamp() * 1000)

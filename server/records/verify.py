@@ -63,6 +63,15 @@ def _mismatch(record: SealedRecord) -> str | None:
     return None
 
 
+def record_problem(record: SealedRecord) -> str | None:
+    """What is wrong with one record on its own, if anything: its document no longer hashes
+    to its hash, or a stored column disagrees with the document (the public verification
+    page, server/records/verification.py, asks this; the chain walk below asks it too)."""
+    if canonical.record_hash(record.previous_hash, record.document) != record.record_hash:
+        return "l'empreinte SHA-256 ne correspond plus au contenu"
+    return _mismatch(record)
+
+
 def verify_chain(session: Session, cooperative_id: int) -> ChainReport:
     report = ChainReport(cooperative_id)
     last_purged, previous_hash = chain_anchor(session, cooperative_id)
@@ -88,10 +97,8 @@ def verify_chain(session: Session, cooperative_id: int) -> ChainReport:
                 reason = f"enregistrement n° {expected_sequence} manquant avant celui-ci"
         elif record.previous_hash != previous_hash:
             reason = "le lien vers l'enregistrement précédent ne correspond pas"
-        elif canonical.record_hash(record.previous_hash, record.document) != record.record_hash:
-            reason = "l'empreinte SHA-256 ne correspond plus au contenu"
         else:
-            reason = _mismatch(record)
+            reason = record_problem(record)
         if reason is not None:
             report.first_bad = {
                 "record_id": record.id,

@@ -8,14 +8,15 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from coldchain.protocol import MAX_CALIBRATION_OFFSET, PROBE_ID_RE
-from server.core.models import OrganisationKind, Role, ZoneKind
-from server.domain.calibration import (
+from server.core.calibration import (
     ACCEPTANCE_LIMIT_C,
     READING_MAX_C,
     READING_MIN_C,
     Result,
     verdict,
 )
+from server.core.models import OrganisationKind, Role, ZoneKind
+from server.schemas.common import Celsius as Temperature
 from server.schemas.common import (
     Code,
     Day,
@@ -111,6 +112,16 @@ class ColdRoomIn(Input):
     owner_id: IdRef
     category: Code
     address: Text | None = None
+    # A storage temperature stricter than the category's (a product's label), and why.
+    label_max_c: Temperature | None = None
+    label_reason: Name | None = None
+
+
+class ColdRoomLabelIn(Input):
+    """The cold room's label temperature and its reason; both absent (or null): none."""
+
+    label_max_c: Temperature | None = None
+    label_reason: Name | None = None
 
 
 class ColdRoomOut(Output):
@@ -119,6 +130,8 @@ class ColdRoomOut(Output):
     owner_id: int
     category: str
     address: str | None
+    label_max_c: float | None
+    label_reason: str | None
 
 
 class LoanIn(Input):

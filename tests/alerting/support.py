@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from coldchain.settings import (
     Settings,
     StoreSettings,
 )
+from server.alerting.worker import AlertWorker
 from server.app import create_app
 from tests.harness.app import seed_world
 from tests.harness.servers import free_port
@@ -76,6 +78,7 @@ def settings_for(
     **alerting: Any,
 ) -> Settings:
     return Settings(
+        data_dir=tmp,  # the pages' export files (records.export_dir), not ./var
         server=ServerSettings(
             database_url=database_url or f"sqlite:///{tmp / 'coldchain.sqlite3'}",
             argon2_time_cost=1,
@@ -202,6 +205,18 @@ class Probe:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@contextmanager
+def running_worker(site: Site) -> Iterator[AlertWorker]:
+    """The alert worker of `site`, started and subscribed to the broker; stopped after."""
+    worker = AlertWorker(site.settings)
+    worker.start()
+    try:
+        wait_for(worker.mqtt.subscribed.is_set)
+        yield worker
+    finally:
+        worker.stop()
 
 
 class SseReader:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,14 +29,14 @@ from alerts.events import figures, record_fields
 from alerts.findings import AlertKind, Record
 from coldchain import clock
 from coldchain.protocol import Reading, ReadingsBatch, parse_readings
-from coldchain.settings import ClockSettings, Settings
+from coldchain.settings import ClockSettings
 from server.alerting.places import zone_key
 from server.alerting.worker import AlertWorker
 from server.core.models.alerts import Alert, AlertEntry, Notification
-from tests.alerting.support import PROBE, Inbox, Site, build_site, settings_for, wait_for
+from tests.alerting.support import PROBE, Site, build_site, settings_for, start_smtp, wait_for
 from tests.alerts.helpers import excursion_view
 from tests.firmware.conftest import Collector, SimProbe
-from tests.harness.servers import MicroPython, Mosquitto
+from tests.harness.servers import MicroPython, Mosquitto, make_mosquitto
 from tests.server.world import iso
 
 SPEED = 120  # scenario seconds per real second
@@ -60,23 +61,18 @@ class Van:
         return (self.start_s + scenario_s) * 1000
 
 
-def _settings(tmp_path: Path, mosquitto: Mosquitto, smtp: tuple[int, Inbox]) -> Settings:
-    return settings_for(tmp_path, mosquitto.port, smtp[0], escalation_after_min=600)
-
-
-@pytest.fixture
-def van(
-    tmp_path: Path,
-    mosquitto: Mosquitto,
-    smtp: tuple[int, Inbox],
-    micropython: MicroPython,
-    request: pytest.FixtureRequest,
-) -> Iterator[Van]:
-    """Zone "frais" of van VA with `request.param` = (category of the extra lot, departure
-    temperature, product series): one probe with the firmware's defaults (van-a-1) and one
-    that sends oldest first (van-a-2), both through the outage; the worker on the fast clock."""
-    category, departure_c, series = request.param
-    settings = _settings(tmp_path, mosquitto, smtp)
+def _site(
+    stack: ExitStack, folder: Path, category: str, departure_c: float
+) -> tuple[Site, Mosquitto, Collector]:
+    """Zone "frais" of van VA with a lot of `category` and probe van-a-2 installed beside
+    van-a-1, on a broker and an SMTP server of its own, and a collector on that broker;
+    all stopped by `stack`."""
+    mosquitto = make_mosquitto(folder / "mosquitto")
+    mosquitto.start()
+    stack.callback(mosquitto.stop)
+    smtp, _inbox = start_smtp()
+    stack.callback(smtp.stop)
+    settings = settings_for(folder, mosquitto.port, smtp.port, escalation_after_min=600)
     site_gen = build_site(
         settings,
         pickup_ago=timedelta(minutes=90),  # on board before the fast clock's first minute
@@ -84,6 +80,7 @@ def van(
         departure_c=departure_c,
     )
     site = next(site_gen)
+    stack.callback(site_gen.close)
     admin = site.world["admin_a"]
     second = admin.ok(
         "POST", "/api/v1/probes", {"probe_id": OLDEST_FIRST, "owner_id": site.ids["A"]}, 201
@@ -91,51 +88,73 @@ def van(
     install = {"zone_id": site.ids["VA_frais"], "start": iso(site.now - timedelta(days=1))}
     admin.ok("POST", f"/api/v1/probes/{second['id']}/installations", install, 201)
     collector = Collector(mosquitto)
-    t0 = time.time() + 2.0  # the probes' scenario second 0
-    meets = t0 + 36.0  # the fast clock meets real time at scenario minute 72
-    start_s = int(meets - (meets - t0) * SPEED)
-    fast = settings.model_copy(update={"clock": ClockSettings(speed=SPEED, meets_real_at=meets)})
-    worker = AlertWorker(fast)
-    worker.start()
-    probes: dict[str, SimProbe] = {}
-    try:
-        wait_for(worker.mqtt.subscribed.is_set)
-        scenario = {
-            "t0": t0,
-            "start": start_s,
-            "speed": SPEED,
-            "meets_real_at": meets,
-            "series": {"air": [[0, series[0][1]]], "product": series},
-            "door": [[0, 0]],
-            "offline": [list(OUTAGE), [FREEZE, 10**9]],
+    stack.callback(collector.close)
+    return site, mosquitto, collector
+
+
+@pytest.fixture(scope="module")
+def vans(
+    tmp_path_factory: pytest.TempPathFactory, micropython: MicroPython
+) -> Iterator[dict[str, Van]]:
+    """Both vans of this file on the road at once, on one fast clock (they wait on it, each
+    alone took as long): "minced" and "frozen" of CASES, each with its own broker, SMTP
+    server, site and worker; one probe with the firmware's defaults (van-a-1) and one that
+    sends oldest first (van-a-2), both through the outage. The tests only watch them; the
+    minced meat's, first in this file, looks while its van is on the road."""
+    with ExitStack() as stack:
+        stack.callback(clock.configure, ClockSettings())  # the real clock for the next tests
+        sites = {
+            name: _site(stack, tmp_path_factory.mktemp(name), category, departure_c)
+            for name, (category, departure_c, _series) in CASES.items()
         }
-        for probe_id, live_threshold in ((PROBE, 60), (OLDEST_FIRST, 10**6)):
-            cfg: dict[str, Any] = {
-                "id": probe_id,
-                "interval_s": 60,
-                "stable_s": 30,
-                "live_threshold": live_threshold,
-                "mqtt": {
-                    "host": mosquitto.host,
-                    "port": mosquitto.port,
-                    "keepalive_s": 10,
-                    "response_s": 5,
-                    "max_backoff_s": 1,  # real seconds (plus jitter): 2 to 4 scenario min
-                },
+        t0 = time.time() + 2.0  # the probes' scenario second 0
+        meets = t0 + 36.0  # the fast clock meets real time at scenario minute 72
+        start_s = int(meets - (meets - t0) * SPEED)
+        fast = ClockSettings(speed=SPEED, meets_real_at=meets)
+        vans: dict[str, Van] = {}
+        for name, (site, mosquitto, collector) in sites.items():
+            worker = AlertWorker(site.settings.model_copy(update={"clock": fast}))
+            worker.start()
+            stack.callback(worker.stop)
+            wait_for(worker.mqtt.subscribed.is_set)
+            series = CASES[name][2]
+            scenario = {
+                "t0": t0,
+                "start": start_s,
+                "speed": SPEED,
+                "meets_real_at": meets,
+                "series": {"air": [[0, series[0][1]]], "product": series},
+                "door": [[0, 0]],
+                "offline": [list(OUTAGE), [FREEZE, 10**9]],
             }
-            probe = SimProbe(micropython, tmp_path / probe_id, cfg, scenario)
-            probes[probe_id] = probe
-            probe.start()
-        key = zone_key(site.ids["VA_frais"])
-        yield Van(site, worker, collector, start_s, t0, probes, key)
-    finally:
-        for name, probe in probes.items():
-            probe.stop()
-            print(f"--- {name}: last lines ---", *probe.lines[-60:], sep="\n")
-        worker.stop()
-        collector.close()
-        clock.configure(ClockSettings())  # the real clock again for the next tests
-        site_gen.close()
+            probes: dict[str, SimProbe] = {}
+            for probe_id, live_threshold in ((PROBE, 60), (OLDEST_FIRST, 10**6)):
+                cfg: dict[str, Any] = {
+                    "id": probe_id,
+                    "interval_s": 60,
+                    "stable_s": 30,
+                    "live_threshold": live_threshold,
+                    "mqtt": {
+                        "host": mosquitto.host,
+                        "port": mosquitto.port,
+                        "keepalive_s": 10,
+                        "response_s": 5,
+                        "max_backoff_s": 1,  # real seconds (plus jitter): 2 to 4 scenario min
+                    },
+                }
+                folder = site.settings.data_dir / probe_id
+                probe = SimProbe(micropython, folder, cfg, scenario)
+                probes[probe_id] = probe
+                stack.callback(_stop, f"{name} {probe_id}", probe)
+                probe.start()
+            key = zone_key(site.ids["VA_frais"])
+            vans[name] = Van(site, worker, collector, start_s, t0, probes, key)
+        yield vans
+
+
+def _stop(name: str, probe: SimProbe) -> None:
+    probe.stop()
+    print(f"--- {name}: last lines ---", *probe.lines[-60:], sep="\n")
 
 
 def received(van: Van) -> list[Reading]:
@@ -319,40 +338,19 @@ def check_late_in_both_orders(van: Van) -> None:
     assert any(line.startswith("EV buzzer 1") for line in firmware_order)  # critical rings
 
 
-FROZEN = [[0, -19.0], [12 * MIN_S, -19.0], [45 * MIN_S, -12.0]]  # near -18 °C, then warming
-
-
-@pytest.mark.parametrize("van", [("quick_frozen", -20.0, FROZEN)], indirect=True)
-def test_a_frozen_load_warming_in_an_outage_is_critical_and_late_whatever_the_order(
-    van: Van,
-) -> None:
-    """Quick-frozen at -19 °C (legal, near the -18 °C limit: nothing), warming to -12 °C
-    during a 40-minute outage: beyond -15 °C the transport tolerance is exceeded, critical;
-    learned when the network came back, so detected late, in the firmware's order too."""
-    probe = van.probes[PROBE]
-    probe.wait_line(lambda line: "network lost" in line, timeout=30)
-    check_late_in_both_orders(van)
-    # -19 °C for frozen goods is legal: nothing was raised, rung or sent before the network
-    # came back with the readings beyond the limit (times on the same fast clock).
-    back = van.device_ms(OUTAGE[1])
-    assert min(at_ms(a.created_at) for a in alerts(van)) >= back
-    assert min(at_ms(n.created_at) for n in notifications(van)) >= back
-    record = engine_record(van, PROBE)
-    # Tolerated from -18 °C, critical beyond -15 °C (+3 °C): alerted only then.
-    assert record.alert_at_ms is not None and record.alert_at_ms == record.critical_at_ms
-    assert record.start_ms < record.alert_at_ms < van.device_ms(OUTAGE[1])
-
-
 MINCED = [[0, 1.6], [6.5 * MIN_S, 1.6], [7 * MIN_S, 2.3], [12 * MIN_S, 2.3], [45 * MIN_S, 5.5]]
 
 
-@pytest.mark.parametrize("van", [("minced_meat", 1.0, MINCED)], indirect=True)
 def test_minced_meat_warning_shows_silently_and_the_outage_makes_it_critical_and_late(
-    van: Van,
+    vans: dict[str, Van],
 ) -> None:
     """Minced meat at 1.6 °C (legal, near its 2 °C limit): nothing. At 2.3 °C a warning at
     once, on the page and the probe's display, without the buzzer and without e-mail. The
     outage hides its rise to 5.5 °C: critical 15 min after crossing 2 °C, learned late."""
+    van = vans["minced"]
+    # What follows looks while the warning is not critical yet (it turns at scenario minute
+    # 22): this test runs first in this file.
+    assert time.time() < van.t0 + 20 * MIN_S / SPEED, "the van's scenario is too far on"
     probe = van.probes[PROBE]
     shown = probe.wait_line(lambda line: line.startswith("EV display ALERTE"), timeout=30)
     assert "2,3" in shown or "2,2" in shown or "2,4" in shown
@@ -383,3 +381,32 @@ def test_minced_meat_warning_shows_silently_and_the_outage_makes_it_critical_and
     assert first_beyond >= van.device_ms(7 * MIN_S - 30)
     assert min(at_ms(a.created_at) for a in alerts(van)) >= first_beyond
     assert min(at_ms(n.created_at) for n in notifications(van)) >= first_beyond
+
+
+FROZEN = [[0, -19.0], [12 * MIN_S, -19.0], [45 * MIN_S, -12.0]]  # near -18 °C, then warming
+
+
+def test_a_frozen_load_warming_in_an_outage_is_critical_and_late_whatever_the_order(
+    vans: dict[str, Van],
+) -> None:
+    """Quick-frozen at -19 °C (legal, near the -18 °C limit: nothing), warming to -12 °C
+    during a 40-minute outage: beyond -15 °C the transport tolerance is exceeded, critical;
+    learned when the network came back, so detected late, in the firmware's order too."""
+    van = vans["frozen"]
+    probe = van.probes[PROBE]
+    probe.wait_line(lambda line: "network lost" in line, timeout=30)
+    check_late_in_both_orders(van)
+    # -19 °C for frozen goods is legal: nothing was raised, rung or sent before the network
+    # came back with the readings beyond the limit (times on the same fast clock).
+    back = van.device_ms(OUTAGE[1])
+    assert min(at_ms(a.created_at) for a in alerts(van)) >= back
+    assert min(at_ms(n.created_at) for n in notifications(van)) >= back
+    record = engine_record(van, PROBE)
+    # Tolerated from -18 °C, critical beyond -15 °C (+3 °C): alerted only then.
+    assert record.alert_at_ms is not None and record.alert_at_ms == record.critical_at_ms
+    assert record.start_ms < record.alert_at_ms < van.device_ms(OUTAGE[1])
+
+
+# The vans of this file (`vans`): the extra lot's category, the departure temperature and
+# the product's temperatures (scenario second, °C).
+CASES = {"minced": ("minced_meat", 1.0, MINCED), "frozen": ("quick_frozen", -20.0, FROZEN)}

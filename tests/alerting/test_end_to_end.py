@@ -5,12 +5,12 @@ received by a real SMTP server. Real Mosquitto, real SQLite through the app fact
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from server.alerting.worker import AlertWorker
 from server.core.models.alerts import NotificationAttempt
 from tests.alerting.support import (
     HttpServer,
@@ -20,6 +20,7 @@ from tests.alerting.support import (
     SseReader,
     build_site,
     readings,
+    running_worker,
     settings_for,
     wait_for,
 )
@@ -37,56 +38,51 @@ def test_reading_to_alert_alarm_sse_and_email(
     http = HttpServer(site.app)
     driver_stream = SseReader(http.url, token(site, "driver_a"))
     other_coop_stream = SseReader(http.url, token(site, "hygiene_b"))
-    probe = Probe(mosquitto.port)
-    worker = AlertWorker(site.settings)
-    worker.start()
     try:
-        wait_for(worker.mqtt.subscribed.is_set)
-        now = datetime.now(UTC)
-        # 12 °C against the lot's label 6 °C: beyond the hard margin, critical at once.
-        probe.send(readings(now - timedelta(minutes=3), [12.0, 12.2, 12.4, 12.1]))
+        with closing(Probe(mosquitto.port)) as probe, running_worker(site) as worker:
+            now = datetime.now(UTC)
+            # 12 °C against the lot's label 6 °C: beyond the hard margin, critical at once.
+            probe.send(readings(now - timedelta(minutes=3), [12.0, 12.2, 12.4, 12.1]))
 
-        hygiene = site.world["hygiene_a"]
-        listed = wait_for(lambda: hygiene.ok("GET", "/api/v1/alerts")["data"])
-        assert len(listed) == 1
-        alert = hygiene.ok("GET", f"/api/v1/alerts/{listed[0]['id']}")
-        assert alert["kind"] == "temperature_excursion"
-        assert alert["severity"] == "critical"
-        assert alert["state"] == "open"
-        assert alert["delivery_id"] == site.delivery_id
-        assert alert["detected_late"] is False
-        assert [lot["load_id"] for lot in alert["lots"]] == [site.load_id]
-        assert alert["lots"][0]["consignor_id"] == site.ids["P1"]
-        assert alert["lots"][0]["consignor_name"] == "Chèvrerie du Val"
-        assert "°C" in alert["text_fr"]
+            hygiene = site.world["hygiene_a"]
+            listed = wait_for(lambda: hygiene.ok("GET", "/api/v1/alerts")["data"])
+            assert len(listed) == 1
+            alert = hygiene.ok("GET", f"/api/v1/alerts/{listed[0]['id']}")
+            assert alert["kind"] == "temperature_excursion"
+            assert alert["severity"] == "critical"
+            assert alert["state"] == "open"
+            assert alert["delivery_id"] == site.delivery_id
+            assert alert["detected_late"] is False
+            assert [lot["load_id"] for lot in alert["lots"]] == [site.load_id]
+            assert alert["lots"][0]["consignor_id"] == site.ids["P1"]
+            assert alert["lots"][0]["consignor_name"] == "Chèvrerie du Val"
+            assert "°C" in alert["text_fr"]
 
-        alarm = wait_for(lambda: [a for a in probe.alarms if a["on"]])[0]
-        assert alarm["alert"] == alert["uid"]
-        assert alarm["text"].startswith("ALERTE frais")
-        assert len(alarm["text"]) <= 64
+            alarm = wait_for(lambda: [a for a in probe.alarms if a["on"]])[0]
+            assert alarm["alert"] == alert["uid"]
+            assert alarm["text"].startswith("ALERTE frais")
+            assert len(alarm["text"]) <= 64
 
-        opened = wait_for(lambda: [e for e in driver_stream.events if e["kind"] == "opened"])
-        assert opened[0]["alert"]["id"] == alert["id"]
-        mails = wait_for(lambda: inbox.messages if len(inbox.messages) >= 2 else None)
-        recipients = {r for rcpts, _ in mails for r in rcpts}
-        # the driver, and the producer whose goods were on board (not only the cooperative)
-        assert {"driver_a@example.be", "producer1@example.be"} <= recipients
-        assert "Subject: [Coldchain] Nouvelle alerte (critique)" in mails[0][1]
+            opened = wait_for(lambda: [e for e in driver_stream.events if e["kind"] == "opened"])
+            assert opened[0]["alert"]["id"] == alert["id"]
+            mails = wait_for(lambda: inbox.messages if len(inbox.messages) >= 2 else None)
+            recipients = {r for rcpts, _ in mails for r in rcpts}
+            # the driver, and the producer whose goods were on board (not only the cooperative)
+            assert {"driver_a@example.be", "producer1@example.be"} <= recipients
+            assert "Subject: [Coldchain] Nouvelle alerte (critique)" in mails[0][1]
 
-        # The driver acknowledges: the in-van alarm is silenced.
-        site.world["driver_a"].ok("POST", f"/api/v1/alerts/{alert['id']}/acknowledge", {})
-        wait_for(lambda: [a for a in probe.alarms if not a["on"]])
-        wait_for(lambda: [e for e in driver_stream.events if e["kind"] == "acknowledged"])
+            # The driver acknowledges: the in-van alarm is silenced.
+            site.world["driver_a"].ok("POST", f"/api/v1/alerts/{alert['id']}/acknowledge", {})
+            wait_for(lambda: [a for a in probe.alarms if not a["on"]])
+            wait_for(lambda: [e for e in driver_stream.events if e["kind"] == "acknowledged"])
 
-        time.sleep(2 * site.settings.alerting.sse_poll_s + 0.5)
-        assert not [e for e in other_coop_stream.events if e["alert"]["id"] == alert["id"]]
-        with site.app.state.sessionmaker() as session:
-            attempts = list(session.scalars(select(NotificationAttempt)))
-            assert attempts and all(a.ok for a in attempts)
-        assert worker.counters["rejected"] == 0
+            time.sleep(2 * site.settings.alerting.sse_poll_s + 0.5)
+            assert not [e for e in other_coop_stream.events if e["alert"]["id"] == alert["id"]]
+            with site.app.state.sessionmaker() as session:
+                attempts = list(session.scalars(select(NotificationAttempt)))
+                assert attempts and all(a.ok for a in attempts)
+            assert worker.counters["rejected"] == 0
     finally:
-        worker.stop()
-        probe.close()
         http.stop()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from alerts.engine import Engine
 from server.alerting.dispatch import Dispatcher
@@ -229,33 +229,21 @@ def test_acknowledged_warning_turning_critical_is_told_again(offline_site: Site)
     assert [n.channel for n in sent] == ["probe_alarm"]  # no e-mail for a warning
     assert sent[0].payload["on"] is True and sent[0].payload["ring"] is False  # shown only
     w["driver_a"].ok("POST", f"/api/v1/alerts/{listed[0]['id']}/acknowledge", {})
-    with sessions() as session:
-        before = session.scalar(
-            select(func.count(Notification.id)).where(Notification.channel == "email")
-        )
+
+    def notifications(channel: str) -> list[Notification]:
+        with sessions() as session:
+            query = select(Notification).where(Notification.channel == channel)
+            return list(session.scalars(query.order_by(Notification.id)))
+
+    before = len(notifications("email"))
     assert before == 0
     judge([12.0], 1, 13)
     detail = w["driver_a"].ok("GET", f"/api/v1/alerts/{listed[0]['id']}")
     assert detail["severity"] == "critical" and detail["state"] == "acknowledged"
-    with sessions() as session:
-        emails = list(
-            session.scalars(
-                select(Notification)
-                .where(Notification.channel == "email")
-                .order_by(Notification.id)
-            )
-        )
-    new = emails[before or 0 :]
+    new = notifications("email")[before:]
     assert {"driver_a@example.be", "producer1@example.be"} <= {n.target for n in new}
     assert all("aggravée" in n.payload["subject"] for n in new)
-    with sessions() as session:
-        alarms = list(
-            session.scalars(
-                select(Notification)
-                .where(Notification.channel == "probe_alarm")
-                .order_by(Notification.id)
-            )
-        )
+    alarms = notifications("probe_alarm")
     assert alarms[-1].payload["on"] is True and "ring" not in alarms[-1].payload  # it rings
 
 

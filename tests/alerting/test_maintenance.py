@@ -22,10 +22,10 @@ from sqlalchemy import func, select
 from coldchain import clock
 from server.alerting.maintenance import KIND, check_calibrations
 from server.alerting.worker import AlertWorker
+from server.core.calibration import ACCEPTANCE_LIMIT_C, Result, verdict
 from server.core.models import Calibration, Probe, utcnow
 from server.core.models.alerts import Alert, Notification
-from server.domain.calibration import ACCEPTANCE_LIMIT_C, Result, verdict
-from server.records import registers
+from server.records import haccp_plan, registers
 from tests.alerting.support import Inbox, Site, build_site, settings_for, wait_for
 from tests.harness.servers import Mosquitto, free_port
 from tests.server.world import iso
@@ -206,7 +206,7 @@ def test_the_register_shows_the_new_fields(offline_site: Site) -> None:
     assert fields[-1].startswith("EN RETARD") and "remplacée" in fields[-1]
     assert registers.overdue(rows) == rows
     pdf = io.BytesIO()
-    registers.haccp_plan_pdf({}, [], rows, "novembre 2026", pdf)
+    haccp_plan.render(haccp_plan.Plan("novembre 2026", rows), pdf)
     assert pdf.getvalue().startswith(b"%PDF")
 
 

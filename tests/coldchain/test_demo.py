@@ -5,13 +5,19 @@ else, and seal a record per delivery; then the system goes on in real time until
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
+import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +26,8 @@ import pytest
 from coldchain.demo import day
 from tests.coldchain.test_up import COLDCHAIN, alive, children_of
 from tests.harness.servers import free_port, require_binary
+from tests.server.world import BRUSSELS
+from tests.support.documents import check_french, english_words, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -143,6 +151,111 @@ def test_people_log_in_with_the_printed_credentials_and_see_their_records(
     with urllib.request.urlopen(verify, timeout=10) as answer:
         chain = json.load(answer)
     assert chain["ok"] and chain["checked"] >= 1, chain  # Condroz's delivery, sealed and intact
+
+
+def _people(demo_day: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """email prefix (« hygiene.condroz ») -> (email, password), as identifiants.txt prints."""
+    text = (demo_day["folder"] / "identifiants.txt").read_text()
+    found = {}
+    for line in text.splitlines():
+        if "@" in line:
+            email, password = line.split()[-2:]
+            found[email.split("@")[0]] = (email, password)
+    return found
+
+
+def _call(url: str, token: str, method: str = "GET", body: Any = None) -> bytes:
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return bytes(answer.read())
+
+
+def _token(base: str, email: str, password: str) -> str:
+    body = json.dumps({"email": email, "password": password}).encode()
+    login = urllib.request.Request(
+        base + "/api/v1/auth/login", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(login, timeout=10) as answer:
+        return str(json.load(answer)["access_token"])
+
+
+def test_every_document_of_the_demo_day_reads_as_an_inspector_expects(
+    demo_day: dict[str, Any],
+) -> None:
+    """As the hygiene officers and producers download them: each delivery's sealed record,
+    each producer's extract, the day's inspection ZIP (location summaries, HACCP plan, every
+    CSV, LISEZMOI.txt). French words only (the code's own English vocabulary, not a typed
+    list: tests/support/documents.py), no internal working note, no ZIP entry dated before
+    the export, every file's hash in the readme."""
+    base, people = demo_day["url"], _people(demo_day)
+    english = english_words()
+    notes = re.compile(r"\b(relues?|non lue|ours|TODO|notre choix)\b", re.I)
+    documents: dict[str, str] = {}  # name -> text a person reads
+    records: list[int] = []
+    for key in sorted(k for k in people if k.startswith("hygiene.")):
+        token = _token(base, *people[key])
+        deliveries = json.loads(_call(f"{base}/api/v1/deliveries?limit=100", token))["data"]
+        if not deliveries:
+            continue
+        for delivery in deliveries:
+            versions = json.loads(
+                _call(f"{base}/api/v1/records/deliveries/{delivery['id']}", token)
+            )
+            newest = max(versions, key=lambda r: r["version"])
+            records.append(newest["id"])
+            pdf = _call(f"{base}/api/v1/records/{newest['id']}/pdf", token)
+            documents[f"{key} livraison {delivery['id']}"] = text_of(pdf)
+        day_of = min(date.fromisoformat(d["day"]) for d in deliveries)
+        start = datetime.combine(day_of, time(0), BRUSSELS)
+        vans = json.loads(_call(f"{base}/api/v1/vans?limit=100", token))["data"]
+        rooms = json.loads(_call(f"{base}/api/v1/cold-rooms?limit=100", token))["data"]
+        body = {
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=1)).isoformat(),
+            "van_ids": [v["id"] for v in vans],
+            "cold_room_ids": [r["id"] for r in rooms],
+        }
+        before = datetime.now(UTC)
+        archive = zipfile.ZipFile(
+            io.BytesIO(_call(f"{base}/api/v1/records/inspection-export", token, "POST", body))
+        )
+        readme = archive.read("LISEZMOI.txt").decode()
+        documents[f"{key} LISEZMOI.txt"] = readme
+        for info in archive.infolist():
+            stamped = datetime(*info.date_time, tzinfo=BRUSSELS)
+            assert stamped >= before - timedelta(seconds=2), (info.filename, stamped)
+            content = archive.read(info.filename)
+            if info.filename.endswith(".pdf"):
+                documents[f"{key} {info.filename}"] = text_of(content)
+            elif info.filename.endswith(".csv"):
+                lines = content.decode("utf-8-sig").splitlines()[1:]  # not the column names
+                documents[f"{key} {info.filename}"] = "\n".join(lines)
+            if info.filename != "LISEZMOI.txt":
+                assert f"{hashlib.sha256(content).hexdigest()}  {info.filename}" in readme
+        assert any(n.endswith("plan_haccp.pdf") for n in archive.namelist())
+        assert any(n.endswith("resume.pdf") for n in archive.namelist())
+    assert len(records) == 3, records  # the day's three deliveries, each sealed
+    for key in sorted(k for k in people if k.startswith("producteur.")):
+        token = _token(base, *people[key])
+        for record_id in records:
+            try:
+                pdf = _call(f"{base}/api/v1/records/{record_id}/producer-extract.pdf", token)
+            except urllib.error.HTTPError as refused:
+                assert refused.code in (403, 404), refused.code  # not one of their deliveries
+                continue
+            documents[f"{key} extrait {record_id}"] = text_of(pdf)
+    assert sum("extrait" in name for name in documents) >= 3
+    for name, text in documents.items():
+        said = sorted(w for w in english if re.search(rf"(?<![\w-]){w}(?![\w-])", text, re.I))
+        assert not said, f"{name}: English words {said}"
+        assert not notes.search(text), f"{name}: a working note: {notes.search(text)}"
+        if not name.endswith((".csv", ".txt")):
+            check_french(text)
 
 
 def test_ctrl_c_stops_the_demo_and_everything_it_started(demo_day: dict[str, Any]) -> None:

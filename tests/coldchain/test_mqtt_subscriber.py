@@ -16,12 +16,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from coldchain.mqtt.subscriber import NOT_UTF8_TOPIC, Delivery, Subscriber
 from coldchain.protocol import Reason
 from coldchain.settings import MqttSettings
-from tests.harness.mqtt_proxy import MqttProxy
+from tests.harness.mqtt_proxy import MARKER, MqttProxy
 from tests.harness.servers import Mosquitto
 
 FILTER = "cc/v1/dev/+/up/readings"
-# Rewritten by the relay into a topic that is not UTF-8, byte for byte.
-MARKER, BROKEN = b"bad-topic", b"bad\xfftopic"
 
 
 def wait_until(what, timeout: float = 15.0) -> None:
@@ -32,21 +30,14 @@ def wait_until(what, timeout: float = 15.0) -> None:
 
 
 @pytest.fixture
-def proxy(mosquitto: Mosquitto) -> Iterator[MqttProxy]:
-    relay = MqttProxy(mosquitto.port, corrupt=(MARKER, BROKEN))
-    yield relay
-    relay.close()
-
-
-@pytest.fixture
 def inbox() -> queue.Queue[Delivery]:
     return queue.Queue()
 
 
 @pytest.fixture
-def subscriber(proxy: MqttProxy, inbox: queue.Queue[Delivery]) -> Iterator[Subscriber]:
+def subscriber(mqtt_proxy: MqttProxy, inbox: queue.Queue[Delivery]) -> Iterator[Subscriber]:
     sub = Subscriber(
-        MqttSettings(port=proxy.port, managed=False),
+        MqttSettings(port=mqtt_proxy.port, managed=False),
         "subscriber-test",
         [FILTER],
         10,
@@ -74,7 +65,7 @@ def publish(mosquitto: Mosquitto) -> Iterator[object]:
 
 
 def test_a_topic_that_is_not_utf8_reaches_the_consumer_as_a_rejection(
-    subscriber: Subscriber, inbox: queue.Queue[Delivery], proxy: MqttProxy, publish
+    subscriber: Subscriber, inbox: queue.Queue[Delivery], mqtt_proxy: MqttProxy, publish
 ) -> None:
     publish(MARKER.decode(), b"first")
     publish("van1", b"second")
@@ -90,37 +81,37 @@ def test_a_topic_that_is_not_utf8_reaches_the_consumer_as_a_rejection(
         None,
     )
     assert subscriber.ack(bad) and subscriber.ack(good)
-    wait_until(lambda: sorted(proxy.acked(1)) == sorted([bad.mid, good.mid]))
+    wait_until(lambda: sorted(mqtt_proxy.acked(1)) == sorted([bad.mid, good.mid]))
     assert subscriber.connected.is_set()
     # Acknowledged means gone from the session: nothing comes back after a reconnect.
-    proxy.cut()
-    wait_until(lambda: proxy.links == 2 and subscriber.subscribed.is_set())
+    mqtt_proxy.cut()
+    wait_until(lambda: mqtt_proxy.links == 2 and subscriber.subscribed.is_set())
     publish("van1", b"third")
     assert inbox.get(timeout=10).payload == b"third"
     assert inbox.empty()
 
 
 def test_an_ack_from_before_a_reconnect_is_not_sent_on_the_new_connection(
-    subscriber: Subscriber, inbox: queue.Queue[Delivery], proxy: MqttProxy, publish
+    subscriber: Subscriber, inbox: queue.Queue[Delivery], mqtt_proxy: MqttProxy, publish
 ) -> None:
     publish("van1", b"in flight")
     old = inbox.get(timeout=10)
     assert old.generation == subscriber.generation
-    proxy.cut()
+    mqtt_proxy.cut()
     wait_until(lambda: not subscriber.connected.is_set())
     assert not subscriber.ack(old)  # the link it came on is gone: dropped, not queued
     # Same client id, persistent session: the broker sends the unacknowledged message again.
     again = inbox.get(timeout=15)
-    assert proxy.links == 2
+    assert mqtt_proxy.links == 2
     assert again.payload == b"in flight" and again.generation > old.generation
     assert not subscriber.ack(old)  # still dropped once the new connection is up
     time.sleep(0.3)
-    assert proxy.acked(1) == [] and proxy.acked(2) == []
+    assert mqtt_proxy.acked(1) == [] and mqtt_proxy.acked(2) == []
     assert subscriber.ack(again)
-    wait_until(lambda: proxy.acked(2) == [again.mid])
+    wait_until(lambda: mqtt_proxy.acked(2) == [again.mid])
     # That ack counted: after one more reconnect the broker has nothing left to resend.
-    proxy.cut()
-    wait_until(lambda: proxy.links == 3 and subscriber.subscribed.is_set())
+    mqtt_proxy.cut()
+    wait_until(lambda: mqtt_proxy.links == 3 and subscriber.subscribed.is_set())
     publish("van1", b"after")
     assert inbox.get(timeout=10).payload == b"after"
     assert inbox.empty()

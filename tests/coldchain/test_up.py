@@ -43,6 +43,18 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def banner(proc: subprocess.Popen[str]) -> tuple[list[str], bool]:
+    """The lines `coldchain up` prints up to the one that says to press Ctrl-C, and whether
+    that line came (False: its output ended before)."""
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "Ctrl-C" in line:
+            return lines, True
+    return lines, False
+
+
 @pytest.fixture
 def system(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], Path]]:
     require_binary("mosquitto")
@@ -61,13 +73,8 @@ def system(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, st
         [COLDCHAIN, "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if "Ctrl-C" in line:
-                break
-        else:
+        lines, ready = banner(proc)
+        if not ready:
             logs = "".join(p.read_text() for p in (var / "logs").glob("*.log"))
             raise AssertionError(f"coldchain up did not start:\n{''.join(lines)}\n{logs}")
         assert any("admin@coldchain.local / " in line for line in lines), lines
@@ -117,12 +124,7 @@ def test_up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c(
     again = subprocess.Popen(
         [COLDCHAIN, "up"], cwd=var.parent, env=env, stdout=subprocess.PIPE, text=True
     )
-    assert again.stdout is not None
-    lines = []
-    for line in again.stdout:
-        lines.append(line)
-        if "Ctrl-C" in line:
-            break
+    lines, _ = banner(again)
     again.send_signal(signal.SIGINT)
     assert again.wait(60) == 0
     assert any("premier démarrage" in line for line in lines), lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -12,6 +12,7 @@ from coldchain import protocol, serial_framing
 from coldchain.protocol import Reason, Rejection
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
+T = TypeVar("T")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -29,48 +30,43 @@ READINGS = load("readings")
 STATUS = load("status")
 
 
+def outcome(vector: dict[str, Any], result: object, parsed: type[T]) -> T | None:
+    """What the vector expects: a `parsed` value (returned), or a rejection with its reason."""
+    if vector["expect"] == "ok":
+        assert isinstance(result, parsed), result
+        return result
+    assert isinstance(result, Rejection), result
+    assert result.reason == vector["expect"], result.detail
+    return None
+
+
 @pytest.mark.parametrize("vector", READINGS["vectors"], ids=lambda v: v["name"])
 def test_readings_vector(vector: dict[str, Any]) -> None:
     result = protocol.parse_readings(payload_of(vector), READINGS["now_ms"], vector["topic"])
-    if vector["expect"] == "ok":
-        assert isinstance(result, protocol.ReadingsBatch), result
-        assert len(result.readings) == vector["count"]
-    else:
-        assert isinstance(result, Rejection), result
-        assert result.reason == vector["expect"], result.detail
+    batch = outcome(vector, result, protocol.ReadingsBatch)
+    if batch is not None:
+        assert len(batch.readings) == vector["count"]
 
 
 @pytest.mark.parametrize("vector", STATUS["vectors"], ids=lambda v: v["name"])
 def test_status_vector(vector: dict[str, Any]) -> None:
     result = protocol.parse_status(payload_of(vector), STATUS["now_ms"], vector["topic"])
-    if vector["expect"] == "ok":
-        assert isinstance(result, protocol.ProbeStatus), result
-    else:
-        assert isinstance(result, Rejection), result
-        assert result.reason == vector["expect"], result.detail
+    outcome(vector, result, protocol.ProbeStatus)
 
 
 @pytest.mark.parametrize("vector", load("config")["vectors"], ids=lambda v: v["name"])
 def test_config_vector(vector: dict[str, Any]) -> None:
-    result = protocol.parse_config(payload_of(vector))
-    if vector["expect"] == "ok":
-        assert isinstance(result, protocol.ProbeConfig), result
+    config = outcome(vector, protocol.parse_config(payload_of(vector)), protocol.ProbeConfig)
+    if config is not None:
         # encoding what was parsed gives the same meaning back
-        assert protocol.parse_config(protocol.encode_config(result)) == result
-    else:
-        assert isinstance(result, Rejection), result
-        assert result.reason == vector["expect"], result.detail
+        assert protocol.parse_config(protocol.encode_config(config)) == config
 
 
 @pytest.mark.parametrize("vector", load("alarm")["vectors"], ids=lambda v: v["name"])
 def test_alarm_vector(vector: dict[str, Any]) -> None:
-    result = protocol.parse_alarm(payload_of(vector))
-    if vector["expect"] == "ok":
-        assert isinstance(result, protocol.AlarmCommand), result
-        assert protocol.parse_alarm(protocol.encode_alarm(result)) == result
-    else:
-        assert isinstance(result, Rejection), result
-        assert result.reason == vector["expect"], result.detail
+    alarm = outcome(vector, protocol.parse_alarm(payload_of(vector)), protocol.AlarmCommand)
+    if alarm is not None:
+        assert protocol.parse_alarm(protocol.encode_alarm(alarm)) == alarm
 
 
 @pytest.mark.parametrize("vector", load("serial")["vectors"], ids=lambda v: v["name"])

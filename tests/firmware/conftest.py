@@ -6,6 +6,7 @@ The probe runs as `micropython firmware/esp32/sim_main.py` with the simulated bo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -155,6 +156,8 @@ class Collector:
     def __init__(self, broker: Mosquitto):
         self.broker = broker
         self.messages: list[tuple[str, bytes, bool]] = []
+        self._readings: list[dict[str, Any]] = []  # those of messages[: _parsed]
+        self._parsed = 0
         self._lock = threading.Condition()
         # A persistent session: what the probe sends while this client reconnects is queued.
         self.client = mqtt.Client(
@@ -191,14 +194,16 @@ class Collector:
         self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
 
     def readings(self) -> list[dict[str, Any]]:
-        """Every reading received, in arrival order (parsed as plain JSON)."""
+        """Every reading received, in arrival order (parsed as plain JSON).
+
+        Each message is parsed once: `wait_for` asks again at every message, and parsing
+        them all each time made this process compete with the probe for the CPU."""
         with self._lock:
-            msgs = list(self.messages)
-        out: list[dict[str, Any]] = []
-        for topic, payload, _ in msgs:
-            if topic.endswith("/up/readings"):
-                out.extend(json.loads(payload)["r"])
-        return out
+            for topic, payload, _ in self.messages[self._parsed :]:
+                if topic.endswith("/up/readings"):
+                    self._readings.extend(json.loads(payload)["r"])
+                self._parsed += 1
+            return list(self._readings)
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
@@ -234,16 +239,17 @@ def sim(micropython: MicroPython, tmp_path: Path) -> Iterator[Callable[..., SimP
 
 @pytest.fixture
 def collector_factory() -> Iterator[Callable[[Mosquitto], Collector]]:
-    made: list[Collector] = []
+    """Collectors on a broker; every one closed after the test."""
+    with contextlib.ExitStack() as made:
+        yield lambda broker: made.enter_context(contextlib.closing(Collector(broker)))
 
-    def make(broker: Mosquitto) -> Collector:
-        c = Collector(broker)
-        made.append(c)
-        return c
 
-    yield make
-    for c in made:
-        c.close()
+@pytest.fixture
+def server(
+    mosquitto_acl: Mosquitto, collector_factory: Callable[[Mosquitto], Collector]
+) -> Collector:
+    """The server side of the probes on the broker with the probe ACL (`mosquitto_acl`)."""
+    return collector_factory(mosquitto_acl)
 
 
 def now_ms() -> int:

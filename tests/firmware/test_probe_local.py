@@ -53,9 +53,7 @@ def test_local_alarm_sounds_after_the_delay_without_any_broker_and_the_button_si
 
 
 def test_sensor_faults_become_fault_readings(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
 ) -> None:
     faults = [
         {"c": "air", "from": 0, "to": 25, "raw": 85.0},  # DS18B20 power-on value
@@ -67,7 +65,6 @@ def test_sensor_faults_become_fault_readings(
         {"c": "humidity", "from": 35, "to": 65, "raw": "crc"},  # SHT4x CRC-8 mismatch
     ]
     series = {"air": [[0, 3.5]], "product": [[0, 3.0]], "humidity": [[0, 80.0]]}
-    server = collector_factory(mosquitto_acl)
     probe = sim(probe_config(mosquitto_acl), scenario(series=series, faults=faults))
     probe.start()
     server.wait_for(lambda: sum(r["c"] == "humidity" for r in server.readings()) >= 9)
@@ -89,11 +86,8 @@ def test_sensor_faults_become_fault_readings(
 
 
 def test_readings_before_the_first_sync_get_their_true_time(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
 ) -> None:
-    server = collector_factory(mosquitto_acl)
     sc = scenario(sync_after=120)  # NTP answers only two scenario minutes after power-up
     probe = sim(probe_config(mosquitto_acl), sc)
     probe.start()
@@ -114,11 +108,8 @@ def test_readings_before_the_first_sync_get_their_true_time(
 
 
 def test_a_clock_that_never_syncs_is_flagged_not_dropped(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
 ) -> None:
-    server = collector_factory(mosquitto_acl)
     probe = sim(probe_config(mosquitto_acl, hold_unsynced_s=60), scenario(sync_after=None))
     probe.start()
     server.wait_for(lambda: len(server.readings()) >= 10)
@@ -176,9 +167,7 @@ def test_watchdog_resets_a_probe_whose_sampling_hangs(sim: Callable[..., SimProb
 
 
 def test_a_boot_without_clock_is_estimated_from_the_boot_before(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
 ) -> None:
     # Boot 1 knows the time but has no uplink; boot 2 (after a power cut) never gets NTP.
     sc = scenario()
@@ -189,7 +178,6 @@ def test_a_boot_without_clock_is_estimated_from_the_boot_before(
     sc["sync_after"] = None
     probe.scenario_path.write_text(json.dumps(sc))
     probe.cfg_path.write_text(json.dumps(probe_config(mosquitto_acl, hold_unsynced_s=30)))
-    server = collector_factory(mosquitto_acl)
     probe.start()
     server.wait_for(lambda: any(r.get("u") == 1 for r in server.readings()), timeout=20)
     probe.stop()

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from coldchain import protocol
 from tests.conftest import FIRMWARE
 from tests.firmware.conftest import (
@@ -33,11 +35,8 @@ def _seqs(readings: list[dict[str, Any]]) -> list[int]:
 
 
 def test_steady_run_contract_payloads_and_contiguous_sequence(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
 ) -> None:
-    server = collector_factory(mosquitto_acl)
     door = [[0, 0], [60, 1], [90, 0]]  # opened one minute after start, for 30 s
     sc = scenario(supply=12.4, rssi=-61, door=door)
     probe = sim(probe_config(mosquitto_acl, status_s=60), sc)
@@ -84,12 +83,9 @@ def test_steady_run_contract_payloads_and_contiguous_sequence(
 
 
 def test_broker_down_five_minutes_every_reading_arrives_in_order(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
 ) -> None:
     probe = sim(probe_config(mosquitto_acl, live_threshold=100000), scenario())
-    server = collector_factory(mosquitto_acl)
     probe.start()
     server.wait_for(lambda: len(server.readings()) >= 6)
     mosquitto_acl.stop()
@@ -106,11 +102,8 @@ def test_broker_down_five_minutes_every_reading_arrives_in_order(
 
 
 def test_probe_cannot_publish_as_another_probe(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
 ) -> None:
-    server = collector_factory(mosquitto_acl)
     cfg = probe_config(mosquitto_acl, probe_id="probe-02")  # probe-01's credentials
     probe = sim(cfg, scenario())
     probe.start()
@@ -123,11 +116,8 @@ def test_probe_cannot_publish_as_another_probe(
 
 
 def test_retained_config_is_applied_and_survives_a_restart(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
 ) -> None:
-    server = collector_factory(mosquitto_acl)
     config = protocol.ProbeConfig(
         interval_s=30, alarms={"air": protocol.ChannelAlarm(high=4.0, delay_s=120)}
     )
@@ -153,15 +143,19 @@ def test_retained_config_is_applied_and_survives_a_restart(
     probe.wait_line(lambda line: line.startswith("EV display ALARME air 9.0/4.0"), since=mark)
 
 
-def test_down_alarm_drives_buzzer_and_display(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
-) -> None:
-    server = collector_factory(mosquitto_acl)
+@pytest.fixture
+def publishing(
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
+) -> tuple[Collector, SimProbe]:
+    """The server side and a probe with the default configuration, once 3 readings came."""
     probe = sim(probe_config(mosquitto_acl), scenario())
     probe.start()
     server.wait_for(lambda: len(server.readings()) >= 3)
+    return server, probe
+
+
+def test_down_alarm_drives_buzzer_and_display(publishing: tuple[Collector, SimProbe]) -> None:
+    server, probe = publishing
     on = protocol.AlarmCommand(on=True, text="Zone A 6.2 °C > 4 °C", alert_id="a-1")
     server.publish(ALARM_TOPIC, protocol.encode_alarm(on))
     probe.wait_line(lambda line: line == "EV buzzer 1")
@@ -198,14 +192,9 @@ HOSTILE_CONFIGS: list[bytes] = [
 
 
 def test_hostile_downlink_is_rejected_counted_kept_and_never_crashes(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    publishing: tuple[Collector, SimProbe],
 ) -> None:
-    server = collector_factory(mosquitto_acl)
-    probe = sim(probe_config(mosquitto_acl), scenario())
-    probe.start()
-    server.wait_for(lambda: len(server.readings()) >= 3)
+    server, probe = publishing
     for payload in HOSTILE_CONFIGS:
         server.publish(CONFIG_TOPIC, payload)
     server.publish(CONFIG_TOPIC, b'{"v":1,"interval":60,"x":"' + b"y" * 40_000 + b'"}')
@@ -226,13 +215,10 @@ def test_hostile_downlink_is_rejected_counted_kept_and_never_crashes(
 
 
 def test_probe_killed_during_uploads_loses_no_reading(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
 ) -> None:
     # The whole probe (sampler, queue, MQTT uplink) killed at random moments, 12 times.
     rng = random.Random(7)
-    server = collector_factory(mosquitto_acl)
     # Kills this fast are a boot loop: lift the guard, or safe mode would (rightly) stop the uplink.
     cfg = probe_config(mosquitto_acl, batch=5, max_unstable_boots=100)
     probe = sim(cfg, scenario())
@@ -266,10 +252,9 @@ def test_probe_killed_during_uploads_loses_no_reading(
 def test_long_backlog_goes_oldest_first_while_live_readings_get_through(
     mosquitto_acl: Mosquitto,
     sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    server: Collector,
     micropython: MicroPython,
 ) -> None:
-    server = collector_factory(mosquitto_acl)
     probe = sim(probe_config(mosquitto_acl, backlog_pace_ms=50), scenario())
     backlog = 2000  # what a van out of coverage for about 11 hours leaves behind
     done = micropython.run(
@@ -298,15 +283,12 @@ def test_long_backlog_goes_oldest_first_while_live_readings_get_through(
 
 
 def test_a_silent_broker_is_detected_by_keepalive_and_nothing_is_lost(
-    mosquitto_acl: Mosquitto,
-    sim: Callable[..., SimProbe],
-    collector_factory: Callable[[Mosquitto], Collector],
+    mosquitto_acl: Mosquitto, sim: Callable[..., SimProbe], server: Collector
 ) -> None:
     # A van in a tunnel: no RST, no FIN, the broker just stops answering (SIGSTOP).
     cfg = probe_config(mosquitto_acl)
     cfg["mqtt"]["keepalive_s"] = 2
     cfg["mqtt"]["response_s"] = 2
-    server = collector_factory(mosquitto_acl)
     probe = sim(cfg, scenario())
     probe.start()
     server.wait_for(lambda: len(server.readings()) >= 6)

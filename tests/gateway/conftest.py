@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from coldchain.settings import GatewaySettings, MqttSettings, Settings, StoreSettings
+from gateway.app import Gateway
 from tests.harness.servers import Mosquitto, free_port, tail
 from tests.support.waiting import wait_until as wait_until  # the gateway tests' import
 
@@ -81,6 +83,26 @@ class GatewayProcess:
     @property
     def spool_path(self) -> Path:
         return Path(self.env["COLDCHAIN_GATEWAY__SPOOL_PATH"])
+
+
+def gateway_in_process(broker_port: int, workdir: Path, client_id: str) -> Iterator[Gateway]:
+    """For a fixture (`yield from`): a gateway in this process, on the broker at `broker_port`
+    with the embedded SQLite store, started and subscribed; stopped after."""
+    settings = Settings(
+        mqtt=MqttSettings(port=broker_port),
+        store=StoreSettings(kind="sqlite", sqlite_path=workdir / "readings.sqlite3"),
+        gateway=GatewaySettings(
+            client_id=client_id,
+            spool_path=workdir / "spool.sqlite3",
+            metrics_port=None,
+            spool_fsync=False,
+        ),
+    )
+    gw = Gateway(settings)
+    gw.start()
+    assert gw.mqtt is not None and gw.mqtt.subscribed.wait(10)
+    yield gw
+    gw.stop()
 
 
 def gateway_env(

@@ -22,10 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coldchain import protocol
-from coldchain.settings import GatewaySettings, MqttSettings, Settings, StoreSettings
 from gateway.app import Gateway
 from gateway.simulate import connect
-from tests.gateway.conftest import wait_until
+from tests.gateway.conftest import gateway_in_process, wait_until
 from tests.harness.servers import Mosquitto
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
@@ -61,21 +60,7 @@ def _expected(payload: bytes, topic: str) -> str:
 def gateway(mosquitto: Mosquitto, tmp_path: Path, monkeypatch) -> Iterator[Gateway]:
     # The one thing not real here: the clock, pinned to the vectors' instant.
     monkeypatch.setattr("gateway.intake.now_ms", lambda: NOW_MS)
-    settings = Settings(
-        mqtt=MqttSettings(port=mosquitto.port),
-        store=StoreSettings(kind="sqlite", sqlite_path=tmp_path / "readings.sqlite3"),
-        gateway=GatewaySettings(
-            client_id="gw-bad-input",
-            spool_path=tmp_path / "spool.sqlite3",
-            metrics_port=None,
-            spool_fsync=False,
-        ),
-    )
-    gw = Gateway(settings)
-    gw.start()
-    assert gw.mqtt is not None and gw.mqtt.subscribed.wait(10)
-    yield gw
-    gw.stop()
+    yield from gateway_in_process(mosquitto.port, tmp_path, "gw-bad-input")
 
 
 def _messages(gw: Gateway) -> float:
@@ -128,26 +113,19 @@ def test_shared_vectors_are_quarantined_with_their_reason(gateway: Gateway, mosq
     # An operator lists them: `coldchain gateway quarantine` (through `python -m coldchain.cli`).
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
     env["COLDCHAIN_GATEWAY__SPOOL_PATH"] = str(gateway.spool.path)
-    coldchain = [sys.executable, "-m", "coldchain.cli"]
-    out = subprocess.run(
-        [*coldchain, "gateway", "quarantine", "--reason", "too_deep", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+
+    def gateway_cli(*args: str) -> str:
+        command = [sys.executable, "-m", "coldchain.cli", "gateway", *args]
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, check=True, timeout=60
+        )
+        return done.stdout
+
+    out = gateway_cli("quarantine", "--reason", "too_deep", "--json")
     listed = [json.loads(line) for line in out.splitlines()]
     assert listed and all(item["reason"] == "too_deep" for item in listed)
     assert listed[0]["topic"] == "cc/v1/dev/van1-zone-a/up/readings"
-    status = subprocess.run(
-        [*coldchain, "gateway", "status"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    status = gateway_cli("status")
     assert "payload_too_large" in status and "van1-zone-a" in status
     probe.disconnect()
     probe.loop_stop()

@@ -12,6 +12,7 @@ import random
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldchain.readingstore.influxdb import InfluxQLReadingStore
@@ -25,26 +26,28 @@ from tests.harness.servers import InfluxDB1, Mosquitto
 SINK_OUTAGE_S = float(os.environ.get("COLDCHAIN_TEST_SINK_OUTAGE_S", "8"))
 
 
-class Stream(threading.Thread):
-    """Publishes `total` readings from `probes` probes at `rate` messages per second."""
+@dataclass
+class Stream:
+    """Publishes `total` readings from `probes` probes at `rate` messages per second, in a
+    thread from `start()` to `finish()`."""
 
-    def __init__(
-        self,
-        broker: Mosquitto,
-        total: int,
-        rate: float,
-        probes: int = 50,
-        per_message: int = 10,
-        client_id: str = "simulator",
-    ) -> None:
-        super().__init__(daemon=True)
-        self.broker, self.total, self.rate = broker, total, rate
-        self.probes, self.per_message, self.client_id = probes, per_message, client_id
-        self.start_ms = past_start_ms()
-        self.sent = 0
-        self.error: BaseException | None = None
+    broker: Mosquitto
+    total: int
+    rate: float
+    probes: int = 50
+    per_message: int = 10
+    client_id: str = "simulator"
+    start_ms: int = field(default_factory=past_start_ms)
+    sent: int = 0
+    error: BaseException | None = None
 
-    def run(self) -> None:
+    def __post_init__(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
         try:
             client = connect("127.0.0.1", self.broker.port, self.client_id)
             batches = fleet_batches(self.probes, self.total, self.per_message, self.start_ms)
@@ -55,7 +58,7 @@ class Stream(threading.Thread):
             self.error = exc
 
     def finish(self) -> None:
-        self.join(240)
+        self._thread.join(240)
         assert self.error is None, self.error
         assert self.sent == -(-self.total // self.per_message)
 

@@ -56,6 +56,7 @@ class WorldSeed:
 
 def make_settings(database_url: str, tmp_path: Path, **server: object) -> Settings:
     return Settings(
+        data_dir=tmp_path,  # the pages' export files (records.export_dir), not ./var
         server=ServerSettings(
             database_url=database_url,
             argon2_time_cost=1,  # fast hashes: tests log in often; production keeps the defaults

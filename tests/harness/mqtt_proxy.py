@@ -15,6 +15,9 @@ import socket
 import threading
 
 PUBLISH, PUBACK = 3, 4
+# The probe id the `mqtt_proxy` fixture (tests/conftest.py) rewrites, byte for byte, into a
+# topic level that is not UTF-8: subscribers see it as "bad\ufffdtopic" once decoded.
+MARKER, BROKEN = b"bad-topic", b"bad\xfftopic"
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes | None:

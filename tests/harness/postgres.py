@@ -36,18 +36,15 @@ class Postgres:
     root: Path
     port: int = field(default_factory=free_port)
     user: str = "postgres"
+    # In `root`: the cluster, the Unix socket's folder and the server's log.
+    data: Path = field(init=False)
+    socket_dir: Path = field(init=False)
+    log: Path = field(init=False)
 
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def socket_dir(self) -> Path:
-        return self.root / "socket"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "postgres.log"
+    def __post_init__(self) -> None:
+        self.data, self.socket_dir, self.log = (
+            self.root / name for name in ("data", "socket", "postgres.log")
+        )
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"

@@ -10,7 +10,6 @@ import atexit
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -96,12 +95,13 @@ def tail(log: Path, lines: int = 30) -> str:
 
 
 def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 10) -> None:
+    """SIGTERM, and SIGKILL if it has not ended `timeout` s later."""
     if proc is None or proc.poll() is not None:
         return
-    proc.send_signal(signal.SIGTERM)
-    try:
+    proc.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout)
-    except subprocess.TimeoutExpired:
+    if proc.poll() is None:
         proc.kill()
         proc.wait()
 

@@ -33,7 +33,7 @@ from tests.alerting.support import HttpServer, Site, build_site, settings_for
 from tests.harness import browser as chromium
 from tests.harness.app import fresh_database
 from tests.harness.servers import free_port
-from tests.server.world import D1, PASSWORD, brussels, iso
+from tests.server.world import D1, PASSWORD, brussels, drive_delivery_a
 
 
 @dataclass
@@ -128,6 +128,27 @@ class FormBrowser:
         return self.client.post(path, data=sent, follow_redirects=False)
 
 
+def form_browsers(app: FastAPI, *users: str) -> Iterator[dict[str, FormBrowser]]:
+    """For a fixture (`yield from`): a FormBrowser per user, signed in; closed after."""
+    browsers = {user: FormBrowser(app, user) for user in users}
+    yield browsers
+    for browser in browsers.values():
+        browser.client.close()
+
+
+def signed_in(app: FastAPI, *users: str) -> Iterator[dict[str, TestClient]]:
+    """For a fixture (`yield from`): one cookie jar per user, signed in through the pages'
+    login form; closed after."""
+    clients: dict[str, TestClient] = {}
+    for user in users:
+        client = TestClient(app)
+        assert page_login(client, user).status_code == 303
+        clients[user] = client
+    yield clients
+    for client in clients.values():
+        client.close()
+
+
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """SQLite for every page test: the API routes the pages call, and the queries behind
@@ -187,17 +208,8 @@ def close_and_seal_march_delivery(site: Site) -> None:
         Reading("van-a-1", "air", to_ms(brussels(D1, 6, 45) + timedelta(minutes=m)), 20000 + m, 3.5)
         for m in range(0, 230, 5)
     )
-    url = f"/api/v1/deliveries/{ids['DA']}"
-    departure = {
-        "checked_at": iso(brussels(D1, 6, 50)),
-        "zones": [{"zone_id": ids["VA_frais"], "temperature_c": 3.5}],
-    }
-    driver.ok("POST", f"{url}/departure", departure)
-    accept = [{"load_id": ids["L1"], "accepted": True}, {"load_id": ids["L2"], "accepted": True}]
-    for stop, at in zip(stops, (brussels(D1, 7, 5), brussels(D1, 10, 5)), strict=True):
-        handover = {"at": iso(at), "decisions": accept}
-        driver.ok("POST", f"{url}/stops/{stop}/handover", handover, 201)
-    driver.ok("POST", f"{url}/close", {"closed_at": iso(brussels(D1, 10, 30))})
+    pickup, drop = stops
+    drive_delivery_a(driver, ids, (pickup, drop))
     seal = f"/api/v1/records/deliveries/{ids['DA']}/seal"
     sealed = site.world["hygiene_a"].post(seal)  # 200 if closing sealed it already
     assert sealed.status_code in (200, 201), sealed.text

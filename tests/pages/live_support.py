@@ -27,7 +27,7 @@ class Shifted:
     coldchain.clock: the pages, the API, the recording)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.offset = timedelta(0)
+        self.start = self.offset = timedelta(0)  # start: where a test's offsets count from
         real = clock.now_s
         monkeypatch.setattr(clock, "now_s", lambda: real() + self.offset.total_seconds())
 

@@ -27,17 +27,14 @@ from server.core.models import (
     Van,
     Zone,
 )
-from tests.pages.conftest import FORBIDDEN, FormBrowser, Pages, page_login
+from tests.pages.conftest import FORBIDDEN, FormBrowser, Pages, form_browsers, page_login
 from tests.server.world import World
 
 
 @pytest.fixture
 def users(app: FastAPI, world: World) -> Iterator[dict[str, FormBrowser]]:
     assert world.user_ids  # the world's users exist before they sign in
-    out = {name: FormBrowser(app, name) for name in ("admin_a", "admin_b", "driver_a")}
-    yield out
-    for browser in out.values():
-        browser.client.close()
+    yield from form_browsers(app, "admin_a", "admin_b", "driver_a")
 
 
 def field_error(page: str, form: str, field: str) -> str:
@@ -97,7 +94,11 @@ def test_cold_room(app: FastAPI, world: World, users: dict[str, FormBrowser]) ->
     assert made.status_code == 303 and made.headers["location"] == "/admin#rooms"
     room = rows(app, select(ColdRoom).where(ColdRoom.name == "Chambre du quai"))[0]
     assert room.owner_id == world.ids["A"] and room.address is None  # empty: not given
-    assert "Chambre du quai" in admin.get("/admin").text
+    listed = admin.get("/admin").text
+    assert "Chambre du quai" in listed
+    # The category by its name, never its code.
+    assert "Denrées réfrigérées (commerce de détail, défaut belge)" in listed
+    assert "chilled_retail</td>" not in listed
     wrong = admin.post("/admin/cold-rooms", {**sent, "category": "glaces", "name": "Autre"})
     assert wrong.status_code == 422
     assert "Catégorie de produit inconnue" in field_error(wrong.text, "new_room", "category")

@@ -19,17 +19,14 @@ from selenium.webdriver.common.by import By
 from sqlalchemy import select
 
 from server.core.models import Membership, User
-from tests.pages.conftest import FORBIDDEN, FormBrowser, Pages, page_login
+from tests.pages.conftest import FORBIDDEN, FormBrowser, Pages, form_browsers, page_login
 from tests.server.world import World
 
 
 @pytest.fixture
 def browsers(app: FastAPI, world: World) -> Iterator[dict[str, FormBrowser]]:
     assert world.user_ids  # the world's users exist before they sign in
-    out = {name: FormBrowser(app, name) for name in ("admin_a", "driver_a", "driver_a2")}
-    yield out
-    for browser in out.values():
-        browser.client.close()
+    yield from form_browsers(app, "admin_a", "driver_a", "driver_a2")
 
 
 def row(page: str, user_id: int) -> str:

@@ -8,12 +8,14 @@ HTTP for each refusal, then the officer in a real Chromium on a phone-sized wind
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -101,6 +103,7 @@ def test_the_page_links_charts_and_lists_the_lots(review: tuple[Pages, int]) -> 
     for chosen in selects:
         assert re.findall(r"<option[^>]*selected", chosen) == ['<option value="" selected']
         assert "Refuser : renvoyer au producteur" in chosen and "Déclasser" in chosen
+        assert '<option value="return_to_producer">Retour au producteur</option>' in chosen
     # A producer sees the alert of their lot, not the delivery nor its record.
     producer = FormBrowser(site.app, "producer1").get(f"/alerts/{alert_id}").text
     assert "/deliveries/" not in producer and "/api/v1/records/" not in producer
@@ -165,7 +168,7 @@ def test_the_officer_decides_and_the_decision_is_sealed(review: tuple[Pages, int
         form.find_element(By.NAME, "core_temperature_c").send_keys("5,4")
         form.find_element(By.NAME, "thermometer").send_keys("TH-13485-07")
         for lot, decision, why in (
-            ("LX0", "destroy", "Viande hachée 20 min à 3,4 °C pour 2 °C"),
+            ("LX0", "return_to_producer", "Viande hachée 20 min à 3,4 °C pour 2 °C"),
             ("LT", "release", "5,4 °C à cœur, sous les 6 °C de l'étiquette"),
         ):
             load = site.ids[lot]
@@ -175,7 +178,8 @@ def test_the_officer_decides_and_the_decision_is_sealed(review: tuple[Pages, int
             form.find_element(By.NAME, f"justification_{load}").send_keys(why)
         pages.click_and_wait("record-action", "action enregistrée", "#alert-state")
         lots = pages.browser.find_element(By.ID, "alert-lots").text
-        assert "Détruire" in lots and "Libérer, après contrôle de la température à cœur" in lots
+        assert "Retour au producteur" in lots
+        assert "Libérer, après contrôle de la température à cœur" in lots
         assert "5,4 °C" in pages.browser.find_element(By.ID, "core-check").text
         assert "n'y est pas encore" in pages.browser.find_element(By.ID, "record-action").text
 
@@ -199,8 +203,13 @@ def test_the_officer_decides_and_the_decision_is_sealed(review: tuple[Pages, int
         assert action["core_temperature_c"] == 5.4 and action["thermometer"] == "TH-13485-07"
         assert [(d["lot_reference"], d["decision"]) for d in action["lot_decisions"]] == [
             ("LOT-LT", "release"),
-            ("LOT-LX0", "destroy"),
+            ("LOT-LX0", "return_to_producer"),
         ]
+        pdf = site.world["hygiene_a"].get(f"/api/v1/records/{newest.id}/pdf")
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        flat = re.sub(r"\s+", " ", text)
+        assert "LOT-LX0 : retour au producteur (Viande hachée" in flat
+        assert "LOT-LT : libéré (5,4 °C à cœur" in flat and "return_to_producer" not in flat
         pages.browser.find_element(By.ID, "delivery-link").click()
         pages.wait_for(lambda: f"/deliveries/{site.delivery_id}" in pages.browser.current_url)
         assert "Livraison" in pages.browser.find_element(By.TAG_NAME, "h1").text

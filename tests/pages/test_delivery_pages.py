@@ -24,7 +24,7 @@ from coldchain.protocol import Reading
 from coldchain.readingstore.sqlite import SqliteReadingStore
 from server.core.models import Delivery, DepartureCheck, Stop
 from server.domain.place_readings import to_ms
-from tests.pages.conftest import Pages, csrf_of, page_login
+from tests.pages.conftest import Pages, csrf_of, signed_in
 from tests.server.world import BRUSSELS, World, plan_delivery
 
 
@@ -32,14 +32,7 @@ from tests.server.world import BRUSSELS, World, plan_delivery
 def browsers(app: FastAPI, world: World) -> Iterator[dict[str, TestClient]]:
     """One cookie jar per user, signed in through the pages' login form."""
     assert "driver_a" in world.user_ids
-    clients: dict[str, TestClient] = {}
-    for user in ("driver_a", "driver_a2", "driver_b", "producer1", "admin_a"):
-        client = TestClient(app)
-        assert page_login(client, user).status_code == 303
-        clients[user] = client
-    yield clients
-    for client in clients.values():
-        client.close()
+    yield from signed_in(app, "driver_a", "driver_a2", "driver_b", "producer1", "admin_a")
 
 
 def van_reading(store: SqliteReadingStore, value: float, seq: int) -> None:

@@ -2,7 +2,8 @@
 
 Over HTTP (TestClient, the world of tests/server/world.py): the form lists only what the
 officer may see, says in French next to the field what is wrong, a job belongs to the
-user who started it, at most a few run at once, the no-script post returns the ZIP.
+user who started it, at most a few run at once, the no-script post returns the ZIP. The
+jobs kept across a restart and their files' upkeep: tests/pages/test_export_jobs.py.
 In a real Chromium (module `pages` fixture): fill the form, watch the progress, download
 and open the ZIP."""
 
@@ -16,6 +17,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import IO, Any
 
 import httpx
@@ -25,8 +27,9 @@ from fastapi.testclient import TestClient
 from selenium.webdriver.common.by import By
 
 from coldchain.protocol import Reading
-from server.pages.inspection_jobs import DONE, Job, Jobs, jobs_of
-from tests.pages.conftest import Pages, csrf_of, page_login
+from server.records.export_jobs import DONE, ExportJobs, Report
+from server.records.export_jobs import of as jobs_of
+from tests.pages.conftest import Pages, csrf_of, signed_in
 from tests.server.world import BRUSSELS, World
 
 
@@ -34,14 +37,7 @@ from tests.server.world import BRUSSELS, World
 def browsers(app: FastAPI, world: World) -> Iterator[dict[str, TestClient]]:
     """One cookie jar per user (of the `world`), signed in through the pages' login form."""
     assert "hygiene_a" in world.user_ids
-    clients: dict[str, TestClient] = {}
-    for user in ("hygiene_a", "hygiene_b", "admin_a", "driver_a"):
-        client = TestClient(app)
-        assert page_login(client, user).status_code == 303
-        clients[user] = client
-    yield clients
-    for client in clients.values():
-        client.close()
+    yield from signed_in(app, "hygiene_a", "hygiene_b", "admin_a", "driver_a")
 
 
 def post_form(client: TestClient, data: dict[str, Any], **options: Any) -> Any:
@@ -108,7 +104,7 @@ def wait_done(client: TestClient, job_url: str) -> dict[str, Any]:
     raise AssertionError("the export did not finish")
 
 
-def test_a_job_belongs_to_its_owner_and_goes_after_download(
+def test_a_job_belongs_to_its_owner_and_may_be_downloaded_again(
     world: World, browsers: dict[str, TestClient]
 ) -> None:
     officer = browsers["hygiene_a"]
@@ -134,7 +130,8 @@ def test_a_job_belongs_to_its_owner_and_goes_after_download(
     assert download.headers["content-type"] == "application/zip"
     assert 'filename="inspection-20260310-20260310.zip"' in download.headers["content-disposition"]
     assert "LISEZMOI.txt" in zipfile.ZipFile(io.BytesIO(download.content)).namelist()
-    assert officer.get(job_url + "/status").status_code == 404  # cleaned up once downloaded
+    assert officer.get(status["download"]).content == download.content  # kept, for 24 h
+    assert "24 h après sa préparation" in officer.get(job_url).text
 
 
 def test_without_script_the_post_returns_the_zip(
@@ -156,7 +153,7 @@ def test_concurrent_exports_per_user_are_limited(
     jobs = jobs_of(app)
     release = threading.Event()
 
-    def slow(_job: Job, _out: IO[bytes]) -> None:
+    def slow(_report: Report, _out: IO[bytes]) -> None:
         release.wait(10)  # a long export still running
 
     user = world.user_ids["hygiene_a"]
@@ -172,21 +169,30 @@ def test_concurrent_exports_per_user_are_limited(
         assert other.status_code == 303
     finally:
         release.set()
-    for job in running:
-        assert job.ended.wait(5) and job.state == DONE
+    for job_id in running:
+        jobs.wait(job_id, 5)
+        job = jobs.get(job_id, user)
+        assert job is not None and job.state == DONE
 
 
-def test_finished_jobs_are_swept_after_their_time() -> None:
-    jobs = Jobs(per_user=1, keep_s=0.0)
+def test_finished_jobs_files_are_removed_after_their_time(
+    app: FastAPI, world: World, tmp_path: Path
+) -> None:
+    jobs = ExportJobs(app.state.sessionmaker, tmp_path / "exports", timedelta(0), per_user=1)
 
-    def work(_job: Job, out: IO[bytes]) -> None:
+    def work(_report: Report, out: IO[bytes]) -> None:
         out.write(b"zip")
 
-    job = jobs.start(7, "a.zip", work)
-    assert job.ended.wait(5) and job.path.read_bytes() == b"zip"
+    user = world.user_ids["hygiene_a"]
+    job_id = jobs.start(user, "a.zip", work)
+    jobs.wait(job_id, 5)
+    job = jobs.get(job_id, user)
+    assert job is not None and job.path is not None and job.path.read_bytes() == b"zip"
     time.sleep(0.01)
-    assert jobs.get(job.id, 7) is None  # past its time: forgotten on the next look
-    assert not job.folder.exists()
+    jobs.sweep()  # past its time: the file goes, the job stays and says when
+    gone = jobs.get(job_id, user)
+    assert gone is not None and gone.state == DONE and gone.file_deleted_at is not None
+    assert not gone.downloadable and not job.path.parent.exists()
 
 
 # --- In a real Chromium -------------------------------------------------------------------

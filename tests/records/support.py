@@ -10,12 +10,17 @@ Readings every minute from 06:00 to 10:30 (Brussels) on van-a-1 (frais, air, cal
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from coldchain.protocol import Reading
 from coldchain.readingstore.sqlite import SqliteReadingStore
-from tests.server.world import D1, World, brussels, iso
+from server.core.models.alerts import Alert, AlertLot, CorrectiveAction, LotDecision
+from server.core.models.base import IdKey
+from tests.server.world import D1, World, brussels, install_from_month_start, iso
 
 START, END = brussels(D1, 6, 0), brussels(D1, 10, 30)
 GAP = (brussels(D1, 9, 0), brussels(D1, 9, 40))
@@ -66,12 +71,7 @@ def prepare(world: World) -> None:
     ids["probe_VA2"] = admin.ok(
         "POST", "/api/v1/probes", {"probe_id": "van-a-2", "owner_id": ids["A"]}, 201
     )["id"]
-    admin.ok(
-        "POST",
-        f"/api/v1/probes/{ids['probe_VA2']}/installations",
-        {"zone_id": ids["VA_surgele"], "start": iso(brussels(D1, 0).replace(day=1))},
-        201,
-    )
+    install_from_month_start(admin, ids["probe_VA2"], zone_id=ids["VA_surgele"])
     admin.ok(
         "POST",
         f"/api/v1/probes/{ids['probe_VA']}/calibrations",
@@ -87,8 +87,16 @@ def prepare(world: World) -> None:
     )
 
 
-def run(world: World, receiver: str = "Mme Collard", close: bool = True) -> None:
-    """Depart 06:50, pickup 07:05 (all accepted), drop 10:05 (minced meat refused), close 10:30."""
+def run(
+    world: World,
+    receiver: str = "Mme Collard",
+    close: bool = True,
+    lots: tuple[str, ...] = ("L1", "L2", "HACHE", "GLACE"),
+    refusal: str = "viande trop chaude",
+    **drop_fields: Any,
+) -> None:
+    """Depart 06:50, pickup 07:05 (all `lots` accepted), drop 10:05 (minced meat refused for
+    `refusal`; `drop_fields` added to the drop's handover), close 10:30."""
     ids, driver = world.ids, world["driver_a"]
     url = f"/api/v1/deliveries/{ids['DA']}"
     departure = {
@@ -99,7 +107,6 @@ def run(world: World, receiver: str = "Mme Collard", close: bool = True) -> None
         ],
     }
     driver.ok("POST", f"{url}/departure", departure)
-    lots = ("L1", "L2", "HACHE", "GLACE")
     pickup = [{"load_id": ids[k], "accepted": True} for k in lots]
     driver.ok(
         "POST",
@@ -111,16 +118,12 @@ def run(world: World, receiver: str = "Mme Collard", close: bool = True) -> None
         {
             "load_id": ids[k],
             "accepted": k != "HACHE",
-            "reason": "viande trop chaude" if k == "HACHE" else None,
+            "reason": refusal if k == "HACHE" else None,
         }
         for k in lots
     ]
-    driver.ok(
-        "POST",
-        f"{url}/stops/{ids['A_drop']}/handover",
-        {"at": iso(brussels(D1, 10, 5)), "receiver_name": receiver, "decisions": drop},
-        201,
-    )
+    handover = {"at": iso(brussels(D1, 10, 5)), "receiver_name": receiver, **drop_fields}
+    driver.ok("POST", f"{url}/stops/{ids['A_drop']}/handover", {**handover, "decisions": drop}, 201)
     if close:
         close_delivery(world)
 
@@ -138,3 +141,100 @@ def sealed_delivery(world: World, store: SqliteReadingStore) -> Any:
     versions = world["hygiene_a"].ok("GET", f"/api/v1/records/deliveries/{world.ids['DA']}")
     assert [v["version"] for v in versions] == [1]
     return versions[0]
+
+
+def frais_alert(
+    ids: dict[str, int], uid: str, between: tuple[datetime, datetime] = EXCURSION, **fields: Any
+) -> Alert:
+    """Alert `uid` of probe van-a-1 in zone « frais » of van VA during delivery DA (cooperative
+    A), as the alert worker (server/alerting) records one: out of its limit `between` two
+    times, detected at the first. Unless `fields` say otherwise (they may add more: who
+    closed it...), a closed warning for the air at 6,5 °C at worst, worded for EXCURSION."""
+    described: dict[str, Any] = {
+        "kind": "temperature_excursion",
+        "channel": "air",
+        "severity": "warning",
+        "engine_status": "closed",
+        "state": "closed",
+        "peak": 6.5,
+        "text_fr": "Zone frais : 6,5 °C pendant 10 min",
+        "text_en": "Zone frais: 6.5 °C for 10 min",
+    }
+    return Alert(
+        uid=uid,
+        location_key=f"zone:{ids['VA_frais']}",
+        zone_id=ids["VA_frais"],
+        van_id=ids["VA"],
+        delivery_id=ids["DA"],
+        cooperative_id=ids["A"],
+        probe_id="van-a-1",
+        start_at=between[0],
+        detected_at=between[0],
+        last_out_at=between[1],
+        end_at=between[1],
+        detected_late=False,
+        record={},
+        **(described | fields),
+    )
+
+
+def flushed_id(session: Session, row: IdKey) -> int:
+    """`row` added and flushed: the id the database gave it."""
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def store_alert(
+    session: Session, ids: dict[str, int], alert: Alert, lots: Iterable[tuple[str, str]] = ()
+) -> None:
+    """`alert` stored (flushed: it has its id) naming `lots` of delivery DA, each a pair
+    (lot, its producer) of `ids` keys, as the alert worker links them."""
+    alert_id = flushed_id(session, alert)
+    session.add_all(
+        AlertLot(
+            alert_id=alert_id,
+            load_id=ids[lot],
+            delivery_id=ids["DA"],
+            consignor_id=ids[producer],
+        )
+        for lot, producer in lots
+    )
+
+
+def store_action(
+    session: Session,
+    ids: dict[str, int],
+    action: CorrectiveAction,
+    decisions: Iterable[tuple[str, str, str]],
+) -> None:
+    """The corrective action stored with its `decisions` on lots, each (lot of `ids`,
+    decision, justification), as the officer's alert page records them."""
+    action_id = flushed_id(session, action)
+    session.add_all(
+        LotDecision(
+            corrective_action_id=action_id,
+            load_id=ids[lot],
+            decision=decision,
+            justification=justification,
+        )
+        for lot, decision, justification in decisions
+    )
+
+
+def cold_room_day(store: SqliteReadingStore, usual: float, warm: float) -> int:
+    """Probe cr1's air every 2 minutes of D1 (Brussels): `usual`, and `warm` from 10:00 to
+    10:30; the number of readings written."""
+    start = brussels(D1, 0)
+    rows = [
+        Reading(
+            "cr1",
+            "air",
+            int((start + timedelta(minutes=i)).timestamp() * 1000),
+            i,
+            warm if 600 <= i < 630 else usual,
+        )
+        for i in range(0, 1440, 2)
+    ]
+    store.write(rows)
+    return len(rows)

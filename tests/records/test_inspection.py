@@ -8,16 +8,42 @@ import hashlib
 import io
 import zipfile
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
 from coldchain.protocol import Reading
 from server.core.models.alerts import Alert, AlertLot, CorrectiveAction
-from tests.records.support import EXCURSION, sealed_delivery
+from tests.records.support import EXCURSION, cold_room_day, sealed_delivery
 from tests.server.world import D1, D2, brussels, iso
 
 PERIOD = {"start": iso(brussels(D1, 0)), "end": iso(brussels(D1, 0) + timedelta(days=1))}
+
+
+def _frais_excursion(
+    ids: dict[str, int], coop: str, state: str, text: tuple[str, str], **fields: Any
+) -> Alert:
+    """A temperature excursion of probe van-a-1 in zone « frais » of the shared van VA during
+    cooperative `coop`'s delivery (DA or DB), as the alert worker (server/alerting) records
+    one; `text` in French and English; `fields` give the rest."""
+    return Alert(
+        kind="temperature_excursion",
+        engine_status=state,
+        state=state,
+        location_key=f"zone:{ids['VA_frais']}",
+        zone_id=ids["VA_frais"],
+        van_id=ids["VA"],
+        delivery_id=ids[f"D{coop}"],
+        cooperative_id=ids[coop],
+        probe_id="van-a-1",
+        channel="air",
+        detected_late=False,
+        text_fr=text[0],
+        text_en=text[1],
+        record={},
+        **fields,
+    )
 
 
 def _add_alert(app, world) -> None:
@@ -25,28 +51,18 @@ def _add_alert(app, world) -> None:
     records them: running the worker end to end is tests/alerting's job."""
     ids = world.ids
     with app.state.sessionmaker() as session:
-        alert = Alert(
+        alert = _frais_excursion(
+            ids,
+            coop="A",
             uid="exc-frais-1",
-            kind="temperature_excursion",
             severity="warning",
-            engine_status="closed",
             state="closed",
-            location_key=f"zone:{ids['VA_frais']}",
-            zone_id=ids["VA_frais"],
-            van_id=ids["VA"],
-            delivery_id=ids["DA"],
-            cooperative_id=ids["A"],
-            probe_id="van-a-1",
-            channel="air",
             start_at=EXCURSION[0],
             last_out_at=EXCURSION[1],
             end_at=EXCURSION[1],
             peak=6.5,
             detected_at=EXCURSION[0],
-            detected_late=False,
-            text_fr="Zone frais : 6,5 °C pendant 10 min",
-            text_en="Zone frais: 6.5 °C for 10 min",
-            record={},
+            text=("Zone frais : 6,5 °C pendant 10 min", "Zone frais: 6.5 °C for 10 min"),
         )
         session.add(alert)
         session.flush()
@@ -71,27 +87,11 @@ def _add_alert(app, world) -> None:
         session.commit()
 
 
-def _cold_room_readings(store) -> int:
-    start = brussels(D1, 0)
-    rows = [
-        Reading(
-            "cr1",
-            "air",
-            int((start + timedelta(minutes=i)).timestamp() * 1000),
-            i,
-            9.0 if 600 <= i < 630 else 4.0,
-        )
-        for i in range(0, 1440, 2)
-    ]
-    store.write(rows)
-    return len(rows)
-
-
 def test_inspection_zip(world, app, reading_store) -> None:
     ids = world.ids
     _add_alert(app, world)  # before sealing: the record carries it too
     record = sealed_delivery(world, reading_store)
-    _cold_room_readings(reading_store)
+    cold_room_day(reading_store, usual=4.0, warm=9.0)
     body = {**PERIOD, "van_ids": [ids["VA"]], "cold_room_ids": [ids["CR1"]]}
     response = world["hygiene_a"].client.post(
         "/api/v1/records/inspection-export", json=body, headers=world["hygiene_a"].headers
@@ -130,7 +130,7 @@ def test_inspection_zip(world, app, reading_store) -> None:
             io.StringIO(archive.read(f"{frais}/releves.csv").decode("utf-8-sig")), delimiter=";"
         )
     )[1:]
-    assert calibrated[0][4] == "3.200" and calibrated[0][5] == "3.000"  # raw and calibrated
+    assert calibrated[0][4] == "3,200" and calibrated[0][5] == "3,000"  # raw and calibrated
 
     alerts = archive.read("alertes_et_actions_correctives.csv").decode("utf-8-sig")
     assert "Porte mal fermée" in alerts and "LOT-L1" in alerts
@@ -145,7 +145,7 @@ def test_inspection_zip(world, app, reading_store) -> None:
         "Viande hachée",
         "853/2004",
         "Denrées surgelées",
-        "notre choix",
+        "Choix HACCP de la coopérative",  # the frozen tolerance's length
         "Testo 104",
     ):
         assert expected_text in plan
@@ -258,27 +258,17 @@ def test_shared_van_export_keeps_to_the_viewers_deliveries(world, app, reading_s
     )
     with app.state.sessionmaker() as session:
         session.add(
-            Alert(
+            _frais_excursion(
+                ids,
+                coop="B",
                 uid="exc-b",
-                kind="temperature_excursion",
                 severity="critical",
-                engine_status="open",
                 state="open",
-                location_key=f"zone:{ids['VA_frais']}",
-                zone_id=ids["VA_frais"],
-                van_id=ids["VA"],
-                delivery_id=ids["DB"],
-                cooperative_id=ids["B"],
-                probe_id="van-a-1",
-                channel="air",
                 start_at=d2 + timedelta(minutes=10),
                 last_out_at=d2,
                 peak=9.0,
                 detected_at=d2,
-                detected_late=False,
-                text_fr="Alerte de la coopérative B",
-                text_en="B",
-                record={},
+                text=("Alerte de la coopérative B", "B"),
             )
         )
         session.commit()

@@ -14,6 +14,7 @@ from tests.server.world import (
     D2,
     World,
     brussels,
+    drop_stop,
     iso,
     plan_delivery,
     reading,
@@ -235,13 +236,7 @@ def test_write_matrix(world: World) -> None:
 def _attempt(world: World, user: str, method: str, url: str, body: object) -> int:
     ids = world.ids
     if body == "stop":
-        body = {
-            "kind": "drop",
-            "place_kind": "canteen",
-            "place_name": "Cantine",
-            "address": "Rue 2",
-            "planned_at": iso(brussels(D2, 11)),
-        }
+        body = drop_stop("canteen", "Cantine", "Rue 2", brussels(D2, 11))
     elif isinstance(body, dict) and "role" in body:
         org, role = body["role"]
         body = {

@@ -13,7 +13,8 @@ from sqlalchemy import Engine, event
 from coldchain.readingstore.sqlite import SqliteReadingStore
 from server.core.models import Delivery
 from server.domain.deliveries import file_of
-from tests.server.world import D1, World, brussels, iso, reading, run_delivery_a
+from tests.server.world import D1, World, brussels, drop_stop, iso, reading, run_delivery_a
+from tests.support.probes import install_new_probe
 
 
 def test_delivery_lifecycle(world: World, reading_store: SqliteReadingStore) -> None:
@@ -34,13 +35,8 @@ def test_delivery_lifecycle(world: World, reading_store: SqliteReadingStore) -> 
     }
     minced_id = hygiene.ok("POST", f"{url}/loads", minced, 201)["id"]
     # A second probe measures the thermo-box.
-    admin = world["admin_a"]
-    box_probe = admin.ok("POST", "/api/v1/probes", {"probe_id": "box-1", "owner_id": ids["A"]}, 201)
-    admin.ok(
-        "POST",
-        f"/api/v1/probes/{box_probe['id']}/installations",
-        {"zone_id": ids["VA_surgele"], "start": iso(brussels(D1, 0))},
-        201,
+    install_new_probe(
+        world["admin_a"], "box-1", ids["A"], brussels(D1, 0), zone_id=ids["VA_surgele"]
     )
     depart_at = brussels(D1, 6, 50)
 
@@ -76,13 +72,7 @@ def test_delivery_lifecycle(world: World, reading_store: SqliteReadingStore) -> 
     assert {c["checked_by_id"] for c in checks.values()} == {world.user_ids["driver_a"]}
 
     # Planning is frozen once on the road.
-    late_stop = {
-        "kind": "drop",
-        "place_kind": "restaurant",
-        "place_name": "Resto",
-        "address": "Rue 3",
-        "planned_at": iso(brussels(D1, 12)),
-    }
+    late_stop = drop_stop("restaurant", "Resto", "Rue 3", brussels(D1, 12))
     assert hygiene.post(f"{url}/stops", late_stop).status_code == 409
 
     # Pickup: every load of the stop needs a decision; a refusal needs a reason.

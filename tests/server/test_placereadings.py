@@ -130,8 +130,8 @@ def test_calibration_in_force_per_reading_time(
     producer, ids = world["producer1"], world.ids
     calibrations = f"/api/v1/probes/{ids['probe_CR1']}/calibrations"
 
-    def calibrate(channel: str, offset: float, at: datetime) -> int:
-        body = {
+    def calibration(channel: str, offset: float, at: datetime) -> dict[str, object]:
+        return {
             "channel": channel,
             "offset": offset,
             "calibrated_at": iso(at),
@@ -139,7 +139,9 @@ def test_calibration_in_force_per_reading_time(
             "performed_by": "Labo Wallon",
             "next_due": "2027-03-10",
         }
-        return int(producer.ok("POST", calibrations, body, 201)["id"])
+
+    def calibrate(channel: str, offset: float, at: datetime) -> int:
+        return int(producer.ok("POST", calibrations, calibration(channel, offset, at), 201)["id"])
 
     air1 = calibrate("air", 0.5, brussels(D1, 0))
     air2 = calibrate("air", -0.3, brussels(D1, 12))
@@ -172,27 +174,9 @@ def test_calibration_in_force_per_reading_time(
         (3.7, air2),
     ]
 
-    bad = producer.post(
-        calibrations,
-        {
-            "channel": "colour",
-            "offset": 0.1,
-            "calibrated_at": iso(brussels(D1, 1)),
-            "reference_instrument": "x",
-            "performed_by": "y",
-        },
-    )
+    bad = producer.post(calibrations, calibration("colour", 0.1, brussels(D1, 1)))
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
-    huge = producer.post(
-        calibrations,
-        {
-            "channel": "air",
-            "offset": 1e308,
-            "calibrated_at": iso(brussels(D1, 1)),
-            "reference_instrument": "x",
-            "performed_by": "y",
-        },
-    )
+    huge = producer.post(calibrations, calibration("air", 1e308, brussels(D1, 1)))
     assert huge.status_code == 422
     listed = producer.ok("GET", calibrations)["data"]
     assert [c["id"] for c in listed] == [air1, air_back, product, air2]

@@ -164,24 +164,32 @@ def build_world(client: TestClient, app: FastAPI) -> World:
     ids["probe_CR1"] = world["producer1"].ok(
         "POST", "/api/v1/probes", {"probe_id": "cr1", "owner_id": ids["P1"]}, 201
     )["id"]
-    admin_a.ok(
-        "POST",
-        f"/api/v1/probes/{ids['probe_VA']}/installations",
-        {"zone_id": ids["VA_frais"], "start": iso(brussels(D1, 0).replace(day=1))},
-        201,
-    )
-    world["producer1"].ok(
-        "POST",
-        f"/api/v1/probes/{ids['probe_CR1']}/installations",
-        {"cold_room_id": ids["CR1"], "start": iso(brussels(D1, 0).replace(day=1))},
-        201,
-    )
+    install_from_month_start(admin_a, ids["probe_VA"], zone_id=ids["VA_frais"])
+    install_from_month_start(world["producer1"], ids["probe_CR1"], cold_room_id=ids["CR1"])
 
     ids["DA"] = plan_delivery(
         world, "admin_a", "A", "driver_a", D1, "CR1", [("L1", "P1"), ("L2", "P2")]
     )
     ids["DB"] = plan_delivery(world, "admin_b", "B", "driver_b", D2, "CR3", [("L3", "P3")])
     return world
+
+
+def install_from_month_start(by: As, probe: int, **place: int) -> None:
+    """Install probe `probe` (its id) in a zone (`zone_id=`) or a cold room (`cold_room_id=`)
+    from the first of D1's month."""
+    since = {"start": iso(brussels(D1, 0).replace(day=1))}
+    by.ok("POST", f"/api/v1/probes/{probe}/installations", {**place, **since}, 201)
+
+
+def drop_stop(place_kind: str, place_name: str, address: str, at: datetime) -> dict[str, str]:
+    """The body of a drop to plan (POST /api/v1/deliveries/{id}/stops)."""
+    return {
+        "kind": "drop",
+        "place_kind": place_kind,
+        "place_name": place_name,
+        "address": address,
+        "planned_at": iso(at),
+    }
 
 
 def plan_delivery(
@@ -217,13 +225,7 @@ def plan_delivery(
     drop = by.ok(
         "POST",
         f"/api/v1/deliveries/{delivery}/stops",
-        {
-            "kind": "drop",
-            "place_kind": "shop",
-            "place_name": "Épicerie du coin",
-            "address": "Place du Marché 3, 4000 Liège",
-            "planned_at": iso(brussels(day, 10)),
-        },
+        drop_stop("shop", "Épicerie du coin", "Place du Marché 3, 4000 Liège", brussels(day, 10)),
         201,
     )["id"]
     ids[f"{coop}_pickup"], ids[f"{coop}_drop"] = pickup, drop
@@ -254,7 +256,12 @@ def reading(probe_id: str, channel: str, at: datetime, value: float, seq: int) -
 def run_delivery_a(world: World) -> None:
     """Delivery DA happens on D1: departs 06:50, pickup 07:05, drop 10:05, closed 10:30 (Brussels).
     The departure check uses temperatures the driver measured (no readings needed)."""
-    ids, driver = world.ids, world["driver_a"]
+    ids = world.ids
+    drive_delivery_a(world["driver_a"], ids, (ids["A_pickup"], ids["A_drop"]))
+
+
+def drive_delivery_a(driver: As, ids: dict[str, int], stops: tuple[int, int]) -> None:
+    """`run_delivery_a` by `driver`, through the API, for the pickup and drop `stops`."""
     url = f"/api/v1/deliveries/{ids['DA']}"
     departure = {
         "checked_at": iso(brussels(D1, 6, 50)),
@@ -262,8 +269,7 @@ def run_delivery_a(world: World) -> None:
     }
     driver.ok("POST", f"{url}/departure", departure)
     accept = [{"load_id": ids["L1"], "accepted": True}, {"load_id": ids["L2"], "accepted": True}]
-    for stop, at in (("A_pickup", brussels(D1, 7, 5)), ("A_drop", brussels(D1, 10, 5))):
-        driver.ok(
-            "POST", f"{url}/stops/{ids[stop]}/handover", {"at": iso(at), "decisions": accept}, 201
-        )
+    for stop, at in zip(stops, (brussels(D1, 7, 5), brussels(D1, 10, 5)), strict=True):
+        handover = {"at": iso(at), "decisions": accept}
+        driver.ok("POST", f"{url}/stops/{stop}/handover", handover, 201)
     driver.ok("POST", f"{url}/close", {"closed_at": iso(brussels(D1, 10, 30))})

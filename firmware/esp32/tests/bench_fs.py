@@ -96,71 +96,51 @@ def bench_naive_samples(n):
     return us / n, alloc, resident
 
 
-def bench_append_read(n):
-    q = FsQueue(root + "/rate_q")
+def append_read_rates(n, append, take):
+    """Entries per second: `append(i)` n times, then `take()` (how many it read, 0 at the
+    end) until the queue is empty."""
     t0 = time.ticks_us()
     for i in range(n):
-        q.append(1795320000 + i, 350, 0, 0, HAS_VALUE, 1)
+        append(i)
     append_us = time.ticks_diff(time.ticks_us(), t0)
     t0 = time.ticks_us()
     done = 0
     while True:
-        recs = q.peek(20)
-        if not recs:
+        got = take()
+        if not got:
             break
-        q.ack(recs[-1].seq)
-        done += len(recs)
-    read_us = time.ticks_diff(time.ticks_us(), t0)
+        done += got
+    return rate(n, append_us), rate(done, time.ticks_diff(time.ticks_us(), t0))
+
+
+def bench_append_read(n):
+    q = FsQueue(root + "/rate_q")
+
+    def take():
+        recs = q.peek(20)
+        if recs:
+            q.ack(recs[-1].seq)
+        return len(recs)
+
+    rates = append_read_rates(n, lambda i: q.append(1795320000 + i, 350, 0, 0, HAS_VALUE, 1), take)
     q.close()
-    return rate(n, append_us), rate(done, read_us)
+    return rates
 
 
 def bench_naive_append_read(n):
     q = NaiveQueue(root + "/naive_rate.json")
-    t0 = time.ticks_us()
-    for i in range(n):
+
+    def append(i):
         q.append({"s": i, "c": "air", "t": 1795320000000 + i * 1000, "v": 3.5})
-    append_us = time.ticks_diff(time.ticks_us(), t0)
-    t0 = time.ticks_us()
-    done = 0
-    while True:
-        got = q.pop(20)
-        if not got:
-            break
-        done += len(got)
-    return rate(n, append_us), rate(done, time.ticks_diff(time.ticks_us(), t0))
 
-
-class RAMBlockDev:
-    """A littlefs block device in RAM: the ESP32's flash filesystem, measurable here."""
-
-    def __init__(self, block_size, num_blocks):
-        self.block_size = block_size
-        self.data = bytearray(block_size * num_blocks)
-
-    def readblocks(self, block_num, buf, offset=0):
-        addr = block_num * self.block_size + offset
-        buf[:] = self.data[addr : addr + len(buf)]
-
-    def writeblocks(self, block_num, buf, offset=None):
-        addr = block_num * self.block_size + (offset or 0)
-        self.data[addr : addr + len(buf)] = buf
-
-    def ioctl(self, op, arg):
-        if op == 4:  # block count
-            return len(self.data) // self.block_size
-        if op == 5:  # block size
-            return self.block_size
-        if op == 6:  # erase
-            return 0
+    return append_read_rates(n, append, lambda: len(q.pop(20)))
 
 
 def littlefs_used(fill):
     import vfs
+    from ramdisk import mount_littlefs
 
-    dev = RAMBlockDev(4096, 160)  # 640 KiB partition, 4 KiB blocks as on the ESP32
-    vfs.VfsLfs2.mkfs(dev)
-    vfs.mount(vfs.VfsLfs2(dev), "/lfs")
+    mount_littlefs("/lfs", 160)  # 640 KiB partition, 4 KiB blocks as on the ESP32
     try:
         st = os.statvfs("/lfs")
         free0 = st[3]

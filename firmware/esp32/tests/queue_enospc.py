@@ -2,35 +2,10 @@
 # (tests/firmware/test_queue_crash.py), not deployed. Prints JSON.
 import json
 
-import vfs
 from fsqueue import HAS_VALUE, FsQueue
+from ramdisk import mount_littlefs
 
-
-class RAMBlockDev:
-    def __init__(self, block_size, num_blocks):
-        self.block_size = block_size
-        self.data = bytearray(block_size * num_blocks)
-
-    def readblocks(self, n, buf, off=0):
-        a = n * self.block_size + off
-        buf[:] = self.data[a : a + len(buf)]
-
-    def writeblocks(self, n, buf, off=None):
-        a = n * self.block_size + (off or 0)
-        self.data[a : a + len(buf)] = buf
-
-    def ioctl(self, op, arg):
-        if op == 4:
-            return len(self.data) // self.block_size
-        if op == 5:
-            return self.block_size
-        if op == 6:
-            return 0
-
-
-dev = RAMBlockDev(4096, 24)  # 96 KiB: far less than the queue's 512 KiB capacity
-vfs.VfsLfs2.mkfs(dev)
-vfs.mount(vfs.VfsLfs2(dev), "/lfs")
+mount_littlefs("/lfs", 24)  # 96 KiB: far less than the queue's 512 KiB capacity
 q = FsQueue("/lfs/q")
 seqs = []
 for i in range(12000):

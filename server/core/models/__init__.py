@@ -1,6 +1,7 @@
 """All tables. Importing this package registers every model on `Base.metadata` (Alembic)."""
 
 import server.core.models.alerts  # alert tables on Base.metadata
+import server.core.models.exports  # background export jobs on Base.metadata
 import server.core.models.records  # noqa: F401  (sealed records on Base.metadata)
 from server.core.models.auth import AccessToken, FailedLogin
 from server.core.models.base import Base, UTCDateTime, utcnow
@@ -26,7 +27,7 @@ from server.core.models.organisations import (
     Role,
     User,
 )
-from server.core.models.probes import Calibration, Installation, Probe
+from server.core.models.probes import Calibration, Installation, Probe, UnknownProbe
 
 __all__ = [
     "ROLES_BY_KIND",
@@ -54,6 +55,7 @@ __all__ = [
     "Stop",
     "StopKind",
     "UTCDateTime",
+    "UnknownProbe",
     "User",
     "Van",
     "VanPoolEntry",

@@ -28,6 +28,7 @@ class Decision(StrEnum):
     REDIRECT = "redirect"
     REJECT = "reject"
     DESTROY = "destroy"
+    RETURN_TO_PRODUCER = "return_to_producer"  # « retour au producteur »
 
 
 class Alert(IdKey, Base):

@@ -23,7 +23,9 @@ class AccessToken(IdKey, Base):
 
 
 class FailedLogin(IdKey, Base):
-    """One failed login, kept in the database so every worker counts the same failures."""
+    """One failed login, kept in the database so every worker counts the same failures; also
+    one public record check, under the e-mail "#record-check" (server/domain/sessions.py,
+    the same rate limiter)."""
 
     __tablename__ = "failed_login"
 

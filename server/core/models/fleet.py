@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.models.base import Base, IdKey
@@ -52,6 +52,10 @@ class ColdRoom(IdKey, Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     category: Mapped[str] = mapped_column(String(50))  # product category (alerts profile code)
     address: Mapped[str | None] = mapped_column(String(500))
+    # A storage temperature stricter than the category's (a product's label, AFSCA G-007),
+    # and why (« étiquette du fromage au lait cru : ≤ 4 °C »): alerts/limits.py applies it.
+    label_max_c: Mapped[float | None] = mapped_column(Float)
+    label_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class ColdRoomLoan(IdKey, Base):

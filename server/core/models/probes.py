@@ -1,10 +1,11 @@
-"""Probes, where they were installed over time, and their calibrations."""
+"""Probes, where they were installed over time, their calibrations, and the probe ids heard
+on the broker that nobody registered."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, String
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.models.base import Base, IdKey, utcnow
@@ -56,6 +57,20 @@ class Calibration(IdKey, Base):
     reference_reading_c: Mapped[float | None] = mapped_column(Float)
     probe_reading_c: Mapped[float | None] = mapped_column(Float)
     reference_certificate: Mapped[str | None] = mapped_column(String(200))
-    result: Mapped[str | None] = mapped_column(String(10))  # server/domain/calibration.py Result
+    result: Mapped[str | None] = mapped_column(String(10))  # server/core/calibration.py Result
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnknownProbe(IdKey, Base):
+    """A probe id that sent readings but is not registered (server/domain/unknown_probes.py):
+    when it was first and last heard (arrival, UTC), how many readings, on which topic. At
+    most a few hundred rows, the most recently heard; registering the probe removes its row."""
+
+    __tablename__ = "unknown_probe"
+
+    probe_id: Mapped[str] = mapped_column(String(32), unique=True)  # the id on the wire
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime] = mapped_column(index=True)
+    readings: Mapped[int] = mapped_column(Integer)
+    last_topic: Mapped[str] = mapped_column(String(300))

@@ -20,7 +20,7 @@
     percent.textContent = s.percent_text;
     state.textContent = s.text;
     box.setAttribute("data-state", s.state);
-    if (s.state === "done") { line.hidden = false; link.focus(); }
+    if (s.state === "done" && s.download) { line.hidden = false; link.focus(); }
   }
 
   function poll() {

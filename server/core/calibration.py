@@ -17,6 +17,10 @@ ACCEPTANCE_LIMIT_C: Final = 1.0  # EN 12830 maximum error, docs/sources.md#en-12
 # Readings a verification can have: EN 12830 covers −80 °C…+85 °C (same section).
 READING_MIN_C: Final = -80.0
 READING_MAX_C: Final = 85.0
+# How often a probe is verified at least (EN 13486 leaves the period to the operator): our
+# HACCP choice, the industry practice of at least once a year (docs/sources.md#en-13486-
+# periodic-verification, hardware/calibration.md "When"); the HACCP plan states it.
+VERIFICATION_INTERVAL_MONTHS: Final = 12
 
 FAIL_MEANING_FR: Final = (
     "Échec : l'écart dépasse ±1 °C (EN 12830). La sonde ne peut plus servir aux "
