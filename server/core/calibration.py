@@ -22,22 +22,10 @@ READING_MAX_C: Final = 85.0
 # periodic-verification, hardware/calibration.md "When"); the HACCP plan states it.
 VERIFICATION_INTERVAL_MONTHS: Final = 12
 
-FAIL_MEANING_FR: Final = (
-    "Échec : l'écart dépasse ±1 °C (EN 12830). La sonde ne peut plus servir aux "
-    "enregistrements HACCP : elle doit être réparée ou remplacée, puis vérifiée à nouveau."
-)
-FAIL_MEANING_EN: Final = (
-    "Fail: the error exceeds ±1 °C (EN 12830). The probe may no longer be used for HACCP "
-    "records: it must be repaired or replaced, then verified again."
-)
-
-
 class Result(StrEnum):
     PASS = "pass"
     FAIL = "fail"
 
-
-RESULT_FR: Final = {Result.PASS: "conforme", Result.FAIL: "non conforme"}
 
 
 def verdict(reference_c: float, probe_c: float) -> Result:

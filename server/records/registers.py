@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from server.core.calibration import FAIL_MEANING_FR, RESULT_FR, Result, is_overdue
+from server.core.calibration import Result, is_overdue
 from server.core.models import Calibration, Probe
 from server.records.formats import decimal, spreadsheet_csv
 from server.records.timefmt import local
@@ -67,7 +67,7 @@ def calibration_rows(
         else:
             state = said["register_up_to_date"]
         if calibration.result == Result.FAIL and newest:
-            state = f"{state} — {FAIL_MEANING_FR}"
+            state = f"{state} — {said['register_fail_meaning']}"
         rows.append(
             [
                 probe.probe_id,
@@ -78,7 +78,7 @@ def calibration_rows(
                 _reading(calibration.reference_reading_c),
                 _reading(calibration.probe_reading_c),
                 f"{calibration.offset:+.2f}".replace(".", ","),
-                RESULT_FR.get(Result(calibration.result), "—") if calibration.result else "—",
+                value(calibration.result) or "—",
                 calibration.performed_by,
                 calibration.next_due.strftime("%d/%m/%Y") if calibration.next_due else "—",
                 state,

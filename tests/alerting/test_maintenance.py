@@ -202,7 +202,7 @@ def test_the_register_shows_the_new_fields(offline_site: Site) -> None:
         "ecart_applique_c",
         "resultat",
     ]
-    assert fields[4:9] == ["BELAC 2-123 n° 2026-0815", "-18.00", "-16.40", "-0.20", "non conforme"]
+    assert fields[4:9] == ["BELAC 2-123 n° 2026-0815", "-18,00", "-16,40", "-0,20", "non conforme"]
     assert fields[-1].startswith("EN RETARD") and "remplacée" in fields[-1]
     assert registers.overdue(rows) == rows
     pdf = io.BytesIO()
