@@ -121,7 +121,7 @@ def svg_chart(
                 )
             if value != previous:  # each value in text: in the margin, or where it starts
                 if len(steps) == 1:
-                    where = f'x="{WIDTH - PAD_X + 2}" y="{ly + 4:.1f}"'
+                    where = f'x="{WIDTH - 1}" y="{ly + 4:.1f}" text-anchor="end"'
                 else:
                     where = f'x="{x1 + 2:.1f}" y="{ly - 3:.1f}"'
                 parts.append(f'<text {where} class="axis">{escape(celsius(value, lang))}</text>')
