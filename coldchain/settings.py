@@ -86,10 +86,18 @@ class ServerSettings(BaseModel):
     session_cookie_name: str = "coldchain_session"
     session_cookie_secure: bool = False  # set True behind HTTPS
     token_lifetime_h: int = Field(12, ge=1, le=24 * 90)
-    # Failed logins allowed in the window before refusing, per account and per client IP.
+    # Login rate limits (server/domain/sessions.py). Per account: after this many failures
+    # in the window, each attempt waits 1 s after the last failure, then 2, 4, 8 … up to
+    # login_max_delay_s (no lockout: the right password works once the wait is over).
+    # Per client IP: this many failures in the window, then HTTP 429 until the oldest leaves.
     login_window_s: int = Field(900, ge=10)
     login_max_failures_account: int = Field(5, ge=1)
+    login_max_delay_s: int = Field(60, ge=1)
     login_max_failures_ip: int = Field(20, ge=1)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks,
+    # like uvicorn's forwarded_allow_ips; "*" trusts everyone: only behind a proxy that
+    # overwrites them). Empty: the TCP peer is the client, whatever the headers say.
+    forwarded_allow_ips: list[str] = []
     # Public record checks (the page a sealed record's QR code opens) allowed per client IP in
     # the same window, counted by the same limiter (server/domain/sessions.py).
     record_checks_per_ip: int = Field(30, ge=1)

@@ -3,6 +3,8 @@
 A failed write is retried with exponential backoff (0.5 s doubling to `max_backoff_s`), the
 spool keeps growing meanwhile. A batch the sink refuses for good (HTTP 400: a malformed or
 conflicting point) is moved to the quarantine, so one bad point cannot block the rest.
+A reading for a (probe, channel, time) the sink already holds with other fields never
+replaces it: the sink keeps it aside as a conflict, counted here (first write wins).
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ class Drainer:
         self._last_batch = len(readings)
         started = time.perf_counter()
         try:
-            self.sink.write(readings)
+            conflicts = self.sink.write_first(readings)
         except SinkRejected as exc:
             log.error("ALARM sink refused %d readings for good: %s; moved to quarantine",
                       len(readings), exc)  # fmt: skip
@@ -115,6 +117,14 @@ class Drainer:
             log.log(level, "sink write of %d readings failed (%s); %d spooled; retry in %.1f s",
                     len(readings), exc, self.spool.depth(), self.backoff_s)  # fmt: skip
             return False
+        if conflicts:
+            # First write wins: the stored readings stay; the sink kept each conflict aside.
+            self.metrics.conflicts.inc(len(conflicts))
+            for c in conflicts[:10]:
+                log.warning("ALARM conflicting reading for %s/%s at %d: stored %r (seq %d), "
+                            "new %r (seq %d) kept aside", c.new.probe_id, c.new.channel,
+                            c.new.time_ms, c.stored.value, c.stored.seq, c.new.value,
+                            c.new.seq)  # fmt: skip
         self.metrics.sink_latency.observe(time.perf_counter() - started)
         self.metrics.sink_points.inc(len(readings))
         if self.backoff_s:

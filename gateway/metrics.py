@@ -94,6 +94,11 @@ class GatewayMetrics:
             "coldchain_gateway_sink_rejected_readings",
             "Readings the sink refused for good (moved to quarantine)", registry=r,
         )  # fmt: skip
+        self.conflicts = Counter(
+            "coldchain_gateway_conflicting_readings",
+            "Readings for a stored (probe, channel, time) with other fields: the stored one "
+            "stays, the new one is kept aside as a conflict", registry=r,
+        )  # fmt: skip
         self.lag = BulkHistogram(
             "coldchain_gateway_ingestion_lag_seconds",
             "Arrival time minus device time of each reading", _LAG_BUCKETS, r,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from coldchain import __version__, clock
 from coldchain.readingstore.base import ReadingStore
@@ -110,4 +111,10 @@ def create_app(
         max_bytes=settings.server.max_body_bytes,
         default_language=settings.server.default_language,
     )
+    if settings.server.forwarded_allow_ips:
+        # Outermost: every part (the login's per-address limit first) sees the client that
+        # a trusted proxy forwarded; anyone else's X-Forwarded-For is ignored.
+        app.add_middleware(
+            ProxyHeadersMiddleware, trusted_hosts=settings.server.forwarded_allow_ips
+        )
     return app

@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         host=args.host or settings.server.host,
         port=args.port or settings.server.port,
         workers=args.workers,
-        proxy_headers=True,  # client IPs behind a reverse proxy (failed-login limits per IP)
+        # X-Forwarded-For is believed from `server.forwarded_allow_ips` only, by the app
+        # itself (server/app.py); uvicorn's own default would trust 127.0.0.1.
+        proxy_headers=False,
         log_level="info",
     )
     return 0

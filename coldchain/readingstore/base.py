@@ -7,7 +7,9 @@ the same way for the same data (tests/gateway/ checks it).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from coldchain.protocol import Reading
@@ -45,13 +47,56 @@ class SinkRejected(SinkError):
     """The sink refused the batch for good (malformed point, type conflict): retrying is useless."""
 
 
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A reading that arrived for a (probe, channel, time) already stored with other fields.
+
+    The stored reading stays as it is (first write wins); the new one is kept aside with it.
+    `received_ms` is when the store saw the new one.
+    """
+
+    stored: Reading
+    new: Reading
+    received_ms: int
+
+
+def fingerprint(r: Reading) -> str:
+    """A short, stable digest of a reading's fields besides its identity: two conflicting
+    readings with the same fingerprint are the same conflict (a retried batch), kept once."""
+    text = f"{r.seq}|{r.value!r}|{r.fault}|{int(r.clock_synced)}"
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def first_writes(
+    readings: Sequence[Reading], stored: dict[tuple[str, str, int], Reading], received_ms: int
+) -> tuple[list[Reading], list[Conflict]]:
+    """Split a batch against what is stored: the readings to write (new keys, first in the
+    batch wins), and the conflicts (a key stored, or earlier in the batch, with other fields).
+    Identical readings are duplicates: in neither list. `stored` is updated with the new ones."""
+    new: list[Reading] = []
+    conflicts: list[Conflict] = []
+    for r in readings:
+        kept = stored.get(r.key)
+        if kept is None:
+            stored[r.key] = r
+            new.append(r)
+        elif kept != r:
+            conflicts.append(Conflict(kept, r, received_ms))
+    return new, conflicts
+
+
 class ReadingSink(Protocol):
     """Where the gateway's drainer writes batches: SQLite, InfluxDB 1.x, or /api/v2/write.
 
     `write` returns only once the sink has confirmed the whole batch (synchronously), and is
     idempotent on (probe, channel, time_ms). It raises `SinkError` otherwise.
+    `write_first` does the same and never changes a stored reading: a reading for a stored
+    (probe, channel, time_ms) with other fields is a conflict, kept aside by the sink and
+    returned (only conflicts not already kept: a retried batch returns none again).
     """
 
     def write(self, readings: Sequence[Reading]) -> int: ...
+
+    def write_first(self, readings: Sequence[Reading]) -> list[Conflict]: ...
 
     def close(self) -> None: ...

@@ -7,7 +7,10 @@ a fault) and `clock_synced` (boolean); the point's time is the device time in na
 
 - `InfluxV2Sink`: influxdb-client's write API, SYNCHRONOUS, to /api/v2/write (InfluxDB 2.x,
   3.x, Cloud, 1.8+; VictoriaMetrics implements it too).
-- `InfluxV1Sink`: the v1 /write endpoint (InfluxDB 1.x before 1.8), gzip.
+- `InfluxV1Sink`: the v1 /write endpoint (InfluxDB 1.x before 1.8), gzip. First write wins:
+  before each batch it reads the stored points of the batch's probes and time range (one
+  query), writes only new keys, and keeps conflicts in the `reading_conflict` measurement in
+  the same /write request.
 - `InfluxQLReadingStore`: reads back with InfluxQL over /query (1.x; 2.x with a DBRP mapping
   and a token; 3.x).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -24,9 +28,16 @@ from urllib.parse import urlencode
 import urllib3
 
 from coldchain.protocol import CHANNELS, PROBE_ID_RE, Reading
-from coldchain.readingstore.base import SinkError, SinkRejected
+from coldchain.readingstore.base import (
+    Conflict,
+    SinkError,
+    SinkRejected,
+    fingerprint,
+    first_writes,
+)
 
 MEASUREMENT = "reading"
+CONFLICT_MEASUREMENT = "reading_conflict"
 NS_PER_MS = 1_000_000
 
 # Statuses after which a retry cannot succeed: the points themselves are refused.
@@ -60,6 +71,26 @@ def line(r: Reading) -> str:
 
 def lines(readings: Sequence[Reading]) -> bytes:
     return ("\n".join(line(r) for r in readings)).encode()
+
+
+def conflict_line(c: Conflict) -> str:
+    """A kept conflict: series (channel, probe, digest of the new reading), the reading's time;
+    the stored fields as `stored_*`, the new ones as they came, and when it was received. The
+    same conflict sent again is the same point."""
+    fields = []
+    for prefix, r in (("stored_", c.stored), ("", c.new)):
+        if r.value is not None:
+            fields.append(f"{prefix}value={float(r.value)!r}")
+        fields.append(f"{prefix}seq={r.seq}i")
+        if r.fault is not None:
+            fields.append(f"{prefix}fault={_string_field(r.fault)}")
+        fields.append(f"{prefix}clock_synced=" + ("true" if r.clock_synced else "false"))
+    fields.append(f"received_ms={c.received_ms}i")
+    r = c.new
+    return (
+        f"{CONFLICT_MEASUREMENT},channel={_tag(r.channel)},digest={fingerprint(r)},"
+        f"probe={_tag(r.probe_id)} {','.join(fields)} {r.time_ms * NS_PER_MS}"
+    )
 
 
 def _raise_for_status(status: int, body: bytes, what: str) -> None:
@@ -127,19 +158,91 @@ class InfluxV1Sink:
         if self._post(f"{self.url}/query", fields=fields).status < 300:
             self._database_ready = True
 
+    def _select(self, q: str) -> Iterator[dict[str, Any]]:
+        """Series of an InfluxQL answer; any failure is a `SinkError` (the batch is retried)."""
+        fields = {k: v for k, v in self.params.items() if k != "precision"}
+        fields |= {"q": q, "epoch": "ms"}
+        try:
+            resp = self._http.request("POST", f"{self.url}/query", fields=fields)
+        except urllib3.exceptions.HTTPError as exc:
+            raise SinkError(f"InfluxDB unreachable: {exc}") from exc
+        if resp.status >= 300:
+            raise SinkError(f"InfluxDB /query: HTTP {resp.status}: {resp.data[:300]!r}")
+        for result in json.loads(resp.data).get("results", []):
+            if "error" in result and "database not found" not in result["error"]:
+                raise SinkError(f"InfluxDB /query: {result['error']}")
+            yield from result.get("series", [])
+
+    def _source(self, measurement: str) -> str:
+        rp = self.params.get("rp")
+        return f'"{rp}"."{measurement}"' if rp else f'"{measurement}"'
+
+    @staticmethod
+    def _batch_where(readings: Sequence[Reading]) -> str:
+        probes = "|".join(sorted({_check_probe(r.probe_id) for r in readings}))
+        start = min(r.time_ms for r in readings)
+        end = max(r.time_ms for r in readings)
+        return f'WHERE "probe" =~ /^({probes})$/ AND time >= {start}ms AND time <= {end}ms'
+
+    def _stored(self, readings: Sequence[Reading]) -> dict[tuple[str, str, int], Reading]:
+        """The stored points of the batch's probes over its time range: one query."""
+        q = (
+            f"SELECT {_FIELDS} FROM {self._source(MEASUREMENT)} {self._batch_where(readings)} "
+            'GROUP BY "probe", "channel"'
+        )
+        stored = {}
+        for series in self._select(q):
+            tags = series["tags"]
+            for values in series.get("values", []):
+                r = _point(tags["probe"], tags["channel"], series["columns"], values)
+                stored[r.key] = r
+        return stored
+
+    def _kept(self, conflicts: Sequence[Conflict]) -> set[tuple[str, str, int, str]]:
+        """Conflicts already kept (a retried batch), as (probe, channel, time_ms, digest)."""
+        q = (
+            f'SELECT "seq" FROM {self._source(CONFLICT_MEASUREMENT)} '
+            f'{self._batch_where([c.new for c in conflicts])} GROUP BY "probe", "channel", "digest"'
+        )
+        kept = set()
+        for series in self._select(q):
+            tags = series["tags"]
+            for values in series.get("values", []):
+                kept.add((tags["probe"], tags["channel"], int(values[0]), tags["digest"]))
+        return kept
+
     def write(self, readings: Sequence[Reading]) -> int:
+        self.write_first(readings)
+        return len(readings)
+
+    def write_first(self, readings: Sequence[Reading]) -> list[Conflict]:
+        """Write the readings whose key is not stored yet, and the conflicts (a stored key with
+        other fields) to `reading_conflict`, in one /write. Returns the conflicts not kept before.
+
+        Check then write: right for one writer (the gateway's single drainer). A retried batch
+        finds its own points stored and identical: duplicates, not conflicts."""
         if not readings:
-            return 0
+            return []
         if not self._database_ready:
             self._ensure_database()
-        body = lines(readings)
+        new, conflicts = first_writes(readings, self._stored(readings), int(time.time() * 1000))
+        if conflicts:
+            kept = self._kept(conflicts)
+            conflicts = [c for c in conflicts if (*c.new.key, fingerprint(c.new)) not in kept]
+        if new or conflicts:
+            self._post_lines(
+                "\n".join([*(line(r) for r in new), *(conflict_line(c) for c in conflicts)])
+            )
+        return conflicts
+
+    def _post_lines(self, text: str) -> None:
+        body = text.encode()
         headers = {"Content-Type": "text/plain; charset=utf-8"}
         if self.gzip_body:
             body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
         resp = self._post(f"{self.url}/write?{urlencode(self.params)}", body=body, headers=headers)
         _raise_for_status(resp.status, resp.data, "InfluxDB /write")
-        return len(readings)
 
     def close(self) -> None:
         self._http.clear()
@@ -204,6 +307,13 @@ class InfluxV2Sink:
             raise SinkError(f"/api/v2/write unreachable: {exc}") from exc
         return len(readings)
 
+    def write_first(self, readings: Sequence[Reading]) -> list[Conflict]:
+        """NOT checked yet: writes the batch as `write` does (a later point with the same series
+        and time overwrites in InfluxDB 2.x; VictoriaMetrics keeps one by its dedup rule).
+        VictoriaMetrics serves no InfluxQL /query to read the batch's points back first."""
+        self.write(readings)
+        return []
+
     def close(self) -> None:
         self._client.close()  # type: ignore[no-untyped-call]
 
@@ -244,6 +354,20 @@ def _where(
     return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
+def _point(probe: str, channel: str, columns: list[str], values: list[Any]) -> Reading:
+    row = dict(zip(columns, values, strict=True))
+    value = row.get("value")
+    return Reading(
+        probe_id=probe,
+        channel=channel,
+        time_ms=int(row["time"]),
+        seq=int(row["seq"]),
+        value=None if value is None else float(value),
+        fault=row.get("fault"),
+        clock_synced=row.get("clock_synced") is not False,
+    )
+
+
 class InfluxQLReadingStore:
     """`ReadingStore` over InfluxDB's /query (InfluxQL), for 1.x, 2.x (DBRP) and 3.x."""
 
@@ -282,19 +406,7 @@ class InfluxQLReadingStore:
                     raise RuntimeError(f"InfluxQL error: {result['error']}")
                 yield from result.get("series", [])
 
-    @staticmethod
-    def _reading(probe: str, channel: str, columns: list[str], values: list[Any]) -> Reading:
-        row = dict(zip(columns, values, strict=True))
-        value = row.get("value")
-        return Reading(
-            probe_id=probe,
-            channel=channel,
-            time_ms=int(row["time"]),
-            seq=int(row["seq"]),
-            value=None if value is None else float(value),
-            fault=row.get("fault"),
-            clock_synced=row.get("clock_synced") is not False,
-        )
+    _reading = staticmethod(_point)
 
     def readings(
         self, probe_id: str, start_ms: int, end_ms: int, channel: str | None = None

@@ -1,18 +1,22 @@
 """The embedded reading store: one SQLite file, for a single cooperative and the one-command start.
 
-`(probe, channel, time_ms)` is the primary key, so writing a reading twice leaves one row
-(the later write wins, as an InfluxDB point with the same series and time would). WAL mode
-lets the gateway write while the server reads, from other threads or processes.
+`(probe, channel, time_ms)` is the primary key, so writing a reading twice leaves one row.
+The first write wins: a later reading for a stored key with other fields never changes the
+row; it is kept in `reading_conflict` with the stored one (same transaction). WAL mode lets
+the gateway write while the server reads, from other threads or processes.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from coldchain.protocol import Reading
+from coldchain.readingstore.base import Conflict, fingerprint, first_writes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reading (
@@ -26,15 +30,46 @@ CREATE TABLE IF NOT EXISTS reading (
     PRIMARY KEY (probe, channel, time_ms)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reading_probe_time ON reading (probe, time_ms);
+CREATE TABLE IF NOT EXISTS reading_conflict (
+    probe TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    digest TEXT NOT NULL,  -- fingerprint() of the new reading: one row per distinct conflict
+    stored_seq INTEGER NOT NULL,
+    stored_value REAL,
+    stored_fault TEXT,
+    stored_clock_synced INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    value REAL,
+    fault TEXT,
+    clock_synced INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (probe, channel, time_ms, digest)
+) WITHOUT ROWID;
 """
 
-_UPSERT = """
+# First write wins: a stored row is never updated.
+_INSERT = """
 INSERT INTO reading (probe, channel, time_ms, seq, value, fault, clock_synced)
 VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (probe, channel, time_ms) DO UPDATE SET
-    seq = excluded.seq, value = excluded.value, fault = excluded.fault,
-    clock_synced = excluded.clock_synced
+ON CONFLICT (probe, channel, time_ms) DO NOTHING
 """
+# The stored rows of a batch's keys, in one statement (a primary-key seek per key).
+_STORED = """
+SELECT r.probe, r.channel, r.time_ms, r.seq, r.value, r.fault, r.clock_synced
+FROM json_each(?) AS j
+JOIN reading AS r ON r.probe = j.value->>0 AND r.channel = j.value->>1 AND r.time_ms = j.value->>2
+"""
+_INSERT_CONFLICT = """
+INSERT OR IGNORE INTO reading_conflict (probe, channel, time_ms, digest,
+    stored_seq, stored_value, stored_fault, stored_clock_synced,
+    seq, value, fault, clock_synced, received_ms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_CONFLICT_COLUMNS = (
+    "probe, channel, time_ms, stored_seq, stored_value, stored_fault, stored_clock_synced, "
+    "seq, value, fault, clock_synced, received_ms"
+)
 
 _COLUMNS = "probe, channel, time_ms, seq, value, fault, clock_synced"
 
@@ -80,18 +115,56 @@ class SqliteReadingStore:
 
     def write(self, readings: Iterable[Reading]) -> int:
         """Store readings idempotently in one transaction; returns how many were given."""
-        rows = [to_row(r) for r in readings]
+        batch = list(readings)
+        self.write_first(batch)
+        return len(batch)
+
+    def write_first(self, readings: Sequence[Reading]) -> list[Conflict]:
+        """Store the readings whose key is new, in one transaction; a reading for a stored key
+        with other fields is kept in `reading_conflict` (the stored row unchanged). Returns the
+        conflicts recorded now (one already kept, from a retried batch, is not returned again)."""
+        if not readings:
+            return []
+        keys = json.dumps(list({r.key: None for r in readings}), separators=(",", ":"))
+        received_ms = int(time.time() * 1000)
+        recorded: list[Conflict] = []
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.executemany(_UPSERT, rows)
+                stored = {}
+                for row in conn.execute(_STORED, (keys,)):
+                    reading = from_row(row)
+                    stored[reading.key] = reading
+                new, conflicts = first_writes(readings, stored, received_ms)
+                conn.executemany(_INSERT, [to_row(r) for r in new])
+                for c in conflicts:
+                    old = to_row(c.stored)
+                    cur = conn.execute(
+                        _INSERT_CONFLICT,
+                        (*old[:3], fingerprint(c.new), *old[3:], *to_row(c.new)[3:], received_ms),
+                    )
+                    if cur.rowcount:
+                        recorded.append(c)
             except BaseException:
                 # Broad on purpose: any exit, KeyboardInterrupt included, must end the transaction
                 # (or the connection keeps the write lock). Nothing is swallowed: re-raised.
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
-        return len(rows)
+            conn.execute("COMMIT")
+        return recorded
+
+    def conflicts(self, limit: int = 100) -> list[Conflict]:
+        """Kept conflicts, newest first."""
+        sql = f"SELECT {_CONFLICT_COLUMNS} FROM reading_conflict ORDER BY received_ms DESC LIMIT ?"
+        with self._lock:
+            rows = self._conn.execute(sql, (limit,)).fetchall()
+        out = []
+        for probe, channel, t, s_seq, s_val, s_fault, s_sync, seq, val, fault, sync, rec in rows:
+            stored = from_row((probe, channel, t, s_seq, s_val, s_fault, s_sync))
+            new = from_row((probe, channel, t, seq, val, fault, sync))
+            out.append(Conflict(stored, new, int(rec)))
+        return out
 
     def readings(
         self, probe_id: str, start_ms: int, end_ms: int, channel: str | None = None

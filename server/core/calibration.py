@@ -22,10 +22,10 @@ READING_MAX_C: Final = 85.0
 # periodic-verification, hardware/calibration.md "When"); the HACCP plan states it.
 VERIFICATION_INTERVAL_MONTHS: Final = 12
 
+
 class Result(StrEnum):
     PASS = "pass"
     FAIL = "fail"
-
 
 
 def verdict(reference_c: float, probe_c: float) -> Result:

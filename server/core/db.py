@@ -37,6 +37,25 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def release(session: Session) -> None:
+    """End the session's transaction before slow work (hashing a password), so that no lock
+    is held meanwhile (on SQLite a writer's transaction holds the database's one write lock
+    from its start); the next statement begins a new transaction, a writer's again. Nothing
+    may be pending: what was read stays loaded (sessions do not expire on commit)."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("release() with unsaved changes")
+    session.commit()
+
+
+def begin_writing(session: Session) -> None:
+    """End the session's transaction (as `release`) and begin the next one as a writer's
+    (SQLite: BEGIN IMMEDIATE, waiting up to the busy timeout for the write lock), even in a
+    reading request's session: a deferred transaction that reads and then writes fails at
+    once when another writer committed meanwhile. Keep such a transaction short."""
+    release(session)
+    session.connection(execution_options={WRITE: True})
+
+
 def make_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":

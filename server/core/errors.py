@@ -129,6 +129,8 @@ def error_response(
     if details is not None:
         body["details"] = details
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 429 and isinstance(params.get("seconds"), int):
+        headers = {"Retry-After": str(params["seconds"])}  # a login's wait (domain/sessions.py)
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import threading
+from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,8 +15,26 @@ from itsdangerous import BadSignature, Signer
 from coldchain.settings import ServerSettings
 
 
+class BoundedHasher(PasswordHasher):
+    """argon2id computing at most a few hashes at a time in this process (one per CPU, at
+    least two): a burst of logins queues here instead of asking for 64 MiB per request at
+    once and sharing the CPUs thirty ways. Never call it inside a transaction (it waits)."""
+
+    def __init__(self, time_cost: int, memory_cost: int) -> None:
+        super().__init__(time_cost=time_cost, memory_cost=memory_cost)
+        self._slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        with self._slots:
+            return super().hash(password, salt=salt)
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self._slots:
+            return super().verify(hash, password)
+
+
 def password_hasher(settings: ServerSettings) -> PasswordHasher:
-    return PasswordHasher(
+    return BoundedHasher(
         time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
     )
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from server.core.access import Viewer, require
 from server.core.crud import commit, insert
+from server.core.db import release
 from server.core.errors import ApiError, Both, conflict, invalid
 from server.core.models import (
     ROLES_BY_KIND,
@@ -40,7 +41,11 @@ def full_name(session: Session, user_id: int | None) -> str | None:
 
 def managed_organisations(session: Session, viewer: Viewer) -> dict[int, Organisation]:
     """The organisations whose people the viewer manages: those they administer (by name),
-    then the member producers of the cooperatives among them (by name)."""
+    then the member producers of the cooperatives among them (by name); every organisation
+    for the superuser (by name)."""
+    if viewer.is_superuser:
+        everyone = session.scalars(select(Organisation).order_by(Organisation.name))
+        return {o.id: o for o in everyone}
     administered = list(
         session.scalars(
             select(Organisation)
@@ -111,7 +116,11 @@ def create_user(
     the producer belongs to)."""
     for grant in memberships:
         _may_grant(session, viewer, grant)
-    user = User(email=email, full_name=full_name, password_hash=hasher.hash(password))
+    release(session)  # no transaction (on SQLite: the write lock) open while hashing
+    password_hash = hasher.hash(password)
+    for grant in memberships:  # checked again in the writing transaction: still allowed
+        _may_grant(session, viewer, grant)
+    user = User(email=email, full_name=full_name, password_hash=password_hash)
     distinct = {(g.organisation_id, g.role): g for g in memberships}
     user.memberships = [Membership(organisation_id=o, role=r) for o, r in distinct]
     return insert(

@@ -1,7 +1,8 @@
 """The cooperative admin's forms: a van and its zones, a cold room, a user with a role
 (the probe forms: server/pages/admin_probes.py). Each builds the API's schema from what was
 typed and calls the domain service the API calls (server/domain/fleet.py, users.py): one
-rule for each thing. Only admins (of a cooperative or producer) reach them; the form
+rule for each thing. Only admins (of a cooperative or producer) reach them (the users'
+forms: the installation superuser too, for every organisation); the form
 layouts and the shared plumbing are in server/pages/admin_forms.py. The users' page
 (/admin/users) also deactivates and reactivates accounts and grants and removes roles."""
 
@@ -21,7 +22,14 @@ from server.domain import categories, fleet, users
 from server.pages import i18n
 from server.pages.admin_forms import Field, Form, Page, filled, options, owner, show, submit
 from server.pages.home_pages import role_page
-from server.pages.web import CsrfChecked, NavLink, decimal, visible_or_404
+from server.pages.web import (
+    CsrfChecked,
+    NavLink,
+    administers,
+    allowed_visitor,
+    decimal,
+    visible_or_404,
+)
 from server.schemas.common import IdPath
 from server.schemas.registry import (
     ColdRoomIn,
@@ -212,7 +220,7 @@ def role_fields(request: Request, where: dict[int, Organisation]) -> list[Field]
 
 
 def user_page(request: Request, session: SessionDep) -> Page:
-    visit = role_page(request, session, Role.ADMIN)
+    visit = allowed_visitor(request, session, administers)  # the superuser too: first admins
     fields = [
         Field("full_name", "full_name"),
         Field("email", "email", "email", maxlength=254),
@@ -226,7 +234,10 @@ def user_page(request: Request, session: SessionDep) -> Page:
 
 @router.get("/users/new", response_class=HTMLResponse)
 def new_user(request: Request, session: SessionDep) -> Response:
-    return show(request, user_page(request, session))
+    page = user_page(request, session)
+    # « Créer son administrateur » on /admin (the superuser's organisations) chooses both.
+    page.form.values = filled(dict(request.query_params), "organisation_id", "role")
+    return show(request, page)
 
 
 @router.post("/users")
@@ -254,7 +265,7 @@ def people_page(request: Request, session: SessionDep, acting_on: int | None = N
     """The people of the organisations the visitor manages, each with their status, their
     roles there and the buttons; `acting_on` is the user whose form failed (its error is
     shown in their row)."""
-    visit = role_page(request, session, Role.ADMIN)
+    visit = allowed_visitor(request, session, administers)
     where = users.managed_organisations(session, visit.viewer)
     query = users.people_of(where).order_by(None).order_by(User.full_name, User.id)
     people = list(session.scalars(query))

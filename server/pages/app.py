@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from server.pages import (
+    admin_organisations,
     admin_pages,
     admin_probes,
     alert_pages,
@@ -56,6 +57,7 @@ PAGES: tuple[PageModule, ...] = (
     live_pages,
     inspection_pages,
     admin_pages,
+    admin_organisations,
     admin_probes,
     verification_pages,
 )

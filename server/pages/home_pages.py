@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -29,11 +29,11 @@ from server.core.models import (
 )
 from server.core.models.records import SealedRecord
 from server.core.validation_fr import problem
-from server.domain import fleet, sessions, unknown_probes
+from server.domain import fleet, sessions, unknown_probes, users
 from server.domain.deliveries import seen_with_van_and_driver
 from server.domain.place_readings import Place
 from server.domain.place_readings import series as readings_of
-from server.pages import charts, i18n, live_pages
+from server.pages import admin_organisations, charts, i18n, live_pages
 from server.pages.admin_forms import places
 from server.pages.web import (
     CsrfChecked,
@@ -41,6 +41,7 @@ from server.pages.web import (
     NavLink,
     NeedLogin,
     Visitor,
+    administers,
     allowed_visitor,
     home_of,
     render,
@@ -102,7 +103,8 @@ def login(
         )
     except ApiError as refused:
         key = "too_many_attempts" if refused.status == 429 else "invalid_credentials"
-        return render(request, "login.html", None, refused.status, email=email, error=words[key])
+        error = words[key].format(**refused.params)  # the seconds to wait, when refused
+        return render(request, "login.html", None, refused.status, email=email, error=error)
     redirect = see_other("/")
     sessions.set_cookie(redirect, settings, signed_in)
     return redirect
@@ -187,7 +189,7 @@ def hygiene(request: Request, session: SessionDep, store: StoreDep) -> Response:
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin(request: Request, session: SessionDep) -> Response:
-    visit = role_page(request, session, Role.ADMIN)
+    visit = allowed_visitor(request, session, administers)
     viewer = visit.viewer
     seen = fleet.seen_by(session, viewer)
     probes = session.execute(
@@ -197,6 +199,13 @@ def admin(request: Request, session: SessionDep) -> Response:
         .order_by(Probe.probe_id)
     ).all()
     admin_orgs = viewer.orgs_with(Role.ADMIN)
+    superuser: dict[str, Any] = {}
+    if viewer.is_superuser:  # the installation's account: the organisations, everyone
+        admin_orgs = set(users.managed_organisations(session, viewer))
+        superuser = {
+            "organisations": admin_organisations.listing(session, visit),
+            "organisation_form": admin_organisations.organisation_form(request),
+        }
     members = session.execute(
         select(User, Membership, Organisation)
         .join(Membership, Membership.user_id == User.id)
@@ -215,4 +224,7 @@ def admin(request: Request, session: SessionDep) -> Response:
         places=places(seen),
         members=members,
         unknown=unknown_probes.listing(session),  # ids heard that nobody registered
+        # Vans, rooms, probes: the domain services leave them to the organisations' admins.
+        fleet_shown=visit.has_role(Role.ADMIN),
+        **superuser,
     )

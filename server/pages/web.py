@@ -80,6 +80,17 @@ class Visitor:
     def has_role(self, role: str) -> bool:
         return bool(self.viewer.orgs_with(role))
 
+    def sees_link(self, link: NavLink) -> bool:
+        """The header shows the link: the user holds its role somewhere, or it is the
+        admin's page and the user is the installation superuser (server/pages/admin_*)."""
+        return self.has_role(link.role) or (self.viewer.is_superuser and link.role == Role.ADMIN)
+
+
+def administers(visit: Visitor) -> bool:
+    """The admin pages are for the admins, and for the installation superuser (it creates
+    the organisations and their first admins; server/domain/organisations.py, users.py)."""
+    return visit.has_role(Role.ADMIN) or visit.viewer.is_superuser
+
 
 class NeedLogin(Exception):
     """Raised by `visitor()`; the pages router answers with a redirect to /login."""
@@ -133,7 +144,7 @@ def home_of(visit: Visitor) -> str:
     ):
         if visit.has_role(role):
             return path
-    return "/admin"  # no role (an installation superuser): the page says it is not theirs
+    return "/admin"  # no role: the installation superuser's page (else it says not theirs)
 
 
 def render(
@@ -147,7 +158,7 @@ def render(
     nav = []
     if visit is not None:
         links: tuple[NavLink, ...] = getattr(request.app.state, "page_menu", ())
-        nav = [(link.path, link.word) for link in links if visit.has_role(link.role)]
+        nav = [(link.path, link.word) for link in links if visit.sees_link(link)]
     response = templates.TemplateResponse(
         request,
         name,

@@ -110,3 +110,64 @@ def test_sqlite_and_influxdb1_answer_the_same(tmp_path: Path, influxdb1: InfluxD
         influx.readings("x' OR 1=1 --", *window)
     sqlite.close()
     influx.close()
+
+
+# --- First write wins: a stored reading is never changed by a later message ---------------------
+
+
+def _first_write_wins(sink: SqliteReadingStore | InfluxV1Sink, store: object) -> None:
+    """3.3 °C stored; the same (probe, channel, time) with -1.5 °C is a conflict, kept once."""
+    from coldchain.readingstore.base import Conflict
+
+    t = T0 + 7 * 60_000
+    first = Reading("van9-zone-a", "air", t, 41, 3.3)
+    other = Reading("van9-zone-a", "product", t, 42, None, "disconnected", False)
+    assert sink.write_first([first, other]) == []
+    assert sink.write_first([first, other]) == []  # identical re-send: a duplicate, silent
+    forged = Reading("van9-zone-a", "air", t, 43, -1.5)
+    later = Reading("van9-zone-a", "air", t + 60_000, 44, 3.4)
+    conflicts = sink.write_first([forged, later, other])
+    assert [(c.stored, c.new) for c in conflicts] == [(first, forged)]
+    assert isinstance(conflicts[0], Conflict) and conflicts[0].received_ms > T0
+    # The same batch retried (after a crash, a lost answer): nothing new, no second conflict.
+    assert sink.write_first([forged, later, other]) == []
+    # Inside one batch, the first of two readings for a new key wins.
+    a = Reading("van9-zone-a", "air", t + 120_000, 45, 2.0)
+    b = Reading("van9-zone-a", "air", t + 120_000, 46, 9.0)
+    assert [(c.stored, c.new) for c in sink.write_first([a, b])] == [(a, b)]
+    got = store.readings("van9-zone-a", t, t + 10**6)  # type: ignore[attr-defined]
+    assert got == [first, other, later, a]
+
+
+def test_sqlite_first_write_wins(tmp_path: Path) -> None:
+    store = SqliteReadingStore(tmp_path / "r.sqlite3")
+    _first_write_wins(store, store)
+    kept = store.conflicts()
+    assert {(c.stored.value, c.new.value) for c in kept} == {(3.3, -1.5), (2.0, 9.0)}
+    assert all(c.new.seq in (43, 46) for c in kept)
+    store.write([Reading("van9-zone-a", "air", T0 + 7 * 60_000, 99, 20.0)])  # `write` too
+    assert store.readings("van9-zone-a", T0, T0 + 8 * 60_000, "air")[0].value == 3.3
+    assert len(store.conflicts()) == 3
+    store.close()
+
+
+def test_influxdb1_first_write_wins(influxdb1: InfluxDB1) -> None:
+    sink = InfluxV1Sink(influxdb1.url, "firstwins")
+    store = InfluxQLReadingStore(influxdb1.url, "firstwins")
+    _first_write_wins(sink, store)
+    assert store.count("van9-zone-a") == 4
+    rows = [
+        row
+        for series in store._query(
+            'SELECT "stored_value", "value", "stored_seq", "seq", "received_ms" '
+            'FROM "reading_conflict" GROUP BY "probe", "channel"'
+        )
+        for row in series["values"]
+    ]
+    assert sorted((r[1], r[2], r[3], r[4]) for r in rows) == [
+        (2.0, 9.0, 45, 46),
+        (3.3, -1.5, 41, 43),
+    ]
+    assert all(r[5] > T0 for r in rows)
+    sink.close()
+    store.close()

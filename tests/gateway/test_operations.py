@@ -187,3 +187,33 @@ def test_influxdb2_path_rides_out_an_outage(
     ]
     assert len(samples) == len(set(samples)) == 2000
     client.disconnect()
+
+
+def test_a_later_message_never_rewrites_a_stored_reading(
+    mosquitto: Mosquitto, make_gateway: GatewayMaker, tmp_path: Path
+) -> None:
+    """First write wins, through Mosquitto and the gateway: 3.3 °C stored, then a message with
+    the same (probe, channel, time) and -1.5 °C: the store keeps 3.3, the conflict is kept with
+    both values and counted; an identical re-send is a silent duplicate."""
+    gw = make_gateway(MqttSettings(port=mosquitto.port))
+    at = past_start_ms()
+    first = Reading("probe-07", "air", at, 41, 3.3)
+    store = SqliteReadingStore(tmp_path / "readings.sqlite3")
+    client = connect("127.0.0.1", mosquitto.port, "probe-07")
+    publish(client, [ReadingsBatch("probe-07", "1.0.0", (first,))])
+    wait_until(lambda: store.count("probe-07") == 1, 20, "3.3 °C stored")
+    wait_until(lambda: gw.spool.depth() == 0, 10, "spool drained")
+    publish(client, [ReadingsBatch("probe-07", "1.0.0", (first,))])  # identical re-send
+    forged = Reading("probe-07", "air", at, 42, -1.5)
+    marker = Reading("probe-07", "air", at + 60_000, 43, 3.4)
+    publish(client, [ReadingsBatch("probe-07", "1.0.0", (forged, marker))])
+    wait_until(lambda: store.count("probe-07") == 2, 20, "the next reading stored")
+    wait_until(
+        lambda: _sample(gw, "coldchain_gateway_conflicting_readings_total") == 1, 10, "conflict"
+    )
+    assert store.readings("probe-07", at, at + 1) == [first]
+    [kept] = store.conflicts()
+    assert (kept.stored, kept.new) == (first, forged)
+    assert _sample(gw, "coldchain_gateway_conflicting_readings_total") == 1
+    client.disconnect()
+    store.close()

@@ -6,10 +6,12 @@ alert raised for the driver is then reviewed by the hygiene officer."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from sqlalchemy import func, select
 
+from coldchain import clock
 from server.core.models.alerts import Alert
 from tests.pages.conftest import Pages, csrf_of, page_login
 from tests.support.alerts import raise_alert
@@ -230,13 +232,15 @@ def test_hostile_and_foreign_requests_get_clear_french_pages(pages: Pages) -> No
     assert long_note.status_code == 422 and "trop long" in long_note.text
 
 
-def test_too_many_attempts_message(pages: Pages) -> None:
+def test_too_many_attempts_message(pages: Pages, monkeypatch: pytest.MonkeyPatch) -> None:
     """Last: it uses up failures of this client address (the server's rate limit)."""
+    now = clock.now_s()
+    monkeypatch.setattr(clock, "now_s", lambda: now)  # the 1 s wait cannot pass meanwhile
     pages.browser.delete_all_cookies()
     pages.open("/login")
-    for attempt in range(6):  # the account's limit is 5 failures in the window
+    for attempt in range(6):  # after 5 failures the account waits 1 s
         pages.browser.find_element(By.ID, "email").clear()
         pages.browser.find_element(By.ID, "email").send_keys("nobody@example.be")
         pages.browser.find_element(By.ID, "password").send_keys("wrong")
-        expected = "Trop de tentatives de connexion" if attempt == 5 else "incorrect"
+        expected = "Réessayez dans 1 s" if attempt == 5 else "incorrect"
         pages.click_and_wait("login", expected, "#login-error")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pytest import MonkeyPatch
 from sqlalchemy import update
 
+from coldchain import clock
 from coldchain.readingstore.sqlite import SqliteReadingStore
 from server.app import create_app
 from server.core import csrf
@@ -119,8 +122,10 @@ def test_password_change_revokes_other_sessions(app: FastAPI, client: TestClient
 
 
 def test_failed_logins_are_limited_per_account_across_workers(
-    database_url: str, tmp_path: Path, reading_store: SqliteReadingStore
+    database_url: str, tmp_path: Path, reading_store: SqliteReadingStore, monkeypatch: MonkeyPatch
 ) -> None:
+    now = [time.time()]
+    monkeypatch.setattr(clock, "now_s", lambda: now[0])
     settings = make_settings(database_url, tmp_path, login_max_failures_account=3)
     worker1 = create_app(settings, reading_store=reading_store)
     worker2 = create_app(settings, reading_store=reading_store)  # a second process, same database
@@ -133,6 +138,9 @@ def test_failed_logins_are_limited_per_account_across_workers(
             blocked = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
             assert blocked.status_code == 429
             assert blocked.json()["error"]["code"] == "too_many_attempts"
+        now[0] += 1  # a wait (1 s after the third failure), not a lockout
+        right = two.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
+        assert right.status_code == 200
 
 
 def test_failed_logins_are_limited_per_client_ip(
@@ -155,8 +163,11 @@ def test_failed_logins_are_limited_per_client_ip(
             json={"email": EMAIL, "password": PASSWORD},
             headers={"Accept-Language": "en"},
         )
-        assert (
-            english.json()["error"]["message"] == "Too many failed login attempts; try again later."
+        # The wait: until the oldest failure leaves the window (900 s), in the header too.
+        wait = int(english.headers["retry-after"])
+        assert 890 <= wait <= 900
+        assert english.json()["error"]["message"] == (
+            f"Too many failed login attempts; try again in {wait} s."
         )
 
 
