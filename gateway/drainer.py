@@ -47,6 +47,12 @@ class Drainer:
         self._thread = threading.Thread(target=self._run, name="drainer", daemon=True)
         self.backoff_s = 0.0
         self._last_batch = 0
+        # Arrival time of the oldest spooled reading, as of the last look at the spool. The
+        # age is computed from it at each scrape, so it keeps growing between retries while
+        # the sink is down (a value set only at each retry would freeze for up to
+        # `max_backoff_s`).
+        self._oldest_arrival_ms: int | None = None
+        metrics.spool_age.set_function(self._oldest_age_s)
 
     def start(self) -> None:
         self._thread.start()
@@ -135,5 +141,9 @@ class Drainer:
 
     def _export_depth(self, oldest_arrival_ms: int | None) -> None:
         self.metrics.spool_depth.set(self.spool.depth())
-        age = 0.0 if oldest_arrival_ms is None else max(0, now_ms() - oldest_arrival_ms) / 1000
-        self.metrics.spool_age.set(age)
+        self._oldest_arrival_ms = oldest_arrival_ms
+
+    def _oldest_age_s(self) -> float:
+        """coldchain_gateway_spool_oldest_age_seconds, at scrape time (no spool access)."""
+        oldest = self._oldest_arrival_ms
+        return 0.0 if oldest is None else max(0, now_ms() - oldest) / 1000

@@ -10,7 +10,7 @@ unacknowledged in the broker's session, redelivered at reconnect.
 from __future__ import annotations
 
 from coldchain.mqtt.subscriber import Delivery, Subscriber
-from coldchain.protocol import TOPIC_ROOT, Kind, share_filter
+from coldchain.protocol import TOPIC_ROOT, Kind, Rejection, parse_topic, share_filter
 from coldchain.settings import GatewaySettings, MqttSettings
 from gateway.intake import Envelope, Intake, Outcome, now_ms
 from gateway.metrics import GatewayMetrics
@@ -31,15 +31,16 @@ class MqttSource:
         # shared subscriptions from its persistence file after a restart (measured,
         # docs/gateway.md), so a single-gateway site then loses nothing published between a
         # broker restart and the gateway's re-subscription.
+        # Everything a probe may write (`up/#`, what the broker's ACL allows), not only the
+        # known kinds: a message on an unknown suffix is routed by `parse_topic`, the one home
+        # of which topics are valid, and quarantined as `invalid_topic` instead of never being
+        # seen.
         shared = gateway_settings.shared_subscription
-        filters = [
-            share_filter(group, kind) if shared else f"{TOPIC_ROOT}/+/{kind.value}"
-            for kind in (Kind.READINGS, Kind.STATUS)
-        ]
+        up_filter = share_filter(group) if shared else f"{TOPIC_ROOT}/+/up/#"
         self.subscriber = Subscriber(
             mqtt_settings,
             gateway_settings.client_id,
-            filters,
+            [up_filter],
             gateway_settings.receive_maximum,
             self._submit,
             name="gateway",
@@ -60,11 +61,13 @@ class MqttSource:
         def ack(_outcome: Outcome) -> None:
             self.subscriber.ack(delivery)
 
-        if delivery.rejection is not None:  # refused by the transport: straight to quarantine
+        # Refused by the transport (a topic that is not UTF-8) or by the contract's topic
+        # rules (unknown suffix, bad probe id): straight to quarantine, counted and acked.
+        route = delivery.rejection or parse_topic(delivery.topic)
+        if isinstance(route, Rejection):
             self.intake.submit(Envelope(Kind.READINGS, delivery.payload, delivery.topic, "mqtt",
-                                        now_ms(), ack,
-                                        preset_reason=delivery.rejection.reason.value,
-                                        detail=delivery.rejection.detail))  # fmt: skip
+                                        now_ms(), ack, preset_reason=route.reason.value,
+                                        detail=route.detail))  # fmt: skip
             return
-        kind = Kind.STATUS if delivery.topic.endswith("/" + Kind.STATUS.value) else Kind.READINGS
+        kind = route[1]  # up/readings or up/status (the validator refuses any other kind)
         self.intake.submit(Envelope(kind, delivery.payload, delivery.topic, "mqtt", now_ms(), ack))

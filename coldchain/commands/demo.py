@@ -26,7 +26,7 @@ from pathlib import Path
 
 from coldchain import broker, clock
 from coldchain.commands.broker import broker_files
-from coldchain.commands.up import services
+from coldchain.commands.up import coldchain_command, services
 from coldchain.demo import day, probes, seed
 from coldchain.settings import ClockSettings, Settings
 from coldchain.startup import settings_or_exit
@@ -79,17 +79,9 @@ def fresh_folder(folder: Path) -> None:
     (folder / MARKER).write_text("coldchain demo: wiped by the next `coldchain demo`\n")
 
 
-def create_root(password: str) -> None:
+def create_root(password: str, config: Path | None) -> None:
     made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coldchain.cli",
-            "server",
-            "create-admin",
-            ROOT_EMAIL,
-            "--password-stdin",
-        ],
+        [*coldchain_command(config), "server", "create-admin", ROOT_EMAIL, "--password-stdin"],
         input=password + "\n",
         capture_output=True,
         text=True,
@@ -189,14 +181,14 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         print(f"coldchain: {exc}", file=sys.stderr)
         return 2
-    supervisor = Supervisor(services(settings), folder / "logs")
+    supervisor = Supervisor(services(settings, args.config), folder / "logs")
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     url = f"http://{settings.server.host}:{settings.server.port}"
     driver: DayDriver | None = None
     try:
         root_password = broker.new_password()
-        create_root(root_password)
+        create_root(root_password, args.config)
         supervisor.start()
         files = broker_files(settings)
         micropython = probes.micropython_binary()

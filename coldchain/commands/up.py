@@ -14,6 +14,7 @@ import logging
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from coldchain import broker
 from coldchain.commands.broker import broker_files
@@ -31,8 +32,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def services(settings: Settings) -> list[Service]:
-    coldchain = [sys.executable, "-m", "coldchain.cli"]
+def coldchain_command(config: Path | None) -> list[str]:
+    """The `coldchain` command every process started here runs: with the configuration file
+    the parent was given (made absolute), so each child reads the same settings. Without one
+    they read $COLDCHAIN_CONFIG and the environment, inherited like the parent's."""
+    command = [sys.executable, "-m", "coldchain.cli"]
+    if config is not None:
+        command += ["--config", str(config.resolve())]
+    return command
+
+
+def services(settings: Settings, config: Path | None = None) -> list[Service]:
+    """The processes `coldchain up` supervises; `config` is the file `settings` came from."""
+    coldchain = coldchain_command(config)
     found: list[Service] = []
     gateway_env: dict[str, str] = {}
     server_env: dict[str, str] = {}
@@ -80,14 +92,11 @@ def services(settings: Settings) -> list[Service]:
 FIRST_ADMIN = "admin@coldchain.local"
 
 
-def first_admin(config: str | None) -> str:
+def first_admin(config: Path | None) -> str:
     """Create the first administrator on a fresh database; say how to log in either way."""
     password = broker.new_password()
-    command = [sys.executable, "-m", "coldchain.cli"]
-    if config:
-        command += ["--config", config]
     created = subprocess.run(
-        [*command, "server", "create-admin", FIRST_ADMIN, "--password-stdin"],
+        [*coldchain_command(config), "server", "create-admin", FIRST_ADMIN, "--password-stdin"],
         input=password + "\n",
         capture_output=True,
         text=True,
@@ -117,11 +126,11 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-    supervisor = Supervisor(services(settings), settings.data_dir.resolve() / "logs")
+    supervisor = Supervisor(services(settings, args.config), settings.data_dir.resolve() / "logs")
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     try:
-        login = first_admin(str(args.config) if args.config else None)
+        login = first_admin(args.config)
         supervisor.start()
         print(
             f"coldchain tourne / is running:\n"

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +155,104 @@ def test_a_single_gateway_uses_a_plain_subscription_unless_configured(tmp_path: 
     worker = next(s for s in services(settings) if s.name == "alert-worker")
     assert worker.env["COLDCHAIN_ALERTING__SHARED_SUBSCRIPTION"] == "false"
     assert worker.env["COLDCHAIN_MQTT__USERNAME"] == "coldchain-server"
+
+
+def listening_and_connected(pid: int) -> tuple[set[int], set[int]]:
+    """The local TCP ports `pid` listens on, and the remote ports it is connected to
+    (its sockets looked up in /proc/net/tcp{,6} by inode)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    listening, connected = set(), set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] not in inodes:
+                continue
+            local, remote, state = fields[1], fields[2], fields[3]
+            if state == "0A":  # LISTEN
+                listening.add(int(local.rsplit(":", 1)[1], 16))
+            elif state == "01":  # ESTABLISHED
+                connected.add(int(remote.rsplit(":", 1)[1], 16))
+    return listening, connected
+
+
+def test_up_gives_its_config_file_to_every_process(tmp_path: Path) -> None:
+    """`coldchain --config FILE up`: every process reads FILE (ports, paths), none the
+    defaults, and the server answers in time (it used to start on the defaults)."""
+    require_binary("mosquitto")
+    data = tmp_path / "site"
+    mqtt_port, server_port, metrics_port = free_port(), free_port(), free_port()
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "coldchain.toml").write_text(
+        f'data_dir = "{data}"\n'
+        f"[mqtt]\nport = {mqtt_port}\n"
+        f'[store]\nsqlite_path = "{data / "r.sqlite3"}"\n'
+        f'[gateway]\nmetrics_port = {metrics_port}\nspool_path = "{data / "s.sqlite3"}"\n'
+        f'[server]\nport = {server_port}\ndatabase_url = "sqlite:///{data / "db.sqlite3"}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
+    # A relative --config, run from the folder above: children get it made absolute.
+    proc = subprocess.Popen(
+        [COLDCHAIN, "--config", "conf/coldchain.toml", "up"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        lines, ready = banner(proc)
+        logs = "".join(p.read_text() for p in (data / "logs").glob("*.log"))
+        assert ready, f"coldchain up did not start:\n{''.join(lines)}\n{logs}"
+        assert f"127.0.0.1:{server_port}" in "".join(lines)
+        with urllib.request.urlopen(f"http://127.0.0.1:{server_port}/healthz", timeout=5) as r:
+            assert r.status == 200
+        children = children_of(proc.pid)
+        by_name = {Path(f"/proc/{pid}/cmdline").read_bytes(): pid for pid in children}
+        assert len(by_name) == 4  # broker, gateway, alert worker, server
+        config = str((tmp_path / "conf" / "coldchain.toml").resolve()).encode()
+        for cmdline in by_name:
+            if b"coldchain.cli" in cmdline:
+                assert b"\0--config\0" + config + b"\0" in cmdline, cmdline
+
+        def role(word: bytes) -> int:
+            return next(pid for cmdline, pid in by_name.items() if word in cmdline)
+
+        def connected_to_broker(pid: int) -> bool:
+            return mqtt_port in listening_and_connected(pid)[1]
+
+        gateway, worker = role(b"\0gateway\0run"), role(b"\0alert-worker")
+        wait_until(lambda: connected_to_broker(gateway), 15, "the gateway on the broker")
+        wait_until(lambda: connected_to_broker(worker), 15, "the worker on the broker")
+        wait_until(
+            lambda: metrics_port in listening_and_connected(gateway)[0], 15, "gateway metrics"
+        )
+        listening = set().union(*(listening_and_connected(pid)[0] for pid in children))
+        assert {mqtt_port, server_port, metrics_port} <= listening
+        assert not listening & {1883, 8000, 9108}, listening
+        for name in ("r.sqlite3", "s.sqlite3", "db.sqlite3", "broker", "logs"):
+            assert (data / name).exists(), name
+        assert not (tmp_path / "var").exists()  # the default data folder
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        assert not [pid for pid in children if alive(pid)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_the_children_run_with_the_config_file_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coldchain.commands.up import services
+    from coldchain.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(data_dir=tmp_path, mqtt={"managed": False})
+    for service in services(settings, Path("site.toml")):
+        assert service.command[3:5] == ["--config", str(tmp_path / "site.toml")], service
+    for service in services(settings):
+        assert "--config" not in service.command

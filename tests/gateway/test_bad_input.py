@@ -41,10 +41,12 @@ def _payload(vector: dict[str, object]) -> bytes:
 
 
 def _routable(topic: object) -> bool:
-    """Topics a gateway subscription can receive (no wildcard, known root and suffix)."""
+    """Topics the gateway's subscription (`cc/v1/dev/+/up/#`) receives: no wildcard, the root,
+    one level of probe id, then `up` (an unknown suffix such as `up/other` included)."""
     if not isinstance(topic, str) or "+" in topic or "#" in topic:
         return False
-    return topic.startswith("cc/v1/dev/") and topic.endswith(("/up/readings", "/up/status"))
+    levels = topic.split("/")
+    return topic.startswith("cc/v1/dev/") and len(levels) >= 5 and levels[4] == "up"
 
 
 def _expected(payload: bytes, topic: str) -> str:

@@ -136,6 +136,30 @@ def test_full_spool_stops_acking_and_loses_nothing(
     reader.close()
 
 
+def test_spool_age_keeps_growing_between_retries_while_the_sink_is_down(
+    mosquitto: Mosquitto, influxdb1: InfluxDB1, make_gateway: GatewayMaker
+) -> None:
+    """coldchain_gateway_spool_oldest_age_seconds is computed when scraped: it grows while
+    readings wait, also between two sink retries (it used to be set only at each retry)."""
+    influxdb1.stop()
+    store_settings = StoreSettings(kind="influxdb1", url=influxdb1.url, timeout_s=2)
+    gw = make_gateway(MqttSettings(port=mosquitto.port), store_settings, sink_max_backoff_s=30)
+    client = connect("127.0.0.1", mosquitto.port, "probes")
+    publish(client, fleet_batches(1, 10, 10, past_start_ms()))
+    # Retries at 0, 0.5, 1.5, 3.5 s: after the fourth failure the next one is 4 s away.
+    wait_until(
+        lambda: _sample(gw, "coldchain_gateway_sink_failures_total") >= 4, 20, "4 failed writes"
+    )
+    failures = _sample(gw, "coldchain_gateway_sink_failures_total")
+    first = _sample(gw, "coldchain_gateway_spool_oldest_age_seconds")
+    time.sleep(1.5)
+    second = _sample(gw, "coldchain_gateway_spool_oldest_age_seconds")
+    assert _sample(gw, "coldchain_gateway_sink_failures_total") == failures  # no retry between
+    assert first >= 3 and second >= first + 1.4, (first, second)
+    assert gw.spool.depth() == 10
+    client.disconnect()
+
+
 def test_points_the_sink_refuses_go_to_quarantine(
     mosquitto: Mosquitto, influxdb1: InfluxDB1, make_gateway: GatewayMaker
 ) -> None:
