@@ -67,9 +67,13 @@ def test_an_unregistered_probe_is_noted_and_forgotten_once_registered(
         assert set(rows(site)) == {"inconnue-7"}  # neither the idle probe nor the malformed id
         assert worker.counters["not_installed"] == 8  # as before: stored, judged nowhere
         assert site.world["hygiene_a"].ok("GET", "/api/v1/alerts")["count"] == 0
-        with site.app.state.sessionmaker() as session:
-            reasons = set(session.scalars(select(RejectedMessage.reason)))
-        assert reasons == {"invalid_probe_id"}
+
+        def reasons() -> set[str]:  # the rejected row is committed after the counter moves
+            with site.app.state.sessionmaker() as session:
+                return set(session.scalars(select(RejectedMessage.reason)))
+
+        wait_for(lambda: reasons() == {"invalid_probe_id"})
+        assert reasons() == {"invalid_probe_id"}
 
         admin.ok("POST", "/api/v1/probes", {"probe_id": "inconnue-7", "owner_id": owner}, 201)
         assert rows(site) == {}
@@ -103,6 +107,14 @@ def test_a_flood_of_made_up_ids_keeps_the_table_at_its_cap(
         assert sent is not None
         sent.wait_for_publish(10)
         wait_for(lambda: worker.counters["messages"] >= 2000, timeout=60)
+
+        def noted() -> unknown_probes.Unknown:
+            with site.app.state.sessionmaker() as session:
+                return unknown_probes.listing(session)
+
+        # The worker counts a message when it handles it and commits its batch after: the
+        # last batch's notes reach the database a moment later.
+        wait_for(lambda: noted().dropped >= 1500, timeout=30)
         with site.app.state.sessionmaker() as session:
             count = session.scalar(select(func.count()).select_from(UnknownProbe))
             listed = unknown_probes.listing(session)
