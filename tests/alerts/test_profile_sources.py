@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from alerts.profiles import Basis, ProfileError, load_profiles, parse_profiles
+from tests.support.documents import WORKING_NOTES
 
 GOOD = Path(__file__).parents[2] / "alerts" / "profiles.toml"
-WORKING_NOTES = (r"\brelu", r"non lue", r"\bours\b", r"\bTODO\b", r"notre choix", r"NOTRE")
 
 
 def test_no_printed_field_holds_a_working_note() -> None:

@@ -18,9 +18,9 @@ from alerts.profiles import load_profiles
 from server.records import haccp_plan
 from tests.records.support import sealed_delivery
 from tests.server.world import D1, brussels, iso
+from tests.support.documents import WORKING_NOTES
 
 # What a working note looks like; none may reach a document an inspector reads.
-WORKING_NOTES = (r"\brelu", r"non lue", r"\bours\b", r"\bTODO\b", r"notre choix", r"NOTRE")
 OWN_CHOICE = "Choix HACCP de la coopérative"
 LEGAL = "Source légale"
 

@@ -21,6 +21,8 @@ from server.core.models.alerts import AlertState, Decision
 from server.core.models.fleet import ZoneKind
 from server.records import document, wording
 
+# Markers of maintainers' working notes that must never reach a document (regex patterns).
+WORKING_NOTES = (r"\brelu", r"non lue", r"\bours\b", r"\bTODO\b", r"notre choix", r"NOTRE")
 BOX = "■"  # what pypdf reads where reportlab drew a glyph the fonts lack
 
 
