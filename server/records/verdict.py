@@ -128,6 +128,11 @@ def statistics(points: Sequence[Point], limit: Mapping[str, Any]) -> dict[str, A
     }
 
 
+def _n(value: float) -> str:
+    """A figure as a French reader writes it: « 85,017 », never « 85.017 »."""
+    return f"{value:g}".replace(".", ",")
+
+
 def _c(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} °C".replace(".", ",")
 
@@ -161,26 +166,26 @@ def verdict(stats: Mapping[str, float | int | None], limit: Mapping[str, Any]) -
     if high is Severity.TOLERATED and not below:
         return _v(
             TOLERE,
-            f"remontée de {above:g} min jusqu'à {_c(peak)}, dans la tolérance de transport "
+            f"remontée de {_n(above)} min jusqu'à {_c(peak)}, dans la tolérance de transport "
             f"(+{stated.tolerance_c:g} °C, moins de {stated.tolerance_min:g} min ; {source})",
         )
     if Severity.CRITICAL not in (high, low):
         side = "au-dessus de la limite" if above else "en dessous du minimum"
         return _v(
             TOLERE,
-            f"{max(above, below):g} min {side} (pic {_c(peak if above else trough)}), "
+            f"{_n(max(above, below))} min {side} (pic {_c(peak if above else trough)}), "
             f"sous le délai critique de {critical:g} min et l'écart maximal de {hard:g} °C "
             "(notre choix HACCP)",
         )
     if high is Severity.CRITICAL:
         return _v(
             NON_CONFORME,
-            f"{above:g} min au-dessus de {_c(max_c)} (pic {_c(peak)}) : délai critique de "
+            f"{_n(above)} min au-dessus de {_c(max_c)} (pic {_c(peak)}) : délai critique de "
             f"{critical:g} min ou écart de {hard:g} °C dépassé ({source})",
         )
     return _v(
         NON_CONFORME,
-        f"{below:g} min en dessous de {_c(min_c)} (minimum {_c(trough)}) : délai critique de "
+        f"{_n(below)} min en dessous de {_c(min_c)} (minimum {_c(trough)}) : délai critique de "
         f"{critical:g} min ou écart de {hard:g} °C dépassé ({source})",
     )
 
