@@ -32,6 +32,10 @@ class MqttSettings(BaseModel):
     tls_ca: Path | None = None  # CA file; setting it turns TLS on
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # What a probe is given to reach the broker (provisioning file, `coldchain up`'s printout):
+    # the host name or LAN address of this machine, and the TLS listener's port.
+    public_host: str | None = None  # unset: this machine's host name
+    tls_port: int = Field(8883, ge=1, le=65535)
     keepalive_s: int = Field(30, ge=5, le=3600)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=60)  # a persistent session outlives restarts
     # `coldchain up` runs its own Mosquitto on host:port; false = use an existing broker.
