@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from coldchain import clock
 from coldchain.startup import settings_or_exit
 from gateway.spool import Spool
 
@@ -41,7 +42,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_parser = actions.add_parser("run", help="run the gateway (the default)")
     run_parser.add_argument("--log-format", choices=["text", "json"], default="text")
     run_parser.set_defaults(handler=run)
-    quarantine = actions.add_parser("quarantine", help="list rejected messages kept for inspection")
+    quarantine = actions.add_parser(
+        "quarantine", help="list rejected messages kept for inspection, or replay them"
+    )
+    quarantine.add_argument(
+        "action", nargs="?", choices=("list", "replay"), default="list",
+        help="list (the default), or replay: validate again and store what now passes",
+    )  # fmt: skip
+    quarantine.add_argument(
+        "--id", type=int, action="append", default=[], dest="ids", metavar="N",
+        help="replay: only this item (repeatable)",
+    )  # fmt: skip
+    quarantine.add_argument(
+        "--dry-run", action="store_true", help="replay: say what would be stored, store nothing"
+    )
     quarantine.add_argument("--reason", help="only this rejection reason")
     quarantine.add_argument("--limit", type=int, default=50, help="newest first (default 50)")
     quarantine.add_argument("--json", action="store_true", help="JSON lines, payload included")
@@ -80,6 +94,8 @@ def list_quarantine(args: argparse.Namespace) -> int:
     spool = _open_spool(args)
     if spool is None:
         return 2
+    if args.action == "replay":
+        return replay_quarantine(args, spool)
     if args.purge_older_than_days is not None:
         cutoff = time.time() - args.purge_older_than_days * 86400
         print(f"deleted {spool.purge_quarantine(int(cutoff * 1000))} quarantined items")
@@ -97,6 +113,23 @@ def list_quarantine(args: argparse.Namespace) -> int:
             print(f"#{item.id} {_when(item.received_ms)} {item.source} {item.topic or '-'} "
                   f"{item.reason}: {item.detail} | {preview!r}")  # fmt: skip
     spool.close()
+    return 0
+
+
+def replay_quarantine(args: argparse.Namespace, spool: Spool) -> int:
+    """Validate quarantined items again (gateway/quarantine.py); what passes is spooled for
+    the sink, and the running gateway's drainer (or the next start) stores it."""
+    from gateway.quarantine import replay
+
+    done = replay(spool, clock.now_ms, reason=args.reason, ids=args.ids, dry_run=args.dry_run)
+    spool.close()
+    verb = "would store" if args.dry_run else "stored"
+    print(
+        f"replay: {verb} {done.messages} messages ({done.readings} readings, "
+        f"{done.new_readings if not args.dry_run else '-'} new) and {done.statuses} statuses"
+    )
+    if done.kept:
+        print("still quarantined by reason:", json.dumps(dict(sorted(done.kept.items()))))
     return 0
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from coldchain import clock, protocol
 from coldchain.protocol import Kind, ProbeStatus, Reading, ReadingsBatch, Rejection
 from gateway.metrics import GatewayMetrics
+from gateway.quarantine import ReasonLog
 from gateway.spool import Quarantined, Spool, StatusUpdate
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Intake:
         self._processed = 0
         self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
         self._full_since: float | None = None
+        self._reason_log = ReasonLog()
 
     def start(self) -> None:
         self._thread.start()
@@ -198,8 +200,7 @@ class Intake:
         self.metrics.duplicates.inc(received - added)
         for q in rejects:
             self.metrics.rejected.labels(q.reason).inc()
-            log.warning("quarantined %s message on %s: %s (%s)", q.source, q.topic, q.reason,
-                        q.detail)  # fmt: skip
+            self._reason_log.quarantined(q)
         self.metrics.lag.observe_many(
             (arrived - r.time_ms) / 1000 for readings, arrived in messages for r in readings
         )

@@ -154,9 +154,12 @@ class Spool:
         messages: Sequence[Message],
         quarantined: Sequence[Quarantined] = (),
         statuses: Sequence[StatusUpdate] = (),
+        released: Sequence[int] = (),
     ) -> int:
         """Make messages (one probe's readings + arrival ms), rejects and statuses durable in
-        one transaction. Returns how many readings were new (the rest: duplicates)."""
+        one transaction, and delete the quarantined items `released` by a replay in the same
+        one (stored and released together, or neither). Returns how many readings were new
+        (the rest: duplicates)."""
         added = 0
         with self._write_lock:
             conn = self._wconn
@@ -178,6 +181,10 @@ class Spool:
                             (q.received_ms, q.source, q.topic, q.reason, q.detail, q.payload)
                             for q in quarantined
                         ],
+                    )
+                if released:
+                    conn.executemany(
+                        "DELETE FROM quarantine WHERE id = ?", [(i,) for i in released]
                     )
                 for update in statuses:
                     # A status older than the stored one (a late redelivery) never wins.
@@ -214,7 +221,13 @@ class Spool:
         with self._read_lock:
             first_id, last_id, oldest, blob = self._rconn.execute(_TAKE, (limit, limit)).fetchone()
         batch = Batch(first_id=first_id, last_id=last_id, oldest_arrival_ms=oldest)
-        if first_id is not None:
+        if first_id is None:
+            # Empty: the count is exactly 0, whatever it drifted to (a replay by
+            # `coldchain gateway quarantine replay` in another process adds rows this
+            # process did not count).
+            with self._depth_lock:
+                self._depth = 0
+        else:
             for probe, readings in json.loads(blob):
                 batch.readings.extend(_readings(probe, readings))
         return batch
@@ -237,7 +250,7 @@ class Spool:
                 raise
             conn.execute("COMMIT")
         with self._depth_lock:
-            self._depth -= int(removed)
+            self._depth = max(0, self._depth - int(removed))
 
     def move_to_quarantine(self, batch: Batch, reason: str, detail: str, now_ms: int) -> None:
         """The sink refused a batch for good: keep its readings in the quarantine, unspool them."""
@@ -261,14 +274,28 @@ class Spool:
             ).fetchone()
         return None if row is None else int(row[0])
 
-    def quarantine(self, limit: int = 100, reason: str | None = None) -> list[Quarantined]:
-        """Newest first."""
+    def quarantine(
+        self,
+        limit: int = 100,
+        reason: str | None = None,
+        *,
+        ids: Sequence[int] = (),
+        oldest_first: bool = False,
+        after_id: int = 0,
+    ) -> list[Quarantined]:
+        """Newest first (oldest first for a replay, from `after_id` on); only `reason`, only
+        `ids` when given."""
         sql = "SELECT id, received_ms, source, topic, reason, detail, payload FROM quarantine"
-        params: list[object] = []
+        where: list[str] = ["id > ?"]
+        params: list[object] = [after_id]
         if reason is not None:
-            sql += " WHERE reason = ?"
+            where.append("reason = ?")
             params.append(reason)
-        sql += " ORDER BY id DESC LIMIT ?"
+        if ids:
+            where.append(f"id IN ({','.join('?' * len(ids))})")
+            params.extend(ids)
+        sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY id {'ASC' if oldest_first else 'DESC'} LIMIT ?"
         params.append(limit)
         with self._read_lock:
             rows = self._rconn.execute(sql, params).fetchall()
