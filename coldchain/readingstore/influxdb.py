@@ -6,7 +6,10 @@ a fault) and `clock_synced` (boolean); the point's time is the device time in na
 (milliseconds x 10^6, exact). The same reading written twice is the same point.
 
 - `InfluxV2Sink`: influxdb-client's write API, SYNCHRONOUS, to /api/v2/write (InfluxDB 2.x,
-  3.x, Cloud, 1.8+; VictoriaMetrics implements it too).
+  3.x, Cloud, 1.8+; VictoriaMetrics implements it too). First write wins the same way as v1,
+  reading back through InfluxQL /query with the token (2.x: the DBRP mapping `store.database`;
+  3.x; 1.8+). A server without /query (VictoriaMetrics) cannot be checked: the sink says so
+  in the log once and writes as it comes (docs/storage.md#first-write-wins).
 - `InfluxV1Sink`: the v1 /write endpoint (InfluxDB 1.x before 1.8), gzip. First write wins:
   before each batch it reads the stored points of the batch's probes and time range (one
   query), writes only new keys, and keeps conflicts in the `reading_conflict` measurement in
@@ -20,6 +23,7 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -35,6 +39,8 @@ from coldchain.readingstore.base import (
     fingerprint,
     first_writes,
 )
+
+log = logging.getLogger(__name__)
 
 MEASUREMENT = "reading"
 CONFLICT_MEASUREMENT = "reading_conflict"
@@ -120,61 +126,66 @@ def _v1_params(
     return params
 
 
-class InfluxV1Sink:
-    """InfluxDB 1.x `/write` (database, retention policy, user/password), gzip body."""
+class QueryUnavailable(SinkError):
+    """The server has no InfluxQL /query (VictoriaMetrics): stored points cannot be read back."""
+
+
+class ReadBack:
+    """First write wins on InfluxDB, where a point written again with the same series and time
+    replaces the stored one: before a batch is written, its probes' stored points over its time
+    range are read back with one InfluxQL query, and only new keys are written; a stored key
+    with other fields is a conflict, written to `reading_conflict` unless kept already."""
 
     def __init__(
         self,
+        http: urllib3.PoolManager,
         url: str,
-        database: str,
-        *,
-        retention_policy: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        timeout_s: float = 10.0,
-        gzip_body: bool = True,
-        create_database: bool = True,
+        fields: dict[str, str],  # db (rp, u, p) of /query
+        headers: dict[str, str],  # the token, for 2.x / 3.x
     ) -> None:
-        self.url = url.rstrip("/")
-        self.params = _v1_params(database, retention_policy, username, password, precision="ns")
-        self.gzip_body = gzip_body
-        self.database = database
-        self._http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(total=timeout_s), retries=False, maxsize=2
-        )
-        self._database_ready = not create_database
+        self._http = http
+        self.url = url
+        self.fields = fields
+        self.headers = headers
 
-    def _post(self, url: str, **request: Any) -> urllib3.BaseHTTPResponse:
-        try:
-            return self._http.request("POST", url, **request)
-        except urllib3.exceptions.HTTPError as exc:
-            raise SinkError(f"InfluxDB unreachable: {exc}") from exc
+    def split(self, readings: Sequence[Reading]) -> tuple[list[Reading], list[Conflict]]:
+        """The readings to write and the conflicts not kept before."""
+        new, conflicts = first_writes(readings, self._stored(readings), int(time.time() * 1000))
+        if conflicts:
+            kept = self._kept(conflicts)
+            conflicts = [c for c in conflicts if (*c.new.key, fingerprint(c.new)) not in kept]
+        return new, conflicts
 
-    def _ensure_database(self) -> None:
-        # CREATE DATABASE is idempotent; a user without admin rights gets 403: carry on, the
-        # write itself then says whether the database exists.
-        q = f'CREATE DATABASE "{self.database}"'
-        fields = {k: v for k, v in self.params.items() if k in ("u", "p")} | {"q": q}
-        if self._post(f"{self.url}/query", fields=fields).status < 300:
-            self._database_ready = True
+    def close(self) -> None:
+        self._http.clear()
 
     def _select(self, q: str) -> Iterator[dict[str, Any]]:
         """Series of an InfluxQL answer; any failure is a `SinkError` (the batch is retried)."""
-        fields = {k: v for k, v in self.params.items() if k != "precision"}
-        fields |= {"q": q, "epoch": "ms"}
+        fields = self.fields | {"q": q, "epoch": "ms"}
         try:
-            resp = self._http.request("POST", f"{self.url}/query", fields=fields)
+            resp = self._http.request(
+                "POST", f"{self.url}/query", fields=fields, headers=self.headers
+            )
         except urllib3.exceptions.HTTPError as exc:
             raise SinkError(f"InfluxDB unreachable: {exc}") from exc
+        if resp.status in (400, 404, 405) and b"results" not in resp.data:
+            # Not an InfluxQL error (those come as {"results": [{"error": ...}]}, 400 included):
+            # no /query endpoint at all.
+            raise QueryUnavailable(f"no InfluxQL /query: HTTP {resp.status}: {resp.data[:200]!r}")
         if resp.status >= 300:
             raise SinkError(f"InfluxDB /query: HTTP {resp.status}: {resp.data[:300]!r}")
         for result in json.loads(resp.data).get("results", []):
             if "error" in result and "database not found" not in result["error"]:
                 raise SinkError(f"InfluxDB /query: {result['error']}")
-            yield from result.get("series", [])
+            for series in result.get("series", []):
+                if "tags" not in series:
+                    # Every query here groups by tags. VictoriaMetrics answers any /query with
+                    # a fixed list of databases (for Grafana's sake), not InfluxQL.
+                    raise QueryUnavailable(f"/query did not run InfluxQL: {series!r}"[:200])
+                yield series
 
     def _source(self, measurement: str) -> str:
-        rp = self.params.get("rp")
+        rp = self.fields.get("rp")
         return f'"{rp}"."{measurement}"' if rp else f'"{measurement}"'
 
     @staticmethod
@@ -211,6 +222,47 @@ class InfluxV1Sink:
                 kept.add((tags["probe"], tags["channel"], int(values[0]), tags["digest"]))
         return kept
 
+
+class InfluxV1Sink:
+    """InfluxDB 1.x `/write` (database, retention policy, user/password), gzip body."""
+
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        *,
+        retention_policy: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 10.0,
+        gzip_body: bool = True,
+        create_database: bool = True,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.params = _v1_params(database, retention_policy, username, password, precision="ns")
+        self.gzip_body = gzip_body
+        self.database = database
+        self._http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(total=timeout_s), retries=False, maxsize=2
+        )
+        self._database_ready = not create_database
+        query_fields = {k: v for k, v in self.params.items() if k != "precision"}
+        self._read_back = ReadBack(self._http, self.url, query_fields, {})
+
+    def _post(self, url: str, **request: Any) -> urllib3.BaseHTTPResponse:
+        try:
+            return self._http.request("POST", url, **request)
+        except urllib3.exceptions.HTTPError as exc:
+            raise SinkError(f"InfluxDB unreachable: {exc}") from exc
+
+    def _ensure_database(self) -> None:
+        # CREATE DATABASE is idempotent; a user without admin rights gets 403: carry on, the
+        # write itself then says whether the database exists.
+        q = f'CREATE DATABASE "{self.database}"'
+        fields = {k: v for k, v in self.params.items() if k in ("u", "p")} | {"q": q}
+        if self._post(f"{self.url}/query", fields=fields).status < 300:
+            self._database_ready = True
+
     def write(self, readings: Sequence[Reading]) -> int:
         self.write_first(readings)
         return len(readings)
@@ -225,10 +277,7 @@ class InfluxV1Sink:
             return []
         if not self._database_ready:
             self._ensure_database()
-        new, conflicts = first_writes(readings, self._stored(readings), int(time.time() * 1000))
-        if conflicts:
-            kept = self._kept(conflicts)
-            conflicts = [c for c in conflicts if (*c.new.key, fingerprint(c.new)) not in kept]
+        new, conflicts = self._read_back.split(readings)
         if new or conflicts:
             self._post_lines(
                 "\n".join([*(line(r) for r in new), *(conflict_line(c) for c in conflicts)])
@@ -262,6 +311,7 @@ class InfluxV2Sink:
         org: str,
         bucket: str,
         *,
+        database: str | None = None,
         timeout_s: float = 10.0,
         gzip_body: bool = True,
     ) -> None:
@@ -284,13 +334,22 @@ class InfluxV2Sink:
             retries=False,
         )
         self._write_service = WriteService(self._client.api_client)  # type: ignore[no-untyped-call]
+        # Reading back through InfluxQL: the database a DBRP mapping gives the bucket (2.x), or
+        # the bucket's own name (3.x, 1.8+). None once the server proved to have no /query.
+        self._read_back: ReadBack | None = ReadBack(
+            urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=False, maxsize=2),
+            url.rstrip("/"),
+            {"db": database or bucket},
+            {"Authorization": f"Token {token}"},
+        )
 
     def write(self, readings: Sequence[Reading]) -> int:
+        self.write_first(readings)
+        return len(readings)
+
+    def _post_write(self, body: bytes) -> None:
         from influxdb_client.rest import ApiException
 
-        if not readings:
-            return 0
-        body = lines(readings)
         encoding: dict[str, str] = {}
         if self.gzip_body:
             body = gzip.compress(body, compresslevel=1)
@@ -305,17 +364,36 @@ class InfluxV2Sink:
             raise SinkError(f"/api/v2/write: {exc}") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise SinkError(f"/api/v2/write unreachable: {exc}") from exc
-        return len(readings)
 
     def write_first(self, readings: Sequence[Reading]) -> list[Conflict]:
-        """NOT checked yet: writes the batch as `write` does (a later point with the same series
-        and time overwrites in InfluxDB 2.x; VictoriaMetrics keeps one by its dedup rule).
-        VictoriaMetrics serves no InfluxQL /query to read the batch's points back first."""
-        self.write(readings)
-        return []
+        """As `InfluxV1Sink.write_first`: only new keys written, conflicts kept aside, in one
+        /api/v2/write. On a server without /query (VictoriaMetrics, whose own rule for two
+        samples at one instant is its deduplication), the batch is written unchecked."""
+        if not readings:
+            return []
+        new: Sequence[Reading] = readings
+        conflicts: list[Conflict] = []
+        if self._read_back is not None:
+            try:
+                new, conflicts = self._read_back.split(readings)
+            except QueryUnavailable as exc:
+                log.warning(
+                    "first write wins cannot be checked on %s (%s): later values for a stored "
+                    "instant are written as they come (docs/storage.md#first-write-wins)",
+                    self._read_back.url, exc,
+                )  # fmt: skip
+                self._read_back = None
+        if new or conflicts:
+            self._post_write(
+                "\n".join([*(line(r) for r in new), *(conflict_line(c) for c in conflicts)])
+                .encode()
+            )
+        return conflicts
 
     def close(self) -> None:
         self._client.close()  # type: ignore[no-untyped-call]
+        if self._read_back is not None:
+            self._read_back.close()
 
 
 # --- Reading back with InfluxQL ---------------------------------------------------------------

@@ -17,7 +17,7 @@ def make_sink(store: StoreSettings) -> ReadingSink:
 
         return InfluxV2Sink(
             store.url, _secret(store.token) or "", store.org, store.bucket,
-            timeout_s=store.timeout_s, gzip_body=store.gzip,
+            database=store.database, timeout_s=store.timeout_s, gzip_body=store.gzip,
         )  # fmt: skip
     if store.kind == "influxdb1":
         from coldchain.readingstore.influxdb import InfluxV1Sink

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from coldchain.protocol import Reading
+from coldchain.readingstore.base import ReadingSink
 from coldchain.readingstore.influxdb import InfluxQLReadingStore, InfluxV1Sink, line
 from coldchain.readingstore.sqlite import SqliteReadingStore
-from tests.harness.servers import InfluxDB1
+from tests.harness.servers import InfluxDB1, VictoriaMetrics
 
 T0 = 1_795_300_000_000  # device times well in the past (2026-11-21)
 
@@ -115,7 +116,7 @@ def test_sqlite_and_influxdb1_answer_the_same(tmp_path: Path, influxdb1: InfluxD
 # --- First write wins: a stored reading is never changed by a later message ---------------------
 
 
-def _first_write_wins(sink: SqliteReadingStore | InfluxV1Sink, store: object) -> None:
+def _first_write_wins(sink: ReadingSink, store: object) -> None:
     """3.3 °C stored; the same (probe, channel, time) with -1.5 °C is a conflict, kept once."""
     from coldchain.readingstore.base import Conflict
 
@@ -171,3 +172,100 @@ def test_influxdb1_first_write_wins(influxdb1: InfluxDB1) -> None:
     assert all(r[5] > T0 for r in rows)
     sink.close()
     store.close()
+
+
+class V2Front:
+    """What cannot run here, an InfluxDB 2 server, played by a thin front on the real
+    InfluxDB 1.6.7: /api/v2/write (token, org, bucket) becomes /write?db=<bucket>, /query is
+    passed through with the token checked. Storage, overwrite rule and InfluxQL are the real
+    server's; only the v2 write endpoint and the token are the front's."""
+
+    TOKEN = "jeton-de-test"
+
+    def __init__(self, influx: InfluxDB1) -> None:
+        import http.server
+        import urllib.error
+        import urllib.request
+
+        target = influx.url
+        token = self.TOKEN
+        self.seen: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                front.seen.append(self.path.split("?")[0])
+                if self.headers.get("Authorization") != f"Token {token}":
+                    self._answer(401, b'{"code":"unauthorized","message":"unauthorized access"}')
+                    return
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                path, _, query = self.path.partition("?")
+                if path == "/api/v2/write":
+                    params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+                    url = f"{target}/write?db={params['bucket']}&precision=ns"
+                elif path == "/query":
+                    url = f"{target}/query?{query}"
+                else:
+                    self._answer(404, b"404 page not found")
+                    return
+                request = urllib.request.Request(url, data=body, method="POST")
+                for name in ("Content-Type", "Content-Encoding"):
+                    if self.headers.get(name):
+                        request.add_header(name, self.headers[name])
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as answer:
+                        self._answer(answer.status, answer.read())
+                except urllib.error.HTTPError as error:
+                    self._answer(error.code, error.read())
+
+            def _answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        front = self
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_influxdb2_first_write_wins(influxdb1: InfluxDB1) -> None:
+    from coldchain.readingstore.influxdb import InfluxV2Sink
+
+    influxdb1.query('CREATE DATABASE "v2bucket"')
+    front = V2Front(influxdb1)
+    try:
+        sink = InfluxV2Sink(front.url, V2Front.TOKEN, "coldchain", "v2bucket")
+        store = InfluxQLReadingStore(influxdb1.url, "v2bucket")
+        _first_write_wins(sink, store)
+        assert store.count("van9-zone-a") == 4
+        assert {"/api/v2/write", "/query"} <= set(front.seen)
+        sink.close()
+        store.close()
+    finally:
+        front.close()
+
+
+def test_influxdb2_without_query_writes_unchecked_and_says_so(
+    victoria_metrics: VictoriaMetrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    """VictoriaMetrics (a real server) takes /api/v2/write but has no InfluxQL /query: the sink
+    cannot read back, says so once in the log, and writes the batches as they come."""
+    from coldchain.readingstore.influxdb import InfluxV2Sink
+
+    sink = InfluxV2Sink(victoria_metrics.url, "t", "coldchain", "coldchain")
+    t = T0 + 3 * 60_000
+    with caplog.at_level("WARNING", logger="coldchain.readingstore.influxdb"):
+        assert sink.write_first([Reading("van8-zone-a", "air", t, 1, 3.3)]) == []
+        assert sink.write_first([Reading("van8-zone-a", "air", t + 60_000, 2, 3.4)]) == []
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "first write wins cannot be checked" in warnings[0]
+    sink.close()
