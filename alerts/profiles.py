@@ -96,6 +96,12 @@ class ProductProfile:
     # How the cooperative applies the limit where the law leaves a point open, or where it
     # applies it more strictly than written (« la dérogation … n'est pas utilisée »).
     application: str = ""
+    # The name in Dutch (nl-BE); empty in a profiles file that has none: French is shown.
+    name_nl: str = ""
+
+    def name(self, lang: str) -> str:
+        """The category as people read it in `lang` (fr, nl or en; French otherwise)."""
+        return {"en": self.name_en, "nl": self.name_nl or self.name_fr}.get(lang, self.name_fr)
 
     @property
     def max_c(self) -> float | None:
@@ -128,6 +134,7 @@ _CHOICE_FIELDS: Final = tuple(HaccpChoices.__dataclass_fields__)
 _CATEGORY_FIELDS: Final = frozenset(
     {
         "name_fr",
+        "name_nl",
         "name_en",
         "applies_to",
         "max",
@@ -247,6 +254,7 @@ def _profile(code: str, raw: Any, defaults: dict[str, float]) -> ProductProfile:
         choices=_choices(table, defaults, where),
         own_choice_reason=_optional_text(table, "own_choice_reason", where),
         application=_optional_text(table, "application", where),
+        name_nl=_optional_text(table, "name_nl", where),
     )
     if profile.own_choice and not profile.own_choice_reason:
         raise ProfileError(

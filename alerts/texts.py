@@ -1,119 +1,184 @@
-"""Alert texts for people: French first, English available. Times in the site's zone."""
+"""Alert texts for people, in every language of the catalogues: the words come from the
+gettext catalogue `alerts` (server/locale/<lang>/LC_MESSAGES/alerts.po, read by
+alerts/wording.py), the figures from the alert. Times in the site's zone.
+
+An alert's text is made twice from the same `Facts`: by the engine when it publishes an
+event (French and English, stored with the alert), and by the server from the stored event
+for any other language a person reads (server/alerting/texts.py) — one function, `text`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from alerts.findings import IMPOSSIBLE_JUMP, STUCK_VALUE, AlertKind, Record, Severity
+from alerts import wording
+from alerts.findings import AlertKind, Record, Severity
 from alerts.profiles import ProductProfile
 from coldchain import clock
 
-MEDIUM_FR = {"air": "air", "product": "produit (simulant)"}
-MEDIUM_EN = {"air": "air", "product": "product (simulant)"}
-FAULTS_FR = {
-    "power_on_value": "valeur de démarrage (85 °C)",
-    "disconnected": "sonde déconnectée",
-    "crc_error": "erreur de transmission",
-    "i2c_nack": "capteur muet",
-    "out_of_range": "valeur hors plage",
-    "not_ready": "mesure inachevée",
-    "no_value": "pas de valeur",
-    STUCK_VALUE: "valeur figée",
-    IMPOSSIBLE_JUMP: "saut impossible",
-}
-REASONS_FR = {"defrost": "dégivrage", "loading": "chargement"}
+STORED = ("fr", "en")  # the texts the engine writes into its events (text_fr, text_en)
 
 
-def _num_en(value: float) -> str:
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What an alert's text says, in no language yet."""
+
+    kind: str  # an AlertKind value
+    place: str
+    minutes: int  # how long it has lasted
+    closed: bool
+    probe_id: str = ""
+    channel: str = ""
+    detail: str = ""  # fault code, "<reason>|<mode>" of an evaluation window
+    start_ms: int = 0
+    severity: str = ""
+    side: int = 1  # +1 too warm, -1 too cold
+    peak: float | None = None
+    bound: float | None = None
+    category: Mapping[str, str] = field(default_factory=dict)  # language -> name
+    label: bool = False  # a label temperature stricter than the category's limit applies
+    tolerance_c: float | None = None
+    tolerance_min: float | None = None
+
+
+def number(value: float, lang: str) -> str:
+    """One decimal at most, as the engine rounds: « 9,1 », « −2 » in French (decimal comma,
+    a true minus sign), « 9,1 » in Dutch, "9.1" in English. (The engine cannot use Babel:
+    server/core/numbers.py writes the pages' numbers.)"""
     text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    text = text[:-2] if text.endswith(".0") else text
+    if lang == "en":
+        return text
+    text = text.replace(".", ",")
+    return text.replace("-", "−") if lang == "fr" else text
 
 
-def _num_fr(value: float) -> str:
-    return _num_en(value).replace(".", ",").replace("-", "−")
+def local_time(t_ms: int, lang: str = "fr") -> str:
+    pattern = wording.words(lang)["time_format"]
+    return dt.datetime.fromtimestamp(t_ms / 1000, clock.zone()).strftime(pattern)
 
 
 def _minutes(ms: int) -> int:
     return max(0, round(ms / 60_000))
 
 
-def local_time(t_ms: int) -> str:
-    return dt.datetime.fromtimestamp(t_ms / 1000, clock.zone()).strftime("%d/%m %H:%M")
-
-
-def _category(record: Record, profiles: Mapping[str, ProductProfile]) -> tuple[str, str]:
+def facts(record: Record, place: str, profiles: Mapping[str, ProductProfile]) -> Facts:
+    """The facts of the engine's record of an alert."""
     limit = record.limit
-    code = None if limit is None else limit.max_category if record.side > 0 else limit.min_category
+    bound = code = None
+    if limit is not None:
+        bound = limit.max_c if record.side > 0 else limit.min_c
+        code = limit.max_category if record.side > 0 else limit.min_category
     profile = profiles.get(code or "")
-    if profile is None:
-        return "", ""
-    return profile.name_fr.lower(), profile.name_en.lower()
+    names = {} if profile is None else {lang: profile.name(lang) for lang in ("fr", "nl", "en")}
+    return Facts(
+        kind=record.kind.value,
+        place=place,
+        minutes=_minutes(record.duration_ms),
+        closed=record.closed,
+        probe_id=record.probe_id,
+        channel=record.channel,
+        detail=record.detail,
+        start_ms=record.start_ms,
+        severity=record.severity.value if record.severity is not None else "",
+        side=record.side,
+        peak=record.peak,
+        bound=bound,
+        category=names,
+        label=limit is not None and limit.label_applied,
+        tolerance_c=None if limit is None else limit.tolerance_c,
+        tolerance_min=None if limit is None else limit.tolerance_min,
+    )
+
+
+def facts_of_event(event: Mapping[str, Any], category: Mapping[str, str]) -> Facts:
+    """The facts of a stored event (AlertEvent.to_dict(): an alert's `record`);
+    `category`: the name of its limit's category per language."""
+    limit = event.get("limit") or {}
+    peak = event.get("peak")
+    high, low = limit.get("max_c"), limit.get("min_c")
+    # The side the engine judged: too cold when the peak is under the minimum.
+    side = -1 if peak is not None and low is not None and peak < low else 1
+    return Facts(
+        kind=str(event.get("kind", "")),
+        place=str(event.get("location_name", "")),
+        minutes=_minutes(int(event.get("duration_ms") or 0)),
+        closed=event.get("status") != "open",
+        probe_id=str(event.get("probe_id", "")),
+        channel=str(event.get("channel", "")),
+        detail=str(event.get("detail", "")),
+        start_ms=int(event.get("start_ms") or 0),
+        severity=str(event.get("severity", "")),
+        side=side,
+        peak=peak,
+        bound=high if side > 0 else low,
+        category=category,
+        label=bool(limit.get("label_applied")),
+        tolerance_c=limit.get("tolerance_c"),
+        tolerance_min=limit.get("tolerance_max_min"),
+    )
+
+
+def text(alert: Facts, lang: str) -> str:
+    """The one-line text of the alert's current state in `lang`."""
+    words = wording.words(lang)
+    place = alert.place
+    if alert.kind == AlertKind.TEMPERATURE.value:
+        return _temperature(alert, lang)
+    if alert.kind == AlertKind.DOOR_OPEN.value:
+        key = "door_open_closed" if alert.closed else "door_open_open"
+        return words[key].format(place=place, minutes=alert.minutes)
+    if alert.kind == AlertKind.SENSOR_FAULT.value:
+        fault = wording.words(lang, "fault").get(alert.detail, alert.detail)
+        return words["sensor_fault"].format(
+            place=place, probe=alert.probe_id, channel=alert.channel, fault=fault
+        )
+    since = local_time(alert.start_ms, lang)
+    if alert.kind == AlertKind.PROBE_OFFLINE.value:
+        return words["probe_offline"].format(place=place, probe=alert.probe_id, since=since)
+    reason, _, mode = alert.detail.partition("|")
+    reason = wording.words(lang, "reason").get(reason, reason)
+    key = "window_suspend" if mode == "suspend" else "window_relax"
+    return words[key].format(place=place, reason=reason, since=since)
+
+
+def _temperature(alert: Facts, lang: str) -> str:
+    words = wording.words(lang)
+    medium = wording.words(lang, "medium").get(alert.channel, alert.channel)
+    category = alert.category.get(lang) or alert.category.get("fr") or ""
+    category = category[:1].lower() + category[1:]  # inside the sentence: « viande hachée »
+    if not category:
+        what = words["what_medium"].format(medium=medium)
+    else:
+        key = "what_category_label" if alert.label else "what_category"
+        what = words[key].format(category=category, medium=medium)
+    side = "above" if alert.side > 0 else "below"
+    out = words[f"temperature_{side}_{'closed' if alert.closed else 'open'}"].format(
+        place=alert.place,
+        peak=number(alert.peak if alert.peak is not None else 0.0, lang),
+        bound="?" if alert.bound is None else number(alert.bound, lang),
+        what=what,
+        minutes=alert.minutes,
+    )
+    if alert.severity == Severity.TOLERATED.value:
+        # The tolerance of the limit in force (alerts/profiles.toml), never a figure of ours.
+        within = (
+            words["tolerated_brief"]
+            if alert.tolerance_min is None
+            else words["tolerated_under"].format(minutes=number(alert.tolerance_min, lang))
+        )
+        if alert.tolerance_c is not None:
+            within = f"+{number(alert.tolerance_c, lang)} °C, {within}"
+        out += words["tolerated"].format(within=within)
+    return out
 
 
 def texts(record: Record, place: str, profiles: Mapping[str, ProductProfile]) -> tuple[str, str]:
-    """(French, English) one-line text for the alert's current state."""
-    minutes = _minutes(record.duration_ms)
-    if record.kind is AlertKind.TEMPERATURE:
-        return _temperature(record, place, profiles, minutes)
-    if record.kind is AlertKind.DOOR_OPEN:
-        state_fr = "était restée" if record.closed else "est"
-        return (
-            f"{place} : porte {state_fr} ouverte {minutes} min",
-            f"{place}: door open for {minutes} min",
-        )
-    if record.kind is AlertKind.SENSOR_FAULT:
-        fr = FAULTS_FR.get(record.detail, record.detail)
-        return (
-            f"{place} : défaut de la sonde {record.probe_id} ({record.channel}) : {fr}",
-            f"{place}: probe {record.probe_id} ({record.channel}) fault: {record.detail}",
-        )
-    if record.kind is AlertKind.PROBE_OFFLINE:
-        since = local_time(record.start_ms)
-        return (
-            f"{place} : la sonde {record.probe_id} n'envoie plus rien depuis {since}",
-            f"{place}: probe {record.probe_id} silent since {since}",
-        )
-    reason, _, mode = record.detail.partition("|")
-    verb_fr = "suspendue" if mode == "suspend" else "assouplie"
-    verb_en = "suspended" if mode == "suspend" else "relaxed"
-    window = f"{local_time(record.start_ms)}"
-    return (
-        f"{place} : évaluation {verb_fr} ({REASONS_FR.get(reason, reason)}) depuis {window}",
-        f"{place}: evaluation {verb_en} ({reason}) since {window}",
-    )
-
-
-def _temperature(
-    record: Record, place: str, profiles: Mapping[str, ProductProfile], minutes: int
-) -> tuple[str, str]:
-    limit = record.limit
-    bound = None if limit is None else limit.max_c if record.side > 0 else limit.min_c
-    peak = record.peak if record.peak is not None else 0.0
-    cat_fr, cat_en = _category(record, profiles)
-    medium_fr = MEDIUM_FR.get(record.channel, record.channel)
-    medium_en = MEDIUM_EN.get(record.channel, record.channel)
-    where_fr = "au-dessus" if record.side > 0 else "en dessous"
-    where_en = "above" if record.side > 0 else "below"
-    bound_fr = "?" if bound is None else _num_fr(bound)
-    bound_en = "?" if bound is None else _num_en(bound)
-    label = " (étiquette)" if limit is not None and limit.label_applied else ""
-    tail_fr = f"({cat_fr}{label}, {medium_fr})" if cat_fr else f"({medium_fr})"
-    tail_en = f"({cat_en}, {medium_en})" if cat_en else f"({medium_en})"
-    when_fr = f"pendant {minutes} min" if record.closed else f"depuis {minutes} min"
-    when_en = f"for {minutes} min"
-    fr = (
-        f"{place} : {_num_fr(peak)} °C {where_fr} de la limite de {bound_fr} °C {tail_fr} {when_fr}"
-    )
-    en = f"{place}: {_num_en(peak)} °C {where_en} the {bound_en} °C limit {tail_en} {when_en}"
-    if record.severity is Severity.TOLERATED:
-        # The tolerance of the limit in force (alerts/profiles.toml), never a figure of ours.
-        tolerance = None if limit is None else limit.tolerance_c
-        most = None if limit is None else limit.tolerance_min
-        plus_fr = "" if tolerance is None else f"+{_num_fr(tolerance)} °C"
-        plus_en = "" if tolerance is None else f"+{_num_en(tolerance)} °C"
-        within_fr = "brièvement" if most is None else f"moins de {_num_fr(most)} min"
-        within_en = "briefly" if most is None else f"under {_num_en(most)} min"
-        fr += f" — tolérance de transport ({plus_fr + ', ' if plus_fr else ''}{within_fr})"
-        en += f" — within the transport tolerance ({plus_en + ', ' if plus_en else ''}{within_en})"
+    """(French, English) one-line text for the alert's current state (the event's
+    text_fr and text_en)."""
+    said = facts(record, place, profiles)
+    fr, en = (text(said, lang) for lang in STORED)
     return fr, en

@@ -1,6 +1,16 @@
 """Gateway throughput, end to end, against the bare-subscriber ceiling measured in the same run.
 
-    .venv/bin/python bench/gateway_throughput.py [--quick]
+    .venv/bin/python bench/gateway_throughput.py [--quick] [--ratio-only] [--rounds N]
+
+First the ratio to a bare paho subscriber (issue 18), SQLite sink, measured side by side in
+each round: for 10 and then 1 readings per message, the bare subscriber, one gateway, and two
+gateways on the same shared subscription (each its own client id, spool and metrics port),
+each time fed by the same publisher processes (two; `--publishers`). Printed: readings/s, the
+ratio to bare, two gateways against one, and the gateways' CPU microseconds per reading (user +
+system of the gateway processes over the readings: steadier than rates on a shared, loaded
+machine). `--rounds 0` skips that table.
+Targets (issue 18): >= 0.6 x bare at 10 readings/message and >= 0.8 x at 1/message with one
+process; two processes >= 1.7 x one.
 
 For each sink (sqlite, influxdb1 = InfluxDB 1.6.7 /write, influxdb2 = influxdb-client to
 VictoriaMetrics' /api/v2/write) and for 1 and 10 readings per message: a publisher process
@@ -45,6 +55,11 @@ from tests.harness.servers import (  # noqa: E402
 )
 
 PROBES = 200
+# Publisher processes feeding the ratio runs: one Python publisher alone is slower than the
+# broker and the bare subscriber at 1 reading per message, and would be the ceiling measured.
+# (--publishers; set from the command line in main.)
+PUBLISHERS = 2
+PUBLISHER_SPACING_MS = 5 * 10**6  # each publisher's device times, apart: no shared key
 
 
 def start_publisher(
@@ -58,8 +73,23 @@ def start_publisher(
     )  # fmt: skip
 
 
-def bare_subscriber_rate(port: int, readings: int, per_message: int, start_ms: int) -> float:
+def start_publishers(
+    port: int, readings: int, per_message: int, start_ms: int
+) -> list[subprocess.Popen[bytes]]:
+    """PUBLISHERS processes sending `readings` in all (each its own device-time range)."""
+    share = readings // PUBLISHERS
+    return [
+        start_publisher(port, share, per_message, start_ms + k * PUBLISHER_SPACING_MS)
+        for k in range(PUBLISHERS)
+    ]
+
+
+def bare_subscriber_rate(
+    port: int, readings: int, per_message: int, start_ms: int, publishers: int = 1
+) -> float:
     """Messages counted per second by a paho subscriber that does nothing else, as readings/s."""
+    if publishers > 1:
+        readings = readings // publishers * publishers
     expected = -(-readings // per_message)
     count = 0
     done = threading.Event()
@@ -81,10 +111,14 @@ def bare_subscriber_rate(port: int, readings: int, per_message: int, start_ms: i
     client.loop_start()
     subscribed.wait(10)
     first.append(time.perf_counter())
-    publisher = start_publisher(port, readings, per_message, start_ms)
+    if publishers > 1:
+        pubs = start_publishers(port, readings, per_message, start_ms)
+    else:
+        pubs = [start_publisher(port, readings, per_message, start_ms)]
     done.wait(600)
     elapsed = time.perf_counter() - first[0]
-    publisher.wait()
+    for publisher in pubs:
+        publisher.wait()
     client.disconnect()
     client.loop_stop()
     return expected * per_message / elapsed
@@ -112,7 +146,14 @@ def cpu_seconds(pid: int) -> float:
 
 
 class GatewayRun:
-    def __init__(self, workdir: Path, broker_port: int, store: dict[str, str], name: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        broker_port: int,
+        store: dict[str, str],
+        name: str,
+        group: str | None = None,
+    ) -> None:
         self.metrics_port = free_port()
         self.client_id = f"bench-{name}"
         self.broker_port = broker_port
@@ -121,7 +162,7 @@ class GatewayRun:
             PYTHONPATH=str(REPO),
             COLDCHAIN_MQTT__PORT=str(broker_port),
             COLDCHAIN_GATEWAY__CLIENT_ID=self.client_id,
-            COLDCHAIN_GATEWAY__SHARE_GROUP=f"bench-{name}",
+            COLDCHAIN_GATEWAY__SHARE_GROUP=f"bench-{group or name}",
             COLDCHAIN_GATEWAY__SPOOL_PATH=str(workdir / f"spool-{name}.sqlite3"),
             COLDCHAIN_GATEWAY__METRICS_PORT=str(self.metrics_port),
         )
@@ -155,7 +196,8 @@ class GatewayRun:
         while time.monotonic() < deadline:
             if self.written() >= total:
                 return time.perf_counter()
-            time.sleep(0.02)
+            # Not faster: each scrape costs the gateway CPU (6 % of its samples at 20 ms).
+            time.sleep(0.2)
         raise TimeoutError(f"only {self.written()} of {total} written")
 
     def stop(self) -> float:
@@ -174,6 +216,61 @@ class GatewayRun:
         client.disconnect()
         client.loop_stop()
         return rss
+
+
+def gateways_rate(
+    workdir: Path, broker_port: int, store: dict[str, str], name: str, processes: int,
+    readings: int, per_message: int, start_ms: int,
+) -> tuple[float, float]:  # fmt: skip
+    """`processes` gateways on one shared subscription, fed by the PUBLISHERS: (readings/s
+    confirmed by the sink, gateway CPU microseconds per reading, all processes together)."""
+    readings = readings // PUBLISHERS * PUBLISHERS
+    gws = [GatewayRun(workdir, broker_port, store, f"{name}p{k}", group=name)
+           for k in range(processes)]  # fmt: skip
+    for gw in gws:
+        gw.start()
+    cpu_before = sum(cpu_seconds(gw.proc.pid) for gw in gws if gw.proc is not None)
+    started = time.perf_counter()
+    publishers = start_publishers(broker_port, readings, per_message, start_ms)
+    deadline = time.monotonic() + 600
+    while sum(gw.written() for gw in gws) < readings:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {sum(gw.written() for gw in gws)} of {readings} written")
+        time.sleep(0.2)
+    finished = time.perf_counter()
+    for publisher in publishers:
+        publisher.wait()
+    for gw in gws:
+        gw.stop()
+    cpu = sum(gw.cpu_s for gw in gws) - cpu_before
+    return readings / (finished - started), cpu / readings * 1e6
+
+
+def ratio_rounds(
+    workdir: Path, broker_port: int, store: dict[str, str], rounds: int,
+    volumes: dict[int, int], start_ms: int,
+) -> int:  # fmt: skip
+    """The issue-18 table, side by side in each round. Returns the device-time offset used."""
+    offset = 0
+    for per_message, readings in volumes.items():
+        for r in range(rounds):
+            load = os.getloadavg()[0]
+            bare = bare_subscriber_rate(broker_port, readings, per_message, start_ms + offset,
+                                        PUBLISHERS)  # fmt: skip
+            offset += 2 * 10**7
+            one, cpu1 = gateways_rate(workdir, broker_port, store, f"r{per_message}x{r}one", 1,
+                                      readings, per_message, start_ms + offset)  # fmt: skip
+            offset += 2 * 10**7
+            two, cpu2 = gateways_rate(workdir, broker_port, store, f"r{per_message}x{r}two", 2,
+                                      readings, per_message, start_ms + offset)  # fmt: skip
+            offset += 2 * 10**7
+            target = 0.6 if per_message == 10 else 0.8
+            print(f"{per_message:2d} readings/message, round {r + 1} (load {load:.1f}): "
+                  f"bare {bare:8,.0f}/s | one gateway {one:8,.0f}/s = {one / bare:.2f} x bare "
+                  f"(target {target}) | two gateways {two:8,.0f}/s = {two / bare:.2f} x bare, "
+                  f"{two / one:.2f} x one (target 1.7) | gateway CPU per reading "
+                  f"{cpu1:.1f} us (one), {cpu2:.1f} us (two)", flush=True)  # fmt: skip
+    return offset
 
 
 def end_to_end(
@@ -222,9 +319,23 @@ def drain(workdir: Path, broker_port: int, store: dict[str, str], name: str,
 
 
 def main() -> int:
+    global PUBLISHERS  # a module setting, like PROBES, read by the helpers
     parser = argparse.ArgumentParser(description="gateway end-to-end throughput benchmark")
     parser.add_argument("--quick", action="store_true", help="smaller volumes (a smoke run)")
+    parser.add_argument("--ratio-only", action="store_true",
+                        help="only the ratio to bare paho (one and two gateways)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the ratio table")
+    parser.add_argument("--ratio-sink", choices=("sqlite", "influxdb1"), default="sqlite",
+                        help="the sink of the ratio table (two gateways share one SQLite file "
+                        "and its write lock; InfluxDB takes both at once)")  # fmt: skip
+    parser.add_argument(
+        "--publishers", type=int, default=PUBLISHERS,
+        help="publisher processes of the ratio table (1 with influxdb1: the publishers' "
+        "device-time ranges lie apart, and each InfluxDB batch then reads back the whole span "
+        "between them for its first-write check)",
+    )  # fmt: skip
     args = parser.parse_args()
+    PUBLISHERS = max(1, args.publishers)
     scale = 0.1 if args.quick else 1.0
     n10, n1, n_drain = int(300_000 * scale), int(60_000 * scale), int(600_000 * scale)
     start_ms = int(time.time() * 1000) - 30 * 24 * 3600 * 1000  # each run 1e7 ms later
@@ -242,7 +353,16 @@ def main() -> int:
     }
     try:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} "
-              "(shared machine: figures are noisy)")  # fmt: skip
+              "(shared machine: figures are noisy)", flush=True)  # fmt: skip
+        ratio_sink = {"kind": "sqlite", "sqlite_path": str(tmp / "ratio.sqlite3")}
+        if args.ratio_sink == "influxdb1":
+            ratio_sink = {"kind": "influxdb1", "url": influx.url, "database": "ratio"}
+        print(f"ratio table: {args.ratio_sink} sink", flush=True)
+        used = ratio_rounds(tmp, broker.port, ratio_sink, args.rounds,
+                            {10: n10, 1: n1}, start_ms)  # fmt: skip
+        start_ms += used
+        if args.ratio_only:
+            return 0
         bare1 = bare_subscriber_rate(broker.port, n1, 1, start_ms)
         bare10 = bare_subscriber_rate(broker.port, n10, 10, start_ms)
         print(f"bare paho subscriber (ceiling): {bare1:,.0f} readings/s with 1/message, "

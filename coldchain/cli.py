@@ -17,9 +17,13 @@ from coldchain import __version__
 from coldchain.startup import ConfigurationRefused
 
 SUBCOMMAND_MODULES = (
+    "coldchain.commands.backup",
     "coldchain.commands.broker",
     "coldchain.commands.config",
     "coldchain.commands.demo",
+    "coldchain.commands.probe",
+    "coldchain.commands.install",
+    "coldchain.commands.status",
     "coldchain.commands.up",
     "coldchain.commands.validate",
     "gateway.cli",

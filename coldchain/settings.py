@@ -3,14 +3,18 @@
 Environment variables start with `COLDCHAIN_` and use `__` for nesting
 (`COLDCHAIN_MQTT__HOST=broker.lan`). The TOML file is named by `COLDCHAIN_CONFIG`
 (or passed to `load_settings`). docs/configuration.md lists every field.
+Every file the system keeps derives from `data_dir` unless set on its own, and every path
+comes out absolute (a relative one in the file is taken from the file's folder, else from
+the working directory), so that any command, run from anywhere, finds the same files.
 In production mode the settings refuse default or empty secrets.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -22,6 +26,14 @@ from pydantic_settings import (
 )
 
 DEFAULT_SECRET = "changethis"
+# Under data_dir unless set on their own (Settings._under_data_dir).
+SERVER_DATABASE = "coldchain.sqlite3"
+READINGS_DATABASE = "readings.sqlite3"
+GATEWAY_SPOOL = "gateway-spool.sqlite3"
+EXPORTS = "exports"
+# The session-signing key `coldchain up` and `server run` create at their first start in
+# production (startup.py), read when `server.secret_key` is not set.
+SECRET_KEY_FILE = "secret_key"
 
 
 class MqttSettings(BaseModel):
@@ -36,17 +48,32 @@ class MqttSettings(BaseModel):
     # the host name or LAN address of this machine, and the TLS listener's port.
     public_host: str | None = None  # unset: this machine's host name
     tls_port: int = Field(8883, ge=1, le=65535)
+    # The managed broker's TLS listener with the operator's own files (all three, PEM); unset:
+    # a certificate authority created under <data_dir>/tls/ (coldchain/certificates.py).
+    broker_ca: Path | None = None
+    broker_cert: Path | None = None
+    broker_key: Path | None = None
+    # With `lan`, the managed broker's plain listener (`port`) stays on 127.0.0.1 for this
+    # machine's services; true also opens it on every interface (probes without TLS).
+    plain_on_lan: bool = False
     keepalive_s: int = Field(30, ge=5, le=3600)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=60)  # a persistent session outlives restarts
     # `coldchain up` runs its own Mosquitto on host:port; false = use an existing broker.
     managed: bool = True
+
+    @model_validator(mode="after")
+    def _own_files_together(self) -> MqttSettings:
+        given = [self.broker_ca, self.broker_cert, self.broker_key]
+        if any(given) and not all(given):
+            raise ValueError("mqtt.broker_ca, broker_cert et broker_key vont ensemble (les trois)")
+        return self
 
 
 class StoreSettings(BaseModel):
     """Where readings live: the embedded SQLite store or an InfluxDB."""
 
     kind: Literal["sqlite", "influxdb1", "influxdb2"] = "sqlite"
-    sqlite_path: Path = Path("var/readings.sqlite3")
+    sqlite_path: Path = Path(READINGS_DATABASE)  # unset: <data_dir>/readings.sqlite3
     url: str = "http://127.0.0.1:8086"
     # InfluxDB 2.x / 3.x / Cloud / 1.8+ through /api/v2/write
     token: SecretStr | None = None
@@ -66,7 +93,7 @@ class GatewaySettings(BaseModel):
     client_id: str = "coldchain-gateway-1"  # stable: the broker keeps its session by this id
     share_group: str = "gateway"
     shared_subscription: bool = True  # false: plain subscription (one gateway; see docs/gateway.md)
-    spool_path: Path = Path("var/gateway-spool.sqlite3")
+    spool_path: Path = Path(GATEWAY_SPOOL)  # unset: <data_dir>/gateway-spool.sqlite3
     spool_max_readings: int = Field(5_000_000, ge=1000)
     batch_size: int = Field(5000, ge=1, le=5000)
     serial_ports: list[str] = []
@@ -81,11 +108,11 @@ class GatewaySettings(BaseModel):
 
 
 class ServerSettings(BaseModel):
-    database_url: str = "sqlite:///var/coldchain.sqlite3"
+    database_url: str = f"sqlite:///{SERVER_DATABASE}"  # unset: <data_dir>/coldchain.sqlite3
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
-    default_language: Literal["fr", "en"] = "fr"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)  # unset: <data_dir>/secret_key if there
+    default_language: Literal["fr", "nl", "en"] = "fr"
     migrate_on_start: bool = True  # run `alembic upgrade head` when the app starts
     session_cookie_name: str = "coldchain_session"
     session_cookie_secure: bool = False  # set True behind HTTPS
@@ -150,6 +177,8 @@ class AlertingSettings(BaseModel):
     webhooks: list[WebhookTarget] = []
     webhook_timeout_s: float = Field(5.0, gt=0)
     public_url: str = "http://127.0.0.1:8000"  # links in e-mails
+    # The language of the probes' displays, and of the e-mails to a user who chose none.
+    language: Literal["fr", "nl", "en"] = "fr"
 
 
 class RecordsSettings(BaseModel):
@@ -198,6 +227,9 @@ class Settings(BaseSettings):
 
     mode: Literal["development", "production"] = "development"
     data_dir: Path = Path("var")
+    # `coldchain up` (and `--lan`): the server and the broker listen on every interface, for
+    # the phones and probes on the site's network; refused with an anonymous broker.
+    lan: bool = False
     mqtt: MqttSettings = MqttSettings()
     store: StoreSettings = StoreSettings()
     gateway: GatewaySettings = GatewaySettings()
@@ -206,13 +238,56 @@ class Settings(BaseSettings):
     records: RecordsSettings = RecordsSettings()
     clock: ClockSettings = ClockSettings()
 
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / SECRET_KEY_FILE
+
+    @model_validator(mode="after")
+    def _under_data_dir(self) -> Settings:
+        """Paths left unset go under data_dir; all come out absolute. Runs before the
+        secrets are judged: the secret key may come from the data folder."""
+        # Filled through _filled, which leaves `model_fields_set` as the sources made it:
+        # "not set" stays "not set" (here, in `coldchain up`, and in `coldchain config`).
+        self.__dict__["data_dir"] = here = _absolute(self.data_dir)
+        store = self.store.sqlite_path
+        self.__dict__["store"] = _filled(self.store, sqlite_path=(
+            _absolute(store) if "sqlite_path" in self.store.model_fields_set
+            else here / READINGS_DATABASE))  # fmt: skip
+        spool = self.gateway.spool_path
+        self.__dict__["gateway"] = _filled(self.gateway, spool_path=(
+            _absolute(spool) if "spool_path" in self.gateway.model_fields_set
+            else here / GATEWAY_SPOOL))  # fmt: skip
+        url = self.server.database_url
+        server: dict[str, Any] = {"database_url": (
+            _absolute_sqlite_url(url) if "database_url" in self.server.model_fields_set
+            else f"sqlite:///{here / SERVER_DATABASE}")}  # fmt: skip
+        if "secret_key" not in self.server.model_fields_set and self.secret_key_file.is_file():
+            try:
+                key = self.secret_key_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"clé secrète illisible : {self.secret_key_file} ({exc})") from exc
+            server["secret_key"] = SecretStr(key)
+        self.__dict__["server"] = _filled(self.server, **server)
+        exports = self.records.export_dir
+        self.__dict__["records"] = _filled(self.records, export_dir=(
+            here / EXPORTS if exports is None else _absolute(exports)))  # fmt: skip
+        self.__dict__["mqtt"] = _filled(self.mqtt, **{
+            name: _absolute(value) for name, value in self.mqtt.__dict__.items()
+            if isinstance(value, Path)})  # fmt: skip
+        return self
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.mode != "production":
             return self
         problems = []
         if self.server.secret_key.get_secret_value() in ("", DEFAULT_SECRET):
-            problems.append("server.secret_key")
+            problems.append(
+                "server.secret_key (not set, and no "
+                f"{self.secret_key_file} yet: `coldchain up` creates it at first start)"
+                if "secret_key" not in self.server.model_fields_set
+                else "server.secret_key"
+            )
         if len(self.server.secret_key.get_secret_value()) < 32:
             problems.append("server.secret_key (at least 32 characters)")
         if self.mqtt.password is not None and self.mqtt.password.get_secret_value() in (
@@ -244,8 +319,93 @@ class Settings(BaseSettings):
         # Environment wins over the TOML file, which wins over defaults.
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if settings_cls.model_config.get("toml_file"):
-            sources.append(TomlConfigSettingsSource(settings_cls))
+            sources.append(_FileSource(settings_cls))
         return tuple(sources)
+
+
+class _FileSource(TomlConfigSettingsSource):
+    """The TOML file, its relative paths taken from the file's folder: the same file means
+    the same files whichever folder a command is run from."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        values = super()._read_file(file_path)
+        folder = Path(file_path).resolve().parent
+        _paths_from(values, Settings, folder)
+        return values
+
+
+def _paths_from(values: dict[str, Any], model: type[BaseModel], folder: Path) -> None:
+    """Make the relative paths (Path fields, SQLite URLs) in `values` absolute from `folder`."""
+    for name, info in model.model_fields.items():
+        value = values.get(name)
+        kinds = get_args(info.annotation) or (info.annotation,)
+        if isinstance(value, dict):
+            nested = [k for k in kinds if isinstance(k, type) and issubclass(k, BaseModel)]
+            if nested:
+                _paths_from(value, nested[0], folder)
+        elif isinstance(value, str) and Path in kinds:
+            values[name] = str(folder / Path(value).expanduser())
+        elif isinstance(value, str) and name == "database_url" and value.startswith("sqlite:///"):
+            path = value[len("sqlite:///") :]
+            if path and not path.startswith(("/", ":memory:")):
+                values[name] = f"sqlite:///{folder / path}"
+
+
+def _absolute(path: Path) -> Path:
+    """`path` from the working directory (a path from the TOML file was already made
+    absolute from the file's folder, _FileSource)."""
+    return (Path.cwd() / path.expanduser()).resolve()
+
+
+def _absolute_sqlite_url(url: str) -> str:
+    """`sqlite:///relative.db` made absolute like any path; other URLs as given."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    path, mark, query = url[len(prefix) :].partition("?")
+    if not path or path == ":memory:" or path.startswith("/"):
+        return url
+    return f"{prefix}{_absolute(Path(path))}{mark}{query}"
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _filled(model: _M, **values: Any) -> _M:
+    """A copy of `model` with `values`, its `model_fields_set` unchanged."""
+    copy = model.model_copy()
+    copy.__dict__.update(values)
+    return copy
+
+
+def setting_sources(toml_file: Path | None = None) -> dict[str, str]:
+    """Where each setting given somewhere came from: "environment" or "file", by dotted name
+    (`server.database_url`); a setting absent here has its default (or derives from
+    data_dir). `toml_file` as in `load_settings`."""
+    if toml_file is None and os.environ.get("COLDCHAIN_CONFIG"):
+        toml_file = Path(os.environ["COLDCHAIN_CONFIG"])
+    found: dict[str, str] = {}
+    if toml_file is not None and toml_file.is_file():
+        with toml_file.open("rb") as file:
+            _dotted(tomllib.load(file), Settings, "", found, "file")
+    prefix = Settings.model_config.get("env_prefix", "")
+    for name, value in os.environ.items():  # empty values are ignored (env_ignore_empty)
+        if name.upper().startswith(prefix) and value and name.upper() != f"{prefix}CONFIG":
+            found[name[len(prefix) :].lower().replace("__", ".")] = "environment"
+    return found
+
+
+def _dotted(
+    values: dict[str, Any], model: type[BaseModel], prefix: str, into: dict[str, str], origin: str
+) -> None:
+    for name, value in values.items():
+        info = model.model_fields.get(name)
+        kinds = get_args(info.annotation) or (info.annotation,) if info is not None else ()
+        nested = [k for k in kinds if isinstance(k, type) and issubclass(k, BaseModel)]
+        if isinstance(value, dict) and nested:
+            _dotted(value, nested[0], f"{prefix}{name}.", into, origin)
+        else:
+            into[f"{prefix}{name}"] = origin
 
 
 def load_settings(toml_file: Path | None = None, **overrides: Any) -> Settings:

@@ -14,7 +14,8 @@ import time
 from datetime import UTC, datetime
 
 from coldchain import clock
-from coldchain.startup import settings_or_exit
+from coldchain.readingstore.check import store_problem
+from coldchain.startup import refuse_unusable, settings_or_exit
 from gateway.spool import Spool
 
 
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from gateway.app import Gateway
 
     settings = settings_or_exit(args.config)  # also the demo's accelerated clock
+    refuse_unusable(store_problem(settings.store))  # a wrong InfluxDB stops here, said why
     if args.log_format == "json":
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 
-from coldchain.readingstore.base import ReadingSink, SinkError, SinkRejected
+from coldchain.readingstore.base import ReadingSink, SinkError, SinkRejected, SpooledRowsSink
 from gateway.intake import now_ms
 from gateway.metrics import GatewayMetrics
 from gateway.spool import Spool
@@ -101,16 +101,20 @@ class Drainer:
         self._export_depth(batch.oldest_arrival_ms)
         if batch.first_id is None or batch.last_id is None:
             return False
-        readings = batch.readings
-        self._last_batch = len(readings)
+        count = batch.count
+        self._last_batch = count
         started = time.perf_counter()
         try:
-            conflicts = self.sink.write_first(readings)
+            if isinstance(self.sink, SpooledRowsSink):
+                # The spool's text as it is: no Reading object per reading (the SQLite sink).
+                conflicts = self.sink.write_first_spooled(batch.spooled, count)
+            else:
+                conflicts = self.sink.write_first(batch.readings)
         except SinkRejected as exc:
             log.error("ALARM sink refused %d readings for good: %s; moved to quarantine",
-                      len(readings), exc)  # fmt: skip
+                      count, exc)  # fmt: skip
             self.spool.move_to_quarantine(batch, "sink_rejected", str(exc), now_ms())
-            self.metrics.sink_rejected.inc(len(readings))
+            self.metrics.sink_rejected.inc(count)
             self.metrics.rejected.labels("sink_rejected").inc()
             return True
         except (SinkError, sqlite3.Error) as exc:
@@ -121,7 +125,7 @@ class Drainer:
             self.backoff_s = min(self.max_backoff_s, max(0.5, self.backoff_s * 2))
             level = logging.WARNING if isinstance(exc, SinkError) else logging.ERROR
             log.log(level, "sink write of %d readings failed (%s); %d spooled; retry in %.1f s",
-                    len(readings), exc, self.spool.depth(), self.backoff_s)  # fmt: skip
+                    count, exc, self.spool.depth(), self.backoff_s)  # fmt: skip
             return False
         if conflicts:
             # First write wins: the stored readings stay; the sink kept each conflict aside.
@@ -132,7 +136,7 @@ class Drainer:
                             c.new.time_ms, c.stored.value, c.stored.seq, c.new.value,
                             c.new.seq)  # fmt: skip
         self.metrics.sink_latency.observe(time.perf_counter() - started)
-        self.metrics.sink_points.inc(len(readings))
+        self.metrics.sink_points.inc(count)
         if self.backoff_s:
             log.info("sink is back; draining %d spooled readings", self.spool.depth())
         self.backoff_s = 0.0

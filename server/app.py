@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from coldchain import __version__, clock
+from coldchain.backups import backup_folder
 from coldchain.readingstore.base import ReadingStore
 from coldchain.readingstore.registry import make_reading_store
 from coldchain.settings import Settings, load_settings
@@ -20,6 +21,7 @@ from server.api import (
     auth,
     cold_rooms,
     deliveries,
+    grafana,
     organisations,
     probes,
     producer_records,
@@ -31,6 +33,7 @@ from server.api import (
 from server.core import errors
 from server.core.bodyguard import BodyGuard
 from server.core.db import make_engine, make_sessionmaker, migrate
+from server.core.secure_cookies import SecureCookiesOverHttps
 from server.core.security import dummy_hash, password_hasher
 from server.pages import app as pages
 from server.records import config as documents
@@ -53,7 +56,7 @@ def api_router() -> APIRouter:
     # that `/alerts/stream` is not taken for `/alerts/{id}`.
     for module in (
         auth, users, organisations, vans, cold_rooms, probes, deliveries, readings,
-        alert_stream, alerts, records, producer_records,
+        alert_stream, alerts, records, producer_records, grafana,
     ):  # fmt: skip
         router.include_router(module.router)
     return router
@@ -67,7 +70,7 @@ def create_app(
     documents.configure(settings)  # the QR codes' address, the plan's retention
     engine = make_engine(settings.server.database_url)
     if settings.server.migrate_on_start:
-        migrate(engine)
+        migrate(engine, backup_dir=backup_folder(settings))
     store = reading_store if reading_store is not None else make_reading_store(settings.store)
 
     @asynccontextmanager
@@ -111,6 +114,8 @@ def create_app(
         max_bytes=settings.server.max_body_bytes,
         default_language=settings.server.default_language,
     )
+    # Inside the proxy headers: sees the scheme a trusted proxy forwarded (docs/https.md).
+    app.add_middleware(SecureCookiesOverHttps)
     if settings.server.forwarded_allow_ips:
         # Outermost: every part (the login's per-address limit first) sees the client that
         # a trusted proxy forwarded; anyone else's X-Forwarded-For is ignored.

@@ -9,7 +9,7 @@ import sys
 
 from sqlalchemy.exc import IntegrityError
 
-from coldchain.startup import settings_or_exit
+from coldchain.startup import refuse_unusable, settings_for_start, settings_or_exit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,12 +37,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def migrate(args: argparse.Namespace) -> int:
+    from coldchain.backups import backup_folder
     from server.core.db import make_engine
     from server.core.db import migrate as upgrade
 
     settings = settings_or_exit(args.config)
     engine = make_engine(settings.server.database_url)
-    upgrade(engine)
+    upgrade(engine, backup_dir=backup_folder(settings))
     engine.dispose()
     print("database schema up to date")
     return 0
@@ -81,11 +82,16 @@ def create_admin(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = settings_or_exit(args.config)
+    from coldchain.readingstore.check import store_problem
+    from server.core.database_check import database_problem
+
+    settings = settings_for_start(args.config)  # the secret key made at first start
+    refuse_unusable(database_problem(settings.server.database_url), store_problem(settings.store))
     if args.config is not None:  # the worker processes load the same file
         os.environ["COLDCHAIN_CONFIG"] = str(args.config)
-    if args.workers > 1:
-        # One migration before the workers start, not one race per worker.
+    if args.workers > 1 or settings.server.migrate_on_start:
+        # One migration before the workers start, not one race per worker; and a refused
+        # one (a database newer than this code) ends here with its message, not a traceback.
         migrate(args)
         os.environ["COLDCHAIN_SERVER__MIGRATE_ON_START"] = "false"
     uvicorn.run(

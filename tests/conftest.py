@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -45,6 +49,11 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parents[1]
+# A running `coldchain up` is recorded in $XDG_CONFIG_HOME/coldchain/running.json and every
+# command with no configuration of its own adopts it (coldchain/startup.py): each session
+# gets its own folder, so that no test, nor another session, meets another's system.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="coldchain-tests-config-")
+atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], ignore_errors=True)
 VECTORS = REPO / "tests" / "vectors"
 FIRMWARE = REPO / "firmware" / "esp32"
 S = TypeVar("S", bound=Server)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from coldchain import broker
+from coldchain import broker, provisioning
 from coldchain.protocol import PROBE_ID_RE
-from coldchain.settings import Settings
 from coldchain.startup import settings_or_exit
 
 
@@ -18,14 +17,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "add-probe", help="create or reset a probe's password (printed once, for its config.json)"
     )
     add.add_argument("probe_id")
+    add.add_argument(
+        "--yes", action="store_true", help="reset a probe that already has a password, unasked"
+    )
     add.set_defaults(handler=add_probe)
     remove = actions.add_parser("remove-probe", help="revoke a probe's access")
     remove.add_argument("probe_id")
     remove.set_defaults(handler=remove_probe)
 
 
-def broker_files(settings: Settings) -> broker.BrokerFiles:
-    return broker.BrokerFiles(settings.data_dir.resolve() / "broker")
+broker_files = broker.files_of  # the name `coldchain up` and the demo import
+
+
+def confirm_reset(probe_id: str, yes: bool) -> bool:
+    """Ask before resetting a probe that already has a password: it is cut off until it
+    is reflashed with the new one. `--yes` answers for the operator; no terminal: no."""
+    if yes:
+        return True
+    print(
+        f"La sonde {probe_id} a déjà un mot de passe : le réinitialiser la coupe du broker "
+        "jusqu'à ce qu'elle soit reflashée avec le nouveau. / "
+        f"Probe {probe_id} already has a password: resetting it cuts it off until reflashed."
+    )
+    try:
+        answer = input("Réinitialiser ? / Reset? [o/N] ")
+    except EOFError:
+        print("\ncoldchain: pas de réponse (--yes pour ne pas demander) / no answer (--yes)")
+        return False
+    return answer.strip().lower() in ("o", "oui", "y", "yes")
 
 
 def _files(args: argparse.Namespace) -> broker.BrokerFiles | None:
@@ -48,11 +67,15 @@ def add_probe(args: argparse.Namespace) -> int:
     files = _files(args)
     if files is None:
         return 2
-    password = broker.new_password()
-    broker.set_password(files, args.probe_id, password)
-    reloaded = broker.reload(files)
-    print(f"probe {args.probe_id}: mqtt user {args.probe_id}, password {password}")
-    if not reloaded:
+    settings = settings_or_exit(args.config)
+    if provisioning.has_account(settings, args.probe_id) and not confirm_reset(
+        args.probe_id, args.yes
+    ):
+        print(f"probe {args.probe_id}: password unchanged / mot de passe inchangé")
+        return 1
+    account = provisioning.set_account(settings, args.probe_id)
+    print(f"probe {args.probe_id}: mqtt user {args.probe_id}, password {account.password}")
+    if not account.reloaded:
         print("(the broker is not running: it takes the password at its next start)")
     return 0
 

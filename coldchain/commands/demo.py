@@ -29,7 +29,7 @@ from coldchain.commands.broker import broker_files
 from coldchain.commands.up import coldchain_command, services
 from coldchain.demo import day, probes, seed
 from coldchain.settings import ClockSettings, Settings
-from coldchain.startup import settings_or_exit
+from coldchain.startup import forget_running, record_running, settings_or_exit
 from coldchain.supervisor import Service, Supervisor, port_open
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def demo_environment(folder: Path, clock_settings: ClockSettings) -> dict[str, s
     """Settings every process of the demo shares (environment wins over a config file)."""
     return {
         "COLDCHAIN_DATA_DIR": str(folder),
+        "COLDCHAIN_MODE": "development",  # the accelerated clock is refused in production
         "COLDCHAIN_SERVER__DATABASE_URL": f"sqlite:///{folder / 'coldchain.sqlite3'}",
         "COLDCHAIN_STORE__KIND": "sqlite",
         "COLDCHAIN_STORE__SQLITE_PATH": str(folder / "readings.sqlite3"),
@@ -188,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
     driver: DayDriver | None = None
     try:
         root_password = broker.new_password()
+        record_running(settings, args.config)  # `coldchain broker ...` from anywhere finds it
         create_root(root_password, args.config)
         supervisor.start()
         files = broker_files(settings)
@@ -234,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
         if driver is not None:
             driver.stop.set()
         supervisor.stop()
+        forget_running()
     if driver is not None and driver.failures:
         print(
             "coldchain demo: some steps failed:\n  " + "\n  ".join(driver.failures), file=sys.stderr

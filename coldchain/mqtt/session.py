@@ -10,10 +10,14 @@ once the consumer made it durable (`manual_ack=True`).
 
 from __future__ import annotations
 
+import secrets
+import threading
+
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from coldchain.settings import MqttSettings
 
@@ -52,3 +56,35 @@ def connect_persistent(client: mqtt.Client, settings: MqttSettings, receive_maxi
         properties=props,
     )
     client.loop_start()
+
+
+def anonymous_accepted(settings: MqttSettings, timeout_s: float = 5.0) -> bool | None:
+    """Whether the broker at settings.host:port lets a client in without a username (with TLS
+    when `tls_ca` is set); None when it cannot be reached in `timeout_s`."""
+    answered = threading.Event()
+    accepted: list[bool] = []
+
+    def on_connect(_c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
+        accepted.append(not reason.is_failure)
+        answered.set()
+
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"coldchain-anonymous-check-{secrets.token_hex(4)}",
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    if settings.tls_ca:
+        client.tls_set(ca_certs=str(settings.tls_ca))
+    client.on_connect = on_connect
+    try:
+        client.connect(settings.host, settings.port, keepalive=10, clean_start=True)
+    except OSError:
+        return None
+    client.loop_start()
+    try:
+        if not answered.wait(timeout_s):
+            return None
+        return accepted[0]
+    finally:
+        client.disconnect()  # before loop_stop: the network thread then ends at once
+        client.loop_stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from coldchain.protocol import Reading
 
@@ -63,7 +63,12 @@ class Conflict:
 def fingerprint(r: Reading) -> str:
     """A short, stable digest of a reading's fields besides its identity: two conflicting
     readings with the same fingerprint are the same conflict (a retried batch), kept once."""
-    text = f"{r.seq}|{r.value!r}|{r.fault}|{int(r.clock_synced)}"
+    return fingerprint_fields(r.seq, r.value, r.fault, int(r.clock_synced))
+
+
+def fingerprint_fields(seq: int, value: float | None, fault: str | None, synced: int) -> str:
+    """`fingerprint` from the fields themselves (what SQL hands a registered function)."""
+    text = f"{seq}|{value!r}|{fault}|{synced}"
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
@@ -100,3 +105,15 @@ class ReadingSink(Protocol):
     def write_first(self, readings: Sequence[Reading]) -> list[Conflict]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SpooledRowsSink(Protocol):
+    """A sink that takes the gateway spool's batch text as it is, with no Reading objects
+    built in Python (the SQLite sink parses it inside SQLite). The layout, produced by
+    gateway/spool.py: a JSON array of `[probe, rows]` pairs, `rows` being the JSON text of
+    `[[channel, time_ms, seq, value, fault, clock_synced (true/false or 1/0)], ...]`, oldest
+    first; `count` is how many readings it holds. Same guarantees and result as
+    `ReadingSink.write_first`."""
+
+    def write_first_spooled(self, spooled: str, count: int) -> list[Conflict]: ...

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from coldchain.protocol import Reading
-from coldchain.readingstore.base import Conflict, fingerprint, first_writes
+from coldchain.readingstore.base import Conflict, fingerprint_fields
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reading (
@@ -48,28 +48,43 @@ CREATE TABLE IF NOT EXISTS reading_conflict (
 ) WITHOUT ROWID;
 """
 
-# First write wins: a stored row is never updated.
-_INSERT = """
-INSERT INTO reading (probe, channel, time_ms, seq, value, fault, clock_synced)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (probe, channel, time_ms) DO NOTHING
-"""
-# The stored rows of a batch's keys, in one statement (a primary-key seek per key).
-_STORED = """
-SELECT r.probe, r.channel, r.time_ms, r.seq, r.value, r.fault, r.clock_synced
-FROM json_each(?) AS j
-JOIN reading AS r ON r.probe = j.value->>0 AND r.channel = j.value->>1 AND r.time_ms = j.value->>2
-"""
-_INSERT_CONFLICT = """
-INSERT OR IGNORE INTO reading_conflict (probe, channel, time_ms, digest,
-    stored_seq, stored_value, stored_fault, stored_clock_synced,
-    seq, value, fault, clock_synced, received_ms)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
 _CONFLICT_COLUMNS = (
     "probe, channel, time_ms, stored_seq, stored_value, stored_fault, stored_clock_synced, "
     "seq, value, fault, clock_synced, received_ms"
 )
+# A batch in the spool's layout (base.SpooledRowsSink), read inside SQLite: the gateway's
+# drainer builds no Reading object per reading. Oldest first (the first write wins): `r`
+# depends on `m`, so the nested loop runs m outside, each json_each in array order (an ORDER
+# BY m.key, r.key would sort the whole batch: measured 1.6 us per reading, 8 times the scan).
+_SPOOLED_ROWS = """
+SELECT m.value->>0 AS probe, r.value->>0 AS channel, r.value->>1 AS time_ms,
+    r.value->>2 AS seq, r.value->>3 AS value, r.value->>4 AS fault, r.value->>5 AS synced
+FROM json_each(?1) AS m, json_each(m.value->>1) AS r
+"""
+# First write wins: a stored row is never updated (and of two new readings for one key in a
+# batch, the older is stored).
+_INSERT_SPOOLED = f"""
+INSERT INTO reading (probe, channel, time_ms, seq, value, fault, clock_synced)
+SELECT * FROM ({_SPOOLED_ROWS}) WHERE true
+ON CONFLICT (probe, channel, time_ms) DO NOTHING
+"""
+# Then each reading of the batch whose key is stored (by now) with other fields is a
+# conflict, kept once per distinct reading (digest); RETURNING gives only the rows inserted,
+# so a retried batch does not report its conflicts again. Identical readings: duplicates.
+# (The batch first, then a primary-key seek per reading: CROSS JOIN keeps that order.)
+_KEEP_CONFLICTS = f"""
+WITH b AS MATERIALIZED ({_SPOOLED_ROWS})
+INSERT OR IGNORE INTO reading_conflict (probe, channel, time_ms, digest,
+    stored_seq, stored_value, stored_fault, stored_clock_synced,
+    seq, value, fault, clock_synced, received_ms)
+SELECT b.probe, b.channel, b.time_ms, coldchain_fingerprint(b.seq, b.value, b.fault, b.synced),
+    s.seq, s.value, s.fault, s.clock_synced, b.seq, b.value, b.fault, b.synced, ?2
+FROM b CROSS JOIN reading AS s
+    ON s.probe = b.probe AND s.channel = b.channel AND s.time_ms = b.time_ms
+WHERE NOT (s.seq IS b.seq AND s.value IS b.value AND s.fault IS b.fault
+    AND s.clock_synced IS b.synced)
+RETURNING {_CONFLICT_COLUMNS}
+"""
 
 _COLUMNS = "probe, channel, time_ms, seq, value, fault, clock_synced"
 
@@ -103,6 +118,14 @@ def from_row(row: Sequence[object]) -> Reading:
     )
 
 
+def _conflict(row: Sequence[object]) -> Conflict:
+    """A `reading_conflict` row (_CONFLICT_COLUMNS) as a Conflict."""
+    probe, channel, t, s_seq, s_val, s_fault, s_sync, seq, val, fault, sync, rec = row
+    stored = from_row((probe, channel, t, s_seq, s_val, s_fault, s_sync))
+    received_ms = int(rec)  # type: ignore[call-overload]
+    return Conflict(stored, from_row((probe, channel, t, seq, val, fault, sync)), received_ms)
+
+
 class SqliteReadingStore:
     """`ReadingStore` on SQLite, plus `write` (the gateway's `sqlite` sink)."""
 
@@ -110,6 +133,10 @@ class SqliteReadingStore:
         self.path = path
         self._lock = threading.Lock()
         self._conn = connect(path)
+        # Called by _KEEP_CONFLICTS for conflicting readings only (rare): the same digest as
+        # every sink's.
+        self._conn.create_function("coldchain_fingerprint", 4, fingerprint_fields,
+                                   deterministic=True)  # fmt: skip
         with self._lock:
             self._conn.executescript(_SCHEMA)
 
@@ -125,46 +152,38 @@ class SqliteReadingStore:
         conflicts recorded now (one already kept, from a retried batch, is not returned again)."""
         if not readings:
             return []
-        keys = json.dumps(list({r.key: None for r in readings}), separators=(",", ":"))
+        spooled = json.dumps(
+            [[r.probe_id, json.dumps([to_row(r)[1:]])] for r in readings], separators=(",", ":")
+        )
+        return self.write_first_spooled(spooled, len(readings))
+
+    def write_first_spooled(self, spooled: str, count: int) -> list[Conflict]:
+        """`write_first` for a batch in the spool's layout (base.SpooledRowsSink), all in SQL."""
         received_ms = int(time.time() * 1000)
-        recorded: list[Conflict] = []
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                stored = {}
-                for row in conn.execute(_STORED, (keys,)):
-                    reading = from_row(row)
-                    stored[reading.key] = reading
-                new, conflicts = first_writes(readings, stored, received_ms)
-                conn.executemany(_INSERT, [to_row(r) for r in new])
-                for c in conflicts:
-                    old = to_row(c.stored)
-                    cur = conn.execute(
-                        _INSERT_CONFLICT,
-                        (*old[:3], fingerprint(c.new), *old[3:], *to_row(c.new)[3:], received_ms),
-                    )
-                    if cur.rowcount:
-                        recorded.append(c)
+                inserted = conn.execute(_INSERT_SPOOLED, (spooled,)).rowcount
+                # Every reading stored now: no key was there before, none came twice, so no
+                # conflict is possible (the usual case; the check costs ~2 us per reading).
+                rows = []
+                if inserted != count:
+                    rows = conn.execute(_KEEP_CONFLICTS, (spooled, received_ms)).fetchall()
             except BaseException:
                 # Broad on purpose: any exit, KeyboardInterrupt included, must end the transaction
                 # (or the connection keeps the write lock). Nothing is swallowed: re-raised.
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-        return recorded
+        return [_conflict(row) for row in rows]
 
     def conflicts(self, limit: int = 100) -> list[Conflict]:
         """Kept conflicts, newest first."""
         sql = f"SELECT {_CONFLICT_COLUMNS} FROM reading_conflict ORDER BY received_ms DESC LIMIT ?"
         with self._lock:
             rows = self._conn.execute(sql, (limit,)).fetchall()
-        out = []
-        for probe, channel, t, s_seq, s_val, s_fault, s_sync, seq, val, fault, sync, rec in rows:
-            stored = from_row((probe, channel, t, s_seq, s_val, s_fault, s_sync))
-            new = from_row((probe, channel, t, seq, val, fault, sync))
-            out.append(Conflict(stored, new, int(rec)))
-        return out
+        return [_conflict(row) for row in rows]
 
     def readings(
         self, probe_id: str, start_ms: int, end_ms: int, channel: str | None = None

@@ -35,6 +35,13 @@ def write_atomic(path, data):
     os.rename(tmp, path)
 
 
+def unpack(buf, off):
+    """The record at `off` in a buffer of stored records: (seq, t, centi, ch, fault, flags,
+    boot)."""
+    seq, t, centi, cf, flags, boot = struct.unpack_from(_FMT, buf, off)
+    return seq, t, centi, cf >> 4, cf & 15, flags, boot
+
+
 class Record:
     __slots__ = ("seq", "t", "centi", "ch", "fault", "flags", "boot")
 
@@ -209,9 +216,9 @@ class FsQueue:
 
     # --- reading and acknowledging -------------------------------------------------------------
 
-    def peek(self, limit):
-        """Up to `limit` unacknowledged records, oldest first."""
-        out = []
+    def _unacked(self):
+        """Offsets in the shared segment buffer of the valid unacknowledged records, oldest
+        first; each is to be read before the next is asked for (the buffer is refilled)."""
         for seg in list(self._segs):
             last = self._last_seq.get(seg)
             if last is not None and last <= self.acked:
@@ -226,11 +233,34 @@ class FsQueue:
                 if not self._valid(off):
                     self.corrupt += 1
                     continue
-                _, t, centi, cf, flags, boot = struct.unpack_from(_FMT, buf, off)
-                out.append(Record(seq, t, centi, cf >> 4, cf & 15, flags, boot))
-                if len(out) >= limit:
-                    return out
+                yield off
+
+    def peek(self, limit):
+        """Up to `limit` unacknowledged records, oldest first."""
+        out = []
+        for off in self._unacked():
+            out.append(Record(*unpack(self._seg_buf, off)))
+            if len(out) >= limit:
+                break
         return out
+
+    def peek_into(self, raw):
+        """Copy the oldest unacknowledged records, as stored (RECORD bytes each), into the
+        caller's buffer `raw` (kept for its life); returns how many. The uplink sends its
+        backlog this way: a Record object per reading cost about 6 KB of heap per batch on
+        the unix port (MicroPython ignores __slots__: each instance has its own table)."""
+        limit = len(raw) // RECORD
+        count = 0
+        if not limit:
+            return 0
+        stored = memoryview(self._seg_buf)
+        for off in self._unacked():
+            raw[count * RECORD : (count + 1) * RECORD] = stored[off : off + RECORD]
+            count += 1
+            if count >= limit:
+                break
+        return count
+        return count
 
     def ack(self, upto_seq):
         """Everything up to `upto_seq` was acknowledged: move the cursor, free whole segments."""

@@ -57,9 +57,11 @@ class MQTTProtocol:
         self._pid = self._pid % 65535 + 1
         return self._pid
 
-    async def _send(self, data):
+    async def _send(self, *parts):
+        # Parts written one after the other, not joined: a readings message is not copied.
         try:
-            self.w.write(data)
+            for data in parts:
+                self.w.write(data)
             await self.w.drain()
         except Exception as e:  # noqa: BLE001 - MicroPython's ssl raises more than OSError
             raise OSError("send: %r" % (e,))
@@ -172,7 +174,7 @@ class MQTTProtocol:
         body = _utf8(topic)
         if qos:
             body += struct.pack("!H", pid)
-        await self._send(bytes((head,)) + _varlen(len(body) + len(msg)) + body + msg)
+        await self._send(bytes((head,)) + _varlen(len(body) + len(msg)) + body, msg)
         if qos:
             await self._wait_ack(pid)
 

@@ -20,7 +20,8 @@ def crc_hex(data):
 
 
 def encode_up(mid, kind, payload):
-    head = b"UP %d %s %s" % (mid, kind.encode(), payload)
+    # payload: bytes, or the uplink's memoryview (which "%s" would print as <memoryview>)
+    head = b"UP %d %s " % (mid, kind.encode()) + payload
     return head + b"*" + crc_hex(head) + b"\n"
 
 

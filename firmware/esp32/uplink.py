@@ -7,7 +7,7 @@ import asyncio
 import time
 
 import contract
-from fsqueue import HAS_VALUE, UPTIME
+from fsqueue import HAS_VALUE, RECORD, UPTIME, unpack
 
 
 class Uplink:
@@ -23,23 +23,40 @@ class Uplink:
         self.messages = 0
         self.wake = asyncio.Event()
         self.beat = 0
+        # One message buffer for every batch (contract.ReadingsMessage): each send is
+        # awaited before the next encode, so the view handed to the link stays valid.
+        self.message = contract.ReadingsMessage(64 + 64 * self.batch)  # add() grows it if need be
+        # The backlog's records as stored, copied here for each batch (FsQueue.peek_into).
+        self.raw = bytearray(self.batch * RECORD)
+
+    def _add(self, seq, t, centi, ch, fault, flags, boot):
+        t_ms, unsynced = self.probe.clock.stamp(t, flags & UPTIME, boot)
+        value = centi if flags & HAS_VALUE else None
+        self.message.add(contract.encode_reading(seq, ch, t_ms, value, fault, unsynced))
 
     def encode(self, records):
+        """Records (the live ones) -> the message to send."""
         probe = self.probe
-        rows = []
+        self.message.start(probe.id, probe.fw, probe.boot)
         for r in records:
-            t_ms, unsynced = probe.clock.stamp(r.t, r.flags & UPTIME, r.boot)
-            centi = r.centi if r.flags & HAS_VALUE else None
-            rows.append(contract.encode_reading(r.seq, r.ch, t_ms, centi, r.fault, unsynced))
-        return contract.encode_readings(probe.id, probe.fw, probe.boot, rows)
+            self._add(r.seq, r.t, r.centi, r.ch, r.fault, r.flags, r.boot)
+        return self.message.done()
 
-    def _held(self, r):
+    def encode_raw(self, count):
+        """The first `count` records of `raw` -> the message to send."""
+        probe = self.probe
+        self.message.start(probe.id, probe.fw, probe.boot)
+        for i in range(count):
+            self._add(*unpack(self.raw, i * RECORD))
+        return self.message.done()
+
+    def _held(self, flags, boot):
         # Readings of this boot taken before the clock was known wait (for a while) for the
         # first sync, so they can be sent with their true time instead of an estimate.
         clock = self.probe.clock
         return (
-            r.flags & UPTIME
-            and r.boot == self.probe.boot & 0xFFFF
+            flags & UPTIME
+            and boot == self.probe.boot & 0xFFFF
             and not clock.synced
             and clock.uptime_s() < self.hold_unsynced_s
         )
@@ -68,21 +85,22 @@ class Uplink:
                 continue
             if self.live:
                 live, self.live = self.live, []
-                ready = [r for r in live if not self._held(r)]
+                ready = [r for r in live if not self._held(r.flags, r.boot)]
                 if ready:
                     await self.link.send("readings", self.encode(ready))
-            records = queue.peek(self.batch)
-            ready = []
-            for r in records:
-                if self._held(r):
+            found = queue.peek_into(self.raw)
+            count = 0
+            while count < found:
+                flags, boot = unpack(self.raw, count * RECORD)[5:]
+                if self._held(flags, boot):
                     break
-                ready.append(r)
-            if not ready:
+                count += 1
+            if not count:
                 await self._idle(1000)
                 continue
-            if await self.link.send("readings", self.encode(ready)):
-                queue.ack(ready[-1].seq)
-                self.sent += len(ready)
+            if await self.link.send("readings", self.encode_raw(count)):
+                queue.ack(unpack(self.raw, (count - 1) * RECORD)[0])  # only this task fills raw
+                self.sent += count
                 self.messages += 1
                 if queue.depth():
                     await asyncio.sleep_ms(self.pace_ms)

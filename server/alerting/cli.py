@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
         settings.alerting.client_id = args.client_id
     engine = make_engine(settings.server.database_url)
     if settings.server.migrate_on_start:
-        migrate(engine)
+        from coldchain.backups import backup_folder
+
+        migrate(engine, backup_dir=backup_folder(settings))  # a copy first (docs/operations.md)
     engine.dispose()
     worker = AlertWorker(settings)
     stopping = threading.Event()

@@ -52,5 +52,5 @@ def escalate_due(session: Session, settings: AlertingSettings, now: datetime) ->
             ),
         }
         outbox.add_entry(session, alert, kind, data, settings)
-        outbox.email_people(session, alert, told, outbox.ENTRY_FR[kind], settings)
+        outbox.email_people(session, alert, told, kind, settings)
     return len(due)

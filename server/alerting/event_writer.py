@@ -72,16 +72,16 @@ def _record(
     rose, fell = created or new > old, not created and new < old
     if what in (EventType.OPENED, EventType.ESCALATED, EventType.UPDATED):
         if alert.state in TOLD and (rose or fell) and alert.engine_status == "open":
-            outbox.probe_alarm(session, alert, True, now)  # the place shows what is open
+            outbox.probe_alarm(session, alert, True, now, settings)  # the place shows what is open
         if alert.state in TOLD and rose and policy.email:
-            subject = outbox.ENTRY_FR["opened" if created else "escalated"]
             told = recipients.up_to(session, alert, alert.escalation_level)
-            outbox.email_people(session, alert, told, subject, settings)
+            told_what = "opened" if created else "escalated"
+            outbox.email_people(session, alert, told, told_what, settings)
         if policy.escalate and alert.next_escalation_at is None and rose:
             if alert.acknowledged_at is None:
                 alert.next_escalation_at = now + timedelta(minutes=settings.escalation_after_min)
     elif what in (EventType.RESOLVED, EventType.WITHDRAWN):
-        outbox.probe_alarm(session, alert, False, now)
+        outbox.probe_alarm(session, alert, False, now, settings)
         if what == EventType.WITHDRAWN and alert.state == AlertState.OPEN:
             alert.state = AlertState.CLOSED  # late readings showed there was no excursion
             alert.closed_at = now

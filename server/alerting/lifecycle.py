@@ -67,7 +67,7 @@ def acknowledge(
     alert.acknowledged_by_id, alert.acknowledged_at = viewer.user_id, now
     alert.next_escalation_at = None
     outbox.add_entry(session, alert, "acknowledged", {"note": note}, settings, viewer.user_id)
-    outbox.probe_alarm(session, alert, False, now)  # silenced: someone is on it
+    outbox.probe_alarm(session, alert, False, now, settings)  # silenced: someone is on it
 
 
 def record_action(

@@ -29,6 +29,7 @@ from coldchain.settings import AlertingSettings
 from server.alerting import outbox, recipients
 from server.alerting.event_writer import room_cooperative
 from server.alerting.places import cold_room_key, zone_key
+from server.alerting.texts import calibration_text
 from server.core.calibration import is_overdue
 from server.core.models import Calibration, ColdRoom, Installation, Probe, Van, Zone
 from server.core.models.alerts import Alert, AlertState
@@ -112,17 +113,11 @@ def _key(inst: Installation) -> str:
 
 
 def texts(late: Overdue) -> tuple[str, str]:
-    name = late.probe.probe_id
-    if late.due is None:
-        return (
-            f"Sonde {name} : aucun étalonnage enregistré, vérification à faire (EN 13486)",
-            f"Probe {name}: no calibration on record, verification needed (EN 13486)",
-        )
-    return (
-        f"Sonde {name} ({late.channel}) : vérification d'étalonnage en retard depuis "
-        f"le {late.due.strftime('%d/%m/%Y')}",
-        f"Probe {name} ({late.channel}): calibration check overdue since {late.due.isoformat()}",
+    """(French, English): the texts stored with the alert (server/alerting/texts.py)."""
+    fr, en = (
+        calibration_text(late.probe.probe_id, late.channel, late.due, lang) for lang in ("fr", "en")
     )
+    return fr, en
 
 
 def _open(
@@ -161,7 +156,7 @@ def _open(
     session.flush()
     outbox.add_entry(session, alert, "opened", alert.record, settings)
     told = recipients.up_to(session, alert, 0)
-    outbox.email_people(session, alert, told, outbox.ENTRY_FR["opened"], settings)
+    outbox.email_people(session, alert, told, "opened", settings)
     return alert
 
 

@@ -21,32 +21,15 @@ from coldchain import clock
 from coldchain.protocol import MAX_ALARM_TEXT_CHARS
 from coldchain.settings import AlertingSettings
 from server.alerting.notify.probe_alarm import alarm_text
+from server.alerting.texts import alert_text
+from server.core import catalogue
 from server.core.models import User, utcnow
 from server.core.models.alerts import Alert, AlertEntry, AlertState, Notification
 from server.domain.place_readings import Place, probes_installed
 
-SEVERITY_FR = {
-    "critical": "critique",
-    "warning": "avertissement",
-    "tolerated": "tolérance de transport",
-    "info": "information",
-}
-SHORT_FR = {
-    "temperature_excursion": "ALERTE",
-    "door_open": "PORTE OUVERTE",
-    "sensor_fault": "DEFAUT SONDE",
-    "probe_offline": "SONDE MUETTE",
-    "calibration_overdue": "ETALONNAGE EN RETARD",
-}
-ENTRY_FR = {
-    "opened": "nouvelle alerte",
-    "escalated": "alerte aggravée",
-    "updated": "alerte mise à jour",
-    "resolved": "excursion terminée",
-    "withdrawn": "alerte retirée",
-    "escalation": "alerte non prise en charge",
-    "reminder": "rappel : alerte non prise en charge",
-}
+# The words of the display, the e-mails and the severities: the `alerts` catalogue
+# (server/locale/<lang>/LC_MESSAGES/alerts.po; contexts `display`, `severity`, `entry`).
+DOMAIN = "alerts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,30 +68,38 @@ def telling(kind: str, severity: str) -> Telling:
     return POLICY.get((kind, severity), PAGE_ONLY)
 
 
-def brussels(t: datetime) -> str:
-    return t.astimezone(clock.zone()).strftime("%d/%m/%Y %H:%M")
+def brussels(t: datetime, lang: str = "fr") -> str:
+    pattern = catalogue.words(DOMAIN, lang)["email_time_format"]
+    return t.astimezone(clock.zone()).strftime(pattern)
 
 
-def short_text(alert: Alert) -> str:
-    """The probe display (64 characters): « ALERTE frais 9,1°C>7°C ». A place name too long
-    for it is shortened, never the figures."""
+def _figure(text: str, lang: str) -> str:
+    return text if lang == "en" else text.replace(".", ",")  # a decimal comma in fr and nl
+
+
+def short_text(alert: Alert, lang: str = "fr") -> str:
+    """The probe display (64 characters): « ALERTE frais 9,1°C>7°C », in `lang` (the site's
+    `alerting.language`). A place name too long for it is shortened, never the figures."""
     name = str(alert.record.get("location_name", ""))
     zone = name.rsplit("—", 1)[-1].strip()
-    head = SHORT_FR.get(alert.kind, "ALERTE")
+    heads = catalogue.words(DOMAIN, lang, "display")
+    head = heads.get(alert.kind, heads["other"])
     tail = ""
     limit = alert.record.get("limit") or {}
     if alert.kind == "temperature_excursion" and alert.peak is not None:
-        tail += f" {alert.peak:.1f}°C".replace(".", ",")
+        tail += _figure(f" {alert.peak:.1f}°C", lang)
         above = judge(alert.peak, Bounds(limit.get("max_c"), None), in_transport=False).above
         if above:
-            tail += f">{limit['max_c']:g}°C".replace(".", ",")
+            tail += _figure(f">{limit['max_c']:g}°C", lang)
     room = MAX_ALARM_TEXT_CHARS - len(head) - len(tail) - 1
     if len(zone) > room:
         zone = zone[: room - 1].rstrip() + "…"
     return alarm_text(f"{head} {zone}{tail}")
 
 
-def probe_alarm(session: Session, alert: Alert, on: bool, now: datetime) -> None:
+def probe_alarm(
+    session: Session, alert: Alert, on: bool, now: datetime, settings: AlertingSettings
+) -> None:
     """Bring the probes at `alert`'s place up to date after a change of it (`on`: it opened
     or its severity changed, acknowledged or not: it counts; False: resolved, withdrawn or
     acknowledged, it no longer does). The place shows the most pressing open alert the
@@ -129,7 +120,7 @@ def probe_alarm(session: Session, alert: Alert, on: bool, now: datetime) -> None
         ringing = [a for a in shown if telling(a.kind, a.severity).ring]
         # The ringing one first, then the most severe, then the newest.
         first = max(shown, key=lambda a: (a in ringing, a.severity == "critical", a.id))
-        payload = {"on": True, "alert": first.uid, "text": short_text(first)}
+        payload = {"on": True, "alert": first.uid, "text": short_text(first, settings.language)}
         if not ringing:
             payload["ring"] = False  # the display only: a warning wakes nobody
     place = Place(zone_id=alert.zone_id, cold_room_id=alert.cold_room_id)
@@ -139,50 +130,50 @@ def probe_alarm(session: Session, alert: Alert, on: bool, now: datetime) -> None
         )
 
 
-def email_body(alert: Alert, what: str, settings: AlertingSettings) -> tuple[str, str]:
-    severity = SEVERITY_FR.get(alert.severity, alert.severity)
+def email_body(
+    alert: Alert, what: str, settings: AlertingSettings, lang: str = "fr"
+) -> tuple[str, str]:
+    """The e-mail about `alert` (`what`: the entry's kind, « opened », « escalation »...) in
+    `lang`, with the English text below when it is in another language."""
+    words = catalogue.words(DOMAIN, lang)
+    told = catalogue.words(DOMAIN, lang, "entry").get(what, what).capitalize()
+    severity = catalogue.words(DOMAIN, lang, "severity").get(alert.severity, alert.severity)
     name = alert.record.get("location_name", alert.location_key)
-    subject = f"[Coldchain] {what.capitalize()} ({severity}) — {name}"
+    subject = words["email_subject"].format(what=told, severity=severity, place=name)
     lines = [
-        f"{what.capitalize()} — {severity}",
+        words["email_heading"].format(what=told, severity=severity),
         "",
-        alert.text_fr,
+        alert_text(alert, lang),
         "",
-        f"Lieu : {name}",
-        f"Sonde : {alert.probe_id} ({alert.channel})",
-        f"Début : {brussels(alert.start_at)} (heure de Bruxelles)",
+        words["email_place"].format(place=name),
+        words["email_probe"].format(probe=alert.probe_id, channel=alert.channel),
+        words["email_start"].format(at=brussels(alert.start_at, lang)),
     ]
     if alert.detected_late:
-        lines.append(f"Détectée en retard : données arrivées le {brussels(alert.detected_at)}")
-    ask = (  # a late verification needs a calibration, not a corrective action
-        "Merci d'accuser réception puis de faire vérifier la sonde (hardware/calibration.md) :"
-        if alert.kind == "calibration_overdue"
-        else "Merci d'accuser réception puis d'enregistrer l'action corrective :"
-    )
-    lines += [
-        "",
-        ask,
-        f"{settings.public_url.rstrip('/')}/api/v1/alerts/{alert.id}",
-        "",
-        "-- English --",
-        alert.text_en,
-    ]
+        lines.append(words["email_late"].format(at=brussels(alert.detected_at, lang)))
+    # A late verification needs a calibration, not a corrective action.
+    ask = "email_ask_calibration" if alert.kind == "calibration_overdue" else "email_ask_action"
+    lines += ["", words[ask], f"{settings.public_url.rstrip('/')}/api/v1/alerts/{alert.id}"]
+    if lang != "en":
+        lines += ["", "-- English --", alert.text_en]
     return subject, "\n".join(lines)
 
 
 def email_people(
     session: Session, alert: Alert, users: list[User], what: str, settings: AlertingSettings
 ) -> None:
+    """One e-mail per user, in the language they chose (User.language), else the site's."""
     if not settings.smtp_host:
         return
-    subject, body = email_body(alert, what, settings)
     for user in users:
+        lang = user.language if user.language in catalogue.LANGUAGES else settings.language
+        subject, body = email_body(alert, what, settings, lang)
         session.add(
             Notification(
                 alert_id=alert.id,
                 channel="email",
                 target=user.email,
-                payload={"subject": subject, "body": body},
+                payload={"subject": subject, "body": body, "language": lang},
             )
         )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from server.api.records import attachment, visible_record
 from server.core.access import Viewer, extract_producers
 from server.core.deps import SessionDep, ViewerDep
 from server.core.errors import ApiError, Both
+from server.core.languages import LangQuery, document_language
 from server.core.models.records import SealedRecord
 from server.records import producer_pdf
 from server.records.producer_extract import Seal, consignors_of, extract
@@ -64,8 +65,8 @@ def producer_extract_of(
     return record, extract(doc, Seal.of(record), producer_id, consignors)
 
 
-def _pdf(record: SealedRecord, content: dict[str, Any]) -> Response:
-    body = producer_pdf.render(content)
+def _pdf(record: SealedRecord, content: dict[str, Any], lang: str) -> Response:
+    body = producer_pdf.render(content, lang=lang)
     name = f"livraison-{record.delivery_id}-v{record.version}-producteur-{content['producer_id']}"
     return Response(body, media_type="application/pdf", headers=attachment(f"{name}.pdf"))
 
@@ -75,23 +76,30 @@ def producer_extract(
     record_id: IdPath,
     viewer: ViewerDep,
     session: SessionDep,
+    request: Request,
     producer_id: ProducerQuery = None,
     fmt: FormatQuery = "json",
+    lang: LangQuery = None,
 ) -> Response:
     """A producer's extract of the sealed record: their lots, the stops where they were
     picked up and dropped, temperatures while on board, verdicts, the alerts about them,
     and the record's id, version and hash to check it against the cooperative's chain.
-    `?format=pdf` for the French PDF."""
+    `?format=pdf` for the PDF (`?lang=nl`: in Dutch; else the reader's language)."""
     record, content = producer_extract_of(session, viewer, record_id, producer_id)
     if fmt == "pdf":
-        return _pdf(record, content)
+        return _pdf(record, content, document_language(request, lang))
     return JSONResponse(content)
 
 
 @router.get("/{record_id}/producer-extract.pdf", response_class=Response)
 def producer_extract_pdf(
-    record_id: IdPath, viewer: ViewerDep, session: SessionDep, producer_id: ProducerQuery = None
+    record_id: IdPath,
+    viewer: ViewerDep,
+    session: SessionDep,
+    request: Request,
+    producer_id: ProducerQuery = None,
+    lang: LangQuery = None,
 ) -> Response:
-    """The producer's extract as a French PDF."""
+    """The producer's extract as a PDF (`?lang=nl`: in Dutch; else the reader's language)."""
     record, content = producer_extract_of(session, viewer, record_id, producer_id)
-    return _pdf(record, content)
+    return _pdf(record, content, document_language(request, lang))

@@ -7,7 +7,7 @@ import json
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
-from typing import IO
+from typing import IO, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from server.core.access import STAFF, Viewer, get_visible, require
 from server.core.deps import SessionDep, StoreDep, ViewerDep
 from server.core.errors import ApiError
+from server.core.languages import LangQuery, document_language
 from server.core.models import Delivery, DeliveryStatus, utcnow
 from server.core.models.records import SealedRecord
 from server.domain.categories import profiles
@@ -117,7 +118,14 @@ def verify(
 
 
 @router.get("/{record_id}/pdf", response_class=Response)
-def record_as_pdf(record_id: IdPath, viewer: ViewerDep, session: SessionDep) -> Response:
+def record_as_pdf(
+    record_id: IdPath,
+    viewer: ViewerDep,
+    session: SessionDep,
+    request: Request,
+    lang: LangQuery = None,
+) -> Response:
+    """The sealed record's PDF in the language asked for (`?lang=nl`), else the reader's."""
     record = visible_record(session, viewer, record_id)
     earlier = session.scalar(  # its readings tell which of this version's arrived late
         select(SealedRecord.document).where(
@@ -130,6 +138,7 @@ def record_as_pdf(record_id: IdPath, viewer: ViewerDep, session: SessionDep) -> 
         record.record_hash,
         record.previous_hash,
         earlier=json.loads(earlier) if earlier else None,
+        lang=document_language(request, lang),
     )
     return Response(body, media_type="application/pdf", headers=_attachment(record, "pdf"))
 
@@ -168,6 +177,8 @@ class InspectionIn(Input):
     end: Instant
     van_ids: list[IdRef] = Field(default_factory=list, max_length=50)
     cold_room_ids: list[IdRef] = Field(default_factory=list, max_length=50)
+    # The documents' language (fr, nl, en); none: the reader's (server/core/languages.py).
+    lang: Literal["fr", "nl", "en"] | None = None
 
 
 CHUNK = 256 * 1024
@@ -190,7 +201,11 @@ def inspection_export(
     docs/records.md). For the cooperative's hygiene officer and admin."""
     require(bool(viewer.staff_coops))
     wanted = inspection.InspectionRequest(
-        body.start, body.end, tuple(body.van_ids), tuple(body.cold_room_ids)
+        body.start,
+        body.end,
+        tuple(body.van_ids),
+        tuple(body.cold_room_ids),
+        lang=document_language(request, body.lang),
     )
     max_days = request.app.state.settings.records.max_export_days
     places = inspection.locations(session, viewer, wanted, profiles(), max_days)

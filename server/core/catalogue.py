@@ -2,7 +2,8 @@
 <domain>.po`, one per language and domain (`pages`: the pages' words, with the context
 `value` for stored values shown by name — states, roles, decisions, alert kinds, channels,
 probe fault codes: pages and documents share them; `api`: the API's error messages by code;
-`records`: the words of the documents, server/records/).
+`records`: the words of the documents, server/records/; `alerts`: the alert texts, the
+probe's display and the e-mails — read by the engine too, alerts/wording.py).
 
 The catalogues are monolingual: a message's id is a key the code and the templates use
 (`t.limit`, `message("conflict", ...)`), its text the words in that language. French is
@@ -21,8 +22,9 @@ from types import MappingProxyType
 from babel.messages.pofile import read_po
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale"
-LANGUAGES = ("fr", "en")  # French first: the default, and the text a missing one falls back to
-DOMAINS = ("pages", "api", "records")
+# French first: the default, and the text a missing one falls back to; Dutch (nl-BE).
+LANGUAGES = ("fr", "nl", "en")
+DOMAINS = ("pages", "api", "records", "alerts")
 
 
 def path(domain: str, lang: str) -> Path:

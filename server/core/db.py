@@ -3,14 +3,24 @@ in production: the same models and the same Alembic migrations serve both."""
 
 from __future__ import annotations
 
+import logging
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from coldchain import backups
+from coldchain.startup import ConfigurationRefused
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -81,6 +91,65 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (idempotent: nothing happens when up to date)."""
-    command.upgrade(alembic_config(engine), revision)
+class SchemaTooNew(ConfigurationRefused):
+    """The database was migrated by a newer version of coldchain: this code does not know
+    its schema and must not touch it (an older version run by mistake, a downgrade).
+    `coldchain` prints the message and exits with status 2, like a refused configuration."""
+
+
+def database_revisions(engine: Engine) -> tuple[str, ...]:
+    """The Alembic revision(s) the database is at; empty for a database never migrated."""
+    with engine.connect() as connection:
+        return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this code's migrations know."""
+    return {found.revision for found in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+
+
+def migrate(engine: Engine, revision: str = "head", *, backup_dir: Path | None = None) -> None:
+    """Bring the schema to `revision` (idempotent: nothing happens when up to date).
+
+    Refuses a database at a revision this code does not know (SchemaTooNew): running an
+    older coldchain on it would be a silent downgrade. Before changing the schema of a
+    database that holds one, keeps a copy (SQLite: next to it, or in `backup_dir`;
+    PostgreSQL: pg_dump into `backup_dir`), the way back if the upgrade goes wrong."""
+    config = alembic_config(engine)
+    script = ScriptDirectory.from_config(config)
+    current = database_revisions(engine)
+    unknown = [rev for rev in current if rev not in known_revisions()]
+    if unknown:
+        raise SchemaTooNew(
+            f"la base de données est à la révision {', '.join(unknown)}, inconnue de cette "
+            f"version de coldchain (la plus récente connue : {script.get_current_head()}) : "
+            "elle a été mise à jour par une version plus récente. Réinstallez cette version "
+            "plus récente, ou restaurez une sauvegarde faite avant la mise à jour "
+            "(docs/operations.md, « Mise à jour »). Rien n'a été modifié."
+        )
+    if revision == "head":
+        wanted = set(script.get_heads())
+    else:
+        wanted = {found.revision for found in script.get_revisions(revision)}
+    if current and set(current) != wanted:
+        _copy_before_migrating(engine, "+".join(current), backup_dir)
+    command.upgrade(config, revision)
+
+
+def _copy_before_migrating(engine: Engine, current: str, backup_dir: Path | None) -> None:
+    database = backups.Database(engine.url)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    name = f"before-migration-{current}-{stamp}"
+    if database.is_sqlite and engine.url.database in (None, "", ":memory:"):
+        return  # nothing on disk to lose
+    if database.is_sqlite:
+        source = database.sqlite_path
+        folder = backup_dir if backup_dir is not None else source.parent
+        copy = backups.copy_database(database, folder / f"{source.stem}.{name}")
+    elif backup_dir is None or shutil.which("pg_dump") is None:
+        log.warning("schema upgrade from %s without a copy (no backup folder or no pg_dump)",
+                    current)  # fmt: skip
+        return
+    else:
+        copy = backups.copy_database(database, backup_dir / f"database.{name}")
+    log.warning("schema upgrade from %s: the database was copied first to %s", current, copy)

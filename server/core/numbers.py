@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 from babel import Locale
 from babel.numbers import format_decimal
 
-# The Babel locale of each language: Belgian French; English without a region.
-LOCALES = {"fr": "fr_BE", "en": "en"}
+# The Babel locale of each language: Belgian French, Belgian Dutch; English without a region.
+LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en"}
 MAX_DIGITS = 3  # a quantity shows at most this many decimals when none is asked for
 NONE = "—"  # no value
 

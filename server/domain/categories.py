@@ -21,7 +21,7 @@ def name(code: str, lang: str) -> str:
     profile = profiles().get(code)
     if profile is None:
         return code
-    return profile.name_en if lang == "en" else profile.name_fr
+    return profile.name(lang)
 
 
 def check(code: str) -> str:

@@ -1,11 +1,18 @@
 """The fleet: vans, their zones (compartments, thermo-boxes), the pool of cooperatives
 using a van, and cold rooms with their loans to cooperatives. Who may register what
 (server/core/access.py), and what is refused (a plate taken, a zone name used twice in a
-van, an unknown product category), with the French (and English) reason."""
+van, an unknown product category), with the French (and English) reason.
+
+Editing keeps history where records depend on it: a van, a zone or a cold room renamed (a
+van's plate corrected) keeps its former value with the instant it changed
+(server/domain/former_names.py), and a sealed record, or a later reseal of it, names them as
+they were called when its delivery closed. A zone's kind and a cold room's category are not
+edited (the records and the alert limits judge by them: register a new one instead)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -19,12 +26,16 @@ from server.core.access import (
     visible_vans,
 )
 from server.core.crud import commit, flush, insert
-from server.core.errors import Both
+from server.core.errors import ApiError, Both
 from server.core.models import ColdRoom, ColdRoomLoan, Role, Van, VanPoolEntry, Zone
 from server.domain import categories
+from server.domain.former_names import Subject, renamed
 from server.domain.organisations import cooperative
 
 PLATE_TAKEN = Both("plaque déjà enregistrée", "plate already registered")
+ZONE_NAME_TAKEN = Both(
+    "nom de zone déjà utilisé dans ce véhicule", "zone name already used in this van"
+)
 
 
 def create_van(session: Session, viewer: Viewer, *, name: str, plate: str, owner_id: int) -> Van:
@@ -76,11 +87,40 @@ def _administered_van(session: Session, viewer: Viewer, van_id: int) -> Van:
 def create_zone(session: Session, viewer: Viewer, van_id: int, *, name: str, kind: str) -> Zone:
     """A compartment or a thermo-box of the van (admin of its owner)."""
     van = _administered_van(session, viewer, van_id)
-    return insert(
-        session,
-        Zone(van_id=van.id, name=name, kind=kind),
-        Both("nom de zone déjà utilisé dans ce véhicule", "zone name already used in this van"),
-    )
+    return insert(session, Zone(van_id=van.id, name=name, kind=kind), ZONE_NAME_TAKEN)
+
+
+def update_van(
+    session: Session, viewer: Viewer, van_id: int, *, name: str, plate: str, now: datetime
+) -> Van:
+    """Rename the van or correct its plate (admin of its owner); the former values stay for
+    the records sealed before."""
+    van = _administered_van(session, viewer, van_id)
+    changes = {"name": (van.name, name), "plate": (van.plate, plate)}
+    renamed(session, viewer, Subject.VAN, van.id, changes, now)
+    van.name, van.plate = name, plate
+    commit(session, PLATE_TAKEN)
+    return van
+
+
+def van_zone(session: Session, viewer: Viewer, van_id: int, zone_id: int) -> Zone:
+    """A zone of a van the viewer administers (404 if the zone is not that van's)."""
+    van = _administered_van(session, viewer, van_id)
+    zone = session.get(Zone, zone_id)
+    if zone is None or zone.van_id != van.id:
+        raise ApiError(404, "not_found")
+    return zone
+
+
+def rename_zone(
+    session: Session, viewer: Viewer, van_id: int, zone_id: int, *, name: str, now: datetime
+) -> Zone:
+    """Rename a zone (admin of the van's owner); the former name stays for the records."""
+    zone = van_zone(session, viewer, van_id, zone_id)
+    renamed(session, viewer, Subject.ZONE, zone.id, {"name": (zone.name, name)}, now)
+    zone.name = name
+    commit(session, ZONE_NAME_TAKEN)
+    return zone
 
 
 def share_van(session: Session, viewer: Viewer, van_id: int, cooperative_id: int) -> None:
@@ -126,6 +166,24 @@ def managed_cold_room(session: Session, viewer: Viewer, cold_room_id: int) -> Co
     return get_allowed(
         session, viewer, ColdRoom, cold_room_id, lambda r: can_manage_org(viewer, r.owner_id)
     )
+
+
+def update_cold_room(
+    session: Session,
+    viewer: Viewer,
+    cold_room_id: int,
+    *,
+    name: str,
+    address: str | None,
+    now: datetime,
+) -> ColdRoom:
+    """Rename the cold room or correct its address (who manages it); the former name stays.
+    Its category is not changed here: the limits already judged depend on it."""
+    room = managed_cold_room(session, viewer, cold_room_id)
+    renamed(session, viewer, Subject.COLD_ROOM, room.id, {"name": (room.name, name)}, now)
+    room.name, room.address = name, address
+    commit(session, Both("chambre froide", "cold room"))
+    return room
 
 
 def set_cold_room_label(

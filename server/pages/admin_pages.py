@@ -1,10 +1,16 @@
 """The cooperative admin's forms: a van and its zones, a cold room, a user with a role
-(the probe forms: server/pages/admin_probes.py). Each builds the API's schema from what was
+(the probe forms: server/pages/admin_probes.py), and their edits: a van's name and plate, a
+zone's name, a cold room's name and address. Each builds the API's schema from what was
 typed and calls the domain service the API calls (server/domain/fleet.py, users.py): one
-rule for each thing. Only admins (of a cooperative or producer) reach them (the users'
-forms: the installation superuser too, for every organisation); the form
-layouts and the shared plumbing are in server/pages/admin_forms.py. The users' page
-(/admin/users) also deactivates and reactivates accounts and grants and removes roles."""
+rule for each thing. Only admins (of a cooperative or producer) reach them, and the
+installation superuser acting in a cooperative (server/pages/admin_organisations.py; the
+users' forms: the superuser always, for every organisation); the form layouts and the
+shared plumbing are in server/pages/admin_forms.py. The users' page (/admin/users) also
+deactivates and reactivates accounts and grants and removes roles.
+
+A rename keeps the former name (server/domain/former_names.py): the records sealed before
+it, and their reseals, keep the name in force when their delivery closed; the van's page
+lists the former names."""
 
 from __future__ import annotations
 
@@ -15,18 +21,30 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from alerts.limits import limit_for_category
-from server.core.access import Viewer
+from server.core.access import Viewer, can_manage_org
 from server.core.deps import SessionDep
-from server.core.models import ColdRoom, Organisation, OrganisationKind, Role, User, Van, ZoneKind
-from server.domain import categories, fleet, users
+from server.core.errors import ApiError
+from server.core.models import (
+    ColdRoom,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+    Van,
+    Zone,
+    ZoneKind,
+    utcnow,
+)
+from server.domain import categories, fleet, former_names, users
 from server.pages import i18n
 from server.pages.admin_forms import Field, Form, Page, filled, options, owner, show, submit
+from server.pages.admin_organisations import admin_visitor
 from server.pages.home_pages import role_page
 from server.pages.web import (
     CsrfChecked,
     NavLink,
-    administers,
-    allowed_visitor,
+    PageRefused,
+    Visitor,
     decimal,
     visible_or_404,
 )
@@ -75,7 +93,9 @@ async def create_van(request: Request, session: SessionDep, _csrf: CsrfChecked) 
     return await submit(request, lambda: van_page(request, session), act)
 
 
-def zone_page(request: Request, session: SessionDep, van_id: int) -> Page:
+def zone_page(request: Request, session: SessionDep, van_id: int, editing: bool = False) -> Page:
+    """The van, its zones (each with its rename link) and former names; the form adding a
+    zone and the one editing the van (`editing`: the one being submitted)."""
     visit = role_page(request, session, Role.ADMIN)
     van = visible_or_404(session, visit, Van, van_id)
     t = i18n.translator(i18n.page_language(request))
@@ -86,8 +106,28 @@ def zone_page(request: Request, session: SessionDep, van_id: int) -> Page:
     ]
     form = Form("new_zone", f"/admin/vans/{van.id}/zones", fields, "add_zone")
     form.field_of = {"conflict": "name"}
+    edit = Form(
+        "edit_van",
+        f"/admin/vans/{van.id}",
+        [Field("name", "name"), Field("plate", "plate", maxlength=20)],
+        "save",
+        values={"name": van.name, "plate": van.plate},
+        field_of={"conflict": "plate"},
+    )
     zones = list(session.scalars(fleet.zones_of(van)))
-    return Page(session, visit, form, "admin/van.html", {"van": van, "zones": zones})
+    former = [
+        *former_names.history(session, former_names.Subject.VAN, [van.id]),
+        *former_names.history(session, former_names.Subject.ZONE, [z.id for z in zones]),
+    ]
+    context = {
+        "van": van,
+        "zones": zones,
+        "add": form,
+        "edit": edit,
+        "former": former,
+        "may_edit": visit.viewer.has(van.owner_id, Role.ADMIN),  # a pool van: not theirs
+    }
+    return Page(session, visit, edit if editing else form, "admin/van.html", context)
 
 
 @router.get("/vans/{van_id}", response_class=HTMLResponse)
@@ -105,6 +145,62 @@ async def add_zone(
         return f"/admin/vans/{van_id}"
 
     return await submit(request, lambda: zone_page(request, session, van_id), act)
+
+
+@router.post("/vans/{van_id}")
+async def update_van(
+    van_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    def act(values: dict[str, str], page: Page) -> str:
+        owner_id = page.context["van"].owner_id  # not edited: the schema's check only
+        body = VanIn.model_validate({**filled(values, "name", "plate"), "owner_id": owner_id})
+        fleet.update_van(
+            session, page.visit.viewer, van_id, name=body.name, plate=body.plate, now=utcnow()
+        )
+        return f"/admin/vans/{van_id}"
+
+    return await submit(request, lambda: zone_page(request, session, van_id, True), act)
+
+
+def administered_zone(session: SessionDep, visit: Visitor, van_id: int, zone_id: int) -> Zone:
+    """The zone of a van the visitor administers; else the 404 or 403 page."""
+    try:
+        return fleet.van_zone(session, visit.viewer, van_id, zone_id)
+    except ApiError as refused:
+        raise PageRefused(refused.status, visit) from refused
+
+
+def rename_page(request: Request, session: SessionDep, van_id: int, zone_id: int) -> Page:
+    visit = role_page(request, session, Role.ADMIN)
+    zone = administered_zone(session, visit, van_id, zone_id)
+    form = Form(
+        "rename_zone",
+        f"/admin/vans/{van_id}/zones/{zone.id}",
+        [Field("name", "zone_name", maxlength=100)],
+        "save",
+        values={"name": zone.name},
+        field_of={"conflict": "name"},
+    )
+    context = {"back": f"/admin/vans/{van_id}", "zone": zone}
+    return Page(session, visit, form, context=context)
+
+
+@router.get("/vans/{van_id}/zones/{zone_id}", response_class=HTMLResponse)
+def zone(van_id: IdPath, zone_id: IdPath, request: Request, session: SessionDep) -> Response:
+    return show(request, rename_page(request, session, van_id, zone_id))
+
+
+@router.post("/vans/{van_id}/zones/{zone_id}")
+async def rename_zone(
+    van_id: IdPath, zone_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    def act(values: dict[str, str], page: Page) -> str:
+        kind = page.context["zone"].kind  # not edited: the schema's check only
+        body = ZoneIn.model_validate({**filled(values, "name"), "kind": kind})
+        fleet.rename_zone(session, page.visit.viewer, van_id, zone_id, name=body.name, now=utcnow())
+        return f"/admin/vans/{van_id}"
+
+    return await submit(request, lambda: rename_page(request, session, van_id, zone_id), act)
 
 
 # -- cold rooms -----------------------------------------------------------------------
@@ -159,11 +255,19 @@ async def create_room(request: Request, session: SessionDep, _csrf: CsrfChecked)
     return await submit(request, lambda: room_page(request, session), act)
 
 
-def label_page(request: Request, session: SessionDep, room_id: int) -> Page:
-    """A cold room, its category's limit, its label temperature and the form to change it."""
+def label_page(request: Request, session: SessionDep, room_id: int, editing: bool = False) -> Page:
+    """A cold room, its category's limit, its label temperature and the form to change it;
+    the form editing its name and address (`editing`: the one being submitted)."""
     visit = role_page(request, session, Role.ADMIN)
     room = visible_or_404(session, visit, ColdRoom, room_id)
     lang = i18n.page_language(request)
+    edit = Form(
+        "edit_room",
+        f"/admin/cold-rooms/{room.id}",
+        [Field("name", "name"), Field("address", "address", required=False, maxlength=500)],
+        "save",
+        values={"name": room.name, "address": room.address or ""},
+    )
     values = {"label_reason": room.label_reason or ""}
     if room.label_max_c is not None:
         values["label_max_c"] = i18n.number(room.label_max_c, lang)
@@ -179,8 +283,12 @@ def label_page(request: Request, session: SessionDep, room_id: int) -> Page:
         "room": room,
         "category": categories.name(room.category, lang),
         "category_limit": limit_for_category(categories.profiles(), room.category),
+        "label": form,
+        "edit": edit,
+        "former": former_names.history(session, former_names.Subject.COLD_ROOM, [room.id]),
+        "may_edit": can_manage_org(visit.viewer, room.owner_id),  # a lent room: not theirs
     }
-    return Page(session, visit, form, "admin/room.html", context)
+    return Page(session, visit, edit if editing else form, "admin/room.html", context)
 
 
 @router.get("/cold-rooms/{room_id}", response_class=HTMLResponse)
@@ -202,6 +310,27 @@ async def set_room_label(
     return await submit(request, lambda: label_page(request, session, room_id), act)
 
 
+@router.post("/cold-rooms/{room_id}")
+async def update_room(
+    room_id: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    def act(values: dict[str, str], page: Page) -> str:
+        room = page.context["room"]  # owner and category not edited: the schema's checks only
+        kept = {"owner_id": room.owner_id, "category": room.category}
+        body = ColdRoomIn.model_validate({**filled(values, "name", "address"), **kept})
+        fleet.update_cold_room(
+            session,
+            page.visit.viewer,
+            room_id,
+            name=body.name,
+            address=body.address,
+            now=utcnow(),
+        )
+        return f"/admin/cold-rooms/{room_id}"
+
+    return await submit(request, lambda: label_page(request, session, room_id, True), act)
+
+
 # -- users ----------------------------------------------------------------------------
 
 
@@ -220,7 +349,7 @@ def role_fields(request: Request, where: dict[int, Organisation]) -> list[Field]
 
 
 def user_page(request: Request, session: SessionDep) -> Page:
-    visit = allowed_visitor(request, session, administers)  # the superuser too: first admins
+    visit = admin_visitor(request, session)  # the superuser too: first admins
     fields = [
         Field("full_name", "full_name"),
         Field("email", "email", "email", maxlength=254),
@@ -265,7 +394,7 @@ def people_page(request: Request, session: SessionDep, acting_on: int | None = N
     """The people of the organisations the visitor manages, each with their status, their
     roles there and the buttons; `acting_on` is the user whose form failed (its error is
     shown in their row)."""
-    visit = allowed_visitor(request, session, administers)
+    visit = admin_visitor(request, session)
     where = users.managed_organisations(session, visit.viewer)
     query = users.people_of(where).order_by(None).order_by(User.full_name, User.id)
     people = list(session.scalars(query))

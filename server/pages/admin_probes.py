@@ -1,31 +1,46 @@
 """The admin's probe forms: register a probe, install it in a van's zone or a cold room,
 end that installation, record a calibration. The domain services the API calls do the
 work (server/domain/probes.py; a calibration through server/alerting/actions.py, which
-also resolves its overdue alert), so the overlap and calibration rules are theirs."""
+also resolves its overdue alert), so the overlap and calibration rules are theirs.
+
+Registering a probe also gives it its broker account and shows, once, what to put on it
+(coldchain/provisioning.py): the page is the answer to the form's POST, with the
+provisioning file inside it as a download link, so neither the broker password nor the
+WiFi password is kept by the server. « Réinitialiser le mot de passe » gives a new one the
+same way, after a confirmation: the probe is cut off until it is reflashed."""
 
 from __future__ import annotations
 
+import base64
+import logging
+import subprocess
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
-from coldchain import clock
+from coldchain import clock, provisioning
 from coldchain.protocol import CALIBRATED_CHANNELS, PROBE_ID_RE
 from server.alerting import actions
 from server.core.calibration import Result
 from server.core.deps import SessionDep
+from server.core.errors import ApiError
 from server.core.models import Probe, Role, utcnow
 from server.domain import fleet, probes
+from server.domain.place_readings import from_ms
 from server.pages import i18n
 from server.pages.admin_forms import (
     Field,
     Form,
     Page,
+    errors_of,
     filled,
     options,
     owner,
     places,
+    refusal,
     show,
     submit,
 )
@@ -33,9 +48,12 @@ from server.pages.home_pages import role_page
 from server.pages.web import (
     CsrfChecked,
     NavLink,
+    Visitor,
     decimal,
+    handle_form,
     local_input,
     local_instant,
+    render,
     visible_or_404,
 )
 from server.schemas.common import IdPath
@@ -45,15 +63,135 @@ router = APIRouter(prefix="/admin/probes", include_in_schema=False)
 NAV: tuple[NavLink, ...] = ()  # /admin (server/pages/home_pages.py) links here
 
 
+log = logging.getLogger(__name__)
+
+# What the admin types for the probe's provisioning file: the WiFi networks it may use
+# (the depot's, a van's hotspot), their passwords (only in the download) and its interval.
+NETWORK_FIELDS = (
+    Field("wifi_ssid", "wifi_ssid", required=False, maxlength=32),
+    Field("wifi_password", "wifi_password", "password", required=False, maxlength=63),
+    Field("wifi2_ssid", "wifi2_ssid", required=False, maxlength=32),
+    Field("wifi2_password", "wifi2_password", "password", required=False, maxlength=63),
+    Field("interval_s", "interval_s", maxlength=3),
+)
+NETWORK_DEFAULTS = {"interval_s": str(provisioning.DEFAULT_INTERVAL_S)}
+
+
 def new_probe_page(request: Request, session: SessionDep) -> Page:
     visit = role_page(request, session, Role.ADMIN)
     fields = [
         Field("probe_id", "probe_id", maxlength=32),
         Field("label", "label", required=False),
         owner(session, visit),
+        *NETWORK_FIELDS,
     ]
-    form = Form("new_probe", "/admin/probes", fields, "create", field_of={"conflict": "probe_id"})
-    return Page(session, visit, form)
+    form = Form(
+        "new_probe",
+        "/admin/probes",
+        fields,
+        "create",
+        values=dict(NETWORK_DEFAULTS),
+        field_of={"conflict": "probe_id"},
+    )
+    return Page(session, visit, form, "admin/probe_new.html")
+
+
+class NetworkRefused(Exception):
+    """What is wrong with the network fields, by field (shown next to them)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+Networks = tuple[provisioning.Wifi, ...]
+
+
+def network_of(values: dict[str, str], words: Mapping[str, str]) -> tuple[Networks, int]:
+    """The WiFi networks and the interval typed (absent: the default interval), or
+    NetworkRefused with what is wrong."""
+    errors: dict[str, str] = {}
+    wifi = []
+    for ssid, password in (("wifi_ssid", "wifi_password"), ("wifi2_ssid", "wifi2_password")):
+        name = values.get(ssid, "").strip()
+        if name:
+            wifi.append(provisioning.Wifi(name, values.get(password, "")))
+        elif values.get(password):
+            errors[ssid] = words["wifi_ssid_missing"]
+    low, high = provisioning.INTERVAL_S
+    text = values.get("interval_s", str(provisioning.DEFAULT_INTERVAL_S)).strip()
+    interval = int(text) if text.isdigit() else 0
+    if not low <= interval <= high:
+        errors["interval_s"] = words["interval_bounds"]
+    if errors:
+        raise NetworkRefused(errors)
+    return tuple(wifi), interval
+
+
+def provisioned(
+    request: Request,
+    visit: Visitor,
+    probe: Probe,
+    wifi: Networks,
+    interval_s: int,
+    reset: bool,
+) -> Response:
+    """The once-shown page: a new broker password and the provisioning file. On a managed
+    broker that already knows a newly registered probe (heard before), nothing is reset:
+    the page says so and points to the reset action."""
+    settings = request.app.state.settings
+    context: dict[str, Any] = {"probe": probe, "managed": settings.mqtt.managed}
+    problem = None
+    if not reset and provisioning.has_account(settings, probe.probe_id):
+        context["existing"] = True
+    else:
+        try:
+            account = provisioning.set_account(settings, probe.probe_id)
+            made = provisioning.provisioning(
+                settings, probe.probe_id, account.password, wifi, interval_s
+            )
+        except (OSError, subprocess.CalledProcessError) as failed:  # no broker, no CA file
+            log.warning("probe %s: no broker account: %s", probe.probe_id, failed)
+            problem = str(failed)
+        else:
+            context.update(
+                account=account,
+                made=made,
+                config=made.files()[provisioning.CONFIG_NAME].decode(),
+                download="data:application/zip;base64," + base64.b64encode(made.archive()).decode(),
+            )
+    context["problem"] = problem
+    response = render(request, "admin/provisioning.html", visit, **context)
+    response.headers["Cache-Control"] = "no-store"  # a password: never from a cache
+    return response
+
+
+async def answer_form(
+    request: Request,
+    build: Callable[[], Page],
+    act: Callable[[dict[str, str], Page, Callable[[], tuple[Networks, int]]], Response],
+) -> Response:
+    """Like admin_forms.submit, but `act` answers with the page itself (the provisioning
+    page, shown once) instead of a redirection. `act` reads the network fields, once the
+    rest of the form is valid, through the function it is given."""
+
+    def handle(values: dict[str, str]) -> Response:
+        lang = i18n.page_language(request)
+        page = build()
+        status = 422
+        try:
+            return act(values, page, lambda: network_of(values, i18n.translator(lang)))
+        except ValidationError as invalid:
+            errors = errors_of(invalid, page.form, lang)
+        except NetworkRefused as refused:
+            errors = refused.errors
+        except ApiError as refused:
+            page.session.rollback()  # nothing half-done stays in the session
+            errors, status = refusal(refused, page.form, lang), refused.status
+        page.form.values, page.form.errors = values, errors
+        return show(request, page, status)
+
+    return await handle_form(request, handle)
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -61,14 +199,17 @@ def new_probe(request: Request, session: SessionDep) -> Response:
     page = new_probe_page(request, session)
     heard = request.query_params.get("probe_id", "")
     if PROBE_ID_RE.fullmatch(heard):  # « Enregistrer cette sonde » of an unknown probe
-        page.form.values = {"probe_id": heard}
+        page.form.values["probe_id"] = heard
     return show(request, page)
 
 
 @router.post("")
 async def create_probe(request: Request, session: SessionDep, _csrf: CsrfChecked) -> Response:
-    def act(values: dict[str, str], page: Page) -> str:
+    def act(
+        values: dict[str, str], page: Page, network: Callable[[], tuple[Networks, int]]
+    ) -> Response:
         body = ProbeIn.model_validate(filled(values, "probe_id", "label", "owner_id"))
+        wifi, interval = network()
         probe = probes.create_probe(
             session,
             page.visit.viewer,
@@ -76,9 +217,43 @@ async def create_probe(request: Request, session: SessionDep, _csrf: CsrfChecked
             label=body.label,
             owner_id=body.owner_id,
         )
-        return f"/admin/probes/{probe.id}"
+        return provisioned(request, page.visit, probe, wifi, interval, reset=False)
 
-    return await submit(request, lambda: new_probe_page(request, session), act)
+    return await answer_form(request, lambda: new_probe_page(request, session), act)
+
+
+def reset_page(request: Request, session: SessionDep, probe_pk: int) -> Page:
+    """The confirmation of a password reset, with the network fields of the new file."""
+    visit = role_page(request, session, Role.ADMIN)
+    probe = visible_or_404(session, visit, Probe, probe_pk)
+    form = Form(
+        "reset_password",
+        f"/admin/probes/{probe.id}/password",
+        list(NETWORK_FIELDS),
+        "reset_password_confirm",
+        values=dict(NETWORK_DEFAULTS),
+    )
+    context = {"probe": probe, "back": f"/admin/probes/{probe.id}"}
+    return Page(session, visit, form, "admin/probe_reset.html", context)
+
+
+@router.get("/{probe_pk}/password", response_class=HTMLResponse)
+def confirm_reset(probe_pk: IdPath, request: Request, session: SessionDep) -> Response:
+    return show(request, reset_page(request, session, probe_pk))
+
+
+@router.post("/{probe_pk}/password")
+async def reset_password(
+    probe_pk: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    def act(
+        _values: dict[str, str], page: Page, network: Callable[[], tuple[Networks, int]]
+    ) -> Response:
+        wifi, interval = network()
+        probe: Probe = page.context["probe"]
+        return provisioned(request, page.visit, probe, wifi, interval, reset=True)
+
+    return await answer_form(request, lambda: reset_page(request, session, probe_pk), act)
 
 
 def probe_page(request: Request, session: SessionDep, probe_pk: int, ending: bool = False) -> Page:
@@ -113,8 +288,12 @@ def probe_page(request: Request, session: SessionDep, probe_pk: int, ending: boo
             field_of={"validation_error": "end", "probe_already_installed": "end"},
         )
     newest_first = reversed(list(session.scalars(probes.calibrations(probe))))
+    store = request.app.state.reading_store
+    newest = sorted(store.latest([probe.probe_id]).values(), key=lambda r: r.channel)
+    latest = [(r.channel, r.value, r.fault, from_ms(r.time_ms)) for r in newest]
     context: dict[str, Any] = {
         "probe": probe,
+        "latest": latest,
         "history": history,
         "places": where,
         "calibrations": list(newest_first),

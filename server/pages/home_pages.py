@@ -40,8 +40,8 @@ from server.pages.web import (
     LoginCsrfChecked,
     NavLink,
     NeedLogin,
+    PageRefused,
     Visitor,
-    administers,
     allowed_visitor,
     home_of,
     render,
@@ -60,6 +60,14 @@ NAV = (
 
 
 def role_page(request: Request, session: SessionDep, role: str) -> Visitor:
+    """The visitor if they hold `role` somewhere (else the 403 page). The admin pages: the
+    superuser acting in a cooperative holds its admin role there
+    (server/pages/admin_organisations.py `admin_visitor`)."""
+    if role == Role.ADMIN:
+        visit = admin_organisations.admin_visitor(request, session)
+        if not visit.has_role(Role.ADMIN):
+            raise PageRefused(403, visit)
+        return visit
     return allowed_visitor(request, session, lambda visit: visit.has_role(role))
 
 
@@ -107,6 +115,7 @@ def login(
         return render(request, "login.html", None, refused.status, email=email, error=error)
     redirect = see_other("/")
     sessions.set_cookie(redirect, settings, signed_in)
+    i18n.remember(redirect, i18n.stored_language(session, body.email))  # their own choice
     return redirect
 
 
@@ -121,16 +130,18 @@ def logout(
     sessions.logout(session, visit.access, utcnow())
     redirect = see_other("/login")
     sessions.clear_cookie(redirect, settings)
+    redirect.delete_cookie(admin_organisations.ACTING_COOKIE)
     return redirect
 
 
 @router.get("/lang/{code}")
-def switch_language(code: str, request: Request) -> Response:
+def switch_language(code: str, request: Request, session: SessionDep) -> Response:
     back = request.headers.get("referer", "/")
     host = f"{request.url.scheme}://{request.url.netloc}/"
     redirect = see_other(back if back.startswith(host) else "/")  # never an open redirect
     if code in i18n.LANGUAGES:
-        redirect.set_cookie(i18n.LANG_COOKIE, code, max_age=365 * 86400, samesite="lax")
+        i18n.remember(redirect, code)
+        i18n.store_choice(request, session, code)  # signed in: their next login follows it
     return redirect
 
 
@@ -189,7 +200,7 @@ def hygiene(request: Request, session: SessionDep, store: StoreDep) -> Response:
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin(request: Request, session: SessionDep) -> Response:
-    visit = allowed_visitor(request, session, administers)
+    visit = admin_organisations.admin_visitor(request, session)
     viewer = visit.viewer
     seen = fleet.seen_by(session, viewer)
     probes = session.execute(
@@ -200,11 +211,17 @@ def admin(request: Request, session: SessionDep) -> Response:
     ).all()
     admin_orgs = viewer.orgs_with(Role.ADMIN)
     superuser: dict[str, Any] = {}
+    administered = list(
+        session.scalars(
+            select(Organisation).where(Organisation.id.in_(admin_orgs)).order_by(Organisation.name)
+        )
+    )
     if viewer.is_superuser:  # the installation's account: the organisations, everyone
         admin_orgs = set(users.managed_organisations(session, viewer))
         superuser = {
             "organisations": admin_organisations.listing(session, visit),
             "organisation_form": admin_organisations.organisation_form(request),
+            "acting": admin_organisations.acting_in(request, session, visit),
         }
     members = session.execute(
         select(User, Membership, Organisation)
@@ -223,6 +240,7 @@ def admin(request: Request, session: SessionDep) -> Response:
         probes=probes,
         places=places(seen),
         members=members,
+        administered=administered,  # « Modifier, membres » of each organisation they run
         unknown=unknown_probes.listing(session),  # ids heard that nobody registered
         # Vans, rooms, probes: the domain services leave them to the organisations' admins.
         fleet_shown=visit.has_role(Role.ADMIN),

@@ -101,7 +101,7 @@ def ids(values: list[str]) -> list[int] | None:
 
 
 def check(
-    form: dict[str, Any], words: Mapping[str, str], max_days: int
+    form: dict[str, Any], words: Mapping[str, str], max_days: int, lang: str = "fr"
 ) -> tuple[dict[str, str], inspection.InspectionRequest | None]:
     """The form's mistakes, each by its field, in the page's language."""
     errors: dict[str, str] = {}
@@ -123,7 +123,11 @@ def check(
     if errors or first is None or last is None or vans is None or rooms is None:
         return errors, None
     end = midnight(last + timedelta(days=1))
-    return errors, inspection.InspectionRequest(midnight(first), end, tuple(vans), tuple(rooms))
+    # The documents' language (an FAVV inspector gets Dutch); the page's when none is chosen.
+    doc_lang = form.get("doc_lang") if form.get("doc_lang") in i18n.LANGUAGES else lang
+    return errors, inspection.InspectionRequest(
+        midnight(first), end, tuple(vans), tuple(rooms), lang=str(doc_lang)
+    )
 
 
 @router.post("", response_class=HTMLResponse)
@@ -134,6 +138,7 @@ async def start_export(request: Request, session: SessionDep, _csrf: CsrfChecked
         "last_day": str(raw.get("last_day") or ""),
         "vans": [str(v) for v in raw.getlist("van")][:200],
         "rooms": [str(v) for v in raw.getlist("room")][:200],
+        "doc_lang": str(raw.get("doc_lang") or ""),  # the documents' language
         "background": raw.get("background") == "1",  # set by static/inspection.js
     }
     # The database work is blocking: off the event loop, like FastAPI's own sync routes.
@@ -145,7 +150,7 @@ def _start(request: Request, session: Session, form: dict[str, Any]) -> Response
     lang = i18n.page_language(request)
     words = i18n.translator(lang)
     max_days = request.app.state.settings.records.max_export_days
-    errors, wanted = check(form, words, max_days)
+    errors, wanted = check(form, words, max_days, lang)
     places: list[Any] = []
     if wanted is not None:
         try:  # the API's own checks: tenancy (404 for what one may not see) and limits

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coldchain.readingstore.base import ReadingStore
+from server.alerting.texts import alert_text as stored_text
 from server.alerting.visibility import visible_alerts
 from server.core.access import Viewer
 from server.core.models.alerts import Alert, AlertState
@@ -58,7 +59,7 @@ def alert_text(alert: Alert, lang: str, now: datetime) -> str:
     """The engine's text, except where time has made it false: going on, its « depuis
     7 min » (counted to the last reading) says the time since the start, as the banner; a
     probe that was silent and is back no longer « n'envoie plus rien »."""
-    text = alert.text_en if lang == "en" else alert.text_fr
+    text = stored_text(alert, lang)
     if alert.kind == "probe_offline" and not is_ongoing(alert) and alert.end_at is not None:
         words = translator(lang)
         return words["probe_back_text"].format(

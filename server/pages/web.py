@@ -164,6 +164,7 @@ def render(
         name,
         {
             "lang": lang,
+            "languages": i18n.LANGUAGES,  # the switch: one link per catalogue language
             "t": i18n.translator(lang),
             "v": lambda value: i18n.value_name(value, lang),
             "category": lambda code: categories.name(code, lang),

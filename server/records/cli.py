@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--cold-room", type=int, action="append", default=[], help="cold room id (repeat)"
     )
     inspect.add_argument("-o", "--output", type=Path, required=True)
+    inspect.add_argument(
+        "--lang",
+        choices=("fr", "nl", "en"),
+        default="fr",
+        help="the documents' language (nl: for an FAVV inspector); default fr",
+    )
     inspect.set_defaults(handler=run_inspection)
     due = commands.add_parser(
         "calibrations-due", help="list probe channels whose verification is overdue (exit 1)"
@@ -67,7 +73,9 @@ def _database(settings: Settings) -> Iterator[Any]:
     engine = make_engine(settings.server.database_url)
     try:
         if settings.server.migrate_on_start:
-            migrate(engine)
+            from coldchain.backups import backup_folder
+
+            migrate(engine, backup_dir=backup_folder(settings))  # a copy first if it changes
         yield make_sessionmaker(engine)
     finally:
         engine.dispose()
@@ -166,7 +174,9 @@ def run_inspection(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args.config)
     start = clock.day_start(args.start)
     end = clock.day_start(args.end + timedelta(days=1))
-    wanted = inspection.InspectionRequest(start, end, tuple(args.van), tuple(args.cold_room))
+    wanted = inspection.InspectionRequest(
+        start, end, tuple(args.van), tuple(args.cold_room), lang=args.lang
+    )
     # The command runs as the cooperative's hygiene officer: the same tenancy rules apply.
     viewer = Viewer(0, False, {args.cooperative: frozenset({Role.HYGIENE_OFFICER})})
 

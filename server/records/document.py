@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import statistics as stats_lib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from coldchain.readingstore.base import ReadingStore
 from server.core.access import delivery_window
 from server.core.models import Delivery, Load, Organisation, Stop, Van, Zone
 from server.domain.deliveries import DeliveryFile, HandedOver, file_of
+from server.domain.former_names import Subject, in_force, one_in_force
 from server.domain.place_readings import Place, PlaceReading, series, to_ms
 from server.domain.users import full_name
 from server.records import alerts_log
@@ -45,6 +47,16 @@ def iso(t: datetime | None) -> str | None:
     return None if t is None else t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class ZoneThen:
+    """A zone as the record names it: its name in force when the delivery closed
+    (server/domain/former_names.py: a rename afterwards changes no record, no reseal)."""
+
+    id: int
+    name: str
+    kind: str
+
+
 def build(
     session: Session,
     store: ReadingStore,
@@ -58,20 +70,26 @@ def build(
     file = file_of(session, delivery)  # the stops, loads, checks and handovers
     stops, loads = file.stops, file.loads
     zone_ids = sorted({load.zone_id for load in loads})
-    zones = {z.id: z for z in session.scalars(select(Zone).where(Zone.id.in_(zone_ids)))}
     window = delivery_window(delivery)
     start, end = window[0], window[1] or window[0]
+    then = end  # the delivery's closing (delivery_window): the names in force then
+    found = list(session.scalars(select(Zone).where(Zone.id.in_(zone_ids))))
+    names = in_force(session, Subject.ZONE, {z.id: z.name for z in found}, "name", then)
+    zones = {z.id: ZoneThen(z.id, names[z.id], z.kind) for z in found}
+    van_name = one_in_force(session, Subject.VAN, van.id, "name", van.name, then)
+    plate = one_in_force(session, Subject.VAN, van.id, "plate", van.plate, then)
+    coop_name = one_in_force(session, Subject.ORGANISATION, coop.id, "name", coop.name, then)
     readings = {
         zid: series(session, store, Place(zone_id=zid), [window], start, end) for zid in zone_ids
     }
     lots = {load.id: load.lot_reference for load in loads}
     return {
         "format": FORMAT,
-        "cooperative": {"id": coop.id, "name": coop.name},
+        "cooperative": {"id": coop.id, "name": coop_name},
         "delivery": {
             "id": delivery.id,
             "day": delivery.day.isoformat(),
-            "van": {"id": van.id, "name": van.name, "plate": van.plate},
+            "van": {"id": van.id, "name": van_name, "plate": plate},
             "driver": full_name(session, delivery.driver_id),
             "departed_at": iso(delivery.departed_at),
             "closed_at": iso(delivery.closed_at),
@@ -88,7 +106,9 @@ def build(
     }
 
 
-def _departure_checks(session: Session, file: DeliveryFile, zones: dict[int, Zone]) -> list[Any]:
+def _departure_checks(
+    session: Session, file: DeliveryFile, zones: dict[int, ZoneThen]
+) -> list[Any]:
     rows = file.departure_checks  # by zone
     return [
         {
@@ -108,7 +128,7 @@ def _stop(
     stop: Stop,
     done: HandedOver | None,
     lots: dict[int, str],
-    zones: dict[int, Zone],
+    zones: dict[int, ZoneThen],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "sequence": stop.sequence,
@@ -159,12 +179,17 @@ def _load(
     session: Session,
     load: Load,
     file: DeliveryFile,
-    zones: dict[int, Zone],
+    zones: dict[int, ZoneThen],
     readings: dict[int, list[PlaceReading]],
     profiles: Mapping[str, ProductProfile],
     closed_at: datetime,
 ) -> dict[str, Any]:
     consignor = session.get(Organisation, load.consignor_id)
+    consignor_name = str(load.consignor_id)
+    if consignor is not None:
+        consignor_name = one_in_force(
+            session, Subject.ORGANISATION, consignor.id, "name", consignor.name, closed_at
+        )
     stop_seq = {s.id: s.sequence for s in file.stops}
     span = file.on_board(load, closed_at)
     zone_readings = readings[load.zone_id]
@@ -188,7 +213,7 @@ def _load(
         "category_fr": profile.name_fr if profile else load.category,
         "quantity": f"{load.quantity:.3f}",  # same text on SQLite and PostgreSQL
         "unit": load.unit,
-        "consignor": consignor.name if consignor else str(load.consignor_id),
+        "consignor": consignor_name,
         "consignee": load.consignee,
         "label_max_c": load.label_max_c,
         "zone": zones[load.zone_id].name,
@@ -259,7 +284,9 @@ def sealed_reading(r: PlaceReading) -> list[Any]:
     ]
 
 
-def _zone(zone: Zone, readings: list[PlaceReading], limits: list[dict[str, Any]]) -> dict[str, Any]:
+def _zone(
+    zone: ZoneThen, readings: list[PlaceReading], limits: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "limits": limits,
         "id": zone.id,

@@ -98,6 +98,7 @@ class Plan:
     retention_days: int | None = None  # None: the process's setting (server/records/config.py)
     made_on: date | None = None
     probe_state: ProbeState | None = None
+    lang: str = "fr"  # the language of the export (server/records/inspection.py)
 
 
 def gather(
@@ -197,8 +198,9 @@ def _id(zone: Zone) -> int:
 
 
 def render(plan: Plan, out: BinaryIO | None = None) -> bytes:
-    """The plan as a French PDF."""
-    w = catalogue.words("records", "fr")
+    """The plan as a PDF in the export's language (its legal citations and the
+    cooperative's reasons, from alerts/profiles.toml, stay as written there)."""
+    w = catalogue.words("records", plan.lang)
     used = [plan.profiles[c] for c in plan.categories if c in plan.profiles]
     controlled = [p for p in used if p.temperature_controlled]
     story: list[Flowable] = [para(w["plan_title"], TITLE)]
@@ -207,10 +209,10 @@ def render(plan: Plan, out: BinaryIO | None = None) -> bytes:
     made_on = (plan.made_on or clock.today()).strftime("%d/%m/%Y")
     story.append(para(w["plan_period"].format(period=plan.period, date=made_on)))
     story += _scope(plan, w)
-    story += _hazards(controlled, w)
+    story += _hazards(controlled, w, plan.lang)
     story += _ccps(plan, w)
     story += _limits(plan, w)
-    story += _monitoring(controlled, w)
+    story += _monitoring(controlled, w, plan.lang)
     story += _actions(w)
     story += _verification(plan, w)
     story += _retention_and_open_points(plan, controlled, w)
@@ -243,7 +245,7 @@ def _scope(plan: Plan, w: Mapping[str, str]) -> list[Flowable]:
                 label = w["plan_room_label"].format(
                     limit=celsius(room.label_max_c), reason=room.label_reason or "—"
                 )
-            rows.append((room.name, profile.name_fr if profile else room.category, label))
+            rows.append((room.name, profile.name(plan.lang) if profile else room.category, label))
         out.append(
             table(
                 [w["plan_col_room"], w["plan_col_category"], w["plan_col_label"]],
@@ -279,13 +281,13 @@ def _is_frozen(profile: ProductProfile) -> bool:
     return profile.max_c is not None and profile.max_c < FROZEN_BELOW_C
 
 
-def _hazards(controlled: list[ProductProfile], w: Mapping[str, str]) -> list[Flowable]:
+def _hazards(controlled: list[ProductProfile], w: Mapping[str, str], lang: str) -> list[Flowable]:
     out: list[Flowable] = [para(w["plan_hazards_title"], H2)]
     if any(not _is_frozen(p) for p in controlled):
         out.append(para(f"• {w['plan_hazard_chilled']}"))
     if any(_is_frozen(p) for p in controlled):
         out.append(para(f"• {w['plan_hazard_frozen']}"))
-    with_minimum = [p.name_fr for p in controlled if p.min is not None]
+    with_minimum = [p.name(lang) for p in controlled if p.min is not None]
     if with_minimum:
         out.append(para(f"• {w['plan_hazard_cold'].format(names=', '.join(with_minimum))}"))
     out.append(para(f"• {w['plan_hazard_record']}"))
@@ -350,18 +352,21 @@ def _limits(plan: Plan, w: Mapping[str, str]) -> list[Flowable]:
             rows.append((code, "—", w["plan_unknown_category"]))
             continue
         lines = rich("<br/>".join(escape(line) for line in basis_lines(profile, w)), CELL)
-        rows.append((profile.name_fr, limit_text(profile, w), lines))
+        rows.append((profile.name(plan.lang), limit_text(profile, w), lines))
     if rows:
         header = [w["plan_col_category"], w["plan_col_limit"], w["plan_col_basis"]]
         out.append(table(header, rows, [38 * mm, 42 * mm, 100 * mm]))
     else:
         out.append(para(w["plan_no_categories"]))
     out.append(para(w["plan_label_rule"], SMALL))
-    out.append(para(w["plan_product_air"].format(channel=vocabulary.value("product")), SMALL))
+    channel = vocabulary.value("product", plan.lang)
+    out.append(para(w["plan_product_air"].format(channel=channel), SMALL))
     return out
 
 
-def _monitoring(controlled: list[ProductProfile], w: Mapping[str, str]) -> list[Flowable]:
+def _monitoring(
+    controlled: list[ProductProfile], w: Mapping[str, str], lang: str
+) -> list[Flowable]:
     out: list[Flowable] = [
         para(w["plan_monitoring_title"], H2),
         para(w["plan_monitoring"]),
@@ -370,7 +375,7 @@ def _monitoring(controlled: list[ProductProfile], w: Mapping[str, str]) -> list[
     if controlled:
         rows = [
             (
-                p.name_fr,
+                p.name(lang),
                 f"{number(p.choices.critical_delay_min)} min",
                 f"+{number(p.choices.hard_margin_c)} °C",
                 f"{number(p.choices.warning_margin_c)} °C",
@@ -427,7 +432,7 @@ def _verification(plan: Plan, w: Mapping[str, str]) -> list[Flowable]:
         para(w["plan_verification_review"]),
         para(w["plan_register_title"], H2),
     ]
-    columns = list(registers.PDF_COLUMNS)
+    columns = [w[key] for key in registers.PDF_COLUMNS]
     out.append(
         table(
             columns,

@@ -16,7 +16,7 @@ import hashlib
 import json
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import IO, Any
@@ -73,6 +73,9 @@ class InspectionRequest:
     end: datetime
     van_ids: tuple[int, ...]
     cold_room_ids: tuple[int, ...]
+    # The documents' language, chosen at export (an FAVV inspector gets Dutch): the words of
+    # the PDFs, of LISEZMOI.txt and the CSV values; the CSV column names never change.
+    lang: str = "fr"
 
 
 def room_name(name: str, said: Mapping[str, str]) -> str:
@@ -97,7 +100,7 @@ def locations(
         raise invalid(
             "indiquez au moins un véhicule ou une chambre froide", "name a van or a cold room"
         )
-    said = words()
+    said = words(request.lang)
     found: list[Location] = []
     for van_id in sorted(set(request.van_ids)):
         van = get_visible(session, viewer, Van, van_id)  # 404 for another cooperative's van
@@ -178,12 +181,13 @@ def export(
         if fraction is not None:
             fraction(min(1.0, share))
 
-    said = words()
+    lang = request.lang
+    said = words(lang)
     exported_at = clock.utcnow()
     stamp = zip_time(exported_at)
     steps = max(1, len(places) * _days(request.start, request.end))
     done = 0
-    period = f"du {local(request.start)} au {local(request.end)}"
+    period = said["period_span"].format(start=local(request.start), end=local(request.end))
     hashes: dict[str, str] = {}
     files: dict[str, str] = {}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
@@ -214,7 +218,9 @@ def export(
                 )
                 if summary.readings:
                     return summary, None
-                why = why_empty(session, place.place, place.windows, request.start, request.end)
+                why = why_empty(
+                    session, place.place, place.windows, request.start, request.end, lang=lang
+                )
                 entry.write(spreadsheet_row([why]))  # an empty CSV says why
                 return summary, why
 
@@ -228,12 +234,12 @@ def export(
             put(
                 f"{folder}/resume.pdf",
                 said["file_summary"].format(place=place.label),
-                partial(summary_pdf, place, summary, alerts, period),
+                partial(summary_pdf, place, summary, alerts, period, lang=lang),
             )
         put(
             "alertes_et_actions_correctives.csv",
             said["file_alerts"],
-            partial(_write, _alerts_csv(alert_entries)),
+            partial(_write, _alerts_csv(alert_entries, lang)),
         )
         advance(READINGS_SHARE)
         documents = []
@@ -247,7 +253,9 @@ def export(
             put(
                 f"{name}.pdf",
                 said["file_record_pdf"].format(**which),
-                partial(record_pdf.render, doc, record.record_hash, record.previous_hash),
+                partial(
+                    record_pdf.render, doc, record.record_hash, record.previous_hash, lang=lang
+                ),
             )
             put(
                 f"{name}.json",
@@ -255,12 +263,12 @@ def export(
                 partial(_write, record_json(record).encode()),
             )
         calibrations = registers.calibration_rows(
-            _calibrations(session, places, request), today or clock.today()
+            _calibrations(session, places, request), today or clock.today(), lang
         )
         put(
             "registre_etalonnages.csv",
             said["file_calibrations"],
-            partial(_write, registers.calibration_csv(calibrations)),
+            partial(_write, registers.calibration_csv(calibrations, lang)),
         )
         categories = {p.category for p in places if p.category} | registers.limits_of_records(
             documents
@@ -270,16 +278,19 @@ def export(
             said["file_plan"],
             partial(
                 haccp_plan.render,
-                haccp_plan.gather(
-                    session,
-                    viewer,
-                    request.start,
-                    request.end,
-                    places,
-                    profiles,
-                    categories,
-                    calibrations,
-                    period,
+                replace(
+                    haccp_plan.gather(
+                        session,
+                        viewer,
+                        request.start,
+                        request.end,
+                        places,
+                        profiles,
+                        categories,
+                        calibrations,
+                        period,
+                    ),
+                    lang=lang,
                 ),
             ),
         )
@@ -287,11 +298,12 @@ def export(
             start=request.start,
             end=request.end,
             exported_at=exported_at,
-            exported_by=exported_by or _who(session, viewer),
+            exported_by=exported_by or _who(session, viewer, lang),
             cooperatives=_cooperatives(session, viewer),
             places=lines,
             files=files,
             hashes=hashes,
+            lang=lang,
         )
         archive.writestr(entry_info("LISEZMOI.txt", stamp), text.encode())
     advance(1.0)
@@ -317,13 +329,13 @@ def entry_info(name: str, stamp: tuple[int, int, int, int, int, int]) -> zipfile
     return info
 
 
-def _who(session: Session, viewer: Viewer) -> str:
+def _who(session: Session, viewer: Viewer, lang: str = "fr") -> str:
     """The viewer's name and role(s) in their cooperatives; the command line has no user."""
     name = full_name(session, viewer.user_id)
     if name is None:
-        return words()["readme_by_command"]
+        return words(lang)["readme_by_command"]
     roles = sorted({r for org in viewer.staff_coops for r in viewer.roles[org] if r in STAFF})
-    return f"{name} ({', '.join(value(r) for r in roles)})" if roles else name
+    return f"{name} ({', '.join(value(r, lang) for r in roles)})" if roles else name
 
 
 def _cooperatives(session: Session, viewer: Viewer) -> list[str]:
@@ -394,17 +406,17 @@ ALERT_HEADER = [
 ]
 
 
-def _alerts_csv(entries: list[tuple[str, dict[str, Any]]]) -> bytes:
+def _alerts_csv(entries: list[tuple[str, dict[str, Any]]], lang: str = "fr") -> bytes:
     """One row per alert (with the place it is about) and its whole corrective action;
-    one line saying so when there is none."""
-    said = words()
+    one line saying so when there is none. The alert's own text is the engine's French."""
+    said = words(lang)
     rows = []
     for place, a in entries:
         action = a["corrective_action"] or {}
         decisions = "; ".join(
             said["decision_line"].format(
                 lot=d["lot_reference"],
-                decision=Words().value(DECISION, d["decision"]),  # as taken: « libéré »
+                decision=Words(lang).value(DECISION, d["decision"]),  # as taken: « libéré »
                 justification=d["justification"],
             )
             for d in action.get("lot_decisions", [])
@@ -416,11 +428,11 @@ def _alerts_csv(entries: list[tuple[str, dict[str, Any]]]) -> bytes:
                 local(a["start_at"]),
                 local(a["end_at"]),
                 place,
-                value(a["kind"]),
-                value(a["severity"]),
-                value(a["state"]),
+                value(a["kind"], lang),
+                value(a["severity"], lang),
+                value(a["state"], lang),
                 a["probe"],
-                value(a["channel"]),
+                value(a["channel"], lang),
                 decimal(a["peak"], 1),
                 a["text_fr"],
                 ", ".join(a["lots"]),
@@ -437,7 +449,7 @@ def _alerts_csv(entries: list[tuple[str, dict[str, Any]]]) -> bytes:
                 action.get("preventive_action", ""),
                 date.fromisoformat(due).strftime("%d/%m/%Y") if due else "",
                 action.get("preventive_owner") or "",
-                yes_no(action.get("afsca_notified")),
+                yes_no(action.get("afsca_notified"), lang),
                 action.get("afsca_reason", ""),
                 action.get("recorded_by") or "",
                 _when(action.get("recorded_at")),

@@ -15,6 +15,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer
 from alerts.findings import AlertKind
 from coldchain.protocol import EVENT_CHANNELS, TEMPERATURE_CHANNELS
 from server.core.models.alerts import Decision
+from server.domain import categories
 from server.records import verification
 from server.records.chart import (
     BEYOND,
@@ -166,6 +167,13 @@ def _loads(doc: dict[str, Any], w: Words) -> list[Flowable]:
     ]
 
 
+def category_name(load: Mapping[str, Any], w: Words) -> str:
+    """A load's category: its French name as sealed; in another language, the category's
+    name in it (alerts/profiles.toml) when the code is still known."""
+    known = categories.profiles().get(str(load.get("category", ""))) if w.lang != "fr" else None
+    return known.name(w.lang) if known else str(load["category_fr"])
+
+
 def loads_table(loads: list[dict[str, Any]], w: Words, consignor: bool) -> Flowable:
     """The lots with their traceability fields (931/2011); the producer's extract
     (producer_pdf.py) leaves out the consignor: the producer themselves."""
@@ -173,7 +181,7 @@ def loads_table(loads: list[dict[str, Any]], w: Words, consignor: bool) -> Flowa
         (
             load["lot_reference"],
             load["description"],
-            load["category_fr"],
+            category_name(load, w),
             w.quantity(load["quantity"], load["unit"]),
             *([load["consignor"]] if consignor else []),
             load["consignee"],
@@ -397,7 +405,7 @@ def _seal(doc: dict[str, Any], record_hash: str, previous_hash: str, w: Words) -
         previous_hash,
         w("pdf_seal_how_to_check"),
         w,
-    ) + verification.qr_block(record_hash)  # the shop's public check: QR and short code
+    ) + verification.qr_block(record_hash, w.lang)  # the shop's public check: QR and code
 
 
 def seal_section(

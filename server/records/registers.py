@@ -29,25 +29,26 @@ CALIBRATION_HEADER = [
 ]
 # The PDF page has room for fewer columns: these, in this order (certificate and readings
 # are folded into the instrument and result cells).
+# The PDF table's column names: messages of the `records` catalogue.
 PDF_COLUMNS = (
-    "Sonde",
-    "Canal",
-    "Vérifiée le",
-    "Instrument (certificat)",
-    "Écart",
-    "Référence / sonde → résultat",
-    "Par",
-    "Prochaine",
-    "État",
+    "register_col_probe",
+    "register_col_channel",
+    "register_col_verified",
+    "register_col_instrument",
+    "register_col_offset",
+    "register_col_readings",
+    "register_col_by",
+    "register_col_next",
+    "register_col_state",
 )
 
 
 def calibration_rows(
-    calibrations: Iterable[tuple[Calibration, Probe]], today: date
+    calibrations: Iterable[tuple[Calibration, Probe]], today: date, lang: str = "fr"
 ) -> list[list[str]]:
     """One row per verification, oldest first per probe channel; the newest of each channel
-    says whether the next verification is overdue. In French (channel by its name)."""
-    said = words()
+    says whether the next verification is overdue. In `lang` (channel by its name)."""
+    said = words(lang)
     rows: list[list[str]] = []
     ordered = sorted(
         calibrations, key=lambda cp: (cp[1].probe_id, cp[0].channel, cp[0].calibrated_at)
@@ -71,14 +72,14 @@ def calibration_rows(
         rows.append(
             [
                 probe.probe_id,
-                value(calibration.channel),
+                value(calibration.channel, lang),
                 local(calibration.calibrated_at),
                 calibration.reference_instrument,
                 calibration.reference_certificate or "—",
                 _reading(calibration.reference_reading_c),
                 _reading(calibration.probe_reading_c),
                 f"{calibration.offset:+.2f}".replace(".", ","),
-                value(calibration.result) or "—",
+                value(calibration.result, lang) or "—",
                 calibration.performed_by,
                 calibration.next_due.strftime("%d/%m/%Y") if calibration.next_due else "—",
                 state,
@@ -124,9 +125,9 @@ def _pdf_row(row: list[str]) -> list[str]:
     ]
 
 
-def calibration_csv(rows: list[list[str]]) -> bytes:
+def calibration_csv(rows: list[list[str]], lang: str = "fr") -> bytes:
     """The register as CSV; without a verification, one line saying so."""
-    return spreadsheet_csv(CALIBRATION_HEADER, rows or [[words()["no_calibration"]]])
+    return spreadsheet_csv(CALIBRATION_HEADER, rows or [[words(lang)["no_calibration"]]])
 
 
 def pdf_rows(rows: list[list[str]]) -> list[list[str]]:

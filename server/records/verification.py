@@ -154,10 +154,10 @@ def qr_drawing(record_hash: str, size: float = 26 * mm) -> Drawing:
     return drawing
 
 
-def qr_block(record_hash: str) -> list[Flowable]:
+def qr_block(record_hash: str, lang: str = "fr") -> list[Flowable]:
     """The QR code and the short code with how to use them, for a sealed record's PDF (its
-    « Scellement et vérification » part)."""
-    words = catalogue.words("records", "fr")
+    « Scellement et vérification » part), in the document's language."""
+    words = catalogue.words("records", lang)
     text = words["verification_pdf"].format(
         url=address(record_hash),
         code=grouped(short_code(record_hash)),

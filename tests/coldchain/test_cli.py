@@ -53,7 +53,7 @@ def test_validate_reads_standard_input_and_refuses_oversize() -> None:
 
 
 def test_config_masks_secrets_and_refuses_defaults_in_production() -> None:
-    shown = run("config", env={"COLDCHAIN_MQTT__PASSWORD": "hunter2-secret"})
+    shown = run("config", "--json", env={"COLDCHAIN_MQTT__PASSWORD": "hunter2-secret"})
     assert shown.returncode == 0, shown.stderr
     assert "hunter2-secret" not in shown.stdout
     assert json.loads(shown.stdout)["mqtt"]["password"] == "**********"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from coldchain import protocol
 from coldchain.readingstore.sqlite import SqliteReadingStore
-from tests.harness.servers import free_port, require_binary
+from tests.harness.servers import Mosquitto, free_port, require_binary
 from tests.support.waiting import wait_until
 
 COLDCHAIN = str(Path(sys.executable).with_name("coldchain"))
@@ -120,7 +121,7 @@ def test_up_runs_the_pipeline_and_stops_cleanly_on_ctrl_c(
     assert proc.wait(60) == 0
     assert not [pid for pid in children if alive(pid)]
     credentials = json.loads((var / "broker" / "service-credentials.json").read_text())
-    assert set(credentials) == {"coldchain-gateway", "coldchain-server"}
+    assert set(credentials) == {"coldchain-gateway-1", "coldchain-alerts-1"}  # = client ids
     # A second start keeps the data and the administrator, and says so.
     again = subprocess.Popen(
         [COLDCHAIN, "up"], cwd=var.parent, env=env, stdout=subprocess.PIPE, text=True
@@ -154,7 +155,7 @@ def test_a_single_gateway_uses_a_plain_subscription_unless_configured(tmp_path: 
     assert "COLDCHAIN_GATEWAY__SHARED_SUBSCRIPTION" not in gateway.env
     worker = next(s for s in services(settings) if s.name == "alert-worker")
     assert worker.env["COLDCHAIN_ALERTING__SHARED_SUBSCRIPTION"] == "false"
-    assert worker.env["COLDCHAIN_MQTT__USERNAME"] == "coldchain-server"
+    assert worker.env["COLDCHAIN_MQTT__USERNAME"] == "coldchain-alerts-1"
 
 
 def listening_and_connected(pid: int) -> tuple[set[int], set[int]]:
@@ -256,3 +257,96 @@ def test_the_children_run_with_the_config_file_made_absolute(
         assert service.command[3:5] == ["--config", str(tmp_path / "site.toml")], service
     for service in services(settings):
         assert "--config" not in service.command
+
+
+# --- on the LAN (`coldchain up --lan`) --------------------------------------------------------
+
+
+def bare_env(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
+    return env | {f"COLDCHAIN_{name.upper()}": value for name, value in settings.items()}
+
+
+def test_up_lan_refuses_a_broker_open_to_anonymous_clients(
+    tmp_path: Path, mosquitto: Mosquitto, mosquitto_acl: Mosquitto
+) -> None:
+    env = bare_env(
+        data_dir=str(tmp_path / "site"),
+        mqtt__managed="false",
+        mqtt__port=str(mosquitto.port),
+        server__port=str(free_port()),
+    )
+    refused = subprocess.run(
+        [COLDCHAIN, "up", "--lan"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert f"127.0.0.1:{mosquitto.port} accepte les clients anonymes" in refused.stderr
+    assert "allow_anonymous false" in refused.stderr
+    # The same refusal from the setting; a broker that asks for a password is accepted.
+    from coldchain.commands.up import refusal
+    from coldchain.settings import Settings
+
+    open_broker = Settings(lan=True, mqtt={"managed": False, "port": mosquitto.port})
+    assert refusal(open_broker, lan=False) is not None
+    closed = Settings(lan=True, mqtt={"managed": False, "port": mosquitto_acl.port})
+    assert refusal(closed, lan=False) is None
+    assert refusal(Settings(mqtt={"managed": False, "port": mosquitto.port}), lan=False) is None
+
+
+def test_managed_plain_mqtt_beyond_loopback_needs_plain_on_lan() -> None:
+    from coldchain.commands.up import refusal
+    from coldchain.settings import Settings
+
+    wide = Settings(mqtt={"host": "0.0.0.0"})
+    assert "mqtt.plain_on_lan = true" in (refusal(wide, lan=False) or "")
+    assert refusal(Settings(mqtt={"host": "0.0.0.0", "plain_on_lan": True}), lan=False) is None
+    assert refusal(Settings(), lan=True) is None  # managed: always with passwords
+
+
+def test_up_lan_prints_every_address_a_phone_or_probe_can_use(tmp_path: Path) -> None:
+    from coldchain import network
+    from coldchain.commands.up import addresses, services
+    from coldchain.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path,
+        server={"port": 8100},
+        mqtt={"tls_port": 8884, "public_host": "froid.lan"},
+    )
+    lan_ips = network.lan_addresses()
+    by_name = {s.name: s for s in services(settings, lan=True, lan_ips=lan_ips)}
+    assert by_name["server"].env["COLDCHAIN_SERVER__HOST"] == "0.0.0.0"
+    printed = addresses(settings, True, lan_ips)
+    phone, probes = printed.split("depuis un téléphone")[1].split("sondes / probes")
+    for host in [*network.host_names(), *lan_ips]:
+        assert f"http://{host}:8100/" in phone
+        assert f"{host}:8884" in probes
+    assert "froid.lan:8884" in probes and "127.0.0.1" not in phone
+    assert f"CA de chaque sonde / CA each probe carries : {tmp_path.resolve()}/tls/ca.pem" in probes
+    assert all(not ip.startswith("127.") for ip in lan_ips)
+    # Behind a reverse proxy (server.host set): the pages stay on loopback, the broker opens.
+    proxied = Settings(data_dir=tmp_path, server={"host": "127.0.0.1"})
+    by_name = {s.name: s for s in services(proxied, lan=True, lan_ips=lan_ips)}
+    assert "COLDCHAIN_SERVER__HOST" not in by_name["server"].env
+    printed = addresses(proxied, True, lan_ips)
+    assert "depuis un téléphone" not in printed and "proxy HTTPS" in printed
+    assert f"{network.host_names()[0]}:8883" in printed
+    local = addresses(Settings(data_dir=tmp_path), False, [])
+    assert "http://127.0.0.1:8000/" in local and "coldchain up --lan" in local
+
+
+def test_a_port_held_by_a_system_mosquitto_says_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as holder:  # stands for the system's Mosquitto on the port
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = bare_env(data_dir=str(tmp_path / "site"), mqtt__port=str(port))
+        taken = subprocess.run(
+            [COLDCHAIN, "up"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+    assert taken.returncode == 2
+    assert f"127.0.0.1:{port} est déjà pris / is already in use (mqtt.port)" in taken.stderr
+    assert f"mqtt.port = {port + 1}" in taken.stderr
+    assert f"COLDCHAIN_MQTT__PORT={port + 1}" in taken.stderr
+    assert "sudo systemctl disable --now mosquitto" in taken.stderr

@@ -21,7 +21,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import FIRMWARE
-from tests.harness.servers import MicroPython, Mosquitto
+from tests.harness.servers import SERVER_USER, MicroPython, Mosquitto
 
 FW_TESTS = FIRMWARE / "tests"
 SPEED = 60  # scenario seconds per real second
@@ -151,7 +151,7 @@ def scenario(**extra: Any) -> dict[str, Any]:
 
 
 class Collector:
-    """The server side: an MQTT client (coldchain-server account) recording up/ messages."""
+    """The server side: an MQTT client (the server account) recording up/ messages."""
 
     def __init__(self, broker: Mosquitto):
         self.broker = broker
@@ -164,7 +164,7 @@ class Collector:
             CallbackAPIVersion.VERSION2, client_id="test-server", clean_session=False
         )
         self.client.reconnect_delay_set(1, 1)
-        user = "coldchain-server"
+        user = SERVER_USER
         if user in broker.users:
             self.client.username_pw_set(user, broker.users[user])
         if broker.ca_file is not None:

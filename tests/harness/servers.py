@@ -181,7 +181,7 @@ def make_mosquitto(
         require_binary("mosquitto_passwd")
         users = {name: f"pw-{name}" for name in (*probe_users, GATEWAY_USER, SERVER_USER)}
         for name, password in users.items():
-            broker.set_password(files, name, password)
+            broker.set_password(files, name, password, service=name in broker.SERVICE_USERS)
     return Mosquitto(
         command=[binary, "-c", str(files.config)],
         workdir=workdir,

@@ -14,7 +14,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from tests.harness.servers import GATEWAY_USER, InfluxDB1, MicroPython, Mosquitto, VictoriaMetrics
+from tests.harness.servers import (
+    GATEWAY_USER,
+    SERVER_USER,
+    InfluxDB1,
+    MicroPython,
+    Mosquitto,
+    VictoriaMetrics,
+)
 
 TIMEOUT = 10
 
@@ -87,7 +94,7 @@ def test_acl_probe_reads_only_its_own_down_topics(mosquitto_acl: Mosquitto) -> N
     # Mosquitto 2.0 grants the SUBSCRIBE but never delivers what the ACL does not allow.
     granted.get(timeout=TIMEOUT)
     granted.get(timeout=TIMEOUT)
-    server, _ = connect(mosquitto_acl, "srv", "coldchain-server")
+    server, _ = connect(mosquitto_acl, "srv", SERVER_USER)
     server.publish("cc/v1/dev/probe-02/down/alarm", b"not for you", qos=1).wait_for_publish(TIMEOUT)
     server.publish("cc/v1/dev/probe-01/down/alarm", b"for you", qos=1).wait_for_publish(TIMEOUT)
     assert inbox.get(timeout=TIMEOUT).payload == b"for you"

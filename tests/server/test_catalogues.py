@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from alerts import wording
 from server.core import catalogue
+from server.core.validation_fr import TYPES, problem
 
 SERVER = Path(catalogue.__file__).resolve().parent.parent
 TEMPLATES = SERVER / "pages" / "templates"
@@ -32,6 +34,9 @@ BUILT_PREFIXES = (
     "kind_",
     "banner_",
     "lots_verdict_",
+    "language_",  # the export form: t["language_" + code]
+    "temperature_above_",  # alerts/texts.py: f"temperature_{side}_{open or closed}"
+    "temperature_below_",
 )
 
 
@@ -48,8 +53,15 @@ def _fields(text: str) -> set[str]:
 def _sources() -> str:
     # The probe contract too: its channels and fault codes are stored values named in the
     # catalogue (context `value`), which the server shows without spelling them out.
+    # The engine too: it writes the alert texts from the `alerts` catalogue (alerts/wording.py).
     contract = SERVER.parent / "coldchain" / "protocol"
-    files = [*SERVER.rglob("*.py"), *TEMPLATES.rglob("*.html"), *contract.glob("*.py")]
+    engine = SERVER.parent / "alerts"
+    files = [
+        *SERVER.rglob("*.py"),
+        *TEMPLATES.rglob("*.html"),
+        *contract.glob("*.py"),
+        *engine.glob("*.py"),
+    ]
     return "\n".join(f.read_text(encoding="utf-8") for f in files)
 
 
@@ -92,11 +104,18 @@ def test_every_error_code_the_code_raises_has_a_message() -> None:
 @pytest.mark.parametrize("domain", catalogue.DOMAINS)
 def test_no_message_is_left_that_the_code_no_longer_uses(domain: str) -> None:
     sources = _sources()
+    # A key is used when it stands in the sources as a whole word of [a-z_0-9]: the words
+    # are collected once (a search per key took seconds).
+    words = set(re.findall(r"[a-z_0-9]+", sources))
     unused = [
         key
         for _context, key in _messages(domain, "fr")
         if not key.startswith(BUILT_PREFIXES)
-        and not re.search(rf"(?<![a-z_0-9]){re.escape(key)}(?![a-z_0-9])", sources)
+        and key not in words
+        and not (
+            re.fullmatch(r"[a-z_0-9]+", key) is None
+            and re.search(rf"(?<![a-z_0-9]){re.escape(key)}(?![a-z_0-9])", sources)
+        )
     ]
     assert not unused, f"{domain}: messages no code uses: {unused}"
 
@@ -115,3 +134,34 @@ def test_a_missing_language_falls_back_to_french() -> None:
     assert catalogue.words("pages", "de")["limit"] == catalogue.words("pages", "fr")["limit"]
     assert catalogue.words("pages", "en")["limit"] == "Limit"
     assert catalogue.words("pages", "fr", "value")["hygiene_officer"] == "responsable hygiène"
+
+
+@pytest.mark.parametrize("lang", catalogue.LANGUAGES)
+def test_the_engines_own_reader_reads_the_alerts_catalogue_as_babel_does(lang: str) -> None:
+    # The engine may not import Babel (import-linter): its reader must not drift from it.
+    text = catalogue.path("alerts", lang).read_text(encoding="utf-8")
+    babel = {key: value for key, value in _messages("alerts", lang).items() if value}
+    assert wording.parse(text) == babel
+    assert len(babel) > 40
+
+
+def test_dutch_is_there_and_is_not_french() -> None:
+    # A copied French file would pass the test of keys: the common words must be Dutch.
+    pages = catalogue.words("pages", "nl")
+    assert pages["cold_rooms"] == "Koelcellen" and pages["van"] == "Bestelwagen"
+    assert pages["corrective_action"] == "Corrigerende maatregel"
+    assert catalogue.words("records", "nl")["plan_col_room"] == "Koelcel"
+    assert catalogue.words("api", "nl")["not_found"] == "Niet gevonden."
+    assert catalogue.words("alerts", "nl", "display")["door_open"] == "DEUR OPEN"
+    short = {"type": "string_too_short", "msg": "String should...", "ctx": {"min_length": 10}}
+    assert problem(short, "nl") == "te kort (minstens 10 teken(s))"
+    assert problem(short, "fr") == "trop court (au moins 10 caractère(s))"
+    for domain in catalogue.DOMAINS:
+        french, dutch = catalogue.words(domain, "fr"), catalogue.words(domain, "nl")
+        same = [key for key, text in dutch.items() if text == french[key] and len(text) > 12]
+        assert len(same) <= 6, f"{domain}: still French in nl? {same}"
+
+
+def test_every_validation_type_has_its_sentence() -> None:
+    for lang in catalogue.LANGUAGES:
+        assert set(TYPES) <= set(catalogue.words("api", lang, "validation")), lang

@@ -1,4 +1,5 @@
-"""E-mail over SMTP (stdlib smtplib), French first with the English text below."""
+"""E-mail over SMTP (stdlib smtplib), in the recipient's language (server/alerting/outbox.py),
+the English text below."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ class EmailChannel:
         message["To"] = target
         message["Subject"] = str(payload["subject"])[:200]
         message.set_content(str(payload["body"]))
-        message["Content-Language"] = "fr"  # after set_content, which resets Content-* headers
+        # After set_content, which resets Content-* headers; French for a message queued
+        # before the outbox said its language.
+        message["Content-Language"] = str(payload.get("language", "fr"))
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
                 if self.starttls:

@@ -60,6 +60,10 @@ class User(IdKey, Base):
     # cooperative's data unless also given a role there.
     is_superuser: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The language the user chose with the pages' switch (fr, nl, en; server/core/catalogue
+    # LANGUAGES): set again as the page cookie at login, and the language of their e-mails.
+    # None: never chosen, the site's default language.
+    language: Mapped[str | None] = mapped_column(String(5), default=None)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan"

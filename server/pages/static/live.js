@@ -84,6 +84,10 @@
     var source = new EventSource("/api/v1/alerts/stream");
     source.addEventListener("alert", soon);
     source.addEventListener("open", function () { soon(); }); // (re)connected: catch up
+    // Closed when the page is left: Chromium otherwise kept the stream of each page left
+    // behind open, and past six (its connections per host over HTTP/1.1) the next page
+    // waited for a free connection and never loaded.
+    window.addEventListener("pagehide", function () { source.close(); });
   }
   window.coldchainLive = { refresh: refresh };
 })();
