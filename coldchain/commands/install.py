@@ -17,6 +17,7 @@ import pwd
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from coldchain import broker, systemd
@@ -197,6 +198,13 @@ def install(args: argparse.Namespace) -> int:
         return 2
     config = config.resolve()
     settings = settings_or_exit(config)
+    if "data_dir" not in tomllib.loads(config.read_text()):
+        # The units name the data folder (COLDCHAIN_DATA_DIR); the file must too, or a later
+        # `coldchain --config FILE status` (backup, broker add-probe…) would look elsewhere.
+        print(f"{config} : data_dir = {settings.data_dir}")
+        if not args.dry_run:
+            config.write_text(f"data_dir = {json.dumps(str(settings.data_dir))}\n"
+                              + config.read_text())  # fmt: skip
     if settings.mqtt.managed and not (args.system_broker or args.broker_port):
         if port_open(settings.mqtt.port, "127.0.0.1")() and not our_broker_runs(settings):
             print(port_taken_message(settings, config), file=sys.stderr)

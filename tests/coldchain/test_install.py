@@ -191,3 +191,18 @@ def test_run_service_becomes_the_broker_itself(config, tmp_path) -> None:
         assert f"user {pwd.getpwuid(os.getuid()).pw_name}" in conf.splitlines()
     finally:
         stop_process(proc)
+
+
+def test_the_data_folder_the_units_use_is_written_in_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed with the data folder in the environment only: the file gains it, so every
+    later `coldchain --config FILE …` works on the services' folder."""
+    config = tmp_path / "coldchain.toml"
+    config.write_text(f"[mqtt]\nport = {free_port()}\n[server]\nport = {free_port()}\n")
+    monkeypatch.setenv("COLDCHAIN_DATA_DIR", str(tmp_path / "srv"))
+    status, out = install(capsys, config, "--prefix", str(tmp_path / "units"))
+    assert status == 0, out
+    assert tomllib.loads(config.read_text())["data_dir"] == str(tmp_path / "srv")
+    monkeypatch.delenv("COLDCHAIN_DATA_DIR")
+    assert load_settings(config).data_dir == tmp_path / "srv"
