@@ -73,7 +73,11 @@ def add_probe(args: argparse.Namespace) -> int:
     ):
         print(f"probe {args.probe_id}: password unchanged / mot de passe inchangé")
         return 1
-    account = provisioning.set_account(settings, args.probe_id)
+    try:
+        account = provisioning.set_account(settings, args.probe_id)
+    except ValueError as refused:  # a service account's name (coldchain/broker.py)
+        print(f"coldchain: {refused}", file=sys.stderr)
+        return 2
     print(f"probe {args.probe_id}: mqtt user {args.probe_id}, password {account.password}")
     if not account.reloaded:
         print("(the broker is not running: it takes the password at its next start)")
@@ -84,7 +88,11 @@ def remove_probe(args: argparse.Namespace) -> int:
     files = _files(args)
     if files is None:
         return 2
-    broker.remove_user(files, args.probe_id)
+    try:
+        broker.remove_user(files, args.probe_id)
+    except ValueError as refused:  # a service account's name (coldchain/broker.py)
+        print(f"coldchain: {refused}", file=sys.stderr)
+        return 2
     broker.reload(files)
     print(f"probe {args.probe_id}: access revoked")
     return 0

@@ -150,7 +150,9 @@ def provisioned(
             made = provisioning.provisioning(
                 settings, probe.probe_id, account.password, wifi, interval_s
             )
-        except (OSError, subprocess.CalledProcessError) as failed:  # no broker, no CA file
+        except (OSError, subprocess.CalledProcessError, ValueError) as failed:
+            # No broker, no CA file, or (ValueError) the name of a service's account, which a
+            # probe may not take (coldchain/broker.py set_password): said on the page.
             log.warning("probe %s: no broker account: %s", probe.probe_id, failed)
             problem = str(failed)
         else:

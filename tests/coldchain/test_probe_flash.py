@@ -385,3 +385,16 @@ def test_add_probe_asks_before_resetting_a_live_probe(
     assert "--yes" in capsys.readouterr().out and files.passwords.read_text() == before
     assert main(["broker", "add-probe", "new-1", "--yes"]) == 0
     assert files.passwords.read_text() != before
+    # A service's account is no probe: refused in French, nothing changed, no traceback.
+    before = files.passwords.read_text()
+    for action in ("add-probe", "remove-probe"):
+        assert (
+            main(
+                ["broker", action, broker.GATEWAY_USER, "--yes"][
+                    : 4 if action == "add-probe" else 3
+                ]
+            )
+            == 2
+        )
+        assert "est le compte d'un service" in capsys.readouterr().err
+    assert files.passwords.read_text() == before
