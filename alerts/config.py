@@ -22,7 +22,10 @@ class LocationKind(StrEnum):
 class EngineSettings:
     """Engine-wide choices (ours; docs/alerts.md explains each)."""
 
-    history_ms: int = 6 * 3_600_000  # reorder history: late readings placed up to this far back
+    # Reorder history: late readings placed up to this far back (a checkpoint every half hour;
+    # the raw readings themselves only for alerts.location.kept_window_ms when the engine
+    # has a `history` to read the older ones from the store).
+    history_ms: int = 6 * 3_600_000
     checkpoint_every_ms: int = 30 * MINUTE_MS  # a late reading replays at most this much
     update_every_ms: int = 15 * MINUTE_MS  # progress update of an open alert
     stuck_ms: int = 3 * 3_600_000  # the exact same value this long: the sensor is stuck

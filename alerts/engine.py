@@ -18,11 +18,15 @@ from alerts.findings import Record
 from alerts.limits import Lot, UnknownCategory
 from alerts.location import Location
 from alerts.profiles import ProductProfile, load_profiles
+from alerts.stream import History, HistoryUnavailable
 
 # 2: episodes start beyond the legal limit (docs/alerts.md, "Alert policy"). A state of
 # version 1 (episodes from the warning threshold) is still read, its episodes converted.
-STATE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 3: saved in parts (the engine's counters, each location, each channel's stream), so that
+# a save writes only what changed; a stream keeps its machine's state and its checkpoints,
+# restored as they were. Versions 1 and 2 (one document) are still read.
+STATE_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 class ConfigError(ValueError):
@@ -49,10 +53,16 @@ class Engine:
         profiles: Mapping[str, ProductProfile] | None = None,
         settings: EngineSettings | None = None,
         max_kept: int = 1000,
+        history: History | None = None,
     ) -> None:
+        """`history`: reads the reading store (the engine does no I/O itself), for late
+        readings older than the readings kept in memory (alerts/stream.py). Without it each
+        channel keeps the readings of the whole reorder history."""
         self.profiles = dict(profiles) if profiles is not None else load_profiles()
         self.settings = settings or EngineSettings()
+        self.history = history
         self.locations: dict[str, Location] = {}
+        self.removed: set[str] = set()  # locations removed since the last `changes`
         self.counters: collections.Counter[str] = collections.Counter()
         self.rejected: collections.deque[IngestError] = collections.deque(maxlen=max_kept)
 
@@ -66,7 +76,7 @@ class Engine:
         location = self.locations.get(config.location_id)
         if location is None:
             self.locations[config.location_id] = Location(
-                config, self.profiles, self.settings, lots or (), now_ms
+                config, self.profiles, self.settings, lots or (), now_ms, self.history
             )
             return []
         return location.reconfigure(config, lots, now_ms)
@@ -78,7 +88,8 @@ class Engine:
         return location.reconfigure(location.config, lots, now_ms)
 
     def remove(self, location_id: str) -> None:
-        self.locations.pop(location_id, None)
+        if self.locations.pop(location_id, None) is not None:
+            self.removed.add(location_id)
 
     def _location(self, location_id: str) -> Location:
         try:
@@ -118,6 +129,8 @@ class Engine:
             items = readings if isinstance(readings, list) else list(readings)
             try:
                 result.events = location.ingest(items, now_ms, raw)
+            except HistoryUnavailable:
+                raise  # nothing wrong with the readings: the caller judges them again later
             except Exception as exc:
                 # Broad on purpose: a bug in one location must not take every other location
                 # down. Its readings become `internal_error` errors, counted and kept aside
@@ -156,36 +169,158 @@ class Engine:
     # --- save / restore ------------------------------------------------------------------
 
     def save(self) -> dict[str, Any]:
-        """A JSON-able snapshot: configuration, retained readings, published alerts."""
-        return {
-            "version": STATE_VERSION,
-            "locations": [loc.to_state() for loc in self.locations.values()],
-            "counters": dict(self.counters),
-        }
+        """A JSON-able snapshot of everything, in one document: every part `changes` gives."""
+        return {"version": STATE_VERSION, "parts": self._parts(changed_only=False)}
+
+    def changes(self) -> dict[str, dict[str, Any] | None]:
+        """The parts of the state changed since the last call, by part key: "meta" (the
+        counters), "loc/<location>" (configuration, lots, published alerts), "arr/<location>"
+        (when each probe was last heard), "ch/<location>/<probe>/<channel>" (a stream's
+        machine and newest readings) and "ck/<location>/<probe>/<channel>" (its checkpoints
+        and older readings). None: the location is gone, with every part of it (all the keys
+        whose second field is that location). Saving them all, in one transaction, keeps a
+        saved state that `restore_parts` reads back."""
+        return self._parts(changed_only=True)
+
+    def _parts(self, changed_only: bool) -> dict[str, dict[str, Any] | None]:
+        """Each part says what it is, so that the parts can be read back without their keys
+        (`part_key`)."""
+        every = not changed_only
+        parts: dict[str, dict[str, Any] | None] = {}
+        if changed_only:
+            parts.update((f"loc/{key}", None) for key in self.removed)
+            self.removed = set()
+        for key, location in self.locations.items():
+            if location.unsaved or location.publisher.changed or every:
+                parts[f"loc/{key}"] = {"part": "location", "location": key, **location.to_state()}
+            if location.arrivals_unsaved or every:
+                arrivals = location.arrivals_state()
+                parts[f"arr/{key}"] = {"part": "arrivals", "location": key, **arrivals}
+            if changed_only:
+                location.unsaved = location.arrivals_unsaved = location.publisher.changed = False
+            for probe, channels in location.streams.items():
+                for channel, stream in channels.items():
+                    if stream.unsaved or every:
+                        parts[f"ch/{key}/{probe}/{channel}"] = {
+                            "part": "stream", "location": key, "probe": probe,
+                            "channel": channel, "stream": stream.to_state(),
+                        }  # fmt: skip
+                    if stream.ck_unsaved or every:
+                        parts[f"ck/{key}/{probe}/{channel}"] = {
+                            "part": "checkpoints", "location": key, "probe": probe,
+                            "channel": channel, "checkpoints": stream.ck_state(),
+                        }  # fmt: skip
+                    if changed_only:
+                        stream.unsaved = stream.ck_unsaved = False
+        parts["meta"] = {"part": "meta", "version": STATE_VERSION, "counters": dict(self.counters)}
+        return parts
 
     def restore(self, state: dict[str, Any], now_ms: int) -> list[AlertEvent]:
         """Load a saved snapshot into this engine; all or nothing.
 
-        Readings are judged again from the oldest checkpoint; the events returned are only
-        the differences with what was published before the save (none, if nothing changed).
+        Versions 1 and 2: readings are judged again from the oldest checkpoint; the events
+        returned are only the differences with what was published before the save (none, if
+        nothing changed). Version 3 (`save`): restored as it was (`restore_parts`).
         """
         version = state.get("version") if isinstance(state, dict) else None
         if version not in READABLE_VERSIONS:
             raise ConfigError(f"unsupported engine state version {version!r}")
+        if version == STATE_VERSION:
+            parts = state.get("parts")
+            if not isinstance(parts, dict):
+                raise ConfigError("engine state unreadable: no parts")
+            return self.restore_parts(parts.values(), now_ms)
         events: list[AlertEvent] = []
         restored: dict[str, Location] = {}
         try:
             for item in state["locations"]:
-                config = LocationConfig.from_state(item["config"])
-                lots = [Lot(a, b, int(c), d, e) for a, b, c, d, e in item["lots"]]
-                self._check(config, lots)
-                location = Location.from_state(
-                    item, config, lots, self.profiles, self.settings, now_ms, events, version == 1
-                )
-                restored[config.location_id] = location
+                location = self._load_location(item, now_ms, events, version == 1, None)
+                restored[location.config.location_id] = location
             counters = {str(k): int(v) for k, v in state.get("counters", {}).items()}
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise ConfigError(f"engine state unreadable: {type(exc).__name__}: {exc}") from None
         self.locations.update(restored)
         self.counters.update(counters)
         return events
+
+    def restore_parts(self, parts: Iterable[dict[str, Any]], now_ms: int) -> list[AlertEvent]:
+        """Load the parts `changes` gave (in any order); all or nothing. Nothing is judged
+        again: each stream comes back as it was saved, so there is nothing new to tell."""
+        locations: dict[str, dict[str, Any]] = {}
+        arrivals: dict[str, Any] = {}
+        live: dict[tuple[str, str, str], dict[str, Any]] = {}
+        sealed: dict[tuple[str, str, str], dict[str, Any]] = {}
+        counters: dict[str, int] = {}
+        restored: dict[str, Location] = {}
+        events: list[AlertEvent] = []
+        try:
+            for part in parts:
+                kind = part["part"]
+                if kind == "meta":
+                    if part["version"] != STATE_VERSION:
+                        raise ValueError(f"parts of state version {part['version']!r}")
+                    counters = {str(k): int(v) for k, v in part["counters"].items()}
+                elif kind == "location":
+                    locations[str(part["location"])] = part
+                elif kind == "arrivals":
+                    arrivals[str(part["location"])] = part["arrivals"]
+                elif kind in ("stream", "checkpoints"):
+                    name = (str(part["location"]), str(part["probe"]), str(part["channel"]))
+                    if kind == "stream":
+                        live[name] = part["stream"]
+                    else:
+                        sealed[name] = part["checkpoints"]
+                else:
+                    raise ValueError(f"unknown part {kind!r}")
+            if set(live) != set(sealed):
+                raise ValueError(f"streams saved in half: {sorted(set(live) ^ set(sealed))}")
+            streams: dict[str, list[tuple[str, str, dict[str, Any], dict[str, Any]]]] = {}
+            for name, state in live.items():
+                key, probe, channel = name
+                streams.setdefault(key, []).append((probe, channel, state, sealed[name]))
+            for key, saved in locations.items():
+                saved = {**saved, "arrivals": arrivals.get(key, {})}
+                location = self._load_location(saved, now_ms, events, False, streams.get(key, []))
+                restored[key] = location
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ConfigError(f"engine state unreadable: {type(exc).__name__}: {exc}") from None
+        self.locations.update(restored)
+        self.counters.update(counters)
+        return events
+
+    @staticmethod
+    def part_key(part: dict[str, Any]) -> str:
+        """The key `changes` gave `part` under."""
+        kind = part["part"]
+        if kind == "location":
+            return f"loc/{part['location']}"
+        if kind == "arrivals":
+            return f"arr/{part['location']}"
+        if kind in ("stream", "checkpoints"):
+            prefix = "ch" if kind == "stream" else "ck"
+            return f"{prefix}/{part['location']}/{part['probe']}/{part['channel']}"
+        return str(kind)
+
+    def _load_location(
+        self,
+        item: dict[str, Any],
+        now_ms: int,
+        events: list[AlertEvent],
+        legacy: bool,
+        streams: list[tuple[str, str, dict[str, Any], dict[str, Any]]] | None,
+    ) -> Location:
+        config = LocationConfig.from_state(item["config"])
+        lots = [Lot(a, b, int(c), d, e) for a, b, c, d, e in item["lots"]]
+        self._check(config, lots)
+        return Location.from_state(
+            item,
+            config,
+            lots,
+            self.profiles,
+            self.settings,
+            now_ms,
+            events,
+            legacy,
+            self.history,
+            streams,
+        )

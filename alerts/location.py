@@ -25,7 +25,7 @@ from alerts.machine import ChannelMachine, Context
 from alerts.profiles import ProductProfile
 from alerts.publisher import Publisher
 from alerts.schedules import Schedule
-from alerts.stream import DUPLICATE, TOO_OLD, Stream
+from alerts.stream import DUPLICATE, TOO_OLD, History, Row, Stream
 from alerts.texts import texts
 from coldchain.protocol import CHANNELS
 
@@ -40,12 +40,19 @@ class Location:
         settings: EngineSettings,
         lots: Sequence[Lot] = (),
         now_ms: int = 0,
+        history: History | None = None,
     ) -> None:
         self.profiles = dict(profiles)
         self.settings = settings
         self.config = config
         self.lots: tuple[Lot, ...] = tuple(lots)
         self.ctx = self._context(config, self._timeline(config, self.lots))
+        self.history = history  # the reading store, for replays older than the kept readings
+        self.window_ms = kept_window_ms(self.ctx, settings)
+        # Changed since the engine's state was last saved: the configuration, lots or offline
+        # alerts (what is published: `publisher.changed`); the arrivals (at every reading).
+        self.unsaved = True
+        self.arrivals_unsaved = True
         self.streams: dict[str, dict[str, Stream]] = {}
         self.publisher = Publisher(settings.update_every_ms, config.gap_ms)
         self.arrivals: dict[str, list[int]] = {p: [now_ms, -(2**62)] for p in config.probes}
@@ -94,6 +101,8 @@ class Location:
         else:
             since = -(2**62)
         self.config, self.lots, self.ctx = config, lots, ctx
+        self.window_ms = kept_window_ms(ctx, self.settings)
+        self.unsaved = True
         self.limit_records.clear()
         self.publisher.late_ms = config.gap_ms
         for probe in config.probes:
@@ -104,6 +113,8 @@ class Location:
         for probe_id, channels in self.streams.items():
             for stream in channels.values():
                 stream.machine.set_context(ctx)
+                if stream.fetch is not None:
+                    stream.window_ms = self.window_ms
                 start = stream.replay(since)
                 if stream.machine.is_door:
                     self._door_known_open(probe_id)
@@ -119,6 +130,7 @@ class Location:
         events: list[AlertEvent] = []
         touched: list[Stream] = []
         seen: dict[str, int] = {}
+        self.arrivals_unsaved = True
         streams = self.streams
         last_probe: str | None = None
         channels: dict[str, Stream] = {}
@@ -191,11 +203,24 @@ class Location:
         if door is None or door.machine.door is None or arrival is None:
             return None
         until = max(arrival[1], self.doors_presumed.get(probe_id, -(2**62)))
-        return door if door.machine.door_open_until(until) else None
+        if not door.machine.door_open_until(until):
+            return None
+        door.unsaved = True
+        return door
 
     def _stream(self, probe_id: str, channel: str) -> Stream:
         machine = ChannelMachine(probe_id, channel, self.ctx)
-        return Stream(machine, self.settings.history_ms, self.settings.checkpoint_every_ms)
+        history, location_id = self.history, self.config.location_id
+        fetch = None
+        if history is not None:
+
+            def fetch(start_ms: int, end_ms: int) -> list[Row]:
+                return history(location_id, probe_id, channel, start_ms, end_ms)
+
+        settings = self.settings
+        return Stream(
+            machine, settings.history_ms, settings.checkpoint_every_ms, self.window_ms, fetch
+        )
 
     def _make(
         self,
@@ -307,6 +332,8 @@ class Location:
                      default=None)  # fmt: skip
         if oldest is not None:
             self.publisher.forget_before(oldest)
+        if self.offline:
+            self.unsaved = True  # their figures move on with the clock
         return events
 
     # --- doors between messages ------------------------------------------------------------
@@ -333,24 +360,26 @@ class Location:
                 continue  # never backwards: a slower message does not shorten what was told
             presumed_until[probe_id] = presumed
             if door.machine.door_open_until(presumed):
+                door.unsaved = self.unsaved = True
                 self._publish(door, now_ms, events)
         return events
 
     # --- save / restore --------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
+        """JSON-able: what the location holds besides its arrivals (`arrivals_state`) and its
+        streams (each saved apart: alerts/engine.py, `Engine.changes`)."""
         return {
             "config": self.config.to_state(),
             "lots": [[x.lot_id, x.category, x.on_ms, x.off_ms, x.label_max_c] for x in self.lots],
-            "streams": [
-                [probe, channel, stream.to_state()]
-                for probe, channels in self.streams.items()
-                for channel, stream in channels.items()
-            ],
             "published": self.publisher.to_state(),
-            "arrivals": {p: list(a) for p, a in self.arrivals.items()},
             "offline": {p: r.to_state() for p, r in self.offline.items()},
         }
+
+    def arrivals_state(self) -> dict[str, Any]:
+        """What changes at every reading: when each probe was last heard, and its newest
+        device time."""
+        return {"arrivals": {p: list(a) for p, a in self.arrivals.items()}}
 
     @classmethod
     def from_state(
@@ -363,10 +392,15 @@ class Location:
         now_ms: int,
         events: list[AlertEvent],
         legacy: bool = False,
+        history: History | None = None,
+        streams: Iterable[tuple[str, str, dict[str, Any], dict[str, Any]]] | None = None,
     ) -> Location:
         """Rebuild a saved location; `events` gets what differs from what was published.
-        `legacy`: saved in state version 1 (alerts/engine.py)."""
-        location = cls(config, profiles, settings, lots, now_ms)
+        `streams`: its streams, saved apart (state version 3: each stream's `to_state` and
+        `ck_state`): restored exactly, nothing is judged again. None: they are in `state`
+        (versions 1 and 2: each oldest checkpoint and the readings after it, judged again).
+        `legacy`: version 1 (alerts/engine.py)."""
+        location = cls(config, profiles, settings, lots, now_ms, history)
         location.publisher.load_state(state["published"])
         location.arrivals = {p: [int(a), int(b)] for p, (a, b) in state["arrivals"].items()}
         location.offline = {p: Record.from_state(r, None) for p, r in state["offline"].items()}
@@ -383,16 +417,25 @@ class Location:
                 probe, until = str(last["probe_id"]), int(last["last_out_ms"])
                 if until > location.doors_presumed.get(probe, -(2**62)):
                     location.doors_presumed[probe] = until
+        if streams is not None:
+            for probe, channel, stream_state, ck_state in streams:
+                stream = location._add_stream(probe, channel)
+                stream.load_state(stream_state, ck_state)
+            location.unsaved = location.arrivals_unsaved = location.publisher.changed = False
+            return location
         for probe, channel, stream_state in state["streams"]:
-            if channel not in CHANNELS:
-                raise ValueError(f"unknown channel {channel!r} in saved state")
-            stream = location._stream(probe, channel)
-            stream.load_state(stream_state, legacy)
-            location.streams.setdefault(probe, {})[channel] = stream
+            stream = location._add_stream(probe, channel)
+            stream.load_legacy_state(stream_state, legacy)
             if channel == "door":
                 location._door_known_open(probe)
             location._republish(stream, int(stream_state["ck_t"]), now_ms, events)
         return location
+
+    def _add_stream(self, probe_id: str, channel: str) -> Stream:
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r} in saved state")
+        stream = self.streams.setdefault(probe_id, {})[channel] = self._stream(probe_id, channel)
+        return stream
 
     def open_alerts(self) -> list[dict[str, Any]]:
         return [v.last for v in self.publisher.views.values() if v.last["status"] == "open"]
@@ -401,6 +444,26 @@ class Location:
         """Every retained alertable record of every channel (tests, exports)."""
         found = [r for c in self.streams.values() for s in c.values() for r in s.records()]
         return sorted(found, key=lambda r: (r.start_ms, r.probe_id, r.channel, r.kind.value))
+
+
+def kept_window_ms(ctx: Context, settings: EngineSettings) -> int:
+    """How far back a channel keeps its raw readings when the reading store can give the
+    older ones: the longest delay a rule of this location judges over a span of readings
+    (critical delay, transport tolerance, clearance; the door's critical delay; a fault's
+    clearance; the data gap), plus the checkpoint spacing, so that a reading late by less
+    than that replays from memory. The stuck-value check (3 h) needs no readings: its value
+    and since-when are in the machine's state."""
+    longest_min = max(
+        max(lim.critical_delay_min, lim.tolerance_min or 0.0, lim.choices.clearance_min)
+        for lim in ctx.timeline.limits
+    )
+    longest = max(
+        int(longest_min * MINUTE_MS),
+        ctx.door_critical_ms,
+        ctx.fault_clearance_ms,
+        ctx.gap_ms,
+    )
+    return longest + settings.checkpoint_every_ms
 
 
 def _overlaps(lot: Lot, record: Record) -> bool:

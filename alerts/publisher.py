@@ -132,16 +132,18 @@ class Publisher:
     `late_ms`: the data-gap threshold of the location, beyond which an alert is late.
     """
 
-    __slots__ = ("alias", "late_ms", "owner", "update_every_ms", "views")
+    __slots__ = ("alias", "changed", "late_ms", "owner", "update_every_ms", "views")
 
     def __init__(self, update_every_ms: int, late_ms: int) -> None:
         self.update_every_ms = update_every_ms
         self.late_ms = late_ms
+        self.changed = True  # since the engine's state was last saved (the engine resets it)
         self.views: dict[str, View] = {}
         self.alias: dict[str, str] = {}  # natural id -> published alert id
         self.owner: dict[str, str] = {}  # published alert id -> natural id
 
     def _bind(self, natural: str, alert_id: str) -> None:
+        self.changed = True
         previous_owner = self.owner.get(alert_id)
         if previous_owner is not None:
             self.alias.pop(previous_owner, None)
@@ -216,6 +218,7 @@ class Publisher:
         if types == [EventType.REFRESHED] and view is not None:
             reported = view.reported_last_out  # progress is told every update_every_ms
         known_at = (known, critical_known)
+        self.changed = True
         self.views[alert_id] = View(signature, reported, record.side, event, sent_figures, known_at)
 
     def republish(
@@ -256,6 +259,7 @@ class Publisher:
     def withdraw(self, alert_id: str, out: list[AlertEvent], now_ms: int) -> None:
         """Late readings show this alert should not have been raised: say so, forget it."""
         view = self.views.pop(alert_id)
+        self.changed = True
         natural = self.owner.pop(alert_id, None)
         if natural is not None:
             self.alias.pop(natural, None)
@@ -280,6 +284,7 @@ class Publisher:
         (Resolved, not ended: the readings of the clearance time replay it after a restart.)"""
         gone = [a for a, v in self.views.items() if (v.resolved_at_ms or 2**62) < horizon_ms]
         for alert_id in gone:
+            self.changed = True
             del self.views[alert_id]
             natural = self.owner.pop(alert_id, None)
             if natural is not None:

@@ -154,6 +154,9 @@ class AlertingSettings(BaseModel):
     shared_subscription: bool = True  # false: plain subscription (survives a broker restart)
     in_server: bool = False  # also run the worker inside `coldchain server run`
     receive_maximum: int = Field(1000, ge=1, le=65535)
+    # The active worker's lease (server/alerting/lease.py): renewed every quarter of it; a
+    # standby worker (same client_id) takes over once it went this long without renewal.
+    lease_s: float = Field(20.0, ge=2.0, le=600.0)
     state_save_s: float = Field(10.0, gt=0)  # engine state saved (then messages acked) this often
     silence_check_s: float = Field(60.0, gt=0)
     # Overdue probe verifications -> calibration_overdue alerts (server/alerting/maintenance.py);

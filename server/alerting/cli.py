@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from coldchain.startup import settings_or_exit
@@ -24,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from server.alerting.worker import AlertWorker, AnotherWorkerRunning
+    from server.alerting.lease import AnotherWorkerRunning
+    from server.alerting.worker import AlertWorker
     from server.core.db import make_engine, migrate
 
     settings = settings_or_exit(args.config)
@@ -45,15 +47,31 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
+        holder = worker.try_lease()
+        if holder is not None:
+            # Another worker of this deployment is active: stand by, not connected to the
+            # broker (the same client id would knock it off), until its lease runs out.
+            print(f"alert worker standing by: {holder.holder} is active "
+                  f"(lease renewed {holder.age_s:.0f} s ago)", flush=True)  # fmt: skip
+            if not worker.wait_for_lease(stopping):
+                worker.stop()
+                return 0
+            log.info("alert worker: lease taken over from %s", holder.holder)
         worker.start()
     except AnotherWorkerRunning as exc:
         print(f"coldchain: {exc}", file=sys.stderr)
+        worker.stop()
         return 2
     if worker.mqtt.subscribed.wait(30):
         print(f"alert worker ready ({settings.alerting.client_id})", flush=True)
     else:
         log.warning("no subscription yet; paho keeps trying")
-    while not stopping.wait(60):
-        log.info("alert worker: %s", worker.status())
+    last_status = time.monotonic()
+    while not stopping.wait(1.0) and not worker.lost.is_set():
+        if time.monotonic() - last_status >= 60:
+            last_status = time.monotonic()
+            log.info("alert worker: %s", worker.status())
     worker.stop()
-    return 0
+    # Another worker took the lease: exit non-zero, so the supervisor restarts this one,
+    # which then stands by.
+    return 3 if worker.lost.is_set() else 0

@@ -1,4 +1,6 @@
-"""The worker's own database engine. On SQLite its transactions start with BEGIN
+"""The worker's own database engine, and where it keeps the rules engine's state.
+
+On SQLite its transactions start with BEGIN
 IMMEDIATE: the worker and the dispatcher read then write, and in WAL mode a deferred
 transaction whose snapshot went stale while another connection committed fails at once
 with "database is locked" (SQLITE_BUSY_SNAPSHOT) instead of waiting its busy timeout.
@@ -6,12 +8,16 @@ Taking the write lock first makes them queue behind each other (busy_timeout) in
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from typing import Any, cast
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Table, bindparam, delete, event, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.engine import Engine as RulesEngine
 from server.core.db import make_engine, make_sessionmaker
+from server.core.models import utcnow
+from server.core.models.alerts import WorkerState
 
 
 def worker_engine(database_url: str) -> Engine:
@@ -37,3 +43,81 @@ def worker_engine(database_url: str) -> Engine:
 def worker_sessions(database_url: str) -> tuple[Engine, sessionmaker[Session]]:
     engine = worker_engine(database_url)
     return engine, make_sessionmaker(engine)
+
+
+# The rules engine's state, one row of alert_worker_state per part (alerts/engine.py,
+# `Engine.changes`): the engine's counters, each location, each channel's stream. A save
+# writes only the parts that changed since the last one, all in the worker's transaction.
+PART_PREFIX = "engine/"
+LEGACY_STATE_NAME = "engine"  # versions 1 and 2: the whole state in one row, read once
+
+
+def part_row_name(key: str) -> str:
+    """The row of a part: its key, or a digest of it when too long for the name column."""
+    name = PART_PREFIX + key
+    if len(name) <= NAME_LENGTH:
+        return name
+    return PART_PREFIX + "#" + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
+
+
+NAME_LENGTH = 64  # alert_worker_state.name
+
+
+class StateRows:
+    """The saved parts of the engine's state and which row holds each (what is saved)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}  # part key -> name of the row that holds it
+
+    def load(self, session: Session) -> list[dict[str, Any]]:
+        """Every saved part (empty: nothing saved in parts yet)."""
+        rows = session.execute(
+            select(WorkerState.name, WorkerState.state).where(
+                WorkerState.name.startswith(PART_PREFIX, autoescape=True)
+            )
+        ).all()
+        parts: list[dict[str, Any]] = []
+        for name, state in rows:
+            readable = isinstance(state, dict) and "part" in state
+            key = RulesEngine.part_key(state) if readable else name
+            self.names[key] = name
+            parts.append(state)
+        return parts
+
+    def save(self, session: Session, changes: dict[str, dict[str, Any] | None]) -> int:
+        """Write the parts `Engine.changes` gave; returns how many rows were written."""
+        at = utcnow()
+        gone: list[str] = []
+        for key, state in changes.items():
+            if state is None:  # a location removed: every part of it
+                location = key.removeprefix("loc/")
+                gone.extend(k for k in self.names if k.split("/", 2)[1:2] == [location])
+        if gone:
+            names = [self.names.pop(k) for k in gone]
+            session.execute(delete(WorkerState).where(WorkerState.name.in_(names)))
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for key, state in changes.items():
+            if state is None:
+                continue
+            name = self.names.get(key)
+            if name is None:
+                name = self.names[key] = part_row_name(key)
+                inserts.append({"name": name, "state": state, "updated_at": at})
+            else:
+                updates.append({"row_name": name, "state": state, "at": at})
+        table = cast(Table, WorkerState.__table__)
+        if updates:  # one executemany, without the ORM's bookkeeping (hundreds of rows)
+            by_name = update(table).where(table.c.name == bindparam("row_name"))
+            values = by_name.values(state=bindparam("state"), updated_at=bindparam("at"))
+            session.execute(values, updates)
+        if inserts:
+            session.execute(insert(table), inserts)
+        return len(updates) + len(inserts)
+
+    def drop_all(self, session: Session) -> None:
+        """Forget every saved part (an unreadable state, kept aside by the caller)."""
+        session.execute(
+            delete(WorkerState).where(WorkerState.name.startswith(PART_PREFIX, autoescape=True))
+        )
+        self.names.clear()

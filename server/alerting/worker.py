@@ -7,7 +7,10 @@ state is saved at most every `state_save_s`, and only then are the messages it i
 acknowledged to the broker. A crash loses nothing: unacknowledged messages come back at
 reconnect (same client id, persistent session), the restored state judges them again, and
 the engine's publisher matches what was already published, so nothing is raised twice.
-Independent of the gateway and of InfluxDB: it reads the broker and the relational database.
+It reads the broker and the relational database; the reading store (SQLite or InfluxDB,
+written by the gateway) only for a late reading older than the readings the engine keeps
+in memory (alerts/stream.py): if the store cannot answer, the batch is judged again later.
+The state is saved in parts (server/alerting/db.py): only what changed since the last save.
 Readings of a probe id nobody registered are judged nowhere: the worker notes the id for the
 admin's « Sondes inconnues » (server/domain/unknown_probes.py).
 """
@@ -26,13 +29,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.engine import ConfigError, Engine
 from alerts.events import AlertEvent
+from alerts.stream import HistoryUnavailable, Row
 from coldchain import clock
 from coldchain.mqtt.subscriber import Delivery
 from coldchain.protocol import MAX_PAYLOAD_BYTES, Rejection, parse_readings
+from coldchain.readingstore.base import ReadingStore
+from coldchain.readingstore.registry import make_reading_store
 from coldchain.settings import Settings
-from server.alerting.db import worker_sessions
+from server.alerting.db import LEGACY_STATE_NAME, StateRows, worker_sessions
 from server.alerting.dispatch import Dispatcher
 from server.alerting.event_writer import record_events
+from server.alerting.lease import Holder, Lease, this_process
 from server.alerting.maintenance import check_calibrations
 from server.alerting.mqtt import AlertMqtt
 from server.alerting.places import Places
@@ -42,13 +49,9 @@ from server.domain import unknown_probes
 
 log = logging.getLogger(__name__)
 
-STATE_NAME = "engine"
-LEASE_NAME = "engine-lease"  # which worker owns the state (one worker per deployment)
-LEASE_RENEW_S = 20.0  # the lease lasts max(60 s, 3 x state_save_s)
-
-
-class AnotherWorkerRunning(RuntimeError):
-    """A second worker with another client id would split the readings and the state."""
+STATE_NAME = LEGACY_STATE_NAME  # kept aside under this name when unreadable
+class LeaseLost(RuntimeError):
+    """Another worker took the lease (this one was presumed dead): stop judging at once."""
 
 
 def now_ms() -> int:
@@ -64,7 +67,11 @@ class AlertWorker:
         if sessions is None:  # its own connections (see server/alerting/db.py)
             self._engine, sessions = worker_sessions(settings.server.database_url)
         self.sessions = sessions
-        self.engine = Engine()
+        self._store: ReadingStore | None = None  # opened at the first late reading it needs
+        self._store_lock = threading.Lock()
+        self.engine = Engine(history=self._history)
+        self.state_rows = StateRows()
+        self.last_save_s = 0.0  # how long the last save of the engine's state took
         self.mqtt = AlertMqtt(settings.mqtt, self.cfg)
         self.dispatcher = Dispatcher(settings, sessions, self.mqtt)
         self.places = Places()
@@ -77,11 +84,33 @@ class AlertWorker:
         self._thread: threading.Thread | None = None
         self._last_save = 0.0
         self._last_lease = 0.0
+        # Only the lease holder judges (server/alerting/lease.py); `lost` is set when another
+        # worker took it, and the process then exits for its supervisor to restart it.
+        self.lease = Lease(this_process(), self.cfg.client_id, self.cfg.lease_s)
+        self.lost = threading.Event()
         self._next_silence = 0.0
         self._next_refresh = 0.0
         self._next_calibration_check = 0.0
 
     # --- life ----------------------------------------------------------------------------
+
+    def try_lease(self) -> Holder | None:
+        """Take the lease if free or expired: None when it is this worker's now, else who
+        holds it (raises AnotherWorkerRunning for a live holder with another client id)."""
+        with self.sessions() as session:
+            holder = self.lease.take(session)
+            session.commit()
+        if holder is None:
+            self._last_lease = time.monotonic()
+        return holder
+
+    def wait_for_lease(self, stopping: threading.Event) -> bool:
+        """Stand by until the lease is this worker's (True) or `stopping` is set (False).
+        Polled at a third of the lease: a dead holder is replaced within 4/3 of it."""
+        while self.try_lease() is not None:
+            if stopping.wait(max(0.5, self.cfg.lease_s / 3)):
+                return False
+        return True
 
     def start(self) -> None:
         self._restore()
@@ -96,40 +125,93 @@ class AlertWorker:
             self._thread.join(timeout=10)
         self.dispatcher.stop()
         self.mqtt.stop()
+        if self._store is not None:
+            self._store.close()
         if self._engine is not None:
             self._engine.dispose()
 
     def _restore(self) -> None:
         now = now_ms()
         events: list[AlertEvent] = []
+        self.state_rows = StateRows()
         with self.sessions() as session:
-            self._take_lease(session)
-            row = session.get(WorkerState, STATE_NAME)
-            if row is not None:
-                try:
-                    events = self.engine.restore(row.state, now)
+            self._hold_lease(session)
+            parts = self.state_rows.load(session)
+            legacy = session.get(WorkerState, LEGACY_STATE_NAME)
+            try:
+                if parts:
+                    events = self.engine.restore_parts(parts, now)
+                elif legacy is not None:  # saved in one document by an earlier version: once
+                    events = self.engine.restore(legacy.state, now)
+                if parts or legacy is not None:
                     log.info("engine state restored (%d locations)", len(self.engine.locations))
-                except ConfigError as exc:
-                    # Kept aside for inspection under another name, never overwritten blindly.
-                    log.error("engine state unreadable, starting empty: %s", exc)
-                    self.counters["state_unreadable"] += 1
-                    session.merge(
-                        WorkerState(name=f"{STATE_NAME}-unreadable-{now}", state=row.state)
-                    )
+            except ConfigError as exc:
+                # Kept aside for inspection under another name, never overwritten blindly.
+                log.error("engine state unreadable, starting empty: %s", exc)
+                self.counters["state_unreadable"] += 1
+                kept = {"parts": parts} if parts else legacy.state if legacy else {}
+                session.merge(WorkerState(name=f"{STATE_NAME}-unreadable-{now}", state=kept))
+                self.state_rows.drop_all(session)
+            if legacy is not None:
+                session.delete(legacy)  # saved in parts from now on (below)
             events += self._refresh(session, now)
             record_events(session, events, self.cfg, utcnow())
             self._save(session)
             session.commit()
 
+    def _history(
+        self, location_key: str, probe_id: str, channel: str, start_ms: int, end_ms: int
+    ) -> list[Row]:
+        """The engine's readings of one channel from the reading store, placed and calibrated
+        as the broker's are (a replay of late data older than what the engine keeps)."""
+        try:
+            with self._store_lock:
+                if self._store is None:
+                    self._store = make_reading_store(self.settings.store)
+                store = self._store
+            stored = store.readings(probe_id, start_ms, end_ms, channel)
+        except Exception as exc:
+            # Broad on purpose: whatever the store raised (InfluxDB down, a timeout, a locked
+            # file), the readings cannot be judged now; the batch is judged again later.
+            log.warning("reading store unavailable for a late reading of %s: %s", probe_id, exc)
+            self.counters["history_unavailable"] += 1
+            raise HistoryUnavailable(str(exc)) from exc
+        self.counters["history_reads"] += 1
+        rows: list[Row] = []
+        for reading in stored:
+            placed = self.places.place(reading)
+            if placed is not None and placed.location_key == location_key:
+                r = placed.reading
+                rows.append((r.time_ms, r.value, r.fault, r.clock_synced))
+        return rows
+
     # --- the processing thread -----------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._judge_until_stopped()
+        except LeaseLost as exc:
+            # Nothing saved, nothing acknowledged: the worker that took over judges the
+            # unacknowledged messages again from the state saved before.
+            log.error("alert worker: %s; stopping without saving", exc)
+            self.lost.set()
+            self._stop.set()
+            return
+        with self.sessions() as session:
+            self._save(session)
+            self.lease.release(session)  # a standby takes over at once, not after lease_s
+            session.commit()
+        self._ack_pending()
+
+    def _judge_until_stopped(self) -> None:
         while not self._stop.is_set():
             batch = self._take_batch()
             while not self._stop.is_set():
                 try:
                     self._process(batch)
                     break
+                except LeaseLost:
+                    raise
                 except Exception:
                     # Broad on purpose: the worker thread's top loop. The database refused
                     # (busy, down) or a bug: logged, counted, the batch judged again.
@@ -139,20 +221,18 @@ class AlertWorker:
                     self.counters["batch_retried"] += 1
                     time.sleep(0.5)
                     batch = self._recover(batch)
-        with self.sessions() as session:
-            self._save(session)
-            session.commit()
-        self._ack_pending()
 
     def _recover(self, batch: list[Delivery]) -> list[Delivery]:
         """The engine moved on but its events were not committed: start again from the
         saved state with every message not acknowledged yet (re-judging them is harmless:
         duplicates change nothing and alerts already on record come back as 'replayed')."""
         while not self._stop.is_set():
-            self.engine = Engine()
+            self.engine = Engine(history=self._history)
             try:
                 self._restore()
                 break
+            except LeaseLost:
+                raise
             except Exception:
                 # Broad on purpose: still the worker thread's loop; whatever the restore raised
                 # (database down, a bug), never judge on with an empty engine: it would forget.
@@ -203,8 +283,8 @@ class AlertWorker:
             )
             if save:
                 self._save(session)
-            elif clock - self._last_lease >= LEASE_RENEW_S:
-                self._renew_lease(session)  # idle: still the one worker
+            elif clock - self._last_lease >= self.cfg.lease_s / 4:
+                self._hold_lease(session)  # idle: still the active worker
             session.commit()
         if events or maintenance:
             self.dispatcher.wake()
@@ -284,36 +364,21 @@ class AlertWorker:
             self.engine.remove(key)
         return events
 
-    def _take_lease(self, session: Session) -> None:
-        lease = session.get(WorkerState, LEASE_NAME)
-        ttl = max(60.0, 3 * self.cfg.state_save_s)
-        if lease is not None and lease.state.get("client_id") != self.cfg.client_id:
-            age = (utcnow() - lease.updated_at).total_seconds()
-            if age < ttl:
-                raise AnotherWorkerRunning(
-                    f"alert worker {lease.state.get('client_id')!r} saved its state {age:.0f} s "
-                    f"ago; run one worker per deployment (docs/alert-lifecycle.md)"
-                )
-        self._renew_lease(session)
-
-    def _renew_lease(self, session: Session) -> None:
-        lease = session.get(WorkerState, LEASE_NAME)
-        if lease is None:
-            lease = WorkerState(name=LEASE_NAME, state={})
-            session.add(lease)
-        lease.state = {"client_id": self.cfg.client_id}
-        lease.updated_at = utcnow()
+    def _hold_lease(self, session: Session) -> None:
+        """Renew the lease in this transaction, or raise LeaseLost: another worker took it
+        (this one stalled past the lease), and two must never judge side by side."""
+        if not self.lease.held(session):
+            raise LeaseLost(f"lease taken by another worker ({self.lease.client_id})")
         self._last_lease = time.monotonic()
 
     def _save(self, session: Session) -> None:
-        self._renew_lease(session)
-        state = self.engine.save()
-        row = session.get(WorkerState, STATE_NAME)
-        if row is None:
-            session.add(WorkerState(name=STATE_NAME, state=state, updated_at=utcnow()))
-        else:
-            row.state = state
-            row.updated_at = utcnow()
+        """Write the parts of the engine's state that changed since the last save (in the
+        caller's transaction: they are saved together or not at all)."""
+        self._hold_lease(session)
+        started = time.perf_counter()
+        self.counters["state_parts_saved"] += self.state_rows.save(session, self.engine.changes())
+        session.flush()
+        self.last_save_s = time.perf_counter() - started
         self._last_save = time.monotonic()
 
     def _ack_pending(self) -> None:

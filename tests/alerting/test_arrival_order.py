@@ -182,7 +182,7 @@ def wait_until_all_judged(van: Van) -> list[Reading]:
         location = van.worker.engine.locations.get(van.location)
         if location is None:
             return None
-        placed = sum(len(s.times) for c in location.streams.values() for s in c.values())
+        placed = sum(s.placed for c in location.streams.values() for s in c.values())
         return readings if placed >= len(readings) else None
 
     try:

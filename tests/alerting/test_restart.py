@@ -1,8 +1,11 @@
 """Kill -9 the worker (a real `coldchain alert-worker` process) during an open excursion,
-restart it: the excursion continues as one alert, resolved once, never raised twice."""
+restart it: the excursion continues as one alert, resolved once, never raised twice. The
+engine's state is restored from its rows (one per part: server/alerting/db.py); a state
+saved in one document by an earlier version is read once and saved in rows from then on."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,8 +16,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.core.models.alerts import Alert, AlertEntry
-from tests.alerting.support import Probe, Site, readings, wait_for
+from server.alerting.db import PART_PREFIX
+from server.core.models.alerts import Alert, AlertEntry, WorkerState
+from tests.alerting.support import Probe, Site, readings, running_worker, wait_for
 from tests.harness.servers import Mosquitto
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,6 +65,21 @@ def test_kill_during_excursion_then_restart_continues_one_alert(
                 return session.scalar(select(Alert))
 
         wait_for(opened, 20)
+
+        def saved_mid_episode() -> list[str] | None:
+            """The open excursion's stream saved in rows (the worker saves every 0.3 s)."""
+            with sessions() as session:
+                names = list(session.scalars(select(WorkerState.name)))
+                streams = [
+                    state["stream"]["machine"]["records"][0]  # the too-warm episode
+                    for state in session.scalars(
+                        select(WorkerState.state).where(WorkerState.name.like("engine/ch/%"))
+                    )
+                ]
+            return names if any(r is not None for r in streams) else None
+
+        names = wait_for(saved_mid_episode, 20)
+        assert "engine" not in names and f"{PART_PREFIX}meta" in names
         proc.send_signal(signal.SIGKILL)  # no chance to save or acknowledge anything more
         proc.wait(10)
         # Back inside the limit while the worker is down: queued in its broker session.
@@ -117,3 +136,24 @@ def test_a_second_worker_with_another_client_id_is_refused(
     finally:
         first.kill()
         first.wait(10)
+
+
+def test_a_state_saved_in_one_document_is_read_once_then_saved_in_rows(site: Site) -> None:
+    """Version 2 kept the whole state in the row "engine": read at start, then replaced by
+    one row per part. (Its format: tests/alerts/test_state_compat.py; here its counters.)"""
+    sessions: sessionmaker[Session] = site.app.state.sessionmaker
+    document = {"version": 2, "locations": [], "counters": {"readings": 200}}
+    with sessions() as session:
+        session.add(WorkerState(name="engine", state=json.loads(json.dumps(document))))
+        session.commit()
+    with running_worker(site) as worker:
+        assert worker.engine.counters["readings"] == 200  # what the document counted
+        assert worker.counters["state_unreadable"] == 0
+    with sessions() as session:
+        names = set(session.scalars(select(WorkerState.name)))
+        meta = session.get(WorkerState, f"{PART_PREFIX}meta")
+        assert meta is not None and meta.state["counters"]["readings"] == 200
+    assert "engine" not in names
+    assert {n for n in names if n.startswith(f"{PART_PREFIX}loc/")} == {
+        f"{PART_PREFIX}loc/{key}" for key in worker.engine.locations
+    }

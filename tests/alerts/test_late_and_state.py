@@ -201,14 +201,29 @@ def test_late_reading_after_a_restore_is_still_placed_in_order():
     [
         lambda s: {"version": 99},
         lambda s: "not a dict",
-        lambda s: {**s, "locations": [{"config": {}}]},
-        lambda s: {**s, "locations": [{**s["locations"][0], "streams": [["p1", "smell", {}]]}]},
+        lambda s: {**s, "parts": None},
+        lambda s: {**s, "parts": {**s["parts"], "loc/loc-1": {"part": "location", "config": {}}}},
+        lambda s: {**s, "parts": {**s["parts"], "meta": {**s["parts"]["meta"], "version": 2}}},
         lambda s: {
             **s,
-            "locations": [{**s["locations"][0], "lots": [["L", "caviar", 0, None, None]]}],
+            "parts": {
+                **s["parts"],
+                "ch/loc-1/p1/smell": {
+                    "part": "stream", "location": "loc-1", "probe": "p1", "channel": "smell",
+                    "stream": s["parts"]["ch/loc-1/p1/air"]["stream"],
+                },
+            },
+        },
+        lambda s: {**s, "parts": {**s["parts"], "ch/loc-1/p1/air": {"part": "stream"}}},
+        lambda s: {
+            **s,
+            "parts": {
+                **s["parts"],
+                "loc/loc-1": {**s["parts"]["loc/loc-1"], "lots": [["L", "caviar", 0, None, None]]},
+            },
         },
     ],
-)
+)  # fmt: skip
 def test_unreadable_state_is_refused_and_changes_nothing(mangle):
     engine = engine_for("minced_meat")
     feed(engine, minutes([0.5] * 5 + [3.0] * 20))

@@ -8,8 +8,12 @@ across upgrades, so it must keep loading: its episodes are converted (alerts/exc
 but for the reading count and mean of an excursion open across the upgrade (the readings of
 the warning band before it went beyond the limit are not kept one by one).
 
-`data/engine_state_v2.json` is the same scenario saved by today's engine (version 2, the
-same format): it must restore and continue exactly as an engine that never stopped.
+`data/engine_state_v2.json` is the same scenario saved by the engine of version 2 (the same
+format, one document): it must restore and continue exactly as an engine that never stopped.
+
+`data/engine_state_v3.json` is the same scenario saved by today's engine (version 3, in
+parts: the counters, each location, each channel's stream, so that the alert worker saves
+only the parts that changed): restored as it was, it continues identically too.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from tests.alerts.helpers import MIN, T0, excursion_view, told
 
 DATA = Path(__file__).parent / "data"
 FIXTURE_V1 = DATA / "engine_state_v1.json"
-FIXTURE = DATA / "engine_state_v2.json"
+FIXTURE_V2 = DATA / "engine_state_v2.json"
+FIXTURE = DATA / "engine_state_v3.json"
 CUT = 40  # minutes of the scenario fed before the state was saved
 LENGTH = 70
 # A short reorder history, so that the oldest checkpoint (the one saved) is mid-scenario,
@@ -112,28 +117,43 @@ def _load(path: Path) -> dict[str, Any]:
     return state
 
 
-@pytest.mark.parametrize(("path", "version"), [(FIXTURE_V1, 1), (FIXTURE, STATE_VERSION)])
+def _saved_snapshots(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The machine states a saved state holds (versions 1 and 2: each stream's oldest
+    checkpoint; version 3: each stream's machine and its checkpoints)."""
+    if state["version"] < 3:
+        return [s["snapshot"] for loc in state["locations"] for _, _, s in loc["streams"]]
+    parts = state["parts"].values()
+    machines = [p["stream"]["machine"] for p in parts if p["part"] == "stream"]
+    checkpoints = [p["checkpoints"]["checkpoints"] for p in parts if p["part"] == "checkpoints"]
+    return machines + [snap for saved in checkpoints for _, snap in saved]
+
+
+@pytest.mark.parametrize(
+    ("path", "version"), [(FIXTURE_V1, 1), (FIXTURE_V2, 2), (FIXTURE, STATE_VERSION)]
+)
 def test_the_fixtures_cover_every_kind_of_open_record(path: Path, version: int) -> None:
     state = _load(path)
     assert state["version"] == version
     open_kinds = {
         record["kind"]
-        for location in state["locations"]
-        for _, _, stream in location["streams"]
-        for record in stream["snapshot"]["records"]
+        for snapshot in _saved_snapshots(state)
+        for record in snapshot["records"]
         if record is not None
     }
     assert {"temperature_excursion", "door_open", "sensor_fault"} <= open_kinds
 
 
-def test_state_saved_by_the_earlier_version_restores_and_continues_identically() -> None:
+@pytest.mark.parametrize("path", [FIXTURE_V2, FIXTURE])
+def test_state_saved_by_the_earlier_version_restores_and_continues_identically(
+    path: Path,
+) -> None:
     reference = engine()
     configure(reference)
     before = feed(reference, 0, CUT)
     expected = feed(reference, CUT, LENGTH)
 
     restored = engine()
-    assert restored.restore(_load(FIXTURE), T0 + (CUT - 1) * MIN + 3000) == []
+    assert restored.restore(_load(path), T0 + (CUT - 1) * MIN + 3000) == []
     after = feed(restored, CUT, LENGTH)
     assert before and expected  # the scenario does alert, before and after the cut
     assert _strip(after) == _strip(expected)
@@ -144,9 +164,18 @@ def test_state_saved_by_the_earlier_version_restores_and_continues_identically()
 
 
 def test_a_state_saved_now_is_the_same_as_the_fixture() -> None:
-    """The saved format did not change since version 2 (if it must, version it and keep
-    reading the older ones, as version 1 is read below)."""
+    """The saved format did not change since version 3 (if it must, version it and keep
+    reading the older ones, as versions 1 and 2 are read here)."""
     assert saved_now() == _load(FIXTURE)
+
+
+def test_a_state_restored_from_its_parts_saves_the_same_parts() -> None:
+    """Nothing is lost or judged again between a save and a restore: the restored engine's
+    parts are the ones it was given (what the worker writes is what it reads back)."""
+    state = _load(FIXTURE)
+    restored = engine()
+    assert restored.restore_parts(state["parts"].values(), T0 + (CUT - 1) * MIN + 3000) == []
+    assert json.loads(json.dumps(restored.save())) == state
 
 
 def _shape(value: Any) -> Any:
@@ -159,7 +188,7 @@ def _shape(value: Any) -> Any:
 
 def test_version_2_kept_the_format_of_version_1() -> None:
     """Only the meaning of an episode changed: the same keys, the same nesting."""
-    v1, v2 = _load(FIXTURE_V1), _load(FIXTURE)
+    v1, v2 = _load(FIXTURE_V1), _load(FIXTURE_V2)
     del v1["version"], v2["version"]
     record_keys = {
         key
