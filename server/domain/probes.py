@@ -47,6 +47,15 @@ def create_probe(
     )
 
 
+def update_label(session: Session, viewer: Viewer, probe_pk: int, label: str | None) -> Probe:
+    """Rename what people call the probe (who manages it). Records and the broker know it by
+    its id, which never changes, so no former label is kept."""
+    probe = managed_probe(session, viewer, probe_pk)
+    probe.label = label
+    commit(session, Both("sonde", "probe"))
+    return probe
+
+
 def history(probe: Probe) -> Select[Installation]:
     """Where the probe was, oldest first."""
     return (

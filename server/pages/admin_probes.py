@@ -57,7 +57,13 @@ from server.pages.web import (
     visible_or_404,
 )
 from server.schemas.common import IdPath
-from server.schemas.registry import CalibrationIn, InstallationEnd, InstallationIn, ProbeIn
+from server.schemas.registry import (
+    CalibrationIn,
+    InstallationEnd,
+    InstallationIn,
+    ProbeIn,
+    ProbeLabelIn,
+)
 
 router = APIRouter(prefix="/admin/probes", include_in_schema=False)
 NAV: tuple[NavLink, ...] = ()  # /admin (server/pages/home_pages.py) links here
@@ -258,9 +264,16 @@ async def reset_password(
     return await answer_form(request, lambda: reset_page(request, session, probe_pk), act)
 
 
-def probe_page(request: Request, session: SessionDep, probe_pk: int, ending: bool = False) -> Page:
-    """The probe, where it was, its calibrations; the install form, and the end form of
-    the installation in force. `ending`: the end form is the one being submitted."""
+def probe_page(
+    request: Request,
+    session: SessionDep,
+    probe_pk: int,
+    ending: bool = False,
+    labelling: bool = False,
+) -> Page:
+    """The probe, where it was, its calibrations; its label form, the install form, and the
+    end form of the installation in force. `ending` / `labelling`: that form is the one
+    being submitted."""
     visit = role_page(request, session, Role.ADMIN)
     probe = visible_or_404(session, visit, Probe, probe_pk)
     where = places(fleet.seen_by(session, visit.viewer))
@@ -289,6 +302,13 @@ def probe_page(request: Request, session: SessionDep, probe_pk: int, ending: boo
             values={"end": now},
             field_of={"validation_error": "end", "probe_already_installed": "end"},
         )
+    label = Form(
+        "probe_label",
+        f"/admin/probes/{probe.id}/label",
+        [Field("label", "label", required=False, maxlength=200)],
+        "save",
+        values={"label": probe.label or ""},
+    )
     newest_first = reversed(list(session.scalars(probes.calibrations(probe))))
     store = request.app.state.reading_store
     newest = sorted(store.latest([probe.probe_id]).values(), key=lambda r: r.channel)
@@ -301,14 +321,29 @@ def probe_page(request: Request, session: SessionDep, probe_pk: int, ending: boo
         "calibrations": list(newest_first),
         "install": install,
         "end": end,
+        "label": label,
     }
-    form = end if ending and end is not None else install
+    form = end if ending and end is not None else label if labelling else install
     return Page(session, visit, form, "admin/probe.html", context)
 
 
 @router.get("/{probe_pk}", response_class=HTMLResponse)
 def probe(probe_pk: IdPath, request: Request, session: SessionDep) -> Response:
     return show(request, probe_page(request, session, probe_pk))
+
+
+@router.post("/{probe_pk}/label")
+async def relabel(
+    probe_pk: IdPath, request: Request, session: SessionDep, _csrf: CsrfChecked
+) -> Response:
+    def act(values: dict[str, str], page: Page) -> str:
+        body = ProbeLabelIn.model_validate(filled(values, "label"))
+        probes.update_label(session, page.visit.viewer, probe_pk, body.label)
+        return f"/admin/probes/{probe_pk}"
+
+    return await submit(
+        request, lambda: probe_page(request, session, probe_pk, labelling=True), act
+    )
 
 
 @router.post("/{probe_pk}/installations")

@@ -144,6 +144,13 @@ class ProbeIn(Input):
     owner_id: IdRef
 
 
+class ProbeLabelIn(Input):
+    """A probe's label (what people call it: « sonde du frigo arrière »); empty: none. Its id
+    on the wire never changes: records and the broker know the probe by it."""
+
+    label: Name | None = None
+
+
 class ProbeOut(Output):
     id: int
     probe_id: str

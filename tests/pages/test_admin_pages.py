@@ -160,6 +160,16 @@ def test_probe_installation_and_calibration(
     assert saved.offset == pytest.approx(0.3) and saved.result == "pass"  # from the readings
     assert "✓ conforme" in admin.get(url).text
 
+    # Its label edited (its id never changes); too long: a French error next to the field;
+    # another cooperative's admin cannot.
+    long = admin.post(f"{url}/label", {"label": "x" * 201})
+    assert long.status_code == 422 and field_error(long.text, "probe_label", "label")
+    assert admin.post(f"{url}/label", {"label": "Quai de chargement"}).status_code == 303
+    assert "(Quai de chargement)" in admin.get(url).text
+    assert users["admin_b"].post(f"{url}/label", {"label": "à moi"}).status_code in (403, 404)
+    assert admin.post(f"{url}/label", {"label": ""}).status_code == 303
+    assert rows(app, select(Probe.label).where(Probe.id == probe.id)) == [None]
+
 
 def test_user_with_a_role(app: FastAPI, world: World, users: dict[str, FormBrowser]) -> None:
     admin = users["admin_a"]
