@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,17 +50,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--exit-after-day", action="store_true", help="stop everything when the day is over"
     )
+    parser.add_argument(
+        "--lang",
+        choices=seed.LANGUAGES,
+        default="fr",
+        help="the language of the demo's people, pages, documents and probe displays (fr)",
+    )
     parser.set_defaults(handler=run)
 
 
-def demo_environment(folder: Path, clock_settings: ClockSettings) -> dict[str, str]:
-    """Settings every process of the demo shares (environment wins over a config file)."""
-    return {
+def demo_environment(
+    folder: Path, clock_settings: ClockSettings, named: Mapping[str, str] = os.environ
+) -> dict[str, str]:
+    """Settings every process of the demo shares (environment wins over a config file).
+
+    The server's database and the reading store are the demo's own SQLite files, unless the
+    environment (`named`) already names them: COLDCHAIN_SERVER__DATABASE_URL for an empty
+    PostgreSQL database, COLDCHAIN_STORE__* for an InfluxDB (docs/demo.md). A configuration
+    file never does: the demo must not seed a real installation's database by accident."""
+    storage: dict[str, str] = {}
+    if "COLDCHAIN_SERVER__DATABASE_URL" not in named:
+        storage["COLDCHAIN_SERVER__DATABASE_URL"] = f"sqlite:///{folder / 'coldchain.sqlite3'}"
+    if not any(key.startswith("COLDCHAIN_STORE__") for key in named):
+        storage["COLDCHAIN_STORE__KIND"] = "sqlite"
+        storage["COLDCHAIN_STORE__SQLITE_PATH"] = str(folder / "readings.sqlite3")
+    return storage | {
         "COLDCHAIN_DATA_DIR": str(folder),
         "COLDCHAIN_MODE": "development",  # the accelerated clock is refused in production
-        "COLDCHAIN_SERVER__DATABASE_URL": f"sqlite:///{folder / 'coldchain.sqlite3'}",
-        "COLDCHAIN_STORE__KIND": "sqlite",
-        "COLDCHAIN_STORE__SQLITE_PATH": str(folder / "readings.sqlite3"),
         "COLDCHAIN_GATEWAY__SPOOL_PATH": str(folder / "gateway-spool.sqlite3"),
         "COLDCHAIN_CLOCK__SPEED": str(clock_settings.speed),
         "COLDCHAIN_CLOCK__MEETS_REAL_AT": str(clock_settings.meets_real_at),
@@ -69,6 +86,14 @@ def demo_environment(folder: Path, clock_settings: ClockSettings) -> dict[str, s
         "COLDCHAIN_ALERTING__STATE_SAVE_S": "2",
         "COLDCHAIN_RECORDS__SEAL_EVERY_S": "2",  # a late backlog reseals within the day
     }
+
+
+def language_environment(lang: str) -> dict[str, str]:
+    """The demo's language for every process: the site's default (the login page, anyone who
+    chose none) and the alerting language (the probes' displays, e-mails). Each person's own
+    choice is stored at registration (coldchain/demo/seed.py); the operator's printed text
+    stays as it is."""
+    return {"COLDCHAIN_SERVER__DEFAULT_LANGUAGE": lang, "COLDCHAIN_ALERTING__LANGUAGE": lang}
 
 
 def fresh_folder(folder: Path) -> None:
@@ -168,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
     meets = t0 + day.DAY_MIN * 60 / args.speed
     clock_settings = ClockSettings(speed=args.speed, meets_real_at=meets)
     os.environ.update(demo_environment(folder, clock_settings))
+    os.environ.update(language_environment(args.lang))
     settings: Settings = settings_or_exit(args.config)
     demo_clock = probes.DemoClock(args.speed, meets, t0)
     for name, host, port in (
@@ -211,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
             )
         broker.reload(files)
         day_start = datetime.fromtimestamp(demo_clock.day_start, UTC)
-        cast = seed.seed(seed.Api(url).login(ROOT_EMAIL, root_password), day_start)
+        cast = seed.seed(seed.Api(url).login(ROOT_EMAIL, root_password), day_start, args.lang)
         text = credentials_text(cast, root_password, url)
         (folder / "identifiants.txt").write_text(text)
         print(text, flush=True)

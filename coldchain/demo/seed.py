@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 
 from coldchain import clock
 from coldchain.demo import day
+from server.core import catalogue
 
 log = logging.getLogger(__name__)
 EMAIL_DOMAIN = "demo.local"
@@ -22,6 +24,18 @@ ROLE_WORDS = {
     "hygiene_officer": "responsable hygiène",
     "driver": "chauffeur",
     "producer": "producteur",
+}
+LANGUAGES = catalogue.LANGUAGES  # server/locale's; French first, the default
+# Whoever reads Dutch in every demo, whatever its language: the Potager de la Lesse, member of
+# Hesbaye's cooperative on the language border, is run by a Flemish grower. So a French demo
+# also shows a Dutch user (pages, their PDFs) beside French colleagues.
+DUTCH_SPEAKERS = frozenset({"producteur.potager"})
+# Who signs for the goods at a handover, as the driver types it in their language
+# (at a shop's drop, at a producer's pickup).
+RECEIVERS = {
+    "fr": ("Réceptionnaire du magasin", "Le chauffeur"),
+    "nl": ("Ontvanger van de winkel", "De chauffeur"),
+    "en": ("Shop receiver", "The driver"),
 }
 
 
@@ -32,9 +46,10 @@ class DemoError(RuntimeError):
 class Api:
     """A small JSON client: the demo needs a dozen calls, not an HTTP framework."""
 
-    def __init__(self, base_url: str, token: str | None = None) -> None:
+    def __init__(self, base_url: str, token: str | None = None, cookies: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.cookies = cookies  # the login's session cookie, for the pages' language switch
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -52,8 +67,41 @@ class Api:
         return json.loads(raw) if raw else None
 
     def login(self, email: str, password: str) -> Api:
-        answer = self.call("POST", "/api/v1/auth/login", {"email": email, "password": password})
-        return Api(self.base_url, answer["access_token"])
+        body = json.dumps({"email": email, "password": password}).encode()
+        request = urllib.request.Request(
+            self.base_url + "/api/v1/auth/login", data=body, method="POST"
+        )
+        request.add_header("Content-Type", "application/json")
+        request.add_header("Accept-Language", "fr")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.loads(response.read())
+                cookies = "; ".join(
+                    c.split(";")[0] for c in response.headers.get_all("Set-Cookie") or []
+                )
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:500]
+            raise DemoError(f"POST /api/v1/auth/login: {error.code} {detail}") from error
+        return Api(self.base_url, answer["access_token"], cookies)
+
+    def choose_language(self, lang: str) -> None:
+        """As the person would with the pages' switch (GET /lang/<code> while signed in): the
+        server stores the choice (user_account.language), so their pages and the documents
+        they export from them are in it from their next login on."""
+        if not self.cookies:  # the switch would answer as usual and store nothing
+            raise DemoError("POST /api/v1/auth/login: no session cookie to choose a language")
+        request = urllib.request.Request(f"{self.base_url}/lang/{urllib.parse.quote(lang)}")
+        request.add_header("Cookie", self.cookies)
+        try:  # its answer is a redirect to the home page: not followed, not needed
+            urllib.request.build_opener(_NoRedirect).open(request, timeout=30).close()
+        except urllib.error.HTTPError as error:
+            if error.code != 303:
+                raise DemoError(f"GET /lang/{lang}: {error.code}") from error
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 @dataclass
@@ -63,6 +111,7 @@ class Person:
     role: str
     organisation: str  # its name
     api: Api | None = None
+    language: str = "fr"  # the one they chose (their pages, the documents they export)
 
 
 @dataclass
@@ -86,8 +135,20 @@ def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat()
 
 
-def seed(root: Api, day_start: datetime) -> Cast:
-    """Organisations, users, vans and zones, cold rooms, probes, installations, deliveries."""
+def language_of(key: str, demo_language: str) -> str:
+    """The language the person `key` ("producteur.potager") reads in a demo in `demo_language`."""
+    return "nl" if key in DUTCH_SPEAKERS else demo_language
+
+
+def role_name(role: str, lang: str) -> str:
+    """The role in a person's name, as an admin of their language would write it (the pages'
+    own word for it: « producent — Potager de la Lesse » is read in the header of their pages)."""
+    return catalogue.words("pages", lang, "value")[role]
+
+
+def seed(root: Api, day_start: datetime, lang: str = "fr") -> Cast:
+    """Organisations, users (each with their language: `lang`, or Dutch for the Dutch
+    speakers), vans and zones, cold rooms, probes, installations, deliveries."""
     cast = Cast(day_start)
     ids = cast.ids
     names = {c.key: c.name for c in day.COOPERATIVES} | {p.key: p.name for p in day.PRODUCERS}
@@ -105,15 +166,17 @@ def seed(root: Api, day_start: datetime) -> Cast:
     def person(by: Api, key: str, org: str, role: str) -> Api:
         email = f"{key}@{EMAIL_DOMAIN}"
         password = secrets.token_urlsafe(9)  # 12 characters, printed once
+        language = language_of(key, lang)
         body: dict[str, Any] = {
             "email": email,
-            "full_name": f"{ROLE_WORDS[role].capitalize()} — {names[org]}",
+            "full_name": f"{role_name(role, language).capitalize()} — {names[org]}",
             "password": password,
             "memberships": [{"organisation_id": ids[org], "role": role}],
         }
         by.call("POST", "/api/v1/users", body)
         api = by.login(email, password)
-        cast.people[key] = Person(email, password, role, names[org], api)
+        api.choose_language(language)
+        cast.people[key] = Person(email, password, role, names[org], api, language)
         ids[f"user:{key}"] = api.call("GET", "/api/v1/users/me")["id"]
         return api
 
@@ -246,6 +309,7 @@ def perform(cast: Cast, action: Action) -> None:
     """The driver's call; the server stamps it with its clock (the demo's)."""
     slug = next(c.slug for c in day.COOPERATIVES if c.key == action.delivery.cooperative)
     driver = cast.as_(f"chauffeur.{slug}")
+    at_shop, at_producer = RECEIVERS[cast.people[f"chauffeur.{slug}"].language]
     url = f"/api/v1/deliveries/{cast.ids[action.delivery.key]}"
     if action.what == "depart":
         zones = sorted({load.zone for load in action.delivery.loads})
@@ -261,7 +325,7 @@ def perform(cast: Cast, action: Action) -> None:
             if (load.pickup if stop.kind == "pickup" else load.drop) == stop.key
         ]
         body = {
-            "receiver_name": "Réceptionnaire du magasin" if stop.kind == "drop" else "Le chauffeur",
+            "receiver_name": at_shop if stop.kind == "drop" else at_producer,
             "decisions": [
                 {"load_id": cast.ids[f"load:{load.lot}"], "accepted": True} for load in mine
             ],

@@ -36,6 +36,11 @@ class ReadingStore(Protocol):
         """How many readings are stored (optionally for one probe and a time range)."""
         ...
 
+    def conflicts(self, probe_ids: Sequence[str] | None = None, limit: int = 100) -> list[Conflict]:
+        """Kept conflicts (first write wins), of the given probes or all, newest received
+        first, at most `limit` (docs/storage.md#first-write-wins)."""
+        ...
+
     def close(self) -> None: ...
 
 

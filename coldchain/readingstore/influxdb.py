@@ -446,6 +446,26 @@ def _point(probe: str, channel: str, columns: list[str], values: list[Any]) -> R
     )
 
 
+_CONFLICT_FIELDS = (
+    '"stored_value", "stored_seq", "stored_fault", "stored_clock_synced", '
+    '"value", "seq", "fault", "clock_synced", "received_ms"'
+)
+
+
+def _conflict_point(columns: list[str], values: list[Any]) -> Conflict:
+    """A `reading_conflict` point (conflict_line) read back as the Conflict it was."""
+    row = dict(zip(columns, values, strict=True))
+    stored = {"time": row["time"]} | {
+        field: row.get(f"stored_{field}") for field in ("value", "seq", "fault", "clock_synced")
+    }
+    probe, channel = str(row["probe"]), str(row["channel"])
+    return Conflict(
+        _point(probe, channel, list(stored), list(stored.values())),
+        _point(probe, channel, columns, values),
+        int(row["received_ms"]),
+    )
+
+
 class InfluxQLReadingStore:
     """`ReadingStore` over InfluxDB's /query (InfluxQL), for 1.x, 2.x (DBRP) and 3.x."""
 
@@ -530,6 +550,31 @@ class InfluxQLReadingStore:
             for values in series.get("values", []):
                 total += int(values[1])
         return total
+
+    def conflicts(self, probe_ids: Sequence[str] | None = None, limit: int = 100) -> list[Conflict]:
+        """Kept conflicts (`reading_conflict`) of the given probes (None: all), newest received
+        first. InfluxDB orders points by their time only, the reading's device time: the
+        `limit` conflicts of the latest instants are read (one series: the tags selected as
+        columns, not grouped), then sorted by when they were received."""
+        where = ""
+        if probe_ids is not None:
+            if not probe_ids:
+                return []
+            where = f'WHERE "probe" =~ /^({"|".join(_check_probe(p) for p in probe_ids)})$/ '
+        rp = self.params.get("rp")
+        source = f'"{rp}"."{CONFLICT_MEASUREMENT}"' if rp else f'"{CONFLICT_MEASUREMENT}"'
+        q = (
+            f'SELECT "probe", "channel", {_CONFLICT_FIELDS} FROM {source} {where}'
+            f"ORDER BY time DESC LIMIT {int(limit)}"
+        )
+        out = []
+        for series in self._query(q):
+            if series.get("name") != CONFLICT_MEASUREMENT:
+                continue  # not InfluxQL's answer (a server without it): nothing to read
+            for values in series.get("values", []):
+                out.append(_conflict_point(series["columns"], values))
+        out.sort(key=lambda c: (-c.received_ms, -c.new.time_ms, c.new.probe_id, c.new.channel))
+        return out
 
     def close(self) -> None:
         self._http.clear()

@@ -178,11 +178,20 @@ class SqliteReadingStore:
             conn.execute("COMMIT")
         return [_conflict(row) for row in rows]
 
-    def conflicts(self, limit: int = 100) -> list[Conflict]:
-        """Kept conflicts, newest first."""
-        sql = f"SELECT {_CONFLICT_COLUMNS} FROM reading_conflict ORDER BY received_ms DESC LIMIT ?"
+    def conflicts(self, probe_ids: Sequence[str] | None = None, limit: int = 100) -> list[Conflict]:
+        """Kept conflicts of the given probes (None: all), newest received first (then the
+        latest instant)."""
+        sql = f"SELECT {_CONFLICT_COLUMNS} FROM reading_conflict"
+        params: list[object] = []
+        if probe_ids is not None:
+            if not probe_ids:
+                return []
+            sql += f" WHERE probe IN ({', '.join('?' * len(probe_ids))})"
+            params.extend(probe_ids)
+        sql += " ORDER BY received_ms DESC, time_ms DESC, probe, channel LIMIT ?"
+        params.append(limit)
         with self._lock:
-            rows = self._conn.execute(sql, (limit,)).fetchall()
+            rows = self._conn.execute(sql, params).fetchall()
         return [_conflict(row) for row in rows]
 
     def readings(

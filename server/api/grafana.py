@@ -5,7 +5,8 @@ Grafana reads the readings from the reading store itself (InfluxQL); where a pro
 limit holds and which alerts were raised live here, in the server's database. Thin routes:
 what a user sees is server/domain/fleet.py `seen_by` and server/alerting/visibility.py, the
 limit is alerts/limits.py (a van zone's follows its lots on board, as the rules engine
-judges), an alert's text is the one the engine wrote (alerts/texts.py, stored with it).
+judges), an alert's text is the engine's (server/alerting/texts.py `alert_text`: stored in
+French and English, made in Dutch from the stored event).
 Times are milliseconds since the epoch, as Grafana's `${__from}` and `${__to}` give them.
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from alerts.limits import LimitTimeline, limit_for_category, timeline_for_lots
 from server.alerting.places import cold_room_key, lots_on_board, parse_key, zone_key
+from server.alerting.texts import alert_text
 from server.alerting.visibility import visible_alerts
 from server.core.access import Viewer, get_visible
 from server.core.deps import SessionDep, ViewerDep
@@ -209,7 +211,7 @@ def alert_annotations(
                 place=_alert_place(alert),
                 kind=alert.kind,
                 severity=alert.severity,
-                text=alert.text_en if lang == "en" else alert.text_fr,
+                text=alert_text(alert, lang),  # Dutch made from the stored event
             )
         )
     return out

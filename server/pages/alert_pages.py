@@ -26,7 +26,7 @@ from server.core.errors import ApiError, message
 from server.core.models import Load, utcnow
 from server.core.models.alerts import AlertLot
 from server.core.validation_fr import problem
-from server.pages import alert_view, i18n, live_view
+from server.pages import alert_view, i18n, live_view, replay
 from server.pages.web import (
     CsrfChecked,
     NavLink,
@@ -135,7 +135,7 @@ async def submit(
             return show(request, session, store, visit, alert_id, errors, form, refused.status)
         return see_other(f"/alerts/{alert_id}")
 
-    return await handle_form(request, handle)
+    return await handle_form(request, replay.once(request, session, handle))
 
 
 def said(session: Session, alert_id: int, form: dict[str, str], error: Any, lang: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from server.pages import (
@@ -68,6 +68,13 @@ def mount(app: FastAPI) -> None:
         app.include_router(page.router)
     app.state.page_menu = menu(link for page in PAGES for link in page.NAV)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="pages-static")
+
+    @app.get("/sw.js", include_in_schema=False)
+    def service_worker() -> FileResponse:
+        # At the root: a service worker controls only the pages under its own folder.
+        # no-cache: the browser asks for it again on each visit, so a new one is taken up.
+        sw = HERE / "static" / "sw.js"
+        return FileResponse(sw, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
     @app.exception_handler(NeedLogin)
     async def need_login(_request: Request, _exc: NeedLogin) -> Response:

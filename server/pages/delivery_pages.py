@@ -23,7 +23,7 @@ from server.core.errors import ApiError, message
 from server.core.models import Delivery, Role, Zone, utcnow
 from server.core.validation_fr import problem
 from server.domain import deliveries
-from server.pages import delivery_view, i18n
+from server.pages import delivery_view, i18n, replay
 from server.pages.delivery_view import Problems
 from server.pages.web import (
     CsrfChecked,
@@ -136,7 +136,7 @@ async def submit(
             return show(request, session, store, visit, delivery_id, problems, 422)
         return see_other(f"/deliveries/{delivery_id}")
 
-    return await handle_form(request, handle, longest=1000)
+    return await handle_form(request, replay.once(request, session, handle), longest=1000)
 
 
 def general(refused: ApiError, problems: Problems, lang: str) -> None:

@@ -29,7 +29,7 @@ from server.core.models import (
 )
 from server.core.models.records import SealedRecord
 from server.core.validation_fr import problem
-from server.domain import fleet, sessions, unknown_probes, users
+from server.domain import fleet, reading_conflicts, sessions, unknown_probes, users
 from server.domain.deliveries import seen_with_van_and_driver
 from server.domain.place_readings import Place
 from server.domain.place_readings import series as readings_of
@@ -199,7 +199,7 @@ def hygiene(request: Request, session: SessionDep, store: StoreDep) -> Response:
 
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin(request: Request, session: SessionDep) -> Response:
+def admin(request: Request, session: SessionDep, store: StoreDep) -> Response:
     visit = admin_organisations.admin_visitor(request, session)
     viewer = visit.viewer
     seen = fleet.seen_by(session, viewer)
@@ -244,5 +244,10 @@ def admin(request: Request, session: SessionDep) -> Response:
         unknown=unknown_probes.listing(session),  # ids heard that nobody registered
         # Vans, rooms, probes: the domain services leave them to the organisations' admins.
         fleet_shown=visit.has_role(Role.ADMIN),
+        # Two values for one instant from their probes: broken or spoofed (first write wins).
+        conflicts=reading_conflicts.recent(session, store, viewer, reading_conflicts.LIMIT)
+        if visit.has_role(Role.ADMIN)
+        else None,
+        conflicts_limit=reading_conflicts.LIMIT,
         **superuser,
     )

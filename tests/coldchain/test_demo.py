@@ -2,17 +2,25 @@
 alert worker, server and seven probes running the real firmware under MicroPython, through
 the scripted day (5 h 30 in about 1 min 10 s). The day must produce one alert per scenario
 (coldchain/demo/day.py) and nothing else, and seal a record per delivery, every document of
-it reading as an inspector expects; then the system goes on in real time until Ctrl-C."""
+it reading as an inspector expects; then the system goes on in real time until Ctrl-C.
+
+The day runs on the production stores: the server's database on PostgreSQL 15 (the
+harness's, an empty migrated database) and the readings on InfluxDB 1.6.7, named through the
+environment as an operator would (docs/demo.md). So every assertion here (alerts, sealing
+timer, sealed records, PDF and CSV exports, logins) is the PostgreSQL path end to end. The
+demo's default SQLite files are not run a second time here (a whole day costs ~100 s of the
+suite's budget): the server tests run on both SQLite and PostgreSQL (tests/harness/app.py
+`database_url`), the gateway's SQLite store has its own tests, and `scripts/demo` runs SQLite."""
 
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import urllib.error
 import urllib.request
@@ -22,11 +30,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import sqlalchemy
 
+from coldchain.commands.demo import demo_environment
 from coldchain.demo import day
+from coldchain.readingstore.registry import make_reading_store
+from coldchain.settings import ClockSettings, StoreSettings
+from server.core import catalogue
 from tests.coldchain.test_up import COLDCHAIN, alive, children_of
-from tests.harness.servers import free_port, require_binary
+from tests.harness.app import Databases
+from tests.harness.postgres import Postgres
+from tests.harness.servers import free_port, make_influxdb1, require_binary
 from tests.server.world import BRUSSELS
 from tests.support.documents import check_french, english_words, text_of
 
@@ -34,17 +50,27 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def demo_day(
+    tmp_path_factory: pytest.TempPathFactory, postgres: Postgres, databases: Databases
+) -> Iterator[dict[str, Any]]:
+    """The day on PostgreSQL (server) and InfluxDB 1.6.7 (readings): see the module's note."""
     require_binary("mosquitto")
     require_binary("micropython")
     where = tmp_path_factory.mktemp("demo")
+    influxdb = make_influxdb1(where / "influxdb")
+    influxdb.start()
+    database_url = databases.fresh_postgres(postgres)
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
     port = free_port()
     env |= {
         "COLDCHAIN_MQTT__PORT": str(free_port()),
         "COLDCHAIN_SERVER__PORT": str(port),
         "COLDCHAIN_GATEWAY__METRICS_PORT": str(free_port()),
+        "COLDCHAIN_SERVER__DATABASE_URL": database_url,
+        "COLDCHAIN_STORE__KIND": "influxdb1",
+        "COLDCHAIN_STORE__URL": influxdb.url,
     }
+    lines: list[str] = []
     proc = subprocess.Popen(
         [COLDCHAIN, "demo", "--speed", "300"],
         cwd=where,
@@ -53,7 +79,6 @@ def demo_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines: list[str] = []
     try:
         assert proc.stdout is not None
         for line in proc.stdout:  # the day takes about 1 min 30 s with the setup
@@ -69,23 +94,38 @@ def demo_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             "folder": folder,
             "url": f"http://127.0.0.1:{port}",
             "children": children_of(proc.pid),
+            "database_url": database_url,
+            "store": StoreSettings(kind="influxdb1", url=influxdb.url),
         }
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        influxdb.stop()
+        databases.drop(database_url)
 
 
-def places(db: sqlite3.Connection) -> dict[tuple[str, int], str]:
+def query(database_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of one query on the demo's server database (PostgreSQL here)."""
+    engine = sqlalchemy.create_engine(database_url)
+    try:
+        with engine.connect() as db:
+            return [tuple(row) for row in db.execute(sqlalchemy.text(sql))]
+    finally:
+        engine.dispose()
+
+
+def places(database_url: str) -> dict[tuple[str, int], str]:
     """(zone|cold_room, id) -> the day's place key (V1_froid, P2...)."""
     vans = {v.name: v for v in day.VANS}
     found: dict[tuple[str, int], str] = {}
-    for zone_id, zone, van in db.execute(
-        "select zone.id, zone.name, van.name from zone join van on van.id = zone.van_id"
+    for zone_id, zone, van in query(
+        database_url,
+        "select zone.id, zone.name, van.name from zone join van on van.id = zone.van_id",
     ):
         found[("zone", zone_id)] = next(k for k, n in vans[van].zones if n == zone)
     rooms = {p.cold_room: p.key for p in day.PRODUCERS}
-    for room_id, name in db.execute("select id, name from cold_room"):
+    for room_id, name in query(database_url, "select id, name from cold_room"):
         found[("cold_room", room_id)] = rooms[name]
     return found
 
@@ -93,37 +133,44 @@ def places(db: sqlite3.Connection) -> dict[tuple[str, int], str]:
 def test_the_demo_day_gives_one_alert_per_scenario_and_sealed_records(
     demo_day: dict[str, Any],
 ) -> None:
-    db = sqlite3.connect(demo_day["folder"] / "coldchain.sqlite3")
-    where = places(db)
+    url = demo_day["database_url"]
+    assert url.startswith("postgresql") and not (demo_day["folder"] / "coldchain.sqlite3").exists()
+    where = places(url)
     alerts = []
-    for kind, severity, zone_id, room_id, late, text in db.execute(
-        "select kind, severity, zone_id, cold_room_id, detected_late, text_fr from alert"
+    for kind, severity, zone_id, room_id, late, words in query(
+        url, "select kind, severity, zone_id, cold_room_id, detected_late, text_fr from alert"
     ):
         place = where[("zone", zone_id)] if zone_id else where[("cold_room", room_id)]
-        alerts.append((place, kind, severity, bool(late), text))
+        alerts.append((place, kind, severity, bool(late), words))
     seen = sorted(a[:3] for a in alerts)
     assert seen == sorted(day.EXPECTED_ALERTS), "\n".join(map(str, alerts))
     late = [a[:3] for a in alerts if a[3]]
     assert late == [("V2_froid", "temperature_excursion", "critical")]
     assert all(a[4] for a in alerts)  # every alert has its French text
 
-    minced = db.execute(
+    minced = query(
+        url,
         "select load.lot_reference from alert join alert_lot on alert_lot.alert_id = alert.id"
         " join load on load.id = alert_lot.load_id"
-        " where alert.kind = 'temperature_excursion' and alert.severity = 'critical'"
-    ).fetchall()
+        " where alert.kind = 'temperature_excursion' and alert.severity = 'critical'",
+    )
     assert ("HACHE-0611",) in minced
 
-    deliveries = db.execute("select id, status from delivery").fetchall()
+    deliveries = query(url, "select id, status from delivery")
     assert len(deliveries) == 3 and all(status == "closed" for _, status in deliveries)
-    sealed = {row[0] for row in db.execute("select delivery_id from sealed_record")}
+    sealed = {row[0] for row in query(url, "select delivery_id from sealed_record")}
     assert sealed == {d for d, _ in deliveries}
 
-    # The gateway stored every probe's day (one reading a minute), nothing rejected.
-    readings = sqlite3.connect(demo_day["folder"] / "readings.sqlite3")
-    counts = dict(readings.execute("select probe, count(*) from reading group by probe"))
+    # The gateway stored every probe's day (one reading a minute) in InfluxDB, read back
+    # through the server's own reading store; no SQLite store was made.
+    assert not (demo_day["folder"] / "readings.sqlite3").exists()
+    store = make_reading_store(demo_day["store"])
+    try:
+        counts = {probe.probe_id: store.count(probe.probe_id) for probe in day.PROBES}
+    finally:
+        store.close()
     for probe in day.PROBES:
-        assert counts.get(probe.probe_id, 0) >= day.DAY_MIN * 0.9, counts
+        assert counts[probe.probe_id] >= day.DAY_MIN * 0.9, counts
 
 
 def test_people_log_in_with_the_printed_credentials_and_see_their_records(
@@ -153,6 +200,26 @@ def test_people_log_in_with_the_printed_credentials_and_see_their_records(
         chain = json.load(answer)
     assert chain["ok"] and chain["checked"] >= 1, chain  # Condroz's delivery, sealed and intact
 
+    # The Flemish grower of the French demo (coldchain/demo/seed.py DUTCH_SPEAKERS) signs in
+    # through the pages as a browser does: their pages, and the extracts of their lots they
+    # download from them, are in Dutch.
+    dutch, french = catalogue.words("pages", "nl"), catalogue.words("pages", "fr")
+    with httpx.Client(base_url=demo_day["url"], timeout=30) as browser:
+        email, password = _people(demo_day)["producteur.potager"]
+        form = {"email": email, "password": password, "csrf": _csrf(browser.get("/login").text)}
+        home = browser.post("/login", data=form, follow_redirects=True)
+        assert dutch["my_rooms"] in home.text and french["my_rooms"] not in home.text
+        lots = browser.get("/lots").text
+        assert dutch["my_lots"] in lots and dutch["logout"] in lots, lots[:2000]
+        link = r'href="(/api/v1/records/\d+/producer-extract\.pdf[^"]*)"'
+        extracts = sorted(set(re.findall(link, lots)))
+        assert len(extracts) == 2, extracts  # the Potager's lots of two deliveries, sealed
+        pdf = browser.get(html.unescape(extracts[0]))
+        assert pdf.headers["content-type"] == "application/pdf"
+    text = text_of(pdf.content)
+    said = catalogue.words("records", "nl")["pdf_extract_scope"]
+    assert said in text and catalogue.words("records", "fr")["pdf_extract_scope"] not in text
+
 
 def _people(demo_day: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """email prefix (« hygiene.condroz ») -> (email, password), as identifiants.txt prints."""
@@ -163,6 +230,13 @@ def _people(demo_day: dict[str, Any]) -> dict[str, tuple[str, str]]:
             email, password = line.split()[-2:]
             found[email.split("@")[0]] = (email, password)
     return found
+
+
+def _csrf(page: str) -> str:
+    """The anti-CSRF token of a page's form (server/pages/web.py)."""
+    found = re.search(r'<input type="hidden" name="csrf" value="([^"]+)">', page)
+    assert found is not None, page[:500]
+    return found.group(1)
 
 
 def _call(url: str, token: str, method: str = "GET", body: Any = None) -> bytes:
@@ -284,3 +358,21 @@ def test_the_demo_never_wipes_a_folder_that_is_not_its_own(tmp_path: Path) -> No
         [COLDCHAIN, "demo", "--speed", "5000"], env=env, capture_output=True, text=True
     )
     assert too_fast.returncode == 2 and "--speed" in too_fast.stderr
+
+
+def test_the_demo_takes_production_stores_from_the_environment_only(tmp_path: Path) -> None:
+    """Unnamed, the demo's database and readings are SQLite files in its folder, set in the
+    environment (which wins over any configuration file, so a real installation's
+    `[server] database_url` never receives the demo); named in the environment, left alone."""
+    clock_settings = ClockSettings(speed=60, meets_real_at=2e9)
+    own = demo_environment(tmp_path, clock_settings, {})
+    assert own["COLDCHAIN_SERVER__DATABASE_URL"] == f"sqlite:///{tmp_path / 'coldchain.sqlite3'}"
+    assert own["COLDCHAIN_STORE__KIND"] == "sqlite"
+    assert own["COLDCHAIN_STORE__SQLITE_PATH"] == str(tmp_path / "readings.sqlite3")
+    named = {
+        "COLDCHAIN_SERVER__DATABASE_URL": "postgresql://coldchain@127.0.0.1/demo",
+        "COLDCHAIN_STORE__KIND": "influxdb1",
+    }
+    kept = demo_environment(tmp_path, clock_settings, named)
+    assert not [k for k in kept if k.startswith(("COLDCHAIN_SERVER__", "COLDCHAIN_STORE__"))]
+    assert kept["COLDCHAIN_DATA_DIR"] == str(tmp_path)  # the rest of the demo as before

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,6 +174,51 @@ def test_influxdb1_first_write_wins(influxdb1: InfluxDB1) -> None:
     assert all(r[5] > T0 for r in rows)
     sink.close()
     store.close()
+
+
+def _more_conflicts(sink: ReadingSink) -> None:
+    """Another probe: a door turned from shut to open (clock lost), a fault turned into a value."""
+    time.sleep(0.005)  # received after _first_write_wins' conflicts, on any clock
+    shut = Reading("van8-zone-b", "door", T0, 1, 0.0)
+    fault = Reading("van8-zone-b", "product", T0, 3, None, "disconnected", False)
+    assert sink.write_first([shut, fault]) == []
+    opened = Reading("van8-zone-b", "door", T0, 2, 1.0, None, False)
+    value = Reading("van8-zone-b", "product", T0, 4, -127.0, "out_of_range")
+    assert len(sink.write_first([opened, value])) == 2
+
+
+def test_influxdb1_conflicts_read_back_as_on_sqlite(tmp_path: Path, influxdb1: InfluxDB1) -> None:
+    """`conflicts()` (the admin's « Mesures en conflit ») on InfluxDB 1.6.7 gives back what
+    the SQLite store gives for the same writes: both readings, every field, newest first."""
+    sink = InfluxV1Sink(influxdb1.url, "conflicts")
+    store = InfluxQLReadingStore(influxdb1.url, "conflicts")
+    lite = SqliteReadingStore(tmp_path / "r.sqlite3")
+    for writer, reader in ((sink, store), (lite, lite)):
+        _first_write_wins(writer, reader)
+        _more_conflicts(writer)
+
+    def seen(s: InfluxQLReadingStore | SqliteReadingStore, *args: Any) -> list[object]:
+        return [(c.stored, c.new) for c in s.conflicts(*args)]
+
+    assert seen(store) == seen(lite)
+    assert [(c.stored.value, c.new.value) for c in store.conflicts()] == [
+        (0.0, 1.0),
+        (None, -127.0),
+        (2.0, 9.0),
+        (3.3, -1.5),
+    ]
+    door = store.conflicts(["van8-zone-b"])[0]
+    assert door.stored.clock_synced and not door.new.clock_synced
+    assert {c.new.probe_id for c in store.conflicts(["van8-zone-b"])} == {"van8-zone-b"}
+    assert seen(store, ["van9-zone-a"], 1) == seen(lite, ["van9-zone-a"], 1)
+    assert seen(store, ["van9-zone-a"], 1)[0] == seen(lite)[2]
+    assert store.conflicts([]) == [] and store.conflicts(["nobody-here"]) == []
+    received = [c.received_ms for c in store.conflicts()]
+    assert received == sorted(received, reverse=True) and received[-1] > T0
+    with pytest.raises(ValueError):
+        store.conflicts(["no/such probe"])  # validated, never put in the query text
+    for closing in (sink, store, lite):
+        closing.close()
 
 
 class V2Front:

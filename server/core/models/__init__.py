@@ -3,6 +3,7 @@
 import server.core.models.alerts  # alert tables on Base.metadata
 import server.core.models.exports  # background export jobs on Base.metadata
 import server.core.models.history  # former names (renames keep history) on Base.metadata
+import server.core.models.idempotency  # forms sent twice with one key on Base.metadata
 import server.core.models.records  # noqa: F401  (sealed records on Base.metadata)
 from server.core.models.auth import AccessToken, FailedLogin
 from server.core.models.base import Base, UTCDateTime, utcnow

@@ -43,7 +43,8 @@
 
   function reachable(yes) {
     if (!offline) { return; }
-    if (yes) { offline.hidden = true; return; }
+    // A copy the service worker showed with no signal says its own age (static/offline.js).
+    if (yes || document.documentElement.hasAttribute("data-offline-copy")) { offline.hidden = true; return; }
     var banner = document.querySelector('[data-live-part="banner"]');
     var at = (banner && banner.getAttribute("data-live-at")) || offline.getAttribute("data-at");
     offline.textContent = offline.getAttribute("data-text").replace("{at}", at);
