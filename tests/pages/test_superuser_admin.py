@@ -349,6 +349,12 @@ def test_from_an_empty_database_to_a_cooperative_run_in_the_browser(
             wait(lambda: "/admin/vans/new" in browser.current_url)
             fill("new_van", name="Fourgon Condroz", plate="1-CON-001")
             submit("new_van", "/admin/vans/")
+            # The form's own address holds "/admin/vans/" too: wait for the van's page.
+            wait(
+                lambda: (
+                    "/new" not in browser.current_url and browser.find_elements(By.ID, "van-zones")
+                )
+            )
             for zone, kind in (("frais", "compartiment"), ("surgelé", "caisse isotherme")):
                 fill("new_zone", name=zone, kind=kind)
                 browser.find_element(By.ID, "new_zone-submit").click()
@@ -378,6 +384,13 @@ def test_from_an_empty_database_to_a_cooperative_run_in_the_browser(
             wait(lambda: "/zones/" in browser.current_url)
             fill("rename_zone", name="frais avant")
             submit("rename_zone", "/admin/vans/")
+            # The zone's form address holds "/admin/vans/" too: wait for the van's page.
+            wait(
+                lambda: (
+                    "/zones/" not in browser.current_url
+                    and browser.find_elements(By.ID, "van-zones")
+                )
+            )
             zones = browser.find_element(By.ID, "van-zones").text
             assert "frais avant" in zones and "surgelé" in zones
             assert "frais" in browser.find_element(By.ID, "former").text
