@@ -19,6 +19,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
@@ -300,7 +301,13 @@ def test_from_an_empty_database_to_a_cooperative_run_in_the_browser(
         try:
 
             def wait(condition: Any) -> None:
-                WebDriverWait(browser, 10).until(lambda _b: condition())
+                # A page being replaced: an element read a moment ago may be gone (stale) or
+                # not there yet; both mean "not yet".
+                WebDriverWait(
+                    browser,
+                    10,
+                    ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+                ).until(lambda _b: condition())
 
             def body() -> str:
                 return str(browser.find_element(By.TAG_NAME, "body").text)
