@@ -184,6 +184,8 @@ def make_backup(settings: Settings, config: Path | None, destination: Path) -> P
         )
         partial.rename(final)
     except BaseException:
+        # Any exit, Ctrl-C included, must not leave a half-written folder that looks like a
+        # backup: removed, then re-raised (nothing is swallowed).
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return final

@@ -12,9 +12,11 @@ probe list on the same page): another cooperative's probes never appear."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+import urllib3
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -59,9 +61,9 @@ def recent(
         return Recent([], more=False)
     try:
         conflicts = store.conflicts(sorted(probes), limit + 1)  # one more: are there others?
-    except Exception:
-        # Broad on purpose: InfluxDB down or refusing (urllib3 / RuntimeError), SQLite locked
-        # or damaged: whatever it is, the rest of /admin (users, probes) must still open.
+    except (urllib3.exceptions.HTTPError, RuntimeError, sqlite3.Error, OSError):
+        # InfluxDB down or refusing (urllib3 after its retries; the InfluxQL store's
+        # RuntimeError), SQLite locked or damaged: the rest of /admin must still open.
         log.exception("reading conflicts could not be read from the reading store")
         return None
     shown = [
