@@ -105,6 +105,16 @@ def demo_day(
         databases.drop(database_url)
 
 
+def logs_tail(folder: Path, service: str, lines: int = 80) -> str:
+    """The end of a service's log (var/demo/logs), for a failure's message: a CI run once
+    found no alert at all, and the worker's own words are what tells why."""
+    path = folder / "logs" / f"{service}.log"
+    if not path.exists():
+        return f"({path} absent)"
+    tail = path.read_text(errors="replace").splitlines()[-lines:]
+    return f"--- {path}, last {len(tail)} lines:\n" + "\n".join(tail)
+
+
 def query(database_url: str, sql: str) -> list[tuple[Any, ...]]:
     """Rows of one query on the demo's server database (PostgreSQL here)."""
     engine = sqlalchemy.create_engine(database_url)
@@ -143,7 +153,9 @@ def test_the_demo_day_gives_one_alert_per_scenario_and_sealed_records(
         place = where[("zone", zone_id)] if zone_id else where[("cold_room", room_id)]
         alerts.append((place, kind, severity, bool(late), words))
     seen = sorted(a[:3] for a in alerts)
-    assert seen == sorted(day.EXPECTED_ALERTS), "\n".join(map(str, alerts))
+    assert seen == sorted(day.EXPECTED_ALERTS), "\n".join(
+        [*map(str, alerts), logs_tail(demo_day["folder"], "alert-worker")]
+    )
     late = [a[:3] for a in alerts if a[3]]
     assert late == [("V2_froid", "temperature_excursion", "critical")]
     assert all(a[4] for a in alerts)  # every alert has its French text

@@ -23,13 +23,15 @@ MIN = timedelta(minutes=1)
 
 
 class Shifted:
-    """The server's clock, `offset` ahead of real time (everything in this process reads
-    coldchain.clock: the pages, the API, the recording)."""
+    """The server's clock, stopped at the test's start and moved only by `offset` (everything
+    in this process reads coldchain.clock: the pages, the API, the recording). Stopped, so
+    "depuis 8 min" or "données fraîches" do not depend on how long a loaded machine takes
+    between two steps (seen in CI: a reading already 2 min old when the page was read)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.start = self.offset = timedelta(0)  # start: where a test's offsets count from
-        real = clock.now_s
-        monkeypatch.setattr(clock, "now_s", lambda: real() + self.offset.total_seconds())
+        stopped_at = float(int(clock.now_s()))
+        monkeypatch.setattr(clock, "now_s", lambda: stopped_at + self.offset.total_seconds())
 
     def now(self) -> datetime:
         return clock.utcnow()
