@@ -142,9 +142,9 @@ def write_config(
         ]
     else:
         security.append("allow_anonymous true")
-    listeners = _listener(bind, port, tls, bind_client_ids=authenticated)
+    listeners = listener_lines(bind, port, tls, bind_client_ids=authenticated)
     if tls_listener is not None:
-        listeners += _listener(
+        listeners += listener_lines(
             tls_listener.bind, tls_listener.port, tls_listener.files, bind_client_ids=authenticated
         )
     # Started as root, Mosquitto switches to the "mosquitto" user, who cannot read a
@@ -179,7 +179,10 @@ def write_config(
     return files
 
 
-def _listener(bind: str, port: int, tls: TlsFiles | None, *, bind_client_ids: bool) -> list[str]:
+def listener_lines(
+    bind: str, port: int, tls: TlsFiles | None, *, bind_client_ids: bool
+) -> list[str]:
+    """A `listener` block of mosquitto.conf: what follows the line applies to that listener."""
     lines = [f"listener {port} {bind}"]
     if bind_client_ids:
         # The client id a client sends is replaced by its username: nobody can connect under

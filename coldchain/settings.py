@@ -60,6 +60,11 @@ class MqttSettings(BaseModel):
     session_expiry_s: int = Field(7 * 24 * 3600, ge=60)  # a persistent session outlives restarts
     # `coldchain up` runs its own Mosquitto on host:port; false = use an existing broker.
     managed: bool = True
+    # With managed = false: that broker reads coldchain's password file and ACL (the system's
+    # Mosquitto after `coldchain install --systemd --system-broker`), so the gateway and the
+    # alert worker each log in with their own account, as with the managed broker; false:
+    # every service uses `username` / `password` above.
+    coldchain_accounts: bool = False
 
     @model_validator(mode="after")
     def _own_files_together(self) -> MqttSettings:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from coldchain import broker
+
 TARGET: Final = "coldchain.target"
 UNIT_PREFIX: Final = "coldchain-"
 DESCRIPTIONS: Final = {
@@ -163,9 +165,15 @@ def units(install: Install, services: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def system_broker_include(passwords: Path, acl: Path) -> str:
+def system_broker_include(passwords: Path, acl: Path, host: str, port: int) -> str:
     """For a Mosquitto of the system (Debian's `mosquitto` service) that coldchain uses
-    instead of its own: /etc/mosquitto/conf.d/coldchain.conf, read at its next restart."""
+    instead of its own: /etc/mosquitto/conf.d/coldchain.conf, read at its next restart.
+
+    It declares the listener itself: `use_username_as_clientid` is a listener option, and
+    Mosquitto 2.0 reads an include_dir before the main file's own lines, so an option alone
+    in the include never reaches a listener of the main file (measured with 2.0.11). Debian's
+    main file declares no listener; one declared there on the same port clashes (the docs
+    say so: docs/operations.md)."""
     return "\n".join(
         [
             "# coldchain (coldchain install --systemd --system-broker) : les sondes et les",
@@ -174,6 +182,9 @@ def system_broker_include(passwords: Path, acl: Path) -> str:
             "allow_anonymous false",
             f"password_file {passwords}",
             f"acl_file {acl}",
+            # Each client id replaced by the account's name: a probe's password cannot open
+            # the gateway's or the alert worker's session (docs/https.md).
+            *broker.listener_lines(host, port, None, bind_client_ids=True),
             "",
         ]
     )

@@ -126,20 +126,26 @@ def _edit_config(config: Path, values: dict[str, object], dry_run: bool) -> None
 
 
 def use_system_broker(settings: Settings, config: Path, args: argparse.Namespace) -> None:
-    """coldchain's accounts and ACL, read by the system's Mosquitto; our services log in as
-    the server's account (it may read every probe's up/ and write their down/)."""
+    """coldchain's accounts and ACL, read by the system's Mosquitto; the gateway and the
+    alert worker each log in with their own account (`mqtt.coldchain_accounts`), whose name
+    the broker makes their client id: no probe can take their sessions (issue 17)."""
     files = broker_files(settings)
     include = args.mosquitto_conf_d / "coldchain.conf"
     print(f"{include} : password_file {files.passwords}, acl_file {files.acl}")
     if args.dry_run:
-        print(f"{config} : [mqtt] managed = false, username = {broker.SERVER_USER}, password")
+        print(f"{config} : [mqtt] managed = false, coldchain_accounts = true")
         return
-    broker.write_config(files.directory, settings.mqtt.port, bind=settings.mqtt.host)
-    password = broker.service_credentials(files)[broker.SERVER_USER]
+    gateway, alerts = settings.gateway.client_id, settings.alerting.client_id
+    broker.write_config(files.directory, settings.mqtt.port, bind=settings.mqtt.host,
+                        gateways=(gateway,), servers=(alerts,))  # fmt: skip
+    broker.service_credentials(files, (gateway, alerts))
     include.parent.mkdir(parents=True, exist_ok=True)
-    include.write_text(systemd.system_broker_include(files.passwords, files.acl))
-    _edit_config(config, {"managed": False, "username": broker.SERVER_USER,
-                          "password": password}, dry_run=False)  # fmt: skip
+    include.write_text(
+        systemd.system_broker_include(
+            files.passwords, files.acl, settings.mqtt.host, settings.mqtt.port
+        )
+    )
+    _edit_config(config, {"managed": False, "coldchain_accounts": True}, dry_run=False)
     if _for_real(args):
         # The system Mosquitto runs as `mosquitto`: it reads our files through the group.
         _run(["usermod", "-aG", args.user_name, "mosquitto"])

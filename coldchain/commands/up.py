@@ -72,10 +72,10 @@ def services(
     found: list[Service] = []
     gateway_env: dict[str, str] = {}
     server_env: dict[str, str] = {}
+    # The servers' accounts are named after their client ids: the broker binds one to the
+    # other (coldchain/broker.py), so no probe can take their sessions.
+    gateway, alerts = settings.gateway.client_id, settings.alerting.client_id
     if settings.mqtt.managed:
-        # The servers' accounts are named after their client ids: the broker binds one to
-        # the other (coldchain/broker.py), so no probe can take their sessions.
-        gateway, alerts = settings.gateway.client_id, settings.alerting.client_id
         tls_listener = None
         if lan:
             tls = certificates.broker_tls(
@@ -93,7 +93,6 @@ def services(
             gateways=(gateway,),
             servers=(alerts,),
         )
-        credentials = broker.service_credentials(files, (gateway, alerts))
         found.append(
             Service(
                 "broker",
@@ -101,6 +100,8 @@ def services(
                 ready=port_open(settings.mqtt.port, settings.mqtt.host),
             )
         )
+    if settings.mqtt.managed or settings.mqtt.coldchain_accounts:
+        credentials = broker.service_credentials(broker_files(settings), (gateway, alerts))
         gateway_env = {
             "COLDCHAIN_MQTT__USERNAME": gateway,
             "COLDCHAIN_MQTT__PASSWORD": credentials[gateway],

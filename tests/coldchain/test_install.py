@@ -135,7 +135,7 @@ def test_the_system_mosquitto_uses_coldchain_accounts_through_its_include(
                           "--system-broker", "--mosquitto-conf-d", str(conf_d))  # fmt: skip
     assert status == 0, out
     settings = load_settings(config)
-    assert settings.mqtt.managed is False and settings.mqtt.username == broker.SERVER_USER
+    assert settings.mqtt.managed is False and settings.mqtt.coldchain_accounts is True
     assert "coldchain-broker.service" not in {p.name for p in (tmp_path / "units").iterdir()}
     with config.open("rb") as file:
         assert tomllib.load(file)["mqtt"]["managed"] is False
@@ -145,19 +145,51 @@ def test_the_system_mosquitto_uses_coldchain_accounts_through_its_include(
     # change a test does not make; this one runs as the test's user.)
     main_conf = tmp_path / "mosquitto" / "mosquitto.conf"
     main_conf.write_text(
-        f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
-        f"listener {settings.mqtt.port} 127.0.0.1\ninclude_dir {conf_d}\n"
-    )
+        f"user {pwd.getpwuid(os.getuid()).pw_name}\ninclude_dir {conf_d}\n"
+    )  # Debian's main file declares no listener: the include does (coldchain/systemd.py)
     proc = subprocess.Popen([binary, "-c", str(main_conf)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         wait_for_port(settings.mqtt.port, proc, 10, main_conf)
-        password = settings.mqtt.password
-        assert password is not None
-        assert _connects(settings.mqtt.port, broker.SERVER_USER, password.get_secret_value())
+        # Each service its own account, as `coldchain up` and the units start them.
+        envs = {s.name: s.env for s in services(settings, config) if s.name != "server"}
+        assert "broker" not in envs
+        accounts = {
+            name: (env["COLDCHAIN_MQTT__USERNAME"], env["COLDCHAIN_MQTT__PASSWORD"])
+            for name, env in envs.items()
+        }
+        assert accounts["gateway"][0] == broker.GATEWAY_USER
+        assert accounts["alert-worker"][0] == broker.SERVER_USER
         assert not _connects(settings.mqtt.port, None, None)  # anonymous refused
+        # The gateway's session stays its own: the worker's account asking for the gateway's
+        # client id gets its own name instead (use_username_as_clientid), nobody is thrown out.
+        gateway = _connected(settings.mqtt.port, *accounts["gateway"], broker.GATEWAY_USER)
+        thrown_out: queue.Queue[object] = queue.Queue()
+        gateway.on_disconnect = lambda *why: thrown_out.put(why)
+        try:
+            other = _connected(settings.mqtt.port, *accounts["alert-worker"],
+                               client_id=broker.GATEWAY_USER)  # fmt: skip
+            other.loop_stop()
+            other.disconnect()
+            with pytest.raises(queue.Empty):
+                thrown_out.get(timeout=1)
+        finally:
+            gateway.loop_stop()
+            gateway.disconnect()
     finally:
         stop_process(proc)
+
+
+def _connected(port: int, username: str, password: str, client_id: str) -> mqtt.Client:
+    """A client connected with these credentials (its loop running), or AssertionError."""
+    answers: queue.Queue[bool] = queue.Queue()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.on_connect = lambda _c, _u, _f, code, _p: answers.put(not code.is_failure)
+    client.username_pw_set(username, password)
+    client.connect("127.0.0.1", port, keepalive=10)
+    client.loop_start()
+    assert answers.get(timeout=10), f"{username} refused"
+    return client
 
 
 def _connects(port: int, username: str | None, password: str | None) -> bool:
