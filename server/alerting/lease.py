@@ -24,11 +24,10 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from server.core.models import utcnow
 from server.core.models.alerts import WorkerState
 
 LEASE_NAME = "engine-lease"
@@ -84,7 +83,10 @@ class Lease:
         """Take or renew the lease in the session's transaction (the caller commits): None
         when it is ours now, else who holds it. Raises `AnotherWorkerRunning` when a live
         holder uses another client id (a configuration mistake, not a standby)."""
-        now = utcnow()
+        # Real time, not the domain clock (coldchain/clock.py): the lease times processes, and
+        # the demo's clock runs 300 times faster while workers renew every lease_s / 4 real
+        # seconds, so a standby would take a lease its holder is still renewing.
+        now = datetime.now(UTC)
         row = session.get(WorkerState, LEASE_NAME, with_for_update=True)
         if row is None:
             session.add(WorkerState(name=LEASE_NAME, state=self._state(), updated_at=now))
