@@ -245,6 +245,16 @@ def run(args: argparse.Namespace) -> int:
             print(
                 "(MicroPython absent: probes simulated in Python, not the firmware; docs/demo.md)"
             )
+        late_s = time.time() - t0
+        if late_s > 0:
+            # The day started during the setup (a slow or busy machine): its first minutes
+            # pass at once, and a scenario there may be judged late or missed.
+            print(
+                f"Attention : la mise en place a dépassé de {late_s:.0f} s les {SETUP_S:g} s "
+                f"prévues ; les premières minutes de la journée sont déjà passées "
+                f"(setup overran by {late_s:.0f} s).",
+                flush=True,
+            )
         print(
             f"La journée commence ; {args.speed:g} fois plus vite que le temps réel, "
             f"elle finit dans {max(0, meets - time.time()) / 60:.1f} min. Ctrl-C pour arrêter.",

@@ -154,7 +154,12 @@ def test_the_demo_day_gives_one_alert_per_scenario_and_sealed_records(
         alerts.append((place, kind, severity, bool(late), words))
     seen = sorted(a[:3] for a in alerts)
     assert seen == sorted(day.EXPECTED_ALERTS), "\n".join(
-        [*map(str, alerts), logs_tail(demo_day["folder"], "alert-worker")]
+        [
+            *map(str, alerts),
+            "--- the demo's output:",
+            "".join(demo_day["lines"]),
+            logs_tail(demo_day["folder"], "alert-worker"),
+        ]
     )
     late = [a[:3] for a in alerts if a[3]]
     assert late == [("V2_froid", "temperature_excursion", "critical")]
