@@ -87,8 +87,13 @@ def short_text(alert: Alert, lang: str = "fr") -> str:
     tail = ""
     limit = alert.record.get("limit") or {}
     if alert.kind == "temperature_excursion" and alert.peak is not None:
-        tail += _figure(f" {alert.peak:.1f}°C", lang)
         above = judge(alert.peak, Bounds(limit.get("max_c"), None), in_transport=False).above
+        peak = f"{alert.peak:.1f}"
+        if above and float(peak) <= limit["max_c"]:
+            # 2.04 °C over a 2 °C limit read « 2,0°C>2°C » (seen in the demo): a second
+            # decimal when the first hides why it is an alarm.
+            peak = f"{alert.peak:.2f}"
+        tail += _figure(f" {peak}°C", lang)
         if above:
             tail += _figure(f">{limit['max_c']:g}°C", lang)
     room = MAX_ALARM_TEXT_CHARS - len(head) - len(tail) - 1

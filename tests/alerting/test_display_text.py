@@ -45,7 +45,12 @@ def test_every_displayed_alert_fits_the_display(kind: str, name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize(
     ("peak", "max_c", "figures"),
-    [(9.1, 7.0, " 9,1°C>7°C"), (-12.34, -18.0, " -12,3°C>-18°C"), (1.0, 2.0, " 1,0°C")],
+    [
+        (9.1, 7.0, " 9,1°C>7°C"),
+        (-12.34, -18.0, " -12,3°C>-18°C"),
+        (1.0, 2.0, " 1,0°C"),
+        (2.04, 2.0, " 2,04°C>2°C"),  # not « 2,0°C>2°C »: the reason for the alarm stays visible
+    ],
 )
 def test_a_long_name_is_shortened_never_the_figures(
     name: str, peak: float, max_c: float, figures: str
