@@ -34,14 +34,14 @@ from server.alerting.schemas import (
 from server.alerting.visibility import get_visible_alert
 from server.core.access import Viewer
 from server.core.crud import commit
-from server.core.errors import ApiError, Both
+from server.core.errors import ApiError, Figure, phrase
 from server.core.models import Calibration, Load, Organisation
 from server.core.models.alerts import Alert, AlertLot, CorrectiveAction, Decision, LotDecision
 from server.domain import probes
 from server.domain.categories import profiles
 from server.schemas.registry import CalibrationIn
 
-CHANGED_MEANWHILE = Both("alerte modifiée entre-temps", "alert changed meanwhile")
+CHANGED_MEANWHILE = phrase("alert_changed")
 
 
 def detail(session: Session, alert: Alert) -> AlertDetailOut:
@@ -111,9 +111,7 @@ def record_corrective_action(
     except ApiError:
         session.rollback()
         raise
-    commit(
-        session, Both("action corrective déjà enregistrée", "corrective action already recorded")
-    )
+    commit(session, phrase("action_already_recorded"))
     return alert
 
 
@@ -136,23 +134,15 @@ def check_release(session: Session, alert: Alert, action: CorrectiveActionIn) ->
         if judge(core, limit, in_transport=alert.zone_id is not None).level is Level.BEYOND:
             bound = limit.max_c if limit.max_c is not None and core > limit.max_c else limit.min_c
             beyond.append(
-                Both(
-                    f"lot {load.lot_reference} : {_fr(core)} °C à cœur pour une limite de "
-                    f"{_fr(bound)} °C",
-                    f"lot {load.lot_reference}: {_en(core)} °C core for a limit of {_en(bound)} °C",
+                phrase(
+                    "lot_core_beyond",
+                    lot=load.lot_reference,
+                    core=Figure(core, 1),
+                    limit=Figure(bound, 1),
                 )
             )
     if beyond:
-        detail = Both("; ".join(b.fr for b in beyond), "; ".join(b.en for b in beyond))
-        raise ApiError(422, "release_core_beyond", detail=detail)
-
-
-def _en(value: float | None) -> str:
-    return "?" if value is None else f"{value:.1f}"
-
-
-def _fr(value: float | None) -> str:
-    return _en(value).replace(".", ",")
+        raise ApiError(422, "release_core_beyond", detail=tuple(beyond))
 
 
 def close(

@@ -17,7 +17,7 @@ from coldchain.settings import AlertingSettings
 from server.alerting import outbox
 from server.alerting.schemas import CorrectiveActionIn
 from server.core.access import STAFF, Viewer, require
-from server.core.errors import ApiError, Both
+from server.core.errors import ApiError, phrase
 from server.core.models import Delivery, Role
 from server.core.models.alerts import (
     Alert,
@@ -49,8 +49,9 @@ def may_review(viewer: Viewer, alert: Alert) -> bool:
     return alert.owner_id is not None and viewer.has(alert.owner_id, Role.PRODUCER)
 
 
-def _state_error(alert: Alert, fr: str, en: str) -> ApiError:
-    return ApiError(409, "alert_state", state=alert.state, action=Both(fr, en))
+def _state_error(alert: Alert, action: str) -> ApiError:
+    """409: the alert's state forbids `action` (a `detail` message: what was tried)."""
+    return ApiError(409, "alert_state", state=alert.state, action=phrase(action))
 
 
 def acknowledge(
@@ -62,7 +63,7 @@ def acknowledge(
     now: datetime,
 ) -> None:
     if alert.state != AlertState.OPEN:
-        raise _state_error(alert, "en accuser réception", "acknowledge it")
+        raise _state_error(alert, "alert_acknowledge")
     alert.state = AlertState.ACKNOWLEDGED
     alert.acknowledged_by_id, alert.acknowledged_at = viewer.user_id, now
     alert.next_escalation_at = None
@@ -80,24 +81,20 @@ def record_action(
 ) -> CorrectiveAction:
     require(may_act(viewer, session, alert))
     if alert.state not in (AlertState.OPEN, AlertState.ACKNOWLEDGED):
-        raise _state_error(alert, "enregistrer une action corrective", "record a corrective action")
+        raise _state_error(alert, "alert_record_action")
     affected = set(session.scalars(select(AlertLot.load_id).where(AlertLot.alert_id == alert.id)))
     decided = [d.load_id for d in body.lot_decisions]
     problems = []
     if len(decided) != len(set(decided)):
-        problems.append(Both("un lot a deux décisions", "a lot has two decisions"))
+        problems.append(phrase("lot_decided_twice"))
     if set(decided) - affected:
         extra = sorted(set(decided) - affected)
-        problems.append(Both(f"lots non concernés : {extra}", f"lots not affected: {extra}"))
+        problems.append(phrase("lots_not_affected", lots=extra))
     if affected - set(decided):
         missing = sorted(affected - set(decided))
-        problems.append(Both(f"décision manquante : {missing}", f"decision missing: {missing}"))
+        problems.append(phrase("decision_missing", lots=missing))
     if problems:
-        raise ApiError(
-            422,
-            "lot_decisions_invalid",
-            detail=Both("; ".join(p.fr for p in problems), "; ".join(p.en for p in problems)),
-        )
+        raise ApiError(422, "lot_decisions_invalid", detail=tuple(problems))
     if alert.state == AlertState.OPEN:  # acting on it is acknowledging it
         acknowledge(session, alert, viewer, None, settings, now)
     fields = body.model_dump(exclude={"lot_decisions"})
@@ -132,7 +129,7 @@ def close(
 ) -> None:
     require(may_review(viewer, alert))
     if alert.state in (AlertState.CLOSED, AlertState.INFO):
-        raise _state_error(alert, "la clôturer", "close it")
+        raise _state_error(alert, "alert_close")
     if alert.engine_status == "open":
         raise ApiError(409, "excursion_ongoing")
     has_action = session.scalar(

@@ -74,11 +74,9 @@ class AnnotationOut(BaseModel):
 
 def _period(start_ms: int, end_ms: int) -> None:
     if end_ms <= start_ms:
-        raise invalid("« to » doit être après « from »", "« to » must be after « from »")
+        raise invalid("to_before_from")
     if end_ms - start_ms > LONGEST_MS:
-        raise invalid(
-            "période trop longue (400 jours au plus)", "period too long (400 days at most)"
-        )
+        raise invalid("period_too_long", days=LONGEST_MS // 86_400_000)
 
 
 @router.get("/places")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from server.api.records import attachment, visible_record
 from server.core.access import Viewer, extract_producers
 from server.core.deps import SessionDep, ViewerDep
-from server.core.errors import ApiError, Both
+from server.core.errors import ApiError, phrase
 from server.core.languages import LangQuery, document_language
 from server.core.models.records import SealedRecord
 from server.records import producer_pdf
@@ -35,10 +35,7 @@ ProducerQuery = Annotated[
 ]
 FormatQuery = Annotated[Literal["json", "pdf"], Query(alias="format")]
 
-NEEDS_PRODUCER = Both(
-    "ce registre porte les lots de plusieurs producteurs : précisez producer_id",
-    "this record carries several producers' lots: give producer_id",
-)
+NEEDS_PRODUCER = phrase("needs_producer")
 
 
 def producer_extract_of(

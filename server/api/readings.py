@@ -28,7 +28,7 @@ Channel = Annotated[Tag | None, Query()]
 def check_range(start: datetime, end: datetime) -> None:
     require_period(start, end)
     if end - start > MAX_RANGE:
-        raise invalid("au plus 31 jours par requête", "at most 31 days per request")
+        raise invalid("days_per_request", days=MAX_RANGE.days)
 
 
 # A van zone and a cold room answer alike; only who may see when differs (the windows).

@@ -1,6 +1,7 @@
 """One error body for the whole API: {"error": {"code", "message", "details"}}.
 
-`message` is French unless the client's Accept-Language prefers English. Every code
+`message` is in the client's language (Accept-Language: French, Dutch or English; else the
+site's default), its reason too (a `Phrase` of the catalogue, not a text). Every code
 the API can answer has its message in the `api` catalogue (server/locale/<lang>/
 LC_MESSAGES/api.po, server/core/catalogue.py), in every language.
 """
@@ -8,7 +9,8 @@ LC_MESSAGES/api.po, server/core/catalogue.py), in every language.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server.core import catalogue
+from server.core import catalogue, numbers
 from server.core.validation_fr import problem
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 
 class ErrorDetail(BaseModel):
     code: str
-    message: str  # French unless Accept-Language prefers English
+    message: str  # in the language of Accept-Language (fr, nl, en), else the site's default
     details: Any = None
 
 
@@ -51,8 +53,41 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """A message of the `api` catalogue's `detail` context (a refusal's reason, what a
+    conflict names) with its parameters: the error body, and a page showing the refusal,
+    write it in the reader's language (`message`). A parameter may itself be a Phrase, a
+    tuple of them (joined by « ; »), a `Figure` or a `Names`."""
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def phrase(key: str, **params: Any) -> Phrase:
+    return Phrase(key, params)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number written in the reader's language (server/core/numbers.py: « 5,4 » / "5.4"),
+    with `digits` decimals, or (None) as many as it has."""
+
+    value: float | None
+    digits: int | None = None
+
+
+@dataclass(frozen=True)
+class Names:
+    """A name given in each language by data, not by the catalogue (a product category's
+    name in alerts/profiles.toml): language -> name, French always there."""
+
+    by_language: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Both:
-    """A message parameter in both languages (the error body picks the caller's)."""
+    """A reason in French and English only: what server/records/inspection.py still gives
+    `invalid` until its two refusals are named by key (French for a Dutch reader)."""
 
     fr: str
     en: str
@@ -69,22 +104,25 @@ class ApiError(Exception):
         self.params = params
 
 
-def invalid(fr: str, en: str) -> ApiError:
-    """A 422 `validation_error` whose reason is given in both languages: a rule of the
-    domain refusing what the schema alone cannot check."""
-    return ApiError(422, "validation_error", detail=Both(fr, en))
+def invalid(key: str, legacy_en: str | None = None, /, **params: Any) -> ApiError:
+    """A 422 `validation_error` whose reason is the `detail` message `key` with `params`:
+    a rule of the domain refusing what the schema alone cannot check. (Two texts, French
+    then English: the former form, kept for server/records/inspection.py.)"""
+    if legacy_en is not None:
+        return ApiError(422, "validation_error", detail=Both(key, legacy_en))
+    return ApiError(422, "validation_error", detail=Phrase(key, params))
 
 
-def conflict(fr: str, en: str) -> ApiError:
-    """A 409 `conflict` with what it conflicts with, in both languages."""
-    return ApiError(409, "conflict", detail=Both(fr, en))
+def conflict(key: str, **params: Any) -> ApiError:
+    """A 409 `conflict` with what it conflicts with: the `detail` message `key`."""
+    return ApiError(409, "conflict", detail=Phrase(key, params))
 
 
 def require_period(start: datetime, end: datetime | None) -> None:
     """Refuse (422) a period [start, end) that does not end after it starts (`end` None:
     still running)."""
     if end is not None and end <= start:
-        raise invalid("la fin doit être après le début", "end must be after start")
+        raise invalid("end_before_start")
 
 
 def language(request: Request, default: str) -> str:
@@ -106,16 +144,35 @@ def language(request: Request, default: str) -> str:
     return min(choices)[2] if choices else default
 
 
-def message(code: str, lang: str, params: dict[str, Any]) -> str:
-    texts = catalogue.words("api", lang)
-    template = texts.get(code) or texts["internal_error"]
-    params = {
-        k: (v.en if lang == "en" else v.fr) if isinstance(v, Both) else v for k, v in params.items()
-    }
+def _written(value: Any, lang: str) -> Any:
+    """A parameter as the reader reads it: phrases and names in `lang`, figures with its
+    decimal sign; anything else as it is."""
+    if isinstance(value, Phrase):
+        template = catalogue.words("api", lang, "detail").get(value.key, value.key)
+        return _filled(template, {k: _written(v, lang) for k, v in value.params.items()})
+    if isinstance(value, tuple) and all(isinstance(v, Phrase) for v in value):
+        return "; ".join(_written(v, lang) for v in value)
+    if isinstance(value, Figure):
+        return numbers.decimal(value.value, lang, value.digits)
+    if isinstance(value, Names):
+        return value.by_language.get(lang) or value.by_language["fr"]
+    if isinstance(value, Both):
+        return value.en if lang == "en" else value.fr
+    return value
+
+
+def _filled(template: str, params: dict[str, Any]) -> str:
     try:
         return template.format(**params)
     except (KeyError, IndexError):
         return template
+
+
+def message(code: str, lang: str, params: Mapping[str, Any]) -> str:
+    """The error `code`'s message in `lang`, its parameters written in `lang` too."""
+    texts = catalogue.words("api", lang)
+    template = texts.get(code) or texts["internal_error"]
+    return _filled(template, {k: _written(v, lang) for k, v in params.items()})
 
 
 def error_response(

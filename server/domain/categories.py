@@ -8,7 +8,8 @@ from functools import cache
 
 from alerts.limits import limit_for_cargo, limit_for_category
 from alerts.profiles import ProductProfile, load_profiles
-from server.core.errors import ApiError, Both, invalid
+from server.core import catalogue
+from server.core.errors import ApiError, Figure, Names, invalid
 
 
 @cache
@@ -40,38 +41,24 @@ def cargo_max_c(loads: Iterable[tuple[str, float | None]]) -> float | None:
     return None if limit is None else limit.max_c
 
 
-def _both(value: float) -> Both:
-    text = f"{value:g}"
-    return Both(text.replace(".", ",").replace("-", "−"), text)
-
-
 def check_label(code: str, label_max_c: float | None, label_reason: str | None) -> None:
     """A place's label storage temperature (AFSCA G-007) may only make its category's limit
     stricter: lower than the category's max, and above its min (else no reading could be
     right). A reason needs a temperature. 422 with the reason otherwise."""
     if label_max_c is None:
         if label_reason is not None:
-            raise invalid(
-                "un motif d'étiquette sans température d'étiquette : indiquez la température",
-                "a label reason without a label temperature: give the temperature",
-            )
+            raise invalid("label_reason_alone")
         return
     profile = profiles()[check(code)]
     legal = limit_for_category(profiles(), code)
-    name = Both(profile.name_fr, profile.name_en)
+    name = Names({lang: profile.name(lang) for lang in catalogue.LANGUAGES})
     if legal.max_c is not None and label_max_c >= legal.max_c:
         raise ApiError(
             422,
             "label_not_stricter",
-            label=_both(label_max_c),
+            label=Figure(label_max_c),
             category=name,
-            limit=_both(legal.max_c),
+            limit=Figure(legal.max_c),
         )
     if legal.min_c is not None and label_max_c <= legal.min_c:
-        low = _both(legal.min_c)
-        raise invalid(
-            f"la température d'étiquette doit être au-dessus du minimum de la catégorie "
-            f"« {profile.name_fr} » ({low.fr} °C)",
-            f"the label temperature must be above the minimum of the category "
-            f"'{profile.name_en}' ({low.en} °C)",
-        )
+        raise invalid("label_below_minimum", category=name, limit=Figure(legal.min_c))

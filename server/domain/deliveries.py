@@ -35,7 +35,7 @@ from server.core.access import (
     visible_deliveries,
 )
 from server.core.crud import commit, flush, insert
-from server.core.errors import ApiError, Both, invalid
+from server.core.errors import ApiError, invalid, phrase
 from server.core.models import (
     ColdRoom,
     ColdRoomLoan,
@@ -63,7 +63,7 @@ from server.schemas.deliveries import DepartureIn, HandoverIn, LoadIn, StopIn
 READING_MAX_AGE = timedelta(minutes=15)
 # Times given by a client (a phone) may run slightly ahead of the server's clock.
 CLOCK_SKEW = timedelta(minutes=5)
-ALREADY_HANDED_OVER = Both("cet arrêt a déjà été remis", "this stop was already handed over")
+ALREADY_HANDED_OVER = phrase("stop_already_handed_over")
 
 
 # -- a delivery with everything recorded about it ---------------------------------------
@@ -238,10 +238,7 @@ def plan(
         )
     )
     if driver is None:
-        raise invalid(
-            "driver_id : pas un chauffeur de la coopérative",
-            "driver_id: not a driver of the cooperative",
-        )
+        raise invalid("not_a_driver")
     delivery = Delivery(
         cooperative_id=cooperative_id,
         van_id=van_id,
@@ -249,7 +246,7 @@ def plan(
         day=day,
         status=DeliveryStatus.PLANNED,
     )
-    return insert(session, delivery, Both("livraison", "delivery"))
+    return insert(session, delivery, phrase("what_delivery"))
 
 
 def add_stop(session: Session, viewer: Viewer, delivery_id: int, stop: StopIn) -> Stop:
@@ -279,7 +276,7 @@ def add_stop(session: Session, viewer: Viewer, delivery_id: int, stop: StopIn) -
         address=stop.address,
         planned_at=stop.planned_at,
     )
-    return insert(session, row, Both("arrêt", "stop"))
+    return insert(session, row, phrase("what_stop"))
 
 
 def _is_member(session: Session, cooperative_id: int, producer_id: int) -> bool:
@@ -312,29 +309,17 @@ def add_load(session: Session, viewer: Viewer, delivery_id: int, load: LoadIn) -
     categories.check(load.category)
     zone = session.get(Zone, load.zone_id)
     if zone is None or zone.van_id != delivery.van_id:
-        raise invalid(
-            "zone_id : pas une zone du véhicule de la livraison",
-            "zone_id: not a zone of the delivery's van",
-        )
+        raise invalid("not_a_zone_of_the_van")
     pickup = session.get(Stop, load.pickup_stop_id)
     drop = session.get(Stop, load.drop_stop_id)
     if pickup is None or pickup.delivery_id != delivery.id or pickup.kind != StopKind.PICKUP:
-        raise invalid(
-            "pickup_stop_id : pas un enlèvement de cette livraison",
-            "pickup_stop_id: not a pickup of this delivery",
-        )
+        raise invalid("not_a_pickup")
     if drop is None or drop.delivery_id != delivery.id or drop.kind != StopKind.DROP:
-        raise invalid(
-            "drop_stop_id : pas une livraison (dépôt) de cette tournée",
-            "drop_stop_id: not a drop of this delivery",
-        )
+        raise invalid("not_a_drop")
     if drop.sequence < pickup.sequence:
-        raise invalid("le dépôt vient avant l'enlèvement", "the drop comes before the pickup")
+        raise invalid("drop_before_pickup")
     if not _is_member(session, delivery.cooperative_id, load.consignor_id):
-        raise invalid(
-            "consignor_id : pas un producteur de la coopérative",
-            "consignor_id: not a producer of the cooperative",
-        )
+        raise invalid("not_a_member_producer")
     row = Load(
         delivery_id=delivery.id,
         lot_reference=load.lot_reference,
@@ -349,7 +334,7 @@ def add_load(session: Session, viewer: Viewer, delivery_id: int, load: LoadIn) -
         pickup_stop_id=load.pickup_stop_id,
         drop_stop_id=load.drop_stop_id,
     )
-    return insert(session, row, Both("chargement", "load"))
+    return insert(session, row, phrase("what_load"))
 
 
 def reading_now(
@@ -367,7 +352,7 @@ def _reported_time(given: datetime | None, now: datetime, field: str) -> datetim
     of the server's (CLOCK_SKEW), not more."""
     at = given or now
     if at > now + CLOCK_SKEW:
-        raise invalid(f"{field} : dans le futur", f"{field}: in the future")
+        raise invalid("in_the_future", field=field)
     return at
 
 
@@ -395,16 +380,13 @@ def depart(
     require_status(session, delivery, DeliveryStatus.PLANNED)
     loads = list(session.scalars(select(Load).where(Load.delivery_id == delivery.id)))
     if not loads:
-        raise invalid("la livraison n'a aucun chargement", "the delivery has no load")
+        raise invalid("no_load")
     limits = zone_limits(loads)
     at = _reported_time(report.checked_at, now, "checked_at")
     given = {z.zone_id: z.temperature_c for z in report.zones}
     unknown = set(given) - set(limits)
     if unknown:
-        raise invalid(
-            f"zones sans chargement réfrigéré : {sorted(unknown)}",
-            f"zones without a chilled load: {sorted(unknown)}",
-        )
+        raise invalid("zones_without_chilled_load", zones=sorted(unknown))
     checks = []
     for zone_id, limit in sorted(limits.items()):
         zone_name = session.get(Zone, zone_id).name  # type: ignore[union-attr]
@@ -434,7 +416,7 @@ def depart(
     session.add_all(checks)
     delivery.status = DeliveryStatus.DEPARTED
     delivery.departed_at = at
-    commit(session, Both("contrôle au départ", "departure check"))
+    commit(session, phrase("what_departure_check"))
     return delivery
 
 
@@ -466,15 +448,13 @@ def hand_over(
         )
     at = _reported_time(report.at, now, "at")
     if delivery.departed_at is not None and at < delivery.departed_at:
-        raise invalid("at : avant le départ", "at: before the departure")
+        raise invalid("before_departure", field="at")
     loads = file.to_hand_over(stop)
     decisions = {d.load_id: d for d in report.decisions}
     expected_loads = {load.id for load in loads}
     if set(decisions) - expected_loads:
         extra = sorted(set(decisions) - expected_loads)
-        raise invalid(
-            f"chargements absents de cet arrêt : {extra}", f"loads not at this stop: {extra}"
-        )
+        raise invalid("loads_not_at_stop", loads=extra)
     if expected_loads - set(decisions):
         raise ApiError(
             422,
@@ -514,7 +494,7 @@ def hand_over(
             )
         )
     stop.actual_at = at
-    commit(session, Both("remise", "handover"))
+    commit(session, phrase("what_handover"))
     return delivery
 
 
@@ -528,10 +508,7 @@ def close(
     at = closed_at or now
     last = session.scalar(select(func.max(Stop.actual_at)).where(Stop.delivery_id == delivery.id))
     if at > now + CLOCK_SKEW or (last is not None and at < last):
-        raise invalid(
-            "closed_at : après la dernière remise et pas dans le futur",
-            "closed_at: after the last handover and not in the future",
-        )
+        raise invalid("closed_at_bounds")
     pending = session.scalars(
         select(Stop.sequence)
         .where(Stop.delivery_id == delivery.id, Stop.actual_at.is_(None))
@@ -542,5 +519,5 @@ def close(
     delivery.status = DeliveryStatus.CLOSED
     delivery.closed_at = at
     delivery.closed_by_id = viewer.user_id
-    commit(session, Both("clôture", "closing"))
+    commit(session, phrase("what_closing"))
     return delivery

@@ -26,16 +26,14 @@ from server.core.access import (
     visible_vans,
 )
 from server.core.crud import commit, flush, insert
-from server.core.errors import ApiError, Both
+from server.core.errors import ApiError, phrase
 from server.core.models import ColdRoom, ColdRoomLoan, Role, Van, VanPoolEntry, Zone
 from server.domain import categories
 from server.domain.former_names import Subject, renamed
 from server.domain.organisations import cooperative
 
-PLATE_TAKEN = Both("plaque déjà enregistrée", "plate already registered")
-ZONE_NAME_TAKEN = Both(
-    "nom de zone déjà utilisé dans ce véhicule", "zone name already used in this van"
-)
+PLATE_TAKEN = phrase("plate_taken")
+ZONE_NAME_TAKEN = phrase("zone_name_taken")
 
 
 def create_van(session: Session, viewer: Viewer, *, name: str, plate: str, owner_id: int) -> Van:
@@ -128,10 +126,7 @@ def share_van(session: Session, viewer: Viewer, van_id: int, cooperative_id: int
     van = _administered_van(session, viewer, van_id)
     cooperative(session, cooperative_id)
     session.add(VanPoolEntry(van_id=van.id, cooperative_id=cooperative_id))
-    commit(
-        session,
-        Both("coopérative déjà dans le pool du véhicule", "cooperative already in the van's pool"),
-    )
+    commit(session, phrase("cooperative_in_pool"))
 
 
 def create_cold_room(
@@ -158,7 +153,7 @@ def create_cold_room(
         label_max_c=label_max_c,
         label_reason=label_reason,
     )
-    return insert(session, room, Both("chambre froide", "cold room"))
+    return insert(session, room, phrase("what_cold_room"))
 
 
 def managed_cold_room(session: Session, viewer: Viewer, cold_room_id: int) -> ColdRoom:
@@ -182,7 +177,7 @@ def update_cold_room(
     room = managed_cold_room(session, viewer, cold_room_id)
     renamed(session, viewer, Subject.COLD_ROOM, room.id, {"name": (room.name, name)}, now)
     room.name, room.address = name, address
-    commit(session, Both("chambre froide", "cold room"))
+    commit(session, phrase("what_cold_room"))
     return room
 
 
@@ -198,7 +193,7 @@ def set_cold_room_label(
     room = managed_cold_room(session, viewer, cold_room_id)
     categories.check_label(room.category, label_max_c, label_reason)
     room.label_max_c, room.label_reason = label_max_c, label_reason
-    commit(session, Both("chambre froide", "cold room"))
+    commit(session, phrase("what_cold_room"))
     return room
 
 
@@ -209,10 +204,4 @@ def lend_cold_room(
     room = managed_cold_room(session, viewer, cold_room_id)
     cooperative(session, cooperative_id)
     session.add(ColdRoomLoan(cold_room_id=room.id, cooperative_id=cooperative_id))
-    commit(
-        session,
-        Both(
-            "chambre froide déjà prêtée à cette coopérative",
-            "cold room already lent to this cooperative",
-        ),
-    )
+    commit(session, phrase("cold_room_lent"))

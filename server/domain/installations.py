@@ -50,10 +50,7 @@ def check_place(
 ) -> None:
     """The caller administers the place (their van or pool van, their or a lent cold room)."""
     if (zone_id is None) == (cold_room_id is None):
-        raise invalid(
-            "indiquez soit zone_id, soit cold_room_id",
-            "give exactly one of zone_id and cold_room_id",
-        )
+        raise invalid("zone_or_cold_room")
     admin_of = viewer.orgs_with(Role.ADMIN)
     if zone_id is not None:
         zone = session.get(Zone, zone_id)

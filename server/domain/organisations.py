@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from server.core.access import Viewer, require
 from server.core.crud import commit, flush, insert
-from server.core.errors import ApiError, Both
+from server.core.errors import ApiError, phrase
 from server.core.models import CooperativeMember, Organisation, OrganisationKind, Role
 from server.domain.former_names import Subject, renamed
 
-NAME_TAKEN = Both("nom d'organisation déjà utilisé", "organisation name already used")
+NAME_TAKEN = phrase("organisation_name_taken")
 
 
 def of_kind(session: Session, organisation_id: int, kind: OrganisationKind) -> Organisation:
@@ -63,7 +63,7 @@ def add_member(session: Session, viewer: Viewer, cooperative_id: int, producer_i
     cooperative(session, cooperative_id)
     of_kind(session, producer_id, OrganisationKind.PRODUCER)
     session.add(CooperativeMember(cooperative_id=cooperative_id, producer_id=producer_id))
-    commit(session, Both("ce producteur est déjà membre", "producer already a member"))
+    commit(session, phrase("producer_already_member"))
 
 
 def administered(session: Session, viewer: Viewer, organisation_id: int) -> Organisation:

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from coldchain.protocol import CALIBRATED_CHANNELS
 from server.core.access import Viewer, can_manage_org, get_allowed, require
 from server.core.crud import commit, insert
-from server.core.errors import ApiError, Both, invalid
+from server.core.errors import ApiError, invalid, phrase
 from server.core.models import Calibration, Installation, Probe, Role
 from server.domain import unknown_probes
 from server.domain.installations import check_no_overlap, check_place
 from server.schemas.registry import CalibrationIn
 
-INSTALLATION = Both("installation", "installation")  # what a conflict names
+INSTALLATION = phrase("what_installation")  # what a conflict names
 
 
 def managed_probe(session: Session, viewer: Viewer, probe_pk: int) -> Probe:
@@ -43,7 +43,7 @@ def create_probe(
     return insert(
         session,
         Probe(probe_id=probe_id, label=label, owner_id=owner_id),
-        Both("identifiant de sonde déjà enregistré", "probe id already registered"),
+        phrase("probe_id_taken"),
     )
 
 
@@ -52,7 +52,7 @@ def update_label(session: Session, viewer: Viewer, probe_pk: int, label: str | N
     its id, which never changes, so no former label is kept."""
     probe = managed_probe(session, viewer, probe_pk)
     probe.label = label
-    commit(session, Both("sonde", "probe"))
+    commit(session, phrase("what_probe"))
     return probe
 
 
@@ -129,10 +129,7 @@ def add_calibration(
     )
     if facts.channel not in CALIBRATED_CHANNELS:
         known = ", ".join(sorted(CALIBRATED_CHANNELS))
-        raise invalid(
-            f"canal sans étalonnage {facts.channel!r} ; canaux étalonnables : {known}",
-            f"channel {facts.channel!r} takes no calibration; calibrated channels: {known}",
-        )
+        raise invalid("channel_not_calibrated", channel=repr(facts.channel), known=known)
     calibration = Calibration(
         probe_id=probe.id,
         recorded_by_id=viewer.user_id,
@@ -147,4 +144,4 @@ def add_calibration(
         reference_certificate=facts.reference_certificate,
         result=facts.result,
     )
-    return insert(session, calibration, Both("étalonnage", "calibration"))
+    return insert(session, calibration, phrase("what_calibration"))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from server.core.access import Viewer, require
 from server.core.crud import commit, insert
 from server.core.db import release
-from server.core.errors import ApiError, Both, conflict, invalid
+from server.core.errors import ApiError, conflict, invalid, phrase
 from server.core.models import (
     ROLES_BY_KIND,
     AccessToken,
@@ -95,10 +95,7 @@ def _may_grant(session: Session, viewer: Viewer, grant: MembershipIn) -> None:
     if organisation is None:
         raise ApiError(404, "not_found")
     if grant.role not in ROLES_BY_KIND[OrganisationKind(organisation.kind)]:
-        raise invalid(
-            f"le rôle {grant.role} n'existe pas dans un type {organisation.kind}",
-            f"role {grant.role} does not exist in a {organisation.kind}",
-        )
+        raise invalid("role_not_in_kind", role=grant.role, kind=organisation.kind)
     require(_administrable(session, viewer, organisation.id))
 
 
@@ -123,9 +120,7 @@ def create_user(
     user = User(email=email, full_name=full_name, password_hash=password_hash)
     distinct = {(g.organisation_id, g.role): g for g in memberships}
     user.memberships = [Membership(organisation_id=o, role=r) for o, r in distinct]
-    return insert(
-        session, user, Both("adresse e-mail déjà enregistrée", "email already registered")
-    )
+    return insert(session, user, phrase("email_taken"))
 
 
 def _target(session: Session, viewer: Viewer, user_id: int) -> User:
@@ -171,11 +166,7 @@ def _keep_an_admin(session: Session, user: User, organisation_ids: Iterable[int]
         if _other_active_admins(session, organisation_id, user.id) == 0:
             organisation = session.get(Organisation, organisation_id)
             name = organisation.name if organisation else str(organisation_id)
-            raise conflict(
-                f"{user.email} est le dernier administrateur actif de « {name} » ; "
-                "nommez d'abord un autre administrateur",
-                f"{user.email} is the last active admin of '{name}'; appoint another admin first",
-            )
+            raise conflict("last_active_admin", email=user.email, name=name)
 
 
 def deactivate(session: Session, viewer: Viewer, user_id: int) -> User:
@@ -185,10 +176,7 @@ def deactivate(session: Session, viewer: Viewer, user_id: int) -> User:
     user = _target(session, viewer, user_id)
     _may_manage_account(session, viewer, user)
     if user.id == viewer.user_id:
-        raise conflict(
-            "vous ne pouvez pas désactiver votre propre compte",
-            "you cannot deactivate your own account",
-        )
+        raise conflict("own_account")
     if user.is_active:
         _keep_an_admin(
             session, user, {m.organisation_id for m in user.memberships if m.role == Role.ADMIN}
@@ -222,7 +210,7 @@ def grant_role(session: Session, viewer: Viewer, user_id: int, grant: Membership
     user = _target(session, viewer, user_id)
     _may_grant(session, viewer, grant)
     user.memberships.append(Membership(organisation_id=grant.organisation_id, role=grant.role))
-    commit(session, Both("l'utilisateur a déjà ce rôle", "the user already has this role"))
+    commit(session, phrase("role_held"))
     log.info(
         "user %s granted role %s in organisation %s to user %s (%s)",
         viewer.user_id,
@@ -254,10 +242,7 @@ def revoke_role(session: Session, viewer: Viewer, user_id: int, grant: Membershi
     if grant.role == Role.ADMIN and user.is_active:
         _keep_an_admin(session, user, {grant.organisation_id})
     if len(user.memberships) == 1:
-        raise conflict(
-            "c'est le dernier rôle de cet utilisateur : désactivez plutôt son compte",
-            "this is the user's last role: deactivate the account instead",
-        )
+        raise conflict("last_role")
     user.memberships.remove(held)
     session.commit()
     log.info(

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.core.errors import ApiError, message
+from server.core.errors import ApiError
 from server.core.models import Organisation, Role
 from server.core.validation_fr import problem
 from server.domain.fleet import Seen
@@ -103,7 +103,7 @@ def errors_of(invalid: ValidationError, form: Form, lang: str) -> dict[str, str]
 
 def refusal(refused: ApiError, form: Form, lang: str) -> dict[str, str]:
     where = form.field_of.get(refused.code, FORM)
-    return {where: message(refused.code, lang, refused.params)}
+    return {where: i18n.refusal(refused, lang)}
 
 
 @dataclass

@@ -22,7 +22,7 @@ from server.alerting.schemas import AcknowledgeIn, CloseIn, CorrectiveActionIn
 from server.alerting.visibility import get_visible_alert
 from server.core.access import Viewer
 from server.core.deps import SessionDep, StoreDep
-from server.core.errors import ApiError, message
+from server.core.errors import ApiError
 from server.core.models import Load, utcnow
 from server.core.models.alerts import AlertLot
 from server.core.validation_fr import problem
@@ -131,7 +131,7 @@ async def submit(
             if refused.status == 404:
                 raise PageRefused(404, visit) from refused
             session.rollback()
-            errors = [message(refused.code, lang, refused.params)]
+            errors = [i18n.refusal(refused, lang)]
             return show(request, session, store, visit, alert_id, errors, form, refused.status)
         return see_other(f"/alerts/{alert_id}")
 
@@ -149,11 +149,10 @@ def said(session: Session, alert_id: int, form: dict[str, str], error: Any, lang
         lot = lot_reference(session, alert_id, load_id) or load_id
         if loc[2] == "decision" and not error.get("input"):
             return words["decision_missing"].format(lot=lot)
-        return f"{words['lot_decision']} {lot} — {words.get(str(loc[2]), loc[2])} : " + problem(
-            error, lang
-        )
+        named = f"{words['lot_decision']} {lot} — {words.get(str(loc[2]), loc[2])}"
+        return named + words["sep_colon"] + problem(error, lang)
     field = words.get(str(loc[0]), loc[0]) if loc else ""
-    return f"{field} : {problem(error, lang)}"
+    return field + words["sep_colon"] + problem(error, lang)
 
 
 def lot_reference(session: Session, alert_id: int, load_id: str) -> str | None:

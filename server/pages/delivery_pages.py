@@ -81,8 +81,9 @@ def show(
     view = delivery_view.build(session, store, file, may, utcnow(), lang)
     if problems is not None:  # an error about a field the page does not draw: at the top
         drawn = view.drawn_fields(problems)
+        colon = i18n.translator(lang)["sep_colon"]
         for key in [k for k in problems.fields if k not in drawn]:
-            problems.general.append(f"{key} : {problems.fields.pop(key)}")
+            problems.general.append(key + colon + problems.fields.pop(key))
     return render(
         request,
         "delivery.html",
@@ -140,10 +141,7 @@ async def submit(
 
 
 def general(refused: ApiError, problems: Problems, lang: str) -> None:
-    params = dict(refused.params)
-    if "state" in params:  # « La livraison est en route », not the code
-        params["state"] = i18n.value_name(str(params["state"]), lang)
-    problems.general.append(message(refused.code, lang, params))
+    problems.general.append(i18n.refusal(refused, lang))
 
 
 def depart_act(delivery_id: int, session: SessionDep, store: StoreDep) -> Act:

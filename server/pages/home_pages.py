@@ -101,7 +101,7 @@ def login(
         body = LoginIn(email=email, password=password)
     except ValidationError as invalid:
         error = "; ".join(
-            f"{words.get(str(e['loc'][0]), e['loc'][0])} : {problem(e, lang)}"
+            str(words.get(str(e["loc"][0]), e["loc"][0])) + words["sep_colon"] + problem(e, lang)
             for e in invalid.errors()
         )
         return render(request, "login.html", None, 422, email=email, error=error)

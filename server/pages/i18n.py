@@ -15,8 +15,9 @@ from coldchain import clock
 from server.core import catalogue, languages, numbers
 from server.core.db import begin_writing
 from server.core.deps import current_access_token, current_user, session_cookie_token
-from server.core.errors import ApiError, language
+from server.core.errors import ApiError, language, message
 from server.core.models import User
+from server.records.wording import Words
 
 LANG_COOKIE = languages.LANG_COOKIE
 LANG_COOKIE_AGE_S = 365 * 86400
@@ -70,6 +71,12 @@ def number(value: str | float, lang: str) -> str:
     return numbers.decimal(value, lang)
 
 
+def quantity(amount: str | float, unit: str, lang: str) -> str:
+    """A load's quantity with its unit as the records write it (server/records/wording.py,
+    the one home of unit names): « 12 pièces », "12 stuks", "12 pieces"; « 8 kg »."""
+    return Words(lang).quantity(amount, unit)
+
+
 def local_time(value: datetime | None, lang: str, with_date: bool = True) -> str:
     """The site's wall-clock time (stored times are UTC)."""
     if value is None:
@@ -101,6 +108,15 @@ def translator(lang: str) -> Mapping[str, str]:
     """The pages' words in `lang` (server/locale/<lang>/LC_MESSAGES/pages.po): `t.<key>`
     in the templates."""
     return catalogue.words("pages", lang)
+
+
+def refusal(refused: ApiError, lang: str) -> str:
+    """The API's refusal as the page says it: its message in `lang` (its reason too,
+    server/core/errors.py), a state by its name (« La livraison est en route »), not its code."""
+    params = dict(refused.params)
+    if "state" in params:
+        params["state"] = value_name(str(params["state"]), lang)
+    return message(refused.code, lang, params)
 
 
 def value_name(value: str | None, lang: str) -> str:

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from coldchain import clock
 from server.core.deps import SessionDep
-from server.core.errors import ApiError, message
+from server.core.errors import ApiError
 from server.core.models import Role
 from server.domain.categories import profiles
 from server.domain.fleet import seen_by
@@ -157,7 +157,7 @@ def _start(request: Request, session: Session, form: dict[str, Any]) -> Response
             places = inspection.locations(session, visit.viewer, wanted, profiles(), max_days)
         except ApiError as refused:
             field = "locations" if refused.status == 404 else "last_day"
-            text = message(refused.code, lang, refused.params)
+            text = i18n.refusal(refused, lang)
             errors[field] = words["location_unknown"] if refused.status == 404 else text
     if errors or wanted is None:
         return show_form(request, session, visit, form, errors, 422)

@@ -170,6 +170,7 @@ def render(
             "category": lambda code: categories.name(code, lang),
             "temp": lambda value: i18n.celsius(value, lang),
             "num": lambda value: i18n.number(value, lang),
+            "qty": lambda amount, unit: i18n.quantity(amount, unit, lang),
             "when": lambda value: i18n.local_time(value, lang),
             "hour": lambda value: i18n.local_time(value, lang, with_date=False),
             "span": lambda minutes: i18n.duration(minutes, lang),

@@ -1,18 +1,37 @@
 """Alerts and their corrective actions, as records and exports show them
-(read from the alert worker's tables, server/core/models/alerts.py)."""
+(read from the alert worker's tables, server/core/models/alerts.py).
+
+An alert's text is stored in French (`text_fr`) and sealed so; next to it each entry keeps
+`text_facts`, what the text is made of (alerts/texts.py `Facts`, or a probe verification's
+due day), so a document in another language says the same thing in its words (`text`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
+import dataclasses
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from alerts import texts as engine_texts
+from server.core import catalogue
 from server.core.models import Load
 from server.core.models.alerts import Alert, AlertLot, CorrectiveAction, LotDecision
+from server.domain import categories
 from server.domain.users import full_name
+from server.records.wording import Words
+
+# A probe verification overdue (server/alerting/maintenance.py's kind): not an engine event.
+CALIBRATION_OVERDUE = "calibration_overdue"
+FACTS = frozenset(f.name for f in dataclasses.fields(engine_texts.Facts))
+NEEDED = frozenset(
+    f.name
+    for f in dataclasses.fields(engine_texts.Facts)
+    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+)
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -93,6 +112,7 @@ def _entry(
         "peak": alert.peak,
         "detected_late": alert.detected_late,
         "text_fr": alert.text_fr,
+        "text_facts": text_facts(alert),
         "lots": sorted(refs[i] for i in lot_ids),
         "acknowledged_by": full_name(session, alert.acknowledged_by_id),
         "acknowledged_at": _iso(alert.acknowledged_at),
@@ -125,3 +145,55 @@ def _entry(
             **more,
         },
     }
+
+
+def text_facts(alert: Alert) -> dict[str, Any] | None:
+    """What the alert's text is made of, from its stored engine event (as
+    server/alerting/texts.py makes a Dutch text); None when the stored record is no event."""
+    record = alert.record or {}
+    if alert.kind == CALIBRATION_OVERDUE:
+        due = record.get("next_due")
+        return {
+            "kind": alert.kind,
+            "probe_id": alert.probe_id,
+            "channel": alert.channel,
+            "due": due,
+        }
+    if "duration_ms" not in record:
+        return None
+    code = str((record.get("limit") or {}).get("category") or "")
+    known = code in categories.profiles()
+    names = {each: categories.name(code, each) for each in catalogue.LANGUAGES} if known else {}
+    return dataclasses.asdict(engine_texts.facts_of_event(record, names))
+
+
+def text(alert: Mapping[str, Any], w: Words) -> str:
+    """The alert's text in `w`'s language, made from its facts; the French as stored (and
+    sealed) when it has none (a record sealed before they were kept) or when they no longer
+    give that French (a profile's name changed since), with a note saying so."""
+    sealed = str(alert.get("text_fr") or "")
+    if w.lang == "fr":
+        return sealed
+    facts = alert.get("text_facts")
+    if not isinstance(facts, Mapping) or _made(facts, "fr") != sealed:
+        return w.sealed(sealed)
+    return _made(facts, w.lang) or w.sealed(sealed)
+
+
+def _made(facts: Mapping[str, Any], lang: str) -> str | None:
+    """The text the facts give in `lang`; None when they are not facts of ours."""
+    if facts.get("kind") == CALIBRATION_OVERDUE:
+        # The words of server/alerting/texts.py `calibration_text` (records may not import
+        # the alerting service: pyproject.toml's layers).
+        said = catalogue.words("alerts", lang)
+        due = facts.get("due")
+        if not due:
+            return said["calibration_none"].format(probe=facts.get("probe_id"))
+        day = date.fromisoformat(str(due))
+        written = day.isoformat() if lang == "en" else day.strftime("%d/%m/%Y")
+        return said["calibration_late"].format(
+            probe=facts.get("probe_id"), channel=facts.get("channel"), day=written
+        )
+    if not NEEDED <= set(facts) <= FACTS:
+        return None
+    return engine_texts.text(engine_texts.Facts(**facts), lang)

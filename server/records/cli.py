@@ -24,6 +24,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     seal.set_defaults(handler=run_seal)
     verify = commands.add_parser("verify", help="recompute the chains, name the first bad record")
     verify.add_argument("--cooperative", type=int, help="only this cooperative (id)")
+    verify.add_argument(
+        "--lang",
+        choices=("fr", "nl", "en"),
+        default="fr",
+        help="the language of the reason a record does not match; default fr",
+    )
     verify.set_defaults(handler=run_verify)
     export = commands.add_parser("export", help="one sealed record as PDF, CSV or JSON")
     export.add_argument("record_id", type=int)
@@ -111,7 +117,7 @@ def run_seal(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from server.records.verify import cooperatives_with_records, verify_chain
+    from server.records.verify import cooperatives_with_records, reason_text, verify_chain
 
     settings = settings_or_exit(args.config)
     bad = 0
@@ -128,10 +134,11 @@ def run_verify(args: argparse.Namespace) -> int:
             else:
                 bad += 1
                 first = report.first_bad or {}
+                why = reason_text(report.reason, args.lang) if report.reason else ""
                 print(
                     f"cooperative {cooperative_id}: BROKEN at record {first.get('record_id')} "
                     f"(#{first.get('sequence')}, delivery {first.get('delivery_id')} "
-                    f"v{first.get('version')}): {first.get('reason_fr')}"
+                    f"v{first.get('version')}): {why}"
                 )
     return 1 if bad else 0
 

@@ -27,7 +27,10 @@ from server.domain.users import full_name
 from server.records import alerts_log
 from server.records.verdict import Point, limit_of, statistics, verdict
 
-FORMAT = "coldchain-haccp-record/1"
+# /2: each alert keeps `text_facts` (server/records/alerts_log.py), the envelope
+# `change_facts` (server/records/changes.py). A /1 record stays as sealed (docs/records.md).
+FORMAT = "coldchain-haccp-record/2"
+FORMAT_1 = "coldchain-haccp-record/1"
 READING_COLUMNS = [
     "time_ms",
     "probe",
@@ -104,6 +107,17 @@ def build(
         ],
         "alerts": alerts_log.for_delivery(session, delivery.id, lots),
     }
+
+
+def in_shape_of(content: Mapping[str, Any], sealed_format: str | None) -> dict[str, Any]:
+    """`content` (this code's) as a record of `sealed_format` would hold it: what sealing
+    compares with an older version, so that what a newer format adds is not a change."""
+    if sealed_format != FORMAT_1:
+        return dict(content)
+    alerts = [
+        {k: v for k, v in alert.items() if k != "text_facts"} for alert in content.get("alerts", [])
+    ]
+    return {**content, "format": FORMAT_1, "alerts": alerts}
 
 
 def _departure_checks(

@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from coldchain import clock
+from server.core import catalogue
 from server.core.access import Viewer
 from server.core.db import WRITE
 from server.core.errors import ApiError, message
@@ -81,6 +82,26 @@ class JobView:
     @property
     def downloadable(self) -> bool:
         return self.state == DONE and self.path is not None
+
+    def reason(self, lang: str) -> str:
+        """Why the job failed, in `lang`. The job stores French and English (`error_fr`,
+        `error_en`); another language is given our own sentences (a crash, a server stop)
+        by their key, and an API refusal without parameters by its code; a refusal with
+        parameters stays in French (no column keeps its code and parameters)."""
+        if self.error is None:
+            return ""
+        french, english = self.error
+        if lang == "en":
+            return english
+        if lang == "fr":
+            return french
+        for key in ("job_failed", "job_interrupted"):
+            if french == words("fr")[key]:
+                return words(lang)[key]
+        for code, template in catalogue.words("api", "fr").items():
+            if template == french and "{" not in template:
+                return message(code, lang, {})
+        return french
 
     def size(self) -> int | None:
         """The file's size in bytes; None when there is none (any more)."""

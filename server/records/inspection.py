@@ -408,7 +408,8 @@ ALERT_HEADER = [
 
 def _alerts_csv(entries: list[tuple[str, dict[str, Any]]], lang: str = "fr") -> bytes:
     """One row per alert (with the place it is about) and its whole corrective action;
-    one line saying so when there is none. The alert's own text is the engine's French."""
+    one line saying so when there is none. The alert's text in the export's language, made
+    from its facts (server/records/alerts_log.py `text`)."""
     said = words(lang)
     rows = []
     for place, a in entries:
@@ -434,7 +435,7 @@ def _alerts_csv(entries: list[tuple[str, dict[str, Any]]], lang: str = "fr") -> 
                 a["probe"],
                 value(a["channel"], lang),
                 decimal(a["peak"], 1),
-                a["text_fr"],
+                alerts_log.text(a, Words(lang)),
                 ", ".join(a["lots"]),
                 a["acknowledged_by"] or "",
                 _when(a["acknowledged_at"]),

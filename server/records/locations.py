@@ -24,6 +24,7 @@ from coldchain.protocol import EVENT_CHANNELS, TEMPERATURE_CHANNELS
 from coldchain.readingstore.base import ReadingStore
 from server.core.access import Interval
 from server.domain.place_readings import Place, series, to_ms
+from server.records import alerts_log
 from server.records.chart import (
     BEYOND,
     DAY_MS,
@@ -40,7 +41,7 @@ from server.records.chart import (
 from server.records.document import GAP_MIN_MS, OFFLINE_MS, sealed_reading
 from server.records.formats import READING_COLUMNS, reading_row, spreadsheet_writer
 from server.records.pdfkit import H2, SMALL, TITLE, build, para, table
-from server.records.verdict import MAX_STEP_MS
+from server.records.verdict import MAX_STEP_MS, source_in
 from server.records.wording import Words
 
 GAP_SAMPLE = 50  # a channel's usual interval: the median of its first intervals
@@ -214,7 +215,7 @@ def summary_pdf(
     limit = location.limit
     if limit is not None:
         story.append(
-            para(w("pdf_summary_limit", limit=bounds(limit, w), source=limit["source_fr"]))
+            para(w("pdf_summary_limit", limit=bounds(limit, w), source=source_in(limit, w)))
         )
     else:
         story.append(para(w("pdf_summary_van_zone")))
@@ -261,7 +262,7 @@ def summary_pdf(
             w.time(a["start_at"]),
             w.time(a["end_at"]) if a["end_at"] else w("pdf_alert_going_on"),
             w.name(a["severity"]),
-            a["text_fr"],
+            alerts_log.text(a, w),
             w("yes") if a["corrective_action"] else w("no"),
         )
         for a in alerts

@@ -31,6 +31,7 @@ from server.core.models import Load
 from server.core.models.records import SealedRecord
 from server.records.timefmt import parse
 from server.records.vocabulary import words
+from server.records.wording import Words
 
 FORMAT = "coldchain-producer-extract/1"
 # A corrective action's free text: shown only when the alert is about the producer's lots only.
@@ -73,18 +74,18 @@ def _ms(value: str | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
-def verification_fr(doc: Mapping[str, Any], seal: Seal) -> str:
-    return (
-        f"Cet extrait reprend sans les modifier les données de vos lots de l'enregistrement "
-        f"scellé n° {seal.record_id} (livraison n° {doc['delivery']['id']}, version "
-        f"{doc['version']}, n° {doc['sequence']} de la chaîne de la coopérative "
-        f"{doc['cooperative']['name']}), d'empreinte SHA-256 {seal.record_hash}. "
-        "L'enregistrement complet contient aussi d'autres lots : il n'est pas joint. "
-        "Pour vérifier, l'inspecteur demande à la coopérative l'export JSON de "
-        f"l'enregistrement n° {seal.record_id} (« coldchain records export {seal.record_id} "
-        "-o r.json »), contrôle que SHA-256(empreinte précédente + saut de ligne + document) "
-        "est l'empreinte ci-dessus et que « coldchain records verify » valide la chaîne, "
-        "puis retrouve dans le document les lots ci-dessus avec les mêmes valeurs."
+def verification(extract: Mapping[str, Any], w: Words) -> str:
+    """How an inspector checks the extract against the cooperative's chain, in `w`'s
+    language, from the extract's `record` and `cooperative`."""
+    record = extract["record"]
+    return w(
+        "extract_verification",
+        record=record["id"],
+        delivery=record["delivery_id"],
+        version=record["version"],
+        sequence=record["sequence"],
+        cooperative=extract["cooperative"]["name"],
+        hash=record["record_hash"],
     )
 
 
@@ -107,7 +108,7 @@ def extract(
     ]
     stop_numbers = {load[key] for load in mine for key in ("pickup_stop", "drop_stop")}
     delivery = doc["delivery"]
-    return {
+    out = {
         "format": FORMAT,
         "producer_id": producer_id,
         "consignor": mine[0]["consignor"] if mine else None,
@@ -139,8 +140,9 @@ def extract(
             for alert in doc["alerts"]
             if (entry := _alert(alert, refs, own, spans, zones)) is not None
         ],
-        "verification_fr": verification_fr(doc, seal),
     }
+    out["verification_fr"] = verification(out, Words())  # French, as the JSON has always said
+    return out
 
 
 def _stop(
@@ -256,6 +258,8 @@ def _alert(
         "within_on_board": inside,
         "peak": alert["peak"] if inside else None,
         "text_fr": alert["text_fr"] if inside else None,
+        # What the text is made of, for another language (server/records/alerts_log.py).
+        "text_facts": alert.get("text_facts") if inside else None,
         "lots": named,
         "corrective_action": None if action is None else _action(alert, action, refs, own),
     }

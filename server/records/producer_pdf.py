@@ -9,9 +9,11 @@ from typing import Any, BinaryIO
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
+from server.records import alerts_log
 from server.records.chart import Limit, Series, chart, gap_bands, judged_bands
 from server.records.document import gap_threshold
 from server.records.pdfkit import H2, SMALL, TITLE, build, para, rich, table
+from server.records.producer_extract import verification
 from server.records.record_pdf import (
     alert_line,
     corrective_action,
@@ -134,10 +136,16 @@ def _alerts(extract: dict[str, Any], w: Words) -> list[Flowable]:
     for alert in extract["alerts"]:
         zone = w("pdf_extract_alert_zone", zone=alert["zone"] or "—")
         if alert["within_on_board"]:
-            out.append(rich(alert_line(alert, w, f"{zone} — {alert['text_fr']}")))
+            out.append(rich(alert_line(alert, w, f"{zone} — {alerts_log.text(alert, w)}")))
         else:
             shown = {**alert, "peak": None}  # its peak may be from before or after the lots
             out.append(rich(alert_line(shown, w, f"{zone} — {w('pdf_extract_alert_outside')}")))
+        action = alert["corrective_action"]
+        if action is not None and action.get("text_withheld"):  # said in the document's language
+            alert = {
+                **alert,
+                "corrective_action": {**action, "immediate_action": w("extract_text_withheld")},
+            }
         out.append(corrective_action(alert, w("pdf_extract_decisions"), w))
     return out
 
@@ -153,7 +161,7 @@ def _seal(extract: dict[str, Any], w: Words) -> list[Flowable]:
         ),
         record["record_hash"],
         record["previous_hash"],
-        extract["verification_fr"],
+        verification(extract, w),
         w,
     )
 

@@ -16,7 +16,7 @@ from alerts.findings import AlertKind
 from coldchain.protocol import EVENT_CHANNELS, TEMPERATURE_CHANNELS
 from server.core.models.alerts import Decision
 from server.domain import categories
-from server.records import verification
+from server.records import alerts_log, changes, verification
 from server.records.chart import (
     BEYOND,
     DOOR,
@@ -45,7 +45,7 @@ from server.records.pdfkit import (
     table,
 )
 from server.records.timefmt import moment_of, parse, utc_offset
-from server.records.verdict import MAX_STEP_MS
+from server.records.verdict import MAX_STEP_MS, rule_in, source_in
 from server.records.wording import CHECK_SOURCE, DECISION, STOP_KIND, VERDICT, Words
 
 # A lot's decision after an excursion, as the documents (PDFs, CSVs) print it, never a code:
@@ -108,7 +108,7 @@ def _header(doc: dict[str, Any], w: Words) -> list[Flowable]:
     out.append(para(w.zone_note(start, d["closed_at"] or start), SMALL))
     if doc["version"] > 1:
         out.append(para(w("pdf_changes_since", version=doc["version"] - 1), H2))
-        out += [para(f"– {change}") for change in doc["changes"]]
+        out += [para(f"– {change}") for change in changes.in_language(doc, w)]
     for check in doc["departure_checks"]:
         out.append(
             para(
@@ -154,7 +154,7 @@ def limit_text(limit: dict[str, Any], w: Words) -> str:
     return w(
         "pdf_limit_with_source",
         limit=", ".join(parts) or w("pdf_limit_none"),
-        source=limit["source_fr"],
+        source=source_in(limit, w),
     )
 
 
@@ -300,7 +300,7 @@ def _alerts(doc: dict[str, Any], w: Words) -> list[Flowable]:
     if not doc["alerts"]:
         return [*out, para(w("pdf_no_alert"))]
     for alert in doc["alerts"]:
-        out.append(rich(alert_line(alert, w, alert["text_fr"])))
+        out.append(rich(alert_line(alert, w, alerts_log.text(alert, w))))
         out.append(corrective_action(alert, w("pdf_decisions"), w))
     return out
 
@@ -439,7 +439,7 @@ def verdict_table(loads: list[dict[str, Any]], w: Words) -> list[Flowable]:
                 w(
                     "pdf_verdict_with_rule",
                     verdict=w.value(VERDICT, verdict["code"]).upper(),
-                    rule=verdict["rule_fr"],
+                    rule=rule_in(load, w),
                 ),
             )
         )
@@ -631,4 +631,5 @@ def alert_line(alert: Mapping[str, Any], w: Words, detail: str | None = None) ->
         lots=", ".join(alert["lots"]) or "—",
     )
     severity = escape(w.name(alert["severity"]))
-    return f"<b>{severity}</b> — {escape(text)}" + (f" : {escape(detail)}" if detail else "")
+    line = f"<b>{severity}</b> — {escape(text)}"
+    return w("pdf_alert_with_detail", alert=line, detail=escape(detail)) if detail else line

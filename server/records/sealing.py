@@ -22,10 +22,10 @@ from server.core.models import Delivery, DeliveryStatus, Organisation, utcnow
 from server.core.models.records import ChainPurge, SealedRecord
 from server.domain import categories, deliveries
 from server.records import canonical, document
-from server.records.changes import describe
+from server.records.changes import describe, sentences
 
 log = logging.getLogger(__name__)
-ENVELOPE = ("version", "sequence", "sealed_at", "changes", "supersedes")
+ENVELOPE = ("version", "sequence", "sealed_at", "changes", "change_facts", "supersedes")
 
 
 def content_of(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,15 +83,25 @@ def seal(
     )
     content = document.build(session, store, delivery, profiles)
     previous = latest_version(session, delivery.id)
-    envelope: dict[str, Any] = {"version": 1, "changes": [], "supersedes": None}
+    envelope: dict[str, Any] = {
+        "version": 1,
+        "changes": [],
+        "change_facts": [],
+        "supersedes": None,
+    }
     if previous is not None:
-        old = json.loads(previous.document)
-        if canonical.dumps(content_of(old)) == canonical.dumps(content):
+        old = content_of(json.loads(previous.document))
+        # Compare like with like: the old document went through the canonical rounding, and
+        # one of an older format lacks what this code adds (document.in_shape_of): that
+        # alone is no change, and makes no new version.
+        new = document.in_shape_of(json.loads(canonical.dumps(content)), old.get("format"))
+        if canonical.dumps(old) == canonical.dumps(new):
             return None
+        changes = describe(old, new)
         envelope = {
             "version": previous.version + 1,
-            # Compare like with like: the old document went through the canonical rounding.
-            "changes": describe(old, json.loads(canonical.dumps(content))),
+            "changes": sentences(changes),  # French, as every record states them
+            "change_facts": changes,  # what a document in another language says them from
             "supersedes": previous.record_hash,
         }
     sequence, previous_hash = chain_head(session, delivery.cooperative_id)

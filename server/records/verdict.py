@@ -6,6 +6,13 @@ those of its zone while it was on board. Readings are judged, and an excursion c
 by the alert engine's own rules (alerts/judgement.py), from the figures the record states.
 Time beyond a limit counts each reading until the next one, capped so that a gap in the
 data never counts as time beyond (gaps are reported separately as data quality).
+
+The record seals the verdict's code with its rule and the limit's source in French
+(`rule_fr`, `source_fr`); the words come from the `records` catalogue (context-free keys
+`verdict_rule_*`, `limit_source_*`), so a document in another language says the same rule,
+made again from the sealed figures (`rule_in`, `source_in`). When they no longer give the
+sealed French (a record sealed by an older rule), the document prints the sealed French with
+a note (`Words.sealed`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from alerts.findings import Severity
 from alerts.judgement import Bounds, classify, judge
 from alerts.limits import MINUTE_MS, ZoneLimit, limit_for_category
 from alerts.profiles import ProductProfile
+from server.records.wording import Words
 
 CONFORME = "conforme"
 TOLERE = "ecart_tolere"
@@ -33,13 +41,40 @@ class Point:
 
 
 def basis_fr(basis: str | None, profile: ProductProfile | None) -> str:
-    """Where a limit comes from, as the inspector reads it."""
+    """Where a limit comes from, as the inspector reads it (French: what the record seals)."""
+    return basis_in(basis, profile, Words())
+
+
+def basis_in(basis: str | None, profile: ProductProfile | None, w: Words) -> str:
+    """Where a limit comes from, in `w`'s language: our words, or the legal citation as
+    published (alerts/profiles.toml)."""
     if basis == "label":
-        return "température de l'étiquette (plus basse que la limite légale, guide AFSCA G-007)"
+        return w("limit_source_label")
     if basis == "ours" or profile is None:
-        return "notre choix (HACCP)"
+        return w("limit_source_ours")
     cite = profile.source.cite()
-    return f"référence : {cite}" if basis == "reference" else cite
+    return w("limit_source_reference", cite=cite) if basis == "reference" else cite
+
+
+def source_in(limit: Mapping[str, Any], w: Words) -> str:
+    """A stated limit's source (`source_fr`, as sealed) in `w`'s language: our words made
+    again from its basis, the citation as written. What the basis does not give back as
+    sealed (an older wording) is printed as sealed: a citation, or our French with a note.
+    What follows our words (a cold room's label reason, inspection.py) is data: as typed."""
+    sealed = str(limit.get("source_fr") or "")
+    if w.lang == "fr":
+        return sealed
+    french = Words()
+    basis = limit.get("max_basis") or limit.get("min_basis")
+    for key in ("limit_source_label", "limit_source_ours"):
+        if sealed.startswith(french(key)):
+            return w(key) + sealed[len(french(key)) :]
+    head = french("limit_source_reference", cite="")
+    if basis == "reference" and sealed.startswith(head):
+        return w("limit_source_reference", cite=sealed[len(head) :])
+    if basis in ("label", "ours"):
+        return w.sealed(sealed)
+    return sealed  # a legal citation, as published
 
 
 def limit_of(
@@ -128,13 +163,24 @@ def statistics(points: Sequence[Point], limit: Mapping[str, Any]) -> dict[str, A
     }
 
 
-def _n(value: float) -> str:
-    """A figure as a French reader writes it: « 85,017 », never « 85.017 »."""
-    return f"{value:g}".replace(".", ",")
+def _n(value: float, lang: str = "fr") -> str:
+    """A figure as the reader writes it: « 85,017 », never « 85.017 » (English: a point)."""
+    text = f"{value:g}"
+    return text if lang == "en" else text.replace(".", ",")
 
 
-def _c(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} °C".replace(".", ",")
+def _c(value: float | None, lang: str = "fr") -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.1f} °C"
+    return text if lang == "en" else text.replace(".", ",")
+
+
+def _g(value: float, lang: str) -> str:
+    """Our choices' figures (a delay, a margin, a tolerance): the sealed French writes them
+    as Python does (« 30 », « 0.5 »): kept so, byte for byte; Dutch takes its comma."""
+    text = f"{value:g}"
+    return text.replace(".", ",") if lang == "nl" else text
 
 
 def _severity(stated: StatedLimit, side: int, worst: float, minutes: float) -> Severity | None:
@@ -146,49 +192,81 @@ def _severity(stated: StatedLimit, side: int, worst: float, minutes: float) -> S
 
 
 def verdict(stats: Mapping[str, float | int | None], limit: Mapping[str, Any]) -> dict[str, Any]:
-    """The verdict with the rule that decided it (French, for the inspector)."""
+    """The verdict with the rule that decided it (French, as the record seals it)."""
+    code, rule = decide(stats, limit, Words())
+    return {"code": code, "label_fr": LABELS_FR[code], "rule_fr": rule}
+
+
+def rule_in(load: Mapping[str, Any], w: Words) -> str:
+    """A sealed load's verdict rule in `w`'s language, made again from its sealed figures
+    (`stats`, `limit`); the sealed French with a note when they no longer give the sealed
+    verdict and rule (a record sealed by an older rule)."""
+    sealed = load["verdict"]
+    if w.lang == "fr":
+        return str(sealed["rule_fr"])
+    if decide(load["stats"], load["limit"], Words()) != (sealed["code"], sealed["rule_fr"]):
+        return w.sealed(str(sealed["rule_fr"]))
+    return decide(load["stats"], load["limit"], w)[1]
+
+
+def decide(
+    stats: Mapping[str, float | int | None], limit: Mapping[str, Any], w: Words
+) -> tuple[str, str]:
+    """(verdict code, the rule that decided it in `w`'s language)."""
+    lang = w.lang
     max_c, min_c = limit["max_c"], limit["min_c"]
-    source = limit["source_fr"]
+    source = source_in(limit, w)
     if max_c is None and min_c is None:
-        return _v(CONFORME, "catégorie sans maîtrise de température requise")
+        return CONFORME, w("verdict_rule_no_control")
     if not stats["n"]:
-        return _v(NON_CONFORME, "aucune mesure pendant le transport : conformité non démontrable")
+        return NON_CONFORME, w("verdict_rule_no_reading")
     above, below = float(stats["minutes_above"] or 0), float(stats["minutes_below"] or 0)
     peak, trough = float(stats["max"] or 0), float(stats["min"] or 0)
     if not above and not below:
-        band = f"entre {_c(min_c)} et {_c(max_c)}" if min_c is not None else f"au plus {_c(max_c)}"
-        return _v(CONFORME, f"toutes les mesures {band} ({source})")
+        if min_c is not None:
+            band = w("verdict_rule_within_band", min=_c(min_c, lang), max=_c(max_c, lang))
+        else:
+            band = w("verdict_rule_within_max", max=_c(max_c, lang))
+        return CONFORME, w("verdict_rule_within", band=band, source=source)
     stated = StatedLimit.of(limit)
     high = _severity(stated, 1, peak, above)
     low = _severity(stated, -1, trough, below)
-    critical = stated.critical_delay_min
-    hard = stated.hard_margin_c
+    critical = _g(stated.critical_delay_min, lang)
+    hard = _g(stated.hard_margin_c, lang)
     if high is Severity.TOLERATED and not below:
-        return _v(
-            TOLERE,
-            f"remontée de {_n(above)} min jusqu'à {_c(peak)}, dans la tolérance de transport "
-            f"(+{stated.tolerance_c:g} °C, moins de {stated.tolerance_min:g} min ; {source})",
+        return TOLERE, w(
+            "verdict_rule_tolerated",
+            minutes=_n(above, lang),
+            peak=_c(peak, lang),
+            tolerance=_g(stated.tolerance_c or 0, lang),
+            tolerance_min=_g(stated.tolerance_min or 0, lang),
+            source=source,
         )
     if Severity.CRITICAL not in (high, low):
-        side = "au-dessus de la limite" if above else "en dessous du minimum"
-        return _v(
-            TOLERE,
-            f"{_n(max(above, below))} min {side} (pic {_c(peak if above else trough)}), "
-            f"sous le délai critique de {critical:g} min et l'écart maximal de {hard:g} °C "
-            "(notre choix HACCP)",
+        key = "verdict_rule_short_above" if above else "verdict_rule_short_below"
+        return TOLERE, w(
+            key,
+            minutes=_n(max(above, below), lang),
+            peak=_c(peak if above else trough, lang),
+            critical=critical,
+            hard=hard,
         )
     if high is Severity.CRITICAL:
-        return _v(
-            NON_CONFORME,
-            f"{_n(above)} min au-dessus de {_c(max_c)} (pic {_c(peak)}) : délai critique de "
-            f"{critical:g} min ou écart de {hard:g} °C dépassé ({source})",
+        return NON_CONFORME, w(
+            "verdict_rule_critical_above",
+            minutes=_n(above, lang),
+            max=_c(max_c, lang),
+            peak=_c(peak, lang),
+            critical=critical,
+            hard=hard,
+            source=source,
         )
-    return _v(
-        NON_CONFORME,
-        f"{_n(below)} min en dessous de {_c(min_c)} (minimum {_c(trough)}) : délai critique de "
-        f"{critical:g} min ou écart de {hard:g} °C dépassé ({source})",
+    return NON_CONFORME, w(
+        "verdict_rule_critical_below",
+        minutes=_n(below, lang),
+        min=_c(min_c, lang),
+        trough=_c(trough, lang),
+        critical=critical,
+        hard=hard,
+        source=source,
     )
-
-
-def _v(code: str, rule: str) -> dict[str, str]:
-    return {"code": code, "label_fr": LABELS_FR[code], "rule_fr": rule}

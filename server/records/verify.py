@@ -18,6 +18,15 @@ from server.core.models.records import SealedRecord
 from server.records import canonical
 from server.records.document import iso
 from server.records.sealing import chain_anchor
+from server.records.wording import Words
+
+# Why a record does not match: a `records` message key and its fields (`reason_text`).
+Reason = tuple[str, dict[str, Any]]
+
+
+def reason_text(reason: Reason, lang: str = "fr") -> str:
+    key, fields = reason
+    return Words(lang)(key, **fields)
 
 
 @dataclass
@@ -27,6 +36,7 @@ class ChainReport:
     head_hash: str = canonical.GENESIS
     first_bad: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
+    reason: Reason | None = None  # first_bad's, for another language than its `reason_fr`
 
     @property
     def ok(self) -> bool:
@@ -42,14 +52,14 @@ class ChainReport:
         }
 
 
-def _mismatch(record: SealedRecord) -> str | None:
+def _mismatch(record: SealedRecord) -> Reason | None:
     """Why the record's stored fields disagree with its sealed document, if they do."""
     try:
         doc = json.loads(record.document)
     except ValueError:
-        return "document illisible (JSON invalide)"
+        return "verify_unreadable_json", {}
     if not isinstance(doc, dict):
-        return "document illisible"
+        return "verify_unreadable", {}
     stored = {
         "cooperative_id": (record.cooperative_id, doc.get("cooperative", {}).get("id")),
         "delivery_id": (record.delivery_id, doc.get("delivery", {}).get("id")),
@@ -59,16 +69,25 @@ def _mismatch(record: SealedRecord) -> str | None:
     }
     for name, (column, sealed) in stored.items():
         if column != sealed:
-            return f"champ {name} modifié ({column!r} ; scellé : {sealed!r})"
+            return "verify_field_changed", {
+                "name": name,
+                "column": repr(column),
+                "sealed": repr(sealed),
+            }
     return None
 
 
 def record_problem(record: SealedRecord) -> str | None:
-    """What is wrong with one record on its own, if anything: its document no longer hashes
-    to its hash, or a stored column disagrees with the document (the public verification
-    page, server/records/verification.py, asks this; the chain walk below asks it too)."""
+    """What is wrong with one record on its own, if anything (in French): its document no
+    longer hashes to its hash, or a stored column disagrees with the document (the public
+    verification page, server/records/verification.py, asks this)."""
+    reason = _problem(record)
+    return None if reason is None else reason_text(reason)
+
+
+def _problem(record: SealedRecord) -> Reason | None:
     if canonical.record_hash(record.previous_hash, record.document) != record.record_hash:
-        return "l'empreinte SHA-256 ne correspond plus au contenu"
+        return "verify_hash_mismatch", {}
     return _mismatch(record)
 
 
@@ -85,28 +104,29 @@ def verify_chain(session: Session, cooperative_id: int) -> ChainReport:
     for record_id, sequence, _ in links:
         record = session.get(SealedRecord, record_id)
         assert record is not None
-        reason = None
+        reason: Reason | None = None
         if sequence != expected_sequence:
             # Its own sequence edited, or a record removed: name the one that really follows.
             successor = next((i for i, _s, p in links if p == previous_hash), None)
             if successor is not None and successor != record_id:
                 record = session.get(SealedRecord, successor)
                 assert record is not None
-                reason = "numéro d'ordre modifié"
+                reason = "verify_sequence_changed", {}
             else:
-                reason = f"enregistrement n° {expected_sequence} manquant avant celui-ci"
+                reason = "verify_record_missing", {"sequence": expected_sequence}
         elif record.previous_hash != previous_hash:
-            reason = "le lien vers l'enregistrement précédent ne correspond pas"
+            reason = "verify_link_mismatch", {}
         else:
-            reason = record_problem(record)
+            reason = _problem(record)
         if reason is not None:
             report.first_bad = {
                 "record_id": record.id,
                 "sequence": record.sequence,
                 "delivery_id": record.delivery_id,
                 "version": record.version,
-                "reason_fr": reason,
+                "reason_fr": reason_text(reason),
             }
+            report.reason = reason
             return report
         session.expunge(record)  # the document is not needed any more
         report.checked += 1

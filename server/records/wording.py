@@ -76,6 +76,12 @@ class Words:
         text = self.texts[key]
         return text.format(**fields) if fields else text
 
+    def sealed(self, french: str) -> str:
+        """A text a record sealed in French that cannot be made again in this language (a
+        record sealed before its facts were kept, or by an older rule): printed as sealed,
+        with a note saying so; French as it is."""
+        return french if self.lang == "fr" else f"{french} {self('pdf_sealed_wording')}"
+
     def name(self, code: str | None) -> str:
         """A channel, alert kind, state or severity by the name the pages give it too;
         '—' for none."""

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy import delete, update
 
 from server.core.models.records import SealedRecord, SealedRecordImmutable
+from server.records import changes
 from tests.records.support import END, prepare, run, write_readings
 
 BACKLOG_FROM = END - timedelta(minutes=60)
@@ -63,6 +64,12 @@ def test_late_backlog_gives_a_new_version_saying_what_changed(world, three_versi
     v1 = json.loads(hygiene.ok("GET", f"/api/v1/records/{first['id']}/json")["document"])
     v2 = json.loads(hygiene.ok("GET", f"/api/v1/records/{second['id']}/json")["document"])
     assert len(v1["zones"][0]["readings"]) < len(v2["zones"][0]["readings"])
+    # The changes sealed as facts give back the sealed French, byte for byte; in Dutch, the
+    # PDF says them from the same facts.
+    assert changes.sentences(v2["change_facts"]) == v2["changes"]
+    dutch = hygiene.get(f"/api/v1/records/{second['id']}/pdf?lang=nl")
+    dutch_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(dutch.content)).pages)
+    assert "laattijdige gegevens" in dutch_text and "données tardives" not in dutch_text
 
 
 FIELDS = {

@@ -165,3 +165,28 @@ def test_dutch_is_there_and_is_not_french() -> None:
 def test_every_validation_type_has_its_sentence() -> None:
     for lang in catalogue.LANGUAGES:
         assert set(TYPES) <= set(catalogue.words("api", lang, "validation")), lang
+
+
+# French puts a space before « : » (« Lot : X »); Dutch and English do not ("Lot: X").
+FRENCH_COLON = re.compile(r"\s:(?=\s|$)")
+
+
+@pytest.mark.parametrize("lang", [lang for lang in catalogue.LANGUAGES if lang != "fr"])
+@pytest.mark.parametrize("domain", catalogue.DOMAINS)
+def test_no_french_space_before_a_colon_in_other_languages(domain: str, lang: str) -> None:
+    spaced = [key for key, text in _messages(domain, lang).items() if FRENCH_COLON.search(text)]
+    assert not spaced, f"{domain} {lang}: a space before ':' (French typography): {spaced}"
+
+
+def test_templates_leave_the_colon_to_the_catalogue() -> None:
+    # Between two translated parts, the separator is the word `sep_colon` (« : » in
+    # French, ": " in Dutch and English): a « : » written in a template is French for all.
+    written = re.compile(r"(?:\}\}|%\}|\w|\))[ \t]+:(?=[\s<{]|$)", re.M)
+    found = [
+        f"{template.name}: {match.group(0)}"
+        for template in TEMPLATES.rglob("*.html")
+        for match in written.finditer(template.read_text(encoding="utf-8"))
+    ]
+    assert not found, found
+    colon = {lang: catalogue.words("pages", lang)["sep_colon"] for lang in catalogue.LANGUAGES}
+    assert colon == {"fr": " : ", "nl": ": ", "en": ": "}
