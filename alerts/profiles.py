@@ -98,10 +98,25 @@ class ProductProfile:
     application: str = ""
     # The name in Dutch (nl-BE); empty in a profiles file that has none: French is shown.
     name_nl: str = ""
+    # The reason and the application in Dutch and English; empty: the French is printed.
+    own_choice_reason_nl: str = ""
+    own_choice_reason_en: str = ""
+    application_nl: str = ""
+    application_en: str = ""
 
     def name(self, lang: str) -> str:
         """The category as people read it in `lang` (fr, nl or en; French otherwise)."""
         return {"en": self.name_en, "nl": self.name_nl or self.name_fr}.get(lang, self.name_fr)
+
+    def reason(self, lang: str) -> str:
+        """`own_choice_reason` in `lang` (fr, nl or en), French where it has no translation."""
+        translated = {"nl": self.own_choice_reason_nl, "en": self.own_choice_reason_en}
+        return translated.get(lang) or self.own_choice_reason
+
+    def applied(self, lang: str) -> str:
+        """`application` in `lang` (fr, nl or en), French where it has no translation."""
+        translated = {"nl": self.application_nl, "en": self.application_en}
+        return translated.get(lang) or self.application
 
     @property
     def max_c(self) -> float | None:
@@ -142,7 +157,11 @@ _CATEGORY_FIELDS: Final = frozenset(
         "transport_tolerance",
         "source",
         "own_choice_reason",
+        "own_choice_reason_nl",
+        "own_choice_reason_en",
         "application",
+        "application_nl",
+        "application_en",
     }
     | set(_CHOICE_FIELDS)
 )
@@ -255,6 +274,10 @@ def _profile(code: str, raw: Any, defaults: dict[str, float]) -> ProductProfile:
         own_choice_reason=_optional_text(table, "own_choice_reason", where),
         application=_optional_text(table, "application", where),
         name_nl=_optional_text(table, "name_nl", where),
+        own_choice_reason_nl=_optional_text(table, "own_choice_reason_nl", where),
+        own_choice_reason_en=_optional_text(table, "own_choice_reason_en", where),
+        application_nl=_optional_text(table, "application_nl", where),
+        application_en=_optional_text(table, "application_en", where),
     )
     if profile.own_choice and not profile.own_choice_reason:
         raise ProfileError(

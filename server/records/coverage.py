@@ -52,4 +52,4 @@ def why_empty(
     bare = subtract(seen, [(i.start, i.end) for i in found])
     for a, b in clip(bare, start, end):
         spans.append((a, said["not_installed"].format(start=local(a), end=local(b))))
-    return said["no_data"].format(why=" ; ".join(text for _at, text in sorted(spans)))
+    return said["no_data"].format(why=said["list_sep"].join(text for _at, text in sorted(spans)))

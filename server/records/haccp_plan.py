@@ -6,9 +6,10 @@ register and the retention applied.
 
 Every limit says where it comes from: its legal source (regulation, annex, point), or
 « choix HACCP de la coopérative » with the reason written in the profile
-(`own_choice_reason`), and how it is applied where the law leaves a point open
-(`application`). Working notes of the maintainers are comments of the profile file: nothing
-here prints them. The words are the `records` catalogue's (server/locale/, `plan_*`).
+(`own_choice_reason`, or its `_nl` / `_en` translation), and how it is applied where the law
+leaves a point open (`application`, likewise). Working notes of the maintainers are comments
+of the profile file: nothing here prints them. The words are the `records` catalogue's
+(server/locale/, `plan_*`).
 """
 
 from __future__ import annotations
@@ -320,12 +321,13 @@ def limit_text(profile: ProductProfile, w: Mapping[str, str]) -> str:
                 value=number(tolerance.value_c), minutes=number(tolerance.max_duration_min)
             )
         )
-    return " ; ".join(parts) or w["plan_no_limit"]
+    return w["list_sep"].join(parts) or w["plan_no_limit"]
 
 
-def basis_lines(profile: ProductProfile, w: Mapping[str, str]) -> list[str]:
+def basis_lines(profile: ProductProfile, w: Mapping[str, str], lang: str) -> list[str]:
     """Where the profile's limits come from: the legal source, or the cooperative's HACCP
-    choice with its reason, and how the limit is applied (the profile's own fields)."""
+    choice with its reason, and how the limit is applied (the profile's own fields, in
+    `lang`; the legal citation as published)."""
     if not profile.temperature_controlled:
         return [w["plan_no_control"]]
     bases = {b.basis for b in (profile.max, profile.min) if b is not None}
@@ -337,9 +339,9 @@ def basis_lines(profile: ProductProfile, w: Mapping[str, str]) -> list[str]:
     else:
         lines = [w["plan_basis_text"].format(cite=cite)]
     if profile.own_choice:
-        lines.append(w["plan_own_choice"].format(reason=profile.own_choice_reason))
+        lines.append(w["plan_own_choice"].format(reason=profile.reason(lang)))
     if profile.application:
-        lines.append(w["plan_application"].format(text=profile.application))
+        lines.append(w["plan_application"].format(text=profile.applied(lang)))
     return lines
 
 
@@ -351,7 +353,9 @@ def _limits(plan: Plan, w: Mapping[str, str]) -> list[Flowable]:
         if profile is None:
             rows.append((code, "—", w["plan_unknown_category"]))
             continue
-        lines = rich("<br/>".join(escape(line) for line in basis_lines(profile, w)), CELL)
+        lines = rich(
+            "<br/>".join(escape(line) for line in basis_lines(profile, w, plan.lang)), CELL
+        )
         rows.append((profile.name(plan.lang), limit_text(profile, w), lines))
     if rows:
         header = [w["plan_col_category"], w["plan_col_limit"], w["plan_col_basis"]]

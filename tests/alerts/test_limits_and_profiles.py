@@ -27,7 +27,12 @@ def test_every_category_with_its_limit_names_and_source():
     assert set(profiles) == set(CODES)
     for code, limit in CODES.items():
         profile = profiles[code]
-        assert profile.code == code and profile.name_fr and profile.name_en
+        assert profile.code == code and profile.name_fr and profile.name_en and profile.name_nl
+        # What the HACCP plan prints, in each of its languages (tests/records/test_dutch.py)
+        for lang in ("nl", "en"):
+            assert bool(profile.reason(lang)) == bool(profile.own_choice_reason)
+            assert profile.reason(lang) != profile.own_choice_reason or not profile.own_choice
+            assert profile.applied(lang) != profile.application or not profile.application
         assert profile.max_c == limit
         assert profile.source.regulation and profile.source.article
     assert profiles["poultry_meat"].min_c == -2.0

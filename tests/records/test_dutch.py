@@ -90,11 +90,6 @@ ALLOWED = (
     "LISEZMOI.txt",
     # The legal citations, as published (alerts/profiles.toml `source`): on the limits.
     *(profile.source.cite() for profile in PROFILES),
-    # The HACCP plan's reasons for our choices and how they are applied
-    # (alerts/profiles.toml `own_choice_reason`, `application`): the profile file has them in
-    # French only, no Dutch field yet (reported: the profiles are not the records' files).
-    *(profile.own_choice_reason for profile in PROFILES if profile.own_choice_reason),
-    *(profile.application for profile in PROFILES if profile.application),
 )
 
 
