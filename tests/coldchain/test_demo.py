@@ -14,6 +14,7 @@ suite's budget): the server tests run on both SQLite and PostgreSQL (tests/harne
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import html
 import io
@@ -35,16 +36,18 @@ import pytest
 import sqlalchemy
 
 from coldchain.commands.demo import demo_environment
-from coldchain.demo import day
+from coldchain.demo import day, seed
 from coldchain.readingstore.registry import make_reading_store
 from coldchain.settings import ClockSettings, StoreSettings
 from server.core import catalogue
+from server.domain import categories
 from tests.coldchain.test_up import COLDCHAIN, alive, children_of
 from tests.harness.app import Databases
 from tests.harness.postgres import Postgres
 from tests.harness.servers import free_port, make_influxdb1, require_binary
 from tests.server.world import BRUSSELS
 from tests.support.documents import check_french, english_words, text_of
+from tests.support.dutch import french_words_in
 
 pytestmark = pytest.mark.slow
 
@@ -238,6 +241,25 @@ def test_people_log_in_with_the_printed_credentials_and_see_their_records(
     assert said in text and catalogue.words("records", "fr")["pdf_extract_scope"] not in text
 
 
+def typed_by_the_demo() -> set[str]:
+    """What the demo's people typed (coldchain/demo/day.py and seed.py: names of places,
+    people, shops, products, notes and corrective actions, in French as they wrote them),
+    the legal citations as published and the ZIP's file names: what a Dutch document may
+    quote in French."""
+    typed: set[str] = set()
+    for module in (day, seed):
+        tree = ast.parse(Path(module.__file__ or "").read_text())
+        typed |= {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and len(node.value) >= 4
+        }  # fmt: skip
+    typed |= {profile.source.cite() for profile in categories.profiles().values()}
+    return typed | {"alertes_et_actions_correctives.csv", "enregistrements/", "livraison-",
+                    "LISEZMOI.txt", "emplacements/", "chambre-froide-"}  # fmt: skip
+
+
 def _people(demo_day: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """email prefix (« hygiene.condroz ») -> (email, password), as identifiants.txt prints."""
     text = (demo_day["folder"] / "identifiants.txt").read_text()
@@ -288,6 +310,7 @@ def test_every_document_of_the_demo_day_reads_as_an_inspector_expects(
     english = english_words()
     notes = re.compile(r"\b(relues?|non lue|ours|TODO|notre choix)\b", re.I)
     documents: dict[str, str] = {}  # name -> text a person reads
+    in_dutch: dict[str, str] = {}  # the same, asked in Dutch
     records: list[int] = []
     for key in sorted(k for k in people if k.startswith("hygiene.")):
         token = _token(base, *people[key])
@@ -302,6 +325,8 @@ def test_every_document_of_the_demo_day_reads_as_an_inspector_expects(
             records.append(newest["id"])
             pdf = _call(f"{base}/api/v1/records/{newest['id']}/pdf", token)
             documents[f"{key} livraison {delivery['id']}"] = text_of(pdf)
+            pdf = _call(f"{base}/api/v1/records/{newest['id']}/pdf?lang=nl", token)
+            in_dutch[f"{key} levering {delivery['id']}"] = text_of(pdf)
         day_of = min(date.fromisoformat(d["day"]) for d in deliveries)
         start = datetime.combine(day_of, time(0), BRUSSELS)
         vans = json.loads(_call(f"{base}/api/v1/vans?limit=100", token))["data"]
@@ -331,6 +356,26 @@ def test_every_document_of_the_demo_day_reads_as_an_inspector_expects(
                 assert f"{hashlib.sha256(content).hexdigest()}  {info.filename}" in readme
         assert any(n.endswith("plan_haccp.pdf") for n in archive.namelist())
         assert any(n.endswith("resume.pdf") for n in archive.namelist())
+        # The same day for an FAVV inspector, in Dutch: not one French word of ours.
+        dutch = zipfile.ZipFile(
+            io.BytesIO(
+                _call(
+                    f"{base}/api/v1/records/inspection-export",
+                    token,
+                    "POST",
+                    body | {"lang": "nl"},
+                )
+            )
+        )
+        for info in dutch.infolist():
+            content = dutch.read(info.filename)
+            if info.filename.endswith(".pdf"):
+                in_dutch[f"{key} {info.filename}"] = text_of(content)
+            elif info.filename.endswith((".csv", ".txt")):
+                lines = content.decode("utf-8-sig").splitlines()
+                in_dutch[f"{key} {info.filename}"] = "\n".join(
+                    lines[1:] if info.filename.endswith(".csv") else lines
+                )
     assert len(records) == 3, records  # the day's three deliveries, each sealed
     for key in sorted(k for k in people if k.startswith("producteur.")):
         token = _token(base, *people[key])
@@ -341,7 +386,14 @@ def test_every_document_of_the_demo_day_reads_as_an_inspector_expects(
                 assert refused.code in (403, 404), refused.code  # not one of their deliveries
                 continue
             documents[f"{key} extrait {record_id}"] = text_of(pdf)
+            pdf = _call(f"{base}/api/v1/records/{record_id}/producer-extract.pdf?lang=nl", token)
+            in_dutch[f"{key} uittreksel {record_id}"] = text_of(pdf)
     assert sum("extrait" in name for name in documents) >= 3
+    typed = typed_by_the_demo()
+    found = {name: french_words_in(text, typed) for name, text in in_dutch.items()}
+    # Not blind: the same documents asked in French are full of the words it looks for.
+    assert all(len(french_words_in(documents[n], typed)) > 5 for n in documents if "livraison" in n)
+    assert len(in_dutch) > 10 and not any(found.values()), {n: w for n, w in found.items() if w}
     for name, text in documents.items():
         said = sorted(w for w in english if re.search(rf"(?<![\w-]){w}(?![\w-])", text, re.I))
         assert not said, f"{name}: English words {said}"

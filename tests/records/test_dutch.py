@@ -38,43 +38,13 @@ from tests.records.support import (
     store_alert,
 )
 from tests.records.test_inspection import PERIOD
-from tests.support.dutch import DUTCH_TEXT, EVENT
+from tests.support.dutch import DUTCH_TEXT, EVENT, french_words_in
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 # The French the engine stores for EVENT (what the alert worker writes as its text_fr).
 NAMES = {lang: categories.name("minced_meat", lang) for lang in catalogue.LANGUAGES}
 FRENCH_TEXT = engine_texts.text(engine_texts.facts_of_event(EVENT, NAMES), "fr")
 
-# Common French words of ours: none may show in a Dutch document. (« sonde » is Dutch too,
-# the FAVV's word: only its French company is looked for.)
-FRENCH_WORDS = (
-    "pendant",
-    "limite",
-    "mesures",
-    "toutes",
-    "au-dessus",
-    "en dessous",
-    "délai",
-    "dépassé",
-    "notre choix",
-    "référence",
-    "vérifi",
-    "alerte",
-    "pic ",
-    "entre ",
-    "la sonde",
-    "remontée",
-    "tolérance",
-    "scellé",
-    "empreinte",
-    "enregistrement",
-    "livraison",
-    "aucun",
-    "modifié",
-    " et ",
-    " du ",
-    " de la ",
-)
 # What may say them, and why (removed from a text before it is searched):
 PROFILES = categories.profiles().values()
 ALLOWED = (
@@ -230,17 +200,7 @@ def test_a_dutch_user_reads_pages_alerts_and_documents_in_dutch(world, app, read
 
 
 def french_words(text: str) -> list[str]:
-    """The French words of ours in `text`, what ALLOWED lets say them removed, each with
-    what stands around it (to find where it comes from)."""
-    flat = re.sub(r"\s+", " ", text)
-    for allowed in ALLOWED:
-        flat = flat.replace(allowed, " ")
-    lower = flat.lower()
-    return [
-        flat[max(0, at - 40) : at + 40]
-        for word in FRENCH_WORDS
-        for at in [m.start() for m in re.finditer(re.escape(word), lower)]
-    ]
+    return french_words_in(text, ALLOWED)
 
 
 def test_a_record_sealed_before_the_facts_verifies_and_reads_in_dutch_with_a_note(
