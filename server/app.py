@@ -30,7 +30,7 @@ from server.api import (
     users,
     vans,
 )
-from server.core import errors
+from server.core import errors, languages
 from server.core.bodyguard import BodyGuard
 from server.core.db import make_engine, make_sessionmaker, migrate
 from server.core.secure_cookies import SecureCookiesOverHttps
@@ -100,7 +100,7 @@ def create_app(
     app.state.default_language = settings.server.default_language
     app.state.password_hasher = password_hasher(settings.server)
     app.state.dummy_hash = dummy_hash(app.state.password_hasher)
-    errors.install(app)
+    errors.install(app, languages.api_language)  # the pages' choice of language first
     app.include_router(api_router())
     pages.mount(app)  # server-rendered pages (server/pages/)
 

@@ -1,15 +1,16 @@
 """One error body for the whole API: {"error": {"code", "message", "details"}}.
 
-`message` is in the client's language (Accept-Language: French, Dutch or English; else the
-site's default), its reason too (a `Phrase` of the catalogue, not a text). Every code
-the API can answer has its message in the `api` catalogue (server/locale/<lang>/
-LC_MESSAGES/api.po, server/core/catalogue.py), in every language.
+`message` is in the reader's language (French, Dutch or English: the pages' choice, else
+Accept-Language, else the site's default; server/core/languages.py), its reason too (a
+`Phrase` of the catalogue, not a text). Every code the API can answer has its message in
+the `api` catalogue (server/locale/<lang>/LC_MESSAGES/api.po, server/core/catalogue.py),
+in every language.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.core import catalogue, numbers
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 
 class ErrorDetail(BaseModel):
     code: str
-    message: str  # in the language of Accept-Language (fr, nl, en), else the site's default
+    message: str  # in the reader's language (fr, nl, en): server/core/languages.py
     details: Any = None
 
 
@@ -57,7 +59,7 @@ class Phrase:
     """A message of the `api` catalogue's `detail` context (a refusal's reason, what a
     conflict names) with its parameters: the error body, and a page showing the refusal,
     write it in the reader's language (`message`). A parameter may itself be a Phrase, a
-    tuple of them (joined by « ; »), a `Figure` or a `Names`."""
+    tuple of them (joined by « ; »), a `Figure`, a `Names` or a `Value`."""
 
     key: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -85,15 +87,29 @@ class Names:
 
 
 @dataclass(frozen=True)
-class Both:
-    """A reason in French and English only: what server/records/inspection.py still gives
-    `invalid` until its two refusals are named by key (French for a Dutch reader)."""
+class Value:
+    """A stored value (a state, a role, an organisation's kind) by the name the pages give
+    it in the reader's language (the `pages` catalogue, context `value`), not its code."""
 
-    fr: str
-    en: str
+    code: str
 
-    def __str__(self) -> str:
-        return self.fr
+
+def value_name(code: str, lang: str) -> str:
+    """A stored value's name in `lang` (a code without a name: as it is)."""
+    return catalogue.words("pages", lang, "value").get(code, code)
+
+
+# Parameters that some messages (an error code, a `detail` key) are given as stored (a
+# state's code, a float): read as a `Value` or a `Figure`, whoever raised them.
+AS_READ: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "alert_state": {"state": Value},
+    "delivery_not_editable": {"state": Value},
+    "role_not_in_kind": {"role": Value, "kind": Value},
+    "departure_check_failed": {
+        "temperature": lambda v: Figure(v, 1),  # °C, one decimal as everywhere
+        "limit": lambda v: Figure(v, 1),
+    },
+}
 
 
 class ApiError(Exception):
@@ -104,12 +120,9 @@ class ApiError(Exception):
         self.params = params
 
 
-def invalid(key: str, legacy_en: str | None = None, /, **params: Any) -> ApiError:
+def invalid(key: str, **params: Any) -> ApiError:
     """A 422 `validation_error` whose reason is the `detail` message `key` with `params`:
-    a rule of the domain refusing what the schema alone cannot check. (Two texts, French
-    then English: the former form, kept for server/records/inspection.py.)"""
-    if legacy_en is not None:
-        return ApiError(422, "validation_error", detail=Both(key, legacy_en))
+    a rule of the domain refusing what the schema alone cannot check."""
     return ApiError(422, "validation_error", detail=Phrase(key, params))
 
 
@@ -145,20 +158,28 @@ def language(request: Request, default: str) -> str:
 
 
 def _written(value: Any, lang: str) -> Any:
-    """A parameter as the reader reads it: phrases and names in `lang`, figures with its
-    decimal sign; anything else as it is."""
+    """A parameter as the reader reads it: phrases, names and stored values in `lang`,
+    figures with its decimal sign; anything else as it is."""
     if isinstance(value, Phrase):
         template = catalogue.words("api", lang, "detail").get(value.key, value.key)
-        return _filled(template, {k: _written(v, lang) for k, v in value.params.items()})
+        return _filled(template, _written_params(value.key, value.params, lang))
     if isinstance(value, tuple) and all(isinstance(v, Phrase) for v in value):
         return "; ".join(_written(v, lang) for v in value)
     if isinstance(value, Figure):
         return numbers.decimal(value.value, lang, value.digits)
     if isinstance(value, Names):
         return value.by_language.get(lang) or value.by_language["fr"]
-    if isinstance(value, Both):
-        return value.en if lang == "en" else value.fr
+    if isinstance(value, Value):
+        return value_name(value.code, lang)
     return value
+
+
+def _written_params(key: str, params: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    reads = AS_READ.get(key, {})
+    return {
+        name: _written(reads[name](v) if name in reads and v is not None else v, lang)
+        for name, v in params.items()
+    }
 
 
 def _filled(template: str, params: dict[str, Any]) -> str:
@@ -172,17 +193,19 @@ def message(code: str, lang: str, params: Mapping[str, Any]) -> str:
     """The error `code`'s message in `lang`, its parameters written in `lang` too."""
     texts = catalogue.words("api", lang)
     template = texts.get(code) or texts["internal_error"]
-    return _filled(template, {k: _written(v, lang) for k, v in params.items()})
+    return _filled(template, _written_params(code, params, lang))
+
+
+def accepted_language(request: Request) -> str:
+    """Accept-Language, else the site's default: the reader's language when nothing else
+    says it (`install`'s default)."""
+    return language(request, getattr(request.app.state, "default_language", "fr"))
 
 
 def error_response(
-    request: Request, status: int, code: str, details: Any = None, **params: Any
+    status: int, code: str, lang: str, details: Any = None, **params: Any
 ) -> JSONResponse:
-    default = getattr(request.app.state, "default_language", "fr")
-    body: dict[str, Any] = {
-        "code": code,
-        "message": message(code, language(request, default), params),
-    }
+    body: dict[str, Any] = {"code": code, "message": message(code, lang, params)}
     if details is not None:
         body["details"] = details
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -213,28 +236,35 @@ def _validation_details(exc: RequestValidationError, lang: str) -> list[dict[str
     return details
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, reader: Callable[[Request], str] = accepted_language) -> None:
+    """The API's error handlers; `reader` says a request's language (server/core/
+    languages.py `reader_language`: the pages' choice first). It may read the database: it
+    runs in the thread pool, as a route would."""
+
     async def api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return error_response(request, exc.status, exc.code, **exc.params)
+        lang = await run_in_threadpool(reader, request)
+        return error_response(exc.status, exc.code, lang, **exc.params)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "validation_error")
-        return error_response(request, exc.status_code, code, detail=str(exc.detail)[:300])
+        lang = await run_in_threadpool(reader, request)
+        return error_response(exc.status_code, code, lang, detail=str(exc.detail)[:300])
 
     async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        lang = language(request, request.app.state.default_language)
+        lang = await run_in_threadpool(reader, request)
         details = _validation_details(exc, lang)
         if any(d["type"] == "json_invalid" for d in details):
-            return error_response(request, 422, "invalid_json", details=details)
+            return error_response(422, "invalid_json", lang, details=details)
         summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:3])
-        return error_response(request, 422, "validation_error", details=details, detail=summary)
+        return error_response(422, "validation_error", lang, details=details, detail=summary)
 
     async def unexpected(request: Request, _exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "internal_error")
+        # Not `reader`: what failed may be the database it would read.
+        return error_response(500, "internal_error", accepted_language(request))
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

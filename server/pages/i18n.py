@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coldchain import clock
-from server.core import catalogue, languages, numbers
+from server.core import catalogue, errors, languages, numbers
 from server.core.db import begin_writing
 from server.core.deps import current_access_token, current_user, session_cookie_token
 from server.core.errors import ApiError, language, message
@@ -111,15 +111,10 @@ def translator(lang: str) -> Mapping[str, str]:
 
 
 def refusal(refused: ApiError, lang: str) -> str:
-    """The API's refusal as the page says it: its message in `lang` (its reason too,
-    server/core/errors.py), a state by its name (« La livraison est en route »), not its code."""
-    params = dict(refused.params)
-    if "state" in params:
-        params["state"] = value_name(str(params["state"]), lang)
-    return message(refused.code, lang, params)
+    """The API's refusal as the page says it: its message in `lang` (its reason too, a
+    state by its name, « La livraison est en route »: server/core/errors.py)."""
+    return message(refused.code, lang, refused.params)
 
 
 def value_name(value: str | None, lang: str) -> str:
-    if value is None:
-        return "—"
-    return catalogue.words("pages", lang, "value").get(value, value)
+    return "—" if value is None else errors.value_name(value, lang)

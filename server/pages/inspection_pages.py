@@ -193,8 +193,7 @@ def job_status(job: JobView, lang: str) -> dict[str, Any]:
     elif job.state == DONE:  # ready once, its file removed since
         text = words["file_deleted"].format(at=i18n.local_time(job.file_deleted_at, lang))
     elif job.state == FAILED:
-        reason = job.error[1 if lang == "en" else 0] if job.error else ""
-        text = f"✖ {words['export_failed']} {reason}"
+        text = f"✖ {words['export_failed']} {job.reason(lang)}"
     else:
         text = f"▶ {words['export_running']} {shown} {words['done_share']}"
     download_url = f"/inspection/jobs/{job.id}/download" if job.downloadable else None

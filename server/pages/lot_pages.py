@@ -27,12 +27,14 @@ from server.core.models.records import SealedRecord
 from server.domain.categories import profiles
 from server.domain.deliveries import DeliveryFile, file_of
 from server.domain.place_readings import Place, series, to_ms
+from server.pages import i18n
 from server.pages.home_pages import role_page
 from server.pages.web import NavLink, Visitor, render
 from server.records.document import judged_channel
 from server.records.producer_extract import Seal, consignors_of, extract
 from server.records.timefmt import parse
-from server.records.verdict import Point, limit_of, statistics
+from server.records.verdict import Point, limit_of, rule_in, statistics
+from server.records.wording import Words
 
 router = APIRouter(include_in_schema=False)
 NAV = (NavLink(Role.PRODUCER, "/lots", "my_lots"),)
@@ -60,7 +62,7 @@ class LotRow:
     on_board_until: datetime | None
     stats: dict[str, Any]
     verdict: str  # conforme, ecart_tolere, non_conforme, en_cours
-    rule_fr: str | None = None
+    rule: str | None = None  # sealed only: the verdict's rule in the page's language
     state: str | None = None  # live only: lots_waiting, lots_on_board_since, ...
     state_at: datetime | None = None
     latest: float | None = None
@@ -107,12 +109,21 @@ def my_lots(request: Request, session: SessionDep, store: StoreDep) -> Response:
         .offset((page - 1) * PER_PAGE)
         .limit(PER_PAGE + 1)
     ).all()
-    cards = [card(session, store, visit, d, van, coop.name) for d, van, coop in rows[:PER_PAGE]]
+    lang = i18n.page_language(request)
+    cards = [
+        card(session, store, visit, d, van, coop.name, lang) for d, van, coop in rows[:PER_PAGE]
+    ]
     return render(request, "lots.html", visit, cards=cards, page=page, more=len(rows) > PER_PAGE)
 
 
 def card(
-    session: Session, store: ReadingStore, visit: Visitor, delivery: Delivery, van: Van, coop: str
+    session: Session,
+    store: ReadingStore,
+    visit: Visitor,
+    delivery: Delivery,
+    van: Van,
+    coop: str,
+    lang: str,
 ) -> DeliveryCard:
     record = session.scalar(
         select(SealedRecord)
@@ -128,14 +139,14 @@ def card(
     consignors = consignors_of(session, doc)
     for producer_id in sorted(visit.viewer.producers & set(consignors.values())):
         content = extract(doc, Seal.of(record), producer_id, consignors)
-        out.lots += [sealed_row(load) for load in content["loads"]]
+        out.lots += [sealed_row(load, lang) for load in content["loads"]]
         out.pdfs.append(
             f"/api/v1/records/{record.id}/producer-extract.pdf?producer_id={producer_id}"
         )
     return out
 
 
-def sealed_row(load: dict[str, Any]) -> LotRow:
+def sealed_row(load: dict[str, Any], lang: str) -> LotRow:
     return LotRow(
         reference=load["lot_reference"],
         description=load["description"],
@@ -148,7 +159,7 @@ def sealed_row(load: dict[str, Any]) -> LotRow:
         on_board_until=parse(load["on_board_until"]),
         stats=load["stats"],
         verdict=load["verdict"]["code"],
-        rule_fr=load["verdict"]["rule_fr"],
+        rule=rule_in(load, Words(lang)),
     )
 
 

@@ -95,11 +95,9 @@ def locations(
     """Check the request against the tenancy rules and limits; the locations to export."""
     require_period(request.start, request.end)
     if request.end - request.start > timedelta(days=max_days):
-        raise invalid(f"période de {max_days} jours au plus", f"at most {max_days} days")
+        raise invalid("period_too_long_days", days=max_days)
     if not request.van_ids and not request.cold_room_ids:
-        raise invalid(
-            "indiquez au moins un véhicule ou une chambre froide", "name a van or a cold room"
-        )
+        raise invalid("no_location")
     said = words(request.lang)
     found: list[Location] = []
     for van_id in sorted(set(request.van_ids)):

@@ -6,14 +6,17 @@ is on the road with LOT-LT of P1 on board (the van reads 4,2 °C)."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import httpx
 from pypdf import PdfReader
 from selenium.webdriver.common.by import By
 
 from coldchain.protocol import Reading
+from server.core.models.records import SealedRecord
 from tests.pages.conftest import Pages, page_login
 
 
@@ -58,6 +61,15 @@ def test_producer_sees_own_lots_sealed_and_in_progress(pages: Pages) -> None:
         f"/api/v1/records/{record['id']}/producer-extract.pdf?producer_id={pages.site.ids['P1']}"
     )
     assert pdf_url.replace("&", "&amp;") in html or pdf_url in html
+    # The verdict's rule: in French as sealed, word for word.
+    with pages.site.app.state.sessionmaker() as session:
+        document = json.loads(session.get_one(SealedRecord, record["id"]).document)
+    sealed_rule = next(
+        load["verdict"]["rule_fr"]
+        for load in document["loads"]
+        if load["lot_reference"] == "LOT-L1"
+    )
+    assert sealed_rule in unescape(sealed)
     # Nothing of producer P2's lot on the same delivery.
     assert "LOT-L2" not in html and "Boucherie Dupont" not in html
 
@@ -80,6 +92,8 @@ def test_other_producer_and_other_roles(pages: Pages) -> None:
     assert 'id="lots-newer"' in empty.text
     english = signed_in(pages, "producer1", headers={"Accept-Language": "en"}).get("/lots")
     assert "<h1>My lots</h1>" in english.text and "Compliant" in english.text
+    assert "every reading" in row(english.text, "LOT-L1")  # the rule in the page's language
+    assert "toutes les mesures" not in english.text
 
 
 def test_producer_opens_my_lots_and_downloads_the_extract(pages: Pages) -> None:

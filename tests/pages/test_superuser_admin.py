@@ -342,6 +342,23 @@ def test_from_an_empty_database_to_a_cooperative_run_in_the_browser(
             sign_in("installer@example.be")
             condroz = new_cooperative("Coopérative du Condroz")
             other = new_cooperative("Coopérative de Famenne")
+            # The organisations' table, read in Dutch on a phone: one card per organisation,
+            # nothing wider than the screen (it was cut off).
+            browser.add_cookie({"name": "coldchain_lang", "value": "nl"})
+            browser.set_window_size(390, 844)
+            try:
+                browser.get(server.url + "/admin")
+                assert "Organisaties" in body()
+                widths = browser.execute_script(
+                    "const t = document.getElementById('organisation-list');"
+                    "return [document.documentElement.scrollWidth, window.innerWidth,"
+                    " t.scrollWidth, t.parentElement.clientWidth];"
+                )
+                assert widths[0] <= widths[1] and widths[2] <= widths[3], widths
+                browser.save_screenshot(str(shots / "superuser-organisations-phone-nl.png"))
+            finally:
+                browser.set_window_size(1280, 900)
+                browser.add_cookie({"name": "coldchain_lang", "value": "fr"})
             browser.find_element(By.ID, f"act-{condroz}").click()
             wait(lambda: browser.find_elements(By.ID, "acting"))
             assert "Coopérative du Condroz" in browser.find_element(By.ID, "acting").text

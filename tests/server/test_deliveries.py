@@ -58,7 +58,7 @@ def test_delivery_lifecycle(world: World, reading_store: SqliteReadingStore) -> 
     error = response.json()["error"]
     assert error["code"] == "departure_check_failed"
     assert error["message"] == (
-        "La zone surgelé n'est pas pré-refroidie : 5.0 °C pour une limite de 2.0 °C."
+        "La zone surgelé n'est pas pré-refroidie : 5,0 °C pour une limite de 2,0 °C."
     )
     # Cooled down: the product simulant reads 1.5 °C.
     reading_store.write([reading("box-1", "product", depart_at - timedelta(minutes=1), 1.5, 3)])
@@ -151,6 +151,7 @@ def test_delivery_lifecycle(world: World, reading_store: SqliteReadingStore) -> 
 
     again = driver.post(f"{url}/close", {})
     assert again.status_code == 409 and again.json()["error"]["code"] == "delivery_not_editable"
+    assert again.json()["error"]["message"].startswith("La livraison est clôturée :")  # by name
 
 
 def test_planning_refusals_give_reasons(world: World) -> None:

@@ -1,4 +1,5 @@
-"""The API's refusals in the caller's language (Accept-Language): the error code and status
+"""The API's refusals in the caller's language (the pages' choice, else Accept-Language, server/
+core/languages.py): the error code and status
 stay, the message and its reason (a `detail` message of the `api` catalogue, server/core/
 errors.py `Phrase`) are Dutch for a Dutch caller, French for a French one, English for an
 English one — a delivery rule, a corrective action refused by the alert's state or by its
@@ -11,8 +12,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from server.core.models import User
 from tests.records.support import frais_alert, store_alert
-from tests.server.world import As, World, run_delivery_a
+from tests.server.world import PASSWORD, As, World, run_delivery_a
 
 LANGS = ("fr", "nl", "en")
 
@@ -86,11 +88,15 @@ def test_refusals_speak_the_callers_language(app: FastAPI, world: World) -> None
     officer = world["hygiene_a"]
     url = "/api/v1/alerts/{}/corrective-action"
     got = messages(said(officer, "POST", url.format(alert_ids[0]), action([])), 409, "alert_state")
-    assert got["fr"] == "L'alerte est « closed » : impossible de enregistrer une action corrective."
+    # The state by its name, as the pages name it (not its code « closed »).
     assert (
-        got["nl"] == "Het alarm is „closed”: een corrigerende maatregel registreren is onmogelijk."
+        got["fr"] == "L'alerte est « clôturée » : impossible de enregistrer une action corrective."
     )
-    assert got["en"].endswith("record a corrective action.")
+    assert (
+        got["nl"]
+        == "Het alarm is „afgesloten”: een corrigerende maatregel registreren is onmogelijk."
+    )
+    assert got["en"] == "The alert is 'closed': cannot record a corrective action."
     got = messages(
         said(officer, "POST", url.format(alert_ids[1]), action([])), 422, "lot_decisions_invalid"
     )
@@ -120,3 +126,47 @@ def test_refusals_speak_the_callers_language(app: FastAPI, world: World) -> None
         "geef producer_id op",
         "en": "Invalid data: this record carries several producers' lots: give producer_id",
     }
+
+    # A role the organisation's kind does not have: both named, not given by their code.
+    driver_at_producer = {
+        "email": "wrong-role@example.be",
+        "full_name": "Wrong Role",
+        "password": PASSWORD,
+        "memberships": [{"organisation_id": ids["P1"], "role": "driver"}],
+    }
+    got = messages(
+        said(world["root"], "POST", "/api/v1/users", driver_at_producer), 422, "validation_error"
+    )
+    assert got["fr"].endswith(
+        "le rôle « chauffeur » n'existe pas dans une organisation de type « producteur »"
+    )
+    assert got["nl"].endswith(
+        "de rol „chauffeur” bestaat niet in een organisatie van het type „producent”"
+    )
+    assert got["en"].endswith(
+        "the role 'driver' does not exist in an organisation of kind 'producer'"
+    )
+
+    # A user who chose Dutch (User.language), signed in with the pages' session cookie, from
+    # a French browser: the API answers in Dutch (the offline queue's calls); the pages'
+    # cookie and ?lang= come first.
+    with app.state.sessionmaker() as session:
+        session.get_one(User, world.user_ids["hygiene_a"]).language = "nl"
+        session.commit()
+    client = world.client
+    signed_in = client.post(
+        "/api/v1/auth/login", json={"email": "hygiene_a@example.be", "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200 and "coldchain_session" in client.cookies
+    try:
+        french_browser = {"Accept-Language": "fr"}
+        answer = client.get(extract, headers=french_browser).json()["error"]
+        assert answer["code"] == "validation_error"
+        assert answer["message"].startswith("Ongeldige gegevens: dit register bevat loten")
+        client.cookies.set("coldchain_lang", "en")
+        english = client.get(extract, headers=french_browser).json()["error"]["message"]
+        assert english.startswith("Invalid data: this record carries")
+        asked = client.get(extract, params={"lang": "fr"}, headers=french_browser).json()
+        assert asked["error"]["message"].startswith("Données invalides : ce registre porte")
+    finally:
+        client.cookies.clear()  # the world's other requests use their bearer tokens
