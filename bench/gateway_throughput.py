@@ -8,7 +8,9 @@ gateways on the same shared subscription (each its own client id, spool and metr
 each time fed by the same publisher processes (two; `--publishers`). Printed: readings/s, the
 ratio to bare, two gateways against one, and the gateways' CPU microseconds per reading (user +
 system of the gateway processes over the readings: steadier than rates on a shared, loaded
-machine). `--rounds 0` skips that table.
+machine). `--rounds 0` skips that table. `--baseline DIR` also runs, in each round, one
+gateway from another source tree (the code before a change: `git archive HEAD | tar -x -C
+DIR`), side by side.
 Targets (issue 18): >= 0.6 x bare at 10 readings/message and >= 0.8 x at 1/message with one
 process; two processes >= 1.7 x one.
 
@@ -60,6 +62,9 @@ PROBES = 200
 # (--publishers; set from the command line in main.)
 PUBLISHERS = 2
 PUBLISHER_SPACING_MS = 5 * 10**6  # each publisher's device times, apart: no shared key
+# Another source tree whose gateway runs beside this one in each round of the ratio table
+# (--baseline): before and after a change, measured side by side.
+BASELINE: Path | None = None
 
 
 def start_publisher(
@@ -153,13 +158,15 @@ class GatewayRun:
         store: dict[str, str],
         name: str,
         group: str | None = None,
+        code: Path = REPO,
     ) -> None:
+        self.code = code
         self.metrics_port = free_port()
         self.client_id = f"bench-{name}"
         self.broker_port = broker_port
         env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
         env.update(
-            PYTHONPATH=str(REPO),
+            PYTHONPATH=str(code),
             COLDCHAIN_MQTT__PORT=str(broker_port),
             COLDCHAIN_GATEWAY__CLIENT_ID=self.client_id,
             COLDCHAIN_GATEWAY__SHARE_GROUP=f"bench-{group or name}",
@@ -177,7 +184,7 @@ class GatewayRun:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "coldchain.cli", "gateway", "run"],
-                cwd=REPO,
+                cwd=self.code,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -220,12 +227,13 @@ class GatewayRun:
 
 def gateways_rate(
     workdir: Path, broker_port: int, store: dict[str, str], name: str, processes: int,
-    readings: int, per_message: int, start_ms: int,
+    readings: int, per_message: int, start_ms: int, code: Path = REPO,
 ) -> tuple[float, float]:  # fmt: skip
     """`processes` gateways on one shared subscription, fed by the PUBLISHERS: (readings/s
-    confirmed by the sink, gateway CPU microseconds per reading, all processes together)."""
+    confirmed by the sink, gateway CPU microseconds per reading, all processes together).
+    `code`: the source tree the gateways run from (`--baseline`)."""
     readings = readings // PUBLISHERS * PUBLISHERS
-    gws = [GatewayRun(workdir, broker_port, store, f"{name}p{k}", group=name)
+    gws = [GatewayRun(workdir, broker_port, store, f"{name}p{k}", group=name, code=code)
            for k in range(processes)]  # fmt: skip
     for gw in gws:
         gw.start()
@@ -264,12 +272,20 @@ def ratio_rounds(
             two, cpu2 = gateways_rate(workdir, broker_port, store, f"r{per_message}x{r}two", 2,
                                       readings, per_message, start_ms + offset)  # fmt: skip
             offset += 2 * 10**7
+            baseline = ""
+            if BASELINE is not None:
+                base, cpub = gateways_rate(workdir, broker_port, store,
+                                           f"r{per_message}x{r}base", 1, readings, per_message,
+                                           start_ms + offset, code=BASELINE)  # fmt: skip
+                offset += 2 * 10**7
+                baseline = (f" | baseline gateway ({BASELINE.name}) {base:8,.0f}/s = "
+                            f"{base / bare:.2f} x bare, CPU per reading {cpub:.1f} us")  # fmt: skip
             target = 0.6 if per_message == 10 else 0.8
             print(f"{per_message:2d} readings/message, round {r + 1} (load {load:.1f}): "
                   f"bare {bare:8,.0f}/s | one gateway {one:8,.0f}/s = {one / bare:.2f} x bare "
                   f"(target {target}) | two gateways {two:8,.0f}/s = {two / bare:.2f} x bare, "
                   f"{two / one:.2f} x one (target 1.7) | gateway CPU per reading "
-                  f"{cpu1:.1f} us (one), {cpu2:.1f} us (two)", flush=True)  # fmt: skip
+                  f"{cpu1:.1f} us (one), {cpu2:.1f} us (two){baseline}", flush=True)  # fmt: skip
     return offset
 
 
@@ -319,7 +335,7 @@ def drain(workdir: Path, broker_port: int, store: dict[str, str], name: str,
 
 
 def main() -> int:
-    global PUBLISHERS  # a module setting, like PROBES, read by the helpers
+    global PUBLISHERS, BASELINE  # module settings, like PROBES, read by the helpers
     parser = argparse.ArgumentParser(description="gateway end-to-end throughput benchmark")
     parser.add_argument("--quick", action="store_true", help="smaller volumes (a smoke run)")
     parser.add_argument("--ratio-only", action="store_true",
@@ -334,8 +350,14 @@ def main() -> int:
         "device-time ranges lie apart, and each InfluxDB batch then reads back the whole span "
         "between them for its first-write check)",
     )  # fmt: skip
+    parser.add_argument(
+        "--baseline", type=Path,
+        help="another source tree (e.g. `git archive HEAD` unpacked) whose gateway is measured "
+        "in each round of the ratio table too, beside this one (before/after a change)",
+    )  # fmt: skip
     args = parser.parse_args()
     PUBLISHERS = max(1, args.publishers)
+    BASELINE = args.baseline.resolve() if args.baseline else None
     scale = 0.1 if args.quick else 1.0
     n10, n1, n_drain = int(300_000 * scale), int(60_000 * scale), int(600_000 * scale)
     start_ms = int(time.time() * 1000) - 30 * 24 * 3600 * 1000  # each run 1e7 ms later

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from coldchain import clock, protocol
-from coldchain.protocol import Kind, ProbeStatus, Reading, ReadingsBatch, Rejection
+from coldchain.protocol import Kind, ProbeStatus, ReadingRow, Rejection
 from gateway.metrics import GatewayMetrics
 from gateway.quarantine import ReasonLog
-from gateway.spool import Quarantined, Spool, StatusUpdate
+from gateway.spool import Quarantined, RowsMessage, Spool, StatusUpdate
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,16 @@ class Intake:
         self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
         self._full_since: float | None = None
         self._reason_log = ReasonLog()
+        # Called in the writer thread after each batch's `done` callbacks: a source that
+        # gathers its answers (the MQTT source's PUBACKs) sends them together there.
+        self._batch_end: list[Callable[[], None]] = []
 
     def start(self) -> None:
         self._thread.start()
+
+    def on_batch_end(self, hook: Callable[[], None]) -> None:
+        """Call `hook` in the writer thread after each committed batch's `done` callbacks."""
+        self._batch_end.append(hook)
 
     def submit(self, envelope: Envelope) -> None:
         with self._progress:
@@ -150,7 +157,7 @@ class Intake:
 
     def _commit(self, batch: list[Envelope]) -> None:
         now = now_ms()
-        messages: list[tuple[tuple[Reading, ...], int]] = []
+        messages: list[RowsMessage] = []
         rejects: list[Quarantined] = []
         statuses: list[StatusUpdate] = []
         outcomes: list[Outcome] = []
@@ -172,9 +179,10 @@ class Intake:
                     )
                 )  # fmt: skip
                 outcomes.append(Outcome(False, reason=result.reason.value))
-            elif isinstance(result, ReadingsBatch):
-                messages.append((result.readings, env.received_ms))
-                outcomes.append(Outcome(True, readings=len(result.readings)))
+            elif isinstance(result, tuple):  # (probe id, rows): a valid readings message
+                probe, rows = result
+                messages.append((probe, rows, env.received_ms))
+                outcomes.append(Outcome(True, readings=len(rows)))
             else:
                 statuses.append(StatusUpdate(result, env.received_ms, env.source))
                 outcomes.append(Outcome(True))
@@ -188,6 +196,14 @@ class Intake:
                 # ACK/REJ, a test's). The messages are durable by now: one failed answer must
                 # neither skip the others' nor send the batch back for another commit.
                 log.exception("acknowledging a %s message failed", env.source)
+        for hook in self._batch_end:
+            try:
+                hook()
+            except Exception:
+                # Broad on purpose, as for `done` above: the transport's batched answers (the
+                # PUBACKs). The batch is durable; a failed answer leaves its messages with the
+                # broker, which sends them again (the spool then counts them as duplicates).
+                log.exception("sending a batch of acknowledgements failed")
         self.on_committed()
         per_label = Counter(
             (env.source.partition(":")[0], env.kind.name.lower() if env.kind else "noise")
@@ -195,22 +211,25 @@ class Intake:
         )
         for labels, count in per_label.items():
             self.metrics.messages.labels(*labels).inc(count)
-        received = sum(len(readings) for readings, _ in messages)
+        received = sum(len(rows) for _, rows, _ in messages)
         self.metrics.readings.inc(received)
         self.metrics.duplicates.inc(received - added)
         for q in rejects:
             self.metrics.rejected.labels(q.reason).inc()
             self._reason_log.quarantined(q)
-        self.metrics.lag.observe_many(
-            (arrived - r.time_ms) / 1000 for readings, arrived in messages for r in readings
+        self.metrics.lag.observe_many(  # row[1]: the reading's device time
+            (arrived - row[1]) / 1000 for _, rows, arrived in messages for row in rows
         )
         self.metrics.spool_depth.set(self.spool.depth())
 
     @staticmethod
-    def _validate(env: Envelope, now: int) -> ReadingsBatch | ProbeStatus | Rejection:
+    def _validate(
+        env: Envelope, now: int
+    ) -> tuple[str, list[ReadingRow]] | ProbeStatus | Rejection:
         try:
             if env.kind is Kind.READINGS:
-                return protocol.parse_readings(env.payload, now, env.topic)
+                # As rows: the spool stores rows, no Reading object is needed.
+                return protocol.parse_reading_rows(env.payload, now, env.topic)
             return protocol.parse_status(env.payload, now, env.topic)
         except Exception as exc:
             # Broad on purpose: the validator never raises on input, so whatever it raises is

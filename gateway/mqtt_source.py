@@ -3,8 +3,8 @@
 The broker connection itself (MQTT 5, persistent session, reconnects, acks only on the
 connection a message came on) is the shared core's. This module chooses the subscription
 (readings and status), hands each message to the intake, and acknowledges it once the intake
-committed it to the spool (or to the quarantine): a crash before that leaves it
-unacknowledged in the broker's session, redelivered at reconnect.
+committed it to the spool (or to the quarantine), the messages of one commit in one write: a
+crash before that leaves it unacknowledged in the broker's session, redelivered at reconnect.
 """
 
 from __future__ import annotations
@@ -48,6 +48,11 @@ class MqttSource:
         )
         self.connected = self.subscriber.connected
         self.subscribed = self.subscriber.subscribed
+        # Deliveries committed in the intake's current batch, PUBACKed together at its end
+        # (Subscriber.ack_many: one write instead of one per message). Only the intake's
+        # writer thread touches it.
+        self._to_ack: list[Delivery] = []
+        intake.on_batch_end(self._send_acks)
 
     def start(self) -> None:
         self.subscriber.start()
@@ -59,7 +64,7 @@ class MqttSource:
         """In paho's network thread: only hand the message to the intake."""
 
         def ack(_outcome: Outcome) -> None:
-            self.subscriber.ack(delivery)
+            self._to_ack.append(delivery)  # sent with the batch's others (_send_acks)
 
         # Refused by the transport (a topic that is not UTF-8) or by the contract's topic
         # rules (unknown suffix, bad probe id): straight to quarantine, counted and acked.
@@ -71,3 +76,9 @@ class MqttSource:
             return
         kind = route[1]  # up/readings or up/status (the validator refuses any other kind)
         self.intake.submit(Envelope(kind, delivery.payload, delivery.topic, "mqtt", now_ms(), ack))
+
+    def _send_acks(self) -> None:
+        """In the intake's writer thread, once a batch is durable: its PUBACKs, in one write."""
+        if self._to_ack:
+            deliveries, self._to_ack = self._to_ack, []
+            self.subscriber.ack_many(deliveries)

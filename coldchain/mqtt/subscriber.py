@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 # What the consumer gets for a topic that is not UTF-8: the same reason a bad topic gets
 # from the validator, so it is quarantined, counted and acknowledged like any bad input.
 NOT_UTF8_TOPIC = Rejection(Reason.INVALID_TOPIC, "topic is not UTF-8")
+# A PUBACK with the success reason and no properties (MQTT 5 lets both be left out): the
+# fixed header (type, remaining length 2), then the packet id.
+_PUBACK_HEAD = bytes((mqtt.PUBACK, 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,23 @@ class Connection:
             if generation != self._generation:
                 return False
             self.client.ack(mid, qos)
+            return True
+
+    def acknowledge_many(self, mids: Sequence[int], generation: int) -> bool:
+        """PUBACK the QoS 1 messages `mids` of connection `generation` at once, as
+        `acknowledge` would one by one, but queued as one write: paho's `ack` queues a packet,
+        wakes its network thread through a socket pair and sends each PUBACK with its own
+        system call, which at 1 reading per message cost more than validating the message. The
+        PUBACKs go out back to back in one buffer (the broker reads a stream of packets); paho
+        drops them, like any queued packet, if the link is lost first."""
+        if not mids:
+            return True
+        with self._lock:  # no reconnect between the check and the packet being queued
+            if generation != self._generation:
+                return False
+            packet = b"".join([_PUBACK_HEAD + mid.to_bytes(2, "big") for mid in mids])
+            # paho's own queue (what `ack` ends in): the network thread writes it in order.
+            self.client._packet_queue(mqtt.PUBACK, packet, 0, 0)
             return True
 
     def publish_wait(self, topic: str, payload: bytes, qos: int, timeout_s: float) -> bool:
@@ -201,6 +221,22 @@ class Subscriber(Connection):
     def ack(self, delivery: Delivery) -> bool:
         """Acknowledge a handled delivery (see Connection.acknowledge for when it is not)."""
         return self.acknowledge(delivery.mid, delivery.qos, delivery.generation)
+
+    def ack_many(self, deliveries: Sequence[Delivery]) -> int:
+        """Acknowledge handled deliveries together (Connection.acknowledge_many: one write per
+        connection they came on). Returns how many were acknowledged (the others came on a
+        connection that is gone: the broker sends them again)."""
+        acked = 0
+        mids: dict[int, list[int]] = {}  # generation -> packet ids (QoS 1)
+        for d in deliveries:
+            if d.qos == 1:
+                mids.setdefault(d.generation, []).append(d.mid)
+            else:  # QoS 0: nothing to send (the subscriptions ask for QoS 1 at most)
+                acked += self.ack(d)
+        for generation, ids in mids.items():
+            if self.acknowledge_many(ids, generation):
+                acked += len(ids)
+        return acked
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         # The generation is read without the lock: only this thread changes it while the

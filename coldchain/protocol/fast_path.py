@@ -1,4 +1,5 @@
-"""The fast path of `parse_readings`: the common, valid message checked in one pass.
+"""The fast path of `parse_readings` (and `parse_reading_rows`): the common, valid message
+checked in one pass.
 
 The hooks are left out of json decoding (each hook is a Python call per number or object,
 ~40 per 10-reading message). It can only say yes: anything it does not accept outright (any
@@ -27,6 +28,7 @@ from coldchain.protocol.messages import (
     PROBE_ID_RE,
     PROTOCOL_VERSION,
     Reading,
+    ReadingRow,
     ReadingsBatch,
 )
 
@@ -72,6 +74,18 @@ def _fast_readings(
     payload: bytes | str, topic_probe_id: str | None, now_ms: int
 ) -> ReadingsBatch | None:
     """The batch when `payload` is plainly valid, else None (the full validator decides)."""
+    fast = _fast_rows(payload, topic_probe_id, now_ms)
+    if fast is None:
+        return None
+    probe_id, firmware, boot, rows = fast
+    return ReadingsBatch(probe_id, firmware, tuple([Reading(probe_id, *row) for row in rows]), boot)
+
+
+def _fast_rows(
+    payload: bytes | str, topic_probe_id: str | None, now_ms: int
+) -> tuple[str, str, int | None, list[ReadingRow]] | None:
+    """(probe id, firmware, boot, the readings as rows) when `payload` is plainly valid, else
+    None: `_fast_readings` without a Reading object per reading (the gateway stores rows)."""
     if type(payload) is not bytes or len(payload) > MAX_PAYLOAD_BYTES:
         return None
     if not _plain_shape(payload):  # before any decoding, as the full validator's depth guard
@@ -107,7 +121,7 @@ def _fast_readings(
         return None
     earliest, latest = EARLIEST_TIME_MS, now_ms + MAX_FUTURE_MS
     pairs = len(obj)
-    readings = []
+    rows: list[ReadingRow] = []
     for raw in raw_readings:
         if type(raw) is not dict:
             return None
@@ -146,11 +160,11 @@ def _fast_readings(
             if type(raw["u"]) is not int or raw["u"] != 1:
                 return None
             synced = False
-        readings.append(Reading(probe_id, channel, time_ms, seq, value, fault, synced))
+        rows.append((channel, time_ms, seq, value, fault, synced))
     # Every container is known now (the object, its list, the readings; all else scalars), so
     # each ':' in the text is one key of theirs unless a key repeats (or a string holds one).
     if text.count(":") != pairs:
         return None
-    if len({r.seq for r in readings}) != len(readings):
+    if len({row[2] for row in rows}) != len(rows):  # a repeated seq
         return None
-    return ReadingsBatch(probe_id, firmware, tuple(readings), boot)
+    return probe_id, firmware, boot, rows

@@ -42,6 +42,7 @@ __all__ = [
     "ProbeConfig",
     "ProbeStatus",
     "Reading",
+    "ReadingRow",
     "ReadingsBatch",
     "share_filter",
     "topic",
@@ -132,6 +133,11 @@ class Reading:
     @property
     def key(self) -> tuple[str, str, int]:
         return (self.probe_id, self.channel, self.time_ms)
+
+
+# A valid reading as a storage row, without its probe id: (channel, time_ms, seq, value, fault,
+# clock_synced), Reading's other fields in order (`parse_reading_rows`, the gateway's spool).
+ReadingRow = tuple[str, int, int, float | None, str | None, bool]
 
 
 @dataclass(frozen=True, slots=True)

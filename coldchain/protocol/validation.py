@@ -9,6 +9,7 @@ can only accept; everything else takes the full validator here.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -18,7 +19,7 @@ from enum import StrEnum
 from itertools import accumulate, repeat
 from typing import Any, Final, TypeVar
 
-from coldchain.protocol.fast_path import _fast_readings
+from coldchain.protocol.fast_path import _fast_readings, _fast_rows
 from coldchain.protocol.messages import (
     CALIBRATED_CHANNELS,
     CHANNELS,
@@ -44,6 +45,7 @@ from coldchain.protocol.messages import (
     ProbeConfig,
     ProbeStatus,
     Reading,
+    ReadingRow,
     ReadingsBatch,
 )
 
@@ -53,6 +55,7 @@ __all__ = [
     "decode_json",
     "parse_alarm",
     "parse_config",
+    "parse_reading_rows",
     "parse_readings",
     "parse_status",
     "parse_topic",
@@ -102,6 +105,10 @@ class Rejection:
 # --- Topics -----------------------------------------------------------------------------
 
 
+# Cached: a probe's topics come again with every message (the gateway parses each one twice,
+# to route it and in the validator), and both results are immutable. A flood of new topics
+# only cycles the cache.
+@functools.lru_cache(maxsize=4096)
 def parse_topic(topic_name: str) -> tuple[str, Kind] | Rejection:
     prefix = TOPIC_ROOT + "/"
     if not topic_name.startswith(prefix):
@@ -370,6 +377,24 @@ def parse_readings(
         return topic_probe_id
     fast = _fast_readings(payload, topic_probe_id, now_ms)
     return fast if fast is not None else _full_readings(payload, topic_probe_id, now_ms)
+
+
+def parse_reading_rows(
+    payload: bytes | str, now_ms: int, topic_name: str | None = None
+) -> tuple[str, list[ReadingRow]] | Rejection:
+    """`parse_readings` for storage: the same verdict, a valid message as its probe id and its
+    readings as rows, without the Reading objects (the gateway's intake, which stores rows)."""
+    topic_probe_id = _topic_probe_id(topic_name, Kind.READINGS)
+    if isinstance(topic_probe_id, Rejection):
+        return topic_probe_id
+    fast = _fast_rows(payload, topic_probe_id, now_ms)
+    if fast is not None:
+        return fast[0], fast[3]
+    full = _full_readings(payload, topic_probe_id, now_ms)
+    if isinstance(full, Rejection):
+        return full
+    rows = [(r.channel, r.time_ms, r.seq, r.value, r.fault, r.clock_synced) for r in full.readings]
+    return full.probe_id, rows
 
 
 def _full_readings(

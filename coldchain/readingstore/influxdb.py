@@ -385,8 +385,9 @@ class InfluxV2Sink:
                 self._read_back = None
         if new or conflicts:
             self._post_write(
-                "\n".join([*(line(r) for r in new), *(conflict_line(c) for c in conflicts)])
-                .encode()
+                "\n".join(
+                    [*(line(r) for r in new), *(conflict_line(c) for c in conflicts)]
+                ).encode()
             )
         return conflicts
 

@@ -53,19 +53,24 @@ _CONFLICT_COLUMNS = (
     "seq, value, fault, clock_synced, received_ms"
 )
 # A batch in the spool's layout (base.SpooledRowsSink), read inside SQLite: the gateway's
-# drainer builds no Reading object per reading. Oldest first (the first write wins): `r`
-# depends on `m`, so the nested loop runs m outside, each json_each in array order (an ORDER
-# BY m.key, r.key would sort the whole batch: measured 1.6 us per reading, 8 times the scan).
+# drainer builds no Reading object per reading. Oldest first: `r` depends on `m`, so the
+# nested loop runs m outside, each json_each in array order; `m.key, r.key` (the message's
+# and the reading's place in the batch) say which came first.
 _SPOOLED_ROWS = """
 SELECT m.value->>0 AS probe, r.value->>0 AS channel, r.value->>1 AS time_ms,
-    r.value->>2 AS seq, r.value->>3 AS value, r.value->>4 AS fault, r.value->>5 AS synced
+    r.value->>2 AS seq, r.value->>3 AS value, r.value->>4 AS fault, r.value->>5 AS synced,
+    m.key AS m_key, r.key AS r_key
 FROM json_each(?1) AS m, json_each(m.value->>1) AS r
 """
-# First write wins: a stored row is never updated (and of two new readings for one key in a
-# batch, the older is stored).
+# First write wins: a stored row is never updated, and of two new readings for one key in a
+# batch the older is stored (the tie broken by the place in the batch). Inserted in key
+# order: a batch interleaves hundreds of probes, and sorted it walks the B-trees once instead
+# of jumping between their leaves (measured: 8.5 -> 7.2 us of CPU per reading with 10
+# readings per message, 12 -> 8 with 1, the sort included).
 _INSERT_SPOOLED = f"""
 INSERT INTO reading (probe, channel, time_ms, seq, value, fault, clock_synced)
-SELECT * FROM ({_SPOOLED_ROWS}) WHERE true
+SELECT probe, channel, time_ms, seq, value, fault, synced FROM ({_SPOOLED_ROWS})
+WHERE true ORDER BY probe, channel, time_ms, m_key, r_key
 ON CONFLICT (probe, channel, time_ms) DO NOTHING
 """
 # Then each reading of the batch whose key is stored (by now) with other fields is a

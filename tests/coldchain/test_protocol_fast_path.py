@@ -59,6 +59,19 @@ def test_vectors_agree(vector: dict[str, Any]) -> None:
     assert (fast is None) == (vector["expect"] != "ok")
 
 
+@pytest.mark.parametrize("vector", VECTORS["vectors"], ids=lambda v: v["name"])
+def test_rows_say_what_readings_say(vector: dict[str, Any]) -> None:
+    """`parse_reading_rows` (the gateway's) gives `parse_readings`' verdict, as rows."""
+    args = (payload_of(vector), VECTORS["now_ms"], vector["topic"])
+    rows, whole = protocol.parse_reading_rows(*args), protocol.parse_readings(*args)
+    if isinstance(whole, Rejection):
+        assert rows == whole
+    else:
+        fields = [(r.channel, r.time_ms, r.seq, r.value, r.fault, r.clock_synced)
+                  for r in whole.readings]  # fmt: skip
+        assert rows == (whole.probe_id, fields)
+
+
 def test_the_valid_message_takes_the_fast_path() -> None:
     assert isinstance(agree(VALID), ReadingsBatch)
     assert protocol.parse_readings(VALID, NOW_MS, "cc/v1/dev/van1/up/readings") == agree(VALID)

@@ -67,3 +67,25 @@ def test_quarantine_and_status(tmp_path: Path) -> None:
     spool.commit([], [], [latest])  # no device time: its arrival time orders it
     assert spool.statuses()["x"]["online"] is False
     spool.close()
+
+
+def test_batches_follow_the_limit_whatever_the_message_sizes(tmp_path: Path) -> None:
+    """`take` looks at a number of messages estimated from the last batch: messages of 1 and
+    of 200 readings, mixed, still come out whole, oldest first, at most `limit` readings a
+    batch (one message alone may exceed it), and none is left behind."""
+    spool = Spool(tmp_path / "spool.sqlite3", fsync=False)
+    sizes = [200, 200, 1, 1, 1, 150] + [1] * 300 + [120, 7, 200] + [10] * 40
+    messages, first = [], 0
+    for n in sizes:
+        messages.append((message("p", first, n), T0))
+        first += n
+    spool.commit(messages)
+    seqs: list[int] = []
+    while (batch := spool.take(250)).first_id is not None:
+        assert batch.last_id is not None
+        got = batch.readings
+        assert len(got) <= 250 or batch.first_id == batch.last_id
+        seqs += [r.seq for r in got]
+        spool.remove(batch.first_id, batch.last_id)
+    assert seqs == list(range(first)) and spool.depth() == 0
+    spool.close()
