@@ -29,6 +29,10 @@ from alerts.stream import DUPLICATE, TOO_OLD, History, Row, Stream
 from alerts.texts import texts
 from coldchain.protocol import CHANNELS
 
+# A stream saved apart (state version 3 and later): probe, channel, and what its `to_state`,
+# `recent_state` (None in version 3) and `ck_state` gave.
+SavedStream = tuple[str, str, dict[str, Any], dict[str, Any] | None, dict[str, Any]]
+
 
 class Location:
     """Evaluates one location. Readings must already be attributed to it by the caller."""
@@ -49,10 +53,14 @@ class Location:
         self.ctx = self._context(config, self._timeline(config, self.lots))
         self.history = history  # the reading store, for replays older than the kept readings
         self.window_ms = kept_window_ms(self.ctx, settings)
-        # Changed since the engine's state was last saved: the configuration, lots or offline
-        # alerts (what is published: `publisher.changed`); the arrivals (at every reading).
+        # Changed since the engine's state was last saved, each saved apart as it changes at
+        # its own rate: the configuration and lots (rarely), what is published
+        # (`publisher.changed`: as alerts open, move on and close), the offline alerts (every
+        # minute while a probe is silent), the probes heard (at every message: their
+        # arrivals, saved with their streams).
         self.unsaved = True
-        self.arrivals_unsaved = True
+        self.offline_unsaved = True
+        self.heard: set[str] = set()
         self.streams: dict[str, dict[str, Stream]] = {}
         self.publisher = Publisher(settings.update_every_ms, config.gap_ms)
         self.arrivals: dict[str, list[int]] = {p: [now_ms, -(2**62)] for p in config.probes}
@@ -130,7 +138,6 @@ class Location:
         events: list[AlertEvent] = []
         touched: list[Stream] = []
         seen: dict[str, int] = {}
-        self.arrivals_unsaved = True
         streams = self.streams
         last_probe: str | None = None
         channels: dict[str, Stream] = {}
@@ -172,6 +179,7 @@ class Location:
                 newest = t
         if last_probe is not None and newest > seen.get(last_probe, -(2**62)):
             seen[last_probe] = newest
+        self.heard.update(seen)
         for probe_id, t in seen.items():
             self._arrived(probe_id, t, now_ms, events)
             door = streams[probe_id].get("door")
@@ -305,6 +313,7 @@ class Location:
             return
         record = self.offline.pop(probe_id, None)
         if record is not None:
+            self.offline_unsaved = True
             record.close(now_ms)
             self.publisher.publish(record, self._make, events, now_ms)
 
@@ -333,7 +342,7 @@ class Location:
         if oldest is not None:
             self.publisher.forget_before(oldest)
         if self.offline:
-            self.unsaved = True  # their figures move on with the clock
+            self.offline_unsaved = True  # their figures move on with the clock
         return events
 
     # --- doors between messages ------------------------------------------------------------
@@ -360,21 +369,25 @@ class Location:
                 continue  # never backwards: a slower message does not shorten what was told
             presumed_until[probe_id] = presumed
             if door.machine.door_open_until(presumed):
-                door.unsaved = self.unsaved = True
+                door.unsaved = True  # (what it publishes: `publisher.changed`)
                 self._publish(door, now_ms, events)
         return events
 
     # --- save / restore --------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
-        """JSON-able: what the location holds besides its arrivals (`arrivals_state`) and its
-        streams (each saved apart: alerts/engine.py, `Engine.changes`)."""
+        """JSON-able: the configuration and lots, and the arrivals as they were then (those of
+        probes heard since are saved with their streams). What the location holds besides,
+        each saved apart (alerts/engine.py, `Engine.changes`): what is published
+        (`publisher.to_state`), the offline alerts (`offline_state`), its streams."""
         return {
             "config": self.config.to_state(),
             "lots": [[x.lot_id, x.category, x.on_ms, x.off_ms, x.label_max_c] for x in self.lots],
-            "published": self.publisher.to_state(),
-            "offline": {p: r.to_state() for p, r in self.offline.items()},
+            **self.arrivals_state(),
         }
+
+    def offline_state(self) -> dict[str, Any]:
+        return {p: r.to_state() for p, r in self.offline.items()}
 
     def arrivals_state(self) -> dict[str, Any]:
         """What changes at every reading: when each probe was last heard, and its newest
@@ -393,11 +406,11 @@ class Location:
         events: list[AlertEvent],
         legacy: bool = False,
         history: History | None = None,
-        streams: Iterable[tuple[str, str, dict[str, Any], dict[str, Any]]] | None = None,
+        streams: Iterable[SavedStream] | None = None,
     ) -> Location:
         """Rebuild a saved location; `events` gets what differs from what was published.
-        `streams`: its streams, saved apart (state version 3: each stream's `to_state` and
-        `ck_state`): restored exactly, nothing is judged again. None: they are in `state`
+        `streams`: its streams, saved apart (state versions 3 and 4: `SavedStream`):
+        restored exactly, nothing is judged again. None: they are in `state`
         (versions 1 and 2: each oldest checkpoint and the readings after it, judged again).
         `legacy`: version 1 (alerts/engine.py)."""
         location = cls(config, profiles, settings, lots, now_ms, history)
@@ -418,10 +431,12 @@ class Location:
                 if until > location.doors_presumed.get(probe, -(2**62)):
                     location.doors_presumed[probe] = until
         if streams is not None:
-            for probe, channel, stream_state, ck_state in streams:
+            for probe, channel, stream_state, recent, ck_state in streams:
                 stream = location._add_stream(probe, channel)
-                stream.load_state(stream_state, ck_state)
-            location.unsaved = location.arrivals_unsaved = location.publisher.changed = False
+                stream.load_state(stream_state, ck_state, recent)
+            location.unsaved = location.offline_unsaved = False
+            location.heard = set()
+            location.publisher.changed = False
             return location
         for probe, channel, stream_state in state["streams"]:
             stream = location._add_stream(probe, channel)

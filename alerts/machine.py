@@ -78,19 +78,7 @@ class Snapshot:
     def to_state(self) -> dict[str, Any]:
         """JSON-able. The format predates this class (and is what saved states hold): keep
         it, or version it. A limit is saved as the time it held at, found again on load."""
-        judged = self.prev_judged
-        return {
-            "prev_t": self.prev_t,
-            "prev_v": self.prev_v,
-            "prev_relax": None if judged is None else judged[1],
-            "susp_end": self.susp_end,
-            "stuck_since": self.stuck_since,
-            "stuck_value": self.stuck_value,
-            "jump_run": self.jump_run,
-            "jump_last_v": self.jump_last_v,
-            "jump_last_t": self.jump_last_t,
-            "records": [None if r is None else r.to_state() for r in self.records()],
-        }
+        return _state(self, self.records())
 
     @classmethod
     def from_state(
@@ -130,6 +118,25 @@ class Snapshot:
             jump_last_t=state["jump_last_t"],
             **records,
         )
+
+
+def _state(
+    machine: Snapshot | ChannelMachine, records: tuple[Record | None, ...]
+) -> dict[str, Any]:
+    """`Snapshot.to_state` of a snapshot, or of a machine as it is now."""
+    judged = machine.prev_judged
+    return {
+        "prev_t": machine.prev_t,
+        "prev_v": machine.prev_v,
+        "prev_relax": None if judged is None else judged[1],
+        "susp_end": machine.susp_end,
+        "stuck_since": machine.stuck_since,
+        "stuck_value": machine.stuck_value,
+        "jump_run": machine.jump_run,
+        "jump_last_v": machine.jump_last_v,
+        "jump_last_t": machine.jump_last_t,
+        "records": [None if r is None else r.to_state() for r in records],
+    }
 
 
 EMPTY = Snapshot()
@@ -217,6 +224,11 @@ class ChannelMachine:
             stuck=_copy(self.stuck),
             susp=_copy(self.susp),
         )
+
+    def to_state(self) -> dict[str, Any]:
+        """`snapshot().to_state()` without copying the records first (saved at every reading
+        of the channel: alerts/stream.py, `Stream.to_state`)."""
+        return _state(self, self.records())
 
     def restore(self, snap: Snapshot) -> None:
         self.prev_t = snap.prev_t

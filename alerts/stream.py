@@ -41,6 +41,12 @@ class HistoryUnavailable(RuntimeError):
 # What `Stream.add` did with a reading (ints: this is the per-reading hot path).
 QUIET, CHANGED, LATE, DUPLICATE, TOO_OLD = 0, 1, 2, 3, 4
 NEVER = -(2**62)
+# The readings after the last checkpoint are saved in two parts (`to_state`, `recent_state`):
+# the newest, with the machine, at every reading; once more than this many, they are sealed
+# into the other, saved then. Each reading is written some SEAL_EVERY / 2 times and a sealed
+# one some 30 min / (SEAL_EVERY x the interval) times, instead of once per reading until the
+# next checkpoint (60 times at 30 s).
+SEAL_EVERY = 10
 
 
 class Stream:
@@ -60,6 +66,8 @@ class Stream:
         "replay_from",
         "rows",
         "rows_from",
+        "rw_unsaved",
+        "seal_t",
         "times",
         "unsaved",
         "window_ms",
@@ -93,11 +101,15 @@ class Stream:
         self.closed: list[tuple[int, Record]] = []  # (time of the reading that closed it, record)
         self.new_closed: list[Record] = []  # closed since the location last published
         self.replay_from: int | None = None  # earliest late reading waiting for a replay
-        # Changed since the engine's state was last saved: the machine and the readings after
-        # the last checkpoint (every reading), the checkpoints and the readings up to the last
-        # one (every half hour, and after late data): saved apart (`to_state`, `ck_state`).
+        # Changed since the engine's state was last saved: the machine and the newest
+        # readings (every reading), the readings after the last checkpoint up to `seal_t`
+        # (every SEAL_EVERY readings), the checkpoints and the readings up to the last one
+        # (every half hour, and after late data): saved apart (`to_state`, `recent_state`,
+        # `ck_state`).
         self.unsaved = True
+        self.rw_unsaved = True
         self.ck_unsaved = True
+        self.seal_t = NEVER
         self.placed = 0  # readings placed (duplicates and readings too old are not)
 
     @property
@@ -128,7 +140,7 @@ class Stream:
             return DUPLICATE  # (probe, channel, time) identifies a reading
         if t <= self.ck_t[0]:
             return TOO_OLD
-        self.unsaved = self.ck_unsaved = True
+        self.unsaved = self.rw_unsaved = self.ck_unsaved = True
         if t < self.rows_from:  # older than the readings kept: replayed with the store's
             j = bisect.bisect_left(self.extra, t, key=_time)
             if j < len(self.extra) and self.extra[j][0] == t:
@@ -161,7 +173,7 @@ class Stream:
             self._checkpoint(t)
 
     def _checkpoint(self, t: int) -> None:
-        self.ck_unsaved = True
+        self.ck_unsaved = self.rw_unsaved = True
         first = len(self.ck_t) == 1 and self.ck_t[0] == NEVER
         self.ck_t.append(t)
         self.ck_snap.append(self.machine.snapshot())
@@ -221,7 +233,7 @@ class Stream:
         # and the replay is still pending.
         rows = list(self._rows_after(t0))
         self.replay_from = None
-        self.unsaved = self.ck_unsaved = True
+        self.unsaved = self.rw_unsaved = self.ck_unsaved = True
         del self.ck_t[k + 1 :], self.ck_snap[k + 1 :]
         machine = self.machine
         machine.restore(self.ck_snap[k])
@@ -249,13 +261,25 @@ class Stream:
 
     def to_state(self) -> dict[str, Any]:
         """What changes at every reading: the machine, and the readings after the last
-        checkpoint. Restored exactly with `ck_state` (`load_state`), nothing judged again."""
+        checkpoint and `seal_t`; more than SEAL_EVERY of them are sealed first (then
+        `recent_state` changed too). Restored exactly with `recent_state` and `ck_state`
+        (`load_state`), nothing judged again."""
+        start = self._unsealed()
+        if len(self.rows) - start > SEAL_EVERY:
+            self.seal_t = self.times[-1]
+            self.rw_unsaved = True
+            start = len(self.rows)
         return {
-            "machine": self.machine.snapshot().to_state(),
+            "machine": self.machine.to_state(),
             "ck_next": self.ck_next,
-            "rows": self.rows[self._sealed() :],
+            "seal_t": self.seal_t,
+            "rows": self.rows[start:],
             "placed": self.placed,
         }
+
+    def recent_state(self) -> dict[str, Any]:
+        """The readings after the last checkpoint up to `seal_t` (call after `to_state`)."""
+        return {"rows": self.rows[self._sealed() : self._unsealed()]}
 
     def ck_state(self) -> dict[str, Any]:
         """What changes at a checkpoint (every `checkpoint_every_ms`), at a replay or when a
@@ -275,8 +299,15 @@ class Stream:
         """How many kept readings are at or before the last checkpoint."""
         return bisect.bisect_right(self.times, self.ck_t[-1])
 
-    def load_state(self, state: dict[str, Any], ck: dict[str, Any]) -> None:
-        """Restore what `to_state` and `ck_state` saved."""
+    def _unsealed(self) -> int:
+        """How many kept readings are at or before the last checkpoint or `seal_t`."""
+        return bisect.bisect_right(self.times, max(self.ck_t[-1], self.seal_t))
+
+    def load_state(
+        self, state: dict[str, Any], ck: dict[str, Any], recent: dict[str, Any] | None
+    ) -> None:
+        """Restore what `to_state`, `recent_state` and `ck_state` saved (`recent` None: a
+        state of version 3, saved before `recent_state`)."""
         ctx = self.machine.ctx
         timeline, in_transport = ctx.timeline, ctx.in_transport
         self.ck_t, self.ck_snap = [], []
@@ -287,7 +318,11 @@ class Stream:
             raise ValueError("a saved stream without its oldest checkpoint")
         self.ck_next = int(state["ck_next"])
         self.rows_from = int(ck["rows_from"])
-        self.rows = [_row(r) for r in ck["rows"]] + [_row(r) for r in state["rows"]]
+        self.seal_t = NEVER if recent is None else int(state["seal_t"])
+        sealed = [] if recent is None else recent["rows"]
+        self.rows = [_row(r) for r in ck["rows"]]
+        self.rows += [_row(r) for r in sealed]
+        self.rows += [_row(r) for r in state["rows"]]
         self.times = [r[0] for r in self.rows]
         if any(a >= b for a, b in zip(self.times, self.times[1:], strict=False)):
             raise ValueError("saved readings out of order (parts saved at different times?)")
@@ -300,7 +335,7 @@ class Stream:
         machine = self.machine
         machine.restore(Snapshot.from_state(state["machine"], timeline, False, in_transport))
         machine.dirty = False
-        self.unsaved = self.ck_unsaved = False
+        self.unsaved = self.rw_unsaved = self.ck_unsaved = False
 
     def load_legacy_state(self, state: dict[str, Any], legacy: bool = False) -> None:
         """A stream saved in one whole-document state (versions 1 and 2): the oldest

@@ -1,6 +1,11 @@
 """Alert engine memory over a day, and the time its state takes to save, at 1,000 probes.
 
 Run: .venv/bin/python bench/alert_memory.py [--probes 1000] [--hours 24] [--save-s 10]
+     .venv/bin/python bench/alert_memory.py --code REVISION --hours 3
+        (the same run with the engine and the worker's state rows of REVISION, from git:
+        before/after figures of a change, measured back to back on the same machine)
+     .venv/bin/python bench/alert_memory.py --hours 2 --profile saves.prof
+        (cProfile of the saves only; read with python -m pstats)
      .venv/bin/python bench/alert_memory.py --baseline [REVISION] --hours 7
         (the engine before incremental state, taken from git: REVISION, default BEFORE)
 
@@ -20,13 +25,15 @@ reading first, then its backlog oldest first (older than the kept window: read f
 Printed every simulated hour: the process memory (RSS and PSS, /proc/self/smaps_rollup), the
 readings kept in memory, and the save times (the changed parts built, encoded and written in
 the transaction; its commit, which the worker does after every batch anyway, apart); at the
-end, the slope of PSS after the warm-up (the reorder history, 6 h, plus an hour) and its
-spread around the mean.
+end, the save times' quantiles (wall and CPU time), the slowest saves with the garbage
+collector's share of them, the slope of PSS after the warm-up (the reorder history, 6 h, plus
+an hour) and its spread around the mean.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import os
 import statistics
@@ -118,7 +125,7 @@ class StoreHistory:
         return [(r.time_ms, r.value, r.fault, r.clock_synced) for r in found]
 
 
-def run(probes: int, hours: int, save_s: int, folder: Path) -> int:
+def run(probes: int, hours: int, save_s: int, folder: Path, profile: str | None = None) -> int:
     from server.alerting.db import StateRows, worker_sessions
     from server.core.models.alerts import WorkerState
 
@@ -129,12 +136,24 @@ def run(probes: int, hours: int, save_s: int, folder: Path) -> int:
     db, sessions = worker_sessions(f"sqlite:///{folder / 'server.sqlite3'}")
     WorkerState.__table__.create(db)  # type: ignore[attr-defined]
     rows = StateRows()
+    profiler = cProfile.Profile() if profile else None
+    collecting: list[float] = [0.0, 0.0]  # when the running collection started, GC time so far
+
+    def timed_gc(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            collecting[0] = time.perf_counter()
+        else:
+            collecting[1] += time.perf_counter() - collecting[0]
+
+    gc.callbacks.append(timed_gc)
+    save_gc: list[float] = []  # of each save's time, the garbage collector's
 
     slot_ms = save_s * SEC
     per_slot = max(1, probes * slot_ms // PERIOD)  # probes whose messages fall in one slot
     absent: dict[int, list[Reading]] = {}  # a probe out of coverage: its readings held back
     pending: list[Reading] = []  # not yet in the store (written once a minute, in batches)
     saves: list[float] = []
+    sizes: list[int] = []  # parts written by each save
     commits: list[float] = []
     save_cpu: list[float] = []  # the same in CPU time (a busy machine stretches wall time)
     hour_saves: list[float] = []
@@ -175,18 +194,27 @@ def run(probes: int, hours: int, save_s: int, folder: Path) -> int:
             pending.clear()
             events += len(engine.check_silence(now)) + len(engine.check_doors(now))
         with sessions() as session:
+            if profiler is not None:
+                profiler.enable()
             t = time.perf_counter()  # what the worker's save adds to the batch's transaction
             cpu = time.process_time()
-            changes = engine.changes()
-            rows.save(session, changes)
+            collected = collecting[1]
+            if hasattr(engine, "changed_parts"):
+                written = rows.save(session, engine.changed_parts())
+            else:  # (--code of a revision before it)
+                written = rows.save(session, engine.changes())
             session.flush()
             saves.append(time.perf_counter() - t)
+            save_gc.append(collecting[1] - collected)
             save_cpu.append(time.process_time() - cpu)
             t = time.perf_counter()
             session.commit()  # the worker commits every batch, saving or not
             commits.append(time.perf_counter() - t)
+            if profiler is not None:
+                profiler.disable()
+        sizes.append(written)
         hour_saves.append(saves[-1])
-        hour_parts.append(len(changes))
+        hour_parts.append(written)
         if into + slot_ms >= HOUR:
             rss, pss = memory_mb()
             samples.append((hour + 1, rss, pss))
@@ -202,18 +230,32 @@ def run(probes: int, hours: int, save_s: int, folder: Path) -> int:
             hour_saves, hour_parts = [], []
     store.close()
     db.dispose()
+    if profiler is not None and profile:
+        profiler.dump_stats(profile)
     warm = 7
     steady = [(h, pss) for h, _, pss in samples if h > warm]
     print(
         f"saves: {len(saves)}, median {1000 * statistics.median(saves):.1f} ms, "
-        f"p99 {1000 * sorted(saves)[int(0.99 * (len(saves) - 1))]:.1f} ms, "
+        f"p95 {1000 * quantile(saves, 0.95):.1f} ms, p99 {1000 * quantile(saves, 0.99):.1f} ms, "
         f"max {1000 * max(saves):.1f} ms; CPU time median "
-        f"{1000 * statistics.median(save_cpu):.1f} ms, p99 "
-        f"{1000 * sorted(save_cpu)[int(0.99 * (len(save_cpu) - 1))]:.1f} ms "
+        f"{1000 * statistics.median(save_cpu):.1f} ms, p95 "
+        f"{1000 * quantile(save_cpu, 0.95):.1f} ms, p99 "
+        f"{1000 * quantile(save_cpu, 0.99):.1f} ms "
         f"(then the commit: median "
         f"{1000 * statistics.median(commits):.1f} ms); store read back {history.reads} times "
         f"for late data; "
         f"{events:,} alert events; {engine.counters['readings']:,} readings judged"
+    )
+    gc.callbacks.remove(timed_gc)
+    slowest = sorted(range(len(saves)), key=saves.__getitem__)[-5:]
+    print(
+        "slowest saves: "
+        + ", ".join(
+            f"{1000 * saves[i]:.0f} ms ({sizes[i]} parts, GC {1000 * save_gc[i]:.0f} ms)"
+            for i in reversed(slowest)
+        )
+        + f"; GC in saves: {1000 * sum(save_gc) / len(saves):.1f} ms a save on average"
+        + f"; parts per save: median {statistics.median(sizes):.0f}, max {max(sizes)}"
     )
     if len(steady) >= 2:
         slope = statistics.linear_regression([h for h, _ in steady], [p for _, p in steady]).slope
@@ -226,6 +268,24 @@ def run(probes: int, hours: int, save_s: int, folder: Path) -> int:
             f"{'met' if spread <= 0.10 else 'NOT met'}"
         )
     return 0
+
+
+def quantile(values: list[float], q: float) -> float:
+    return sorted(values)[int(q * (len(values) - 1))]
+
+
+def with_code(revision: str, argv: list[str]) -> int:
+    """Run this bench (this file, `argv`) with the packages alerts, coldchain and server of
+    `revision` first on the path: the code before a change, measured beside the change."""
+    with tempfile.TemporaryDirectory(prefix="alert-memory-code-") as tmp:
+        archive = subprocess.run(
+            ["git", "archive", revision, "alerts", "coldchain", "server"],
+            cwd=REPO, check=True, capture_output=True,
+        ).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        env = {**os.environ, "PYTHONPATH": tmp, "ALERT_MEMORY_CODE": tmp}
+        print(f"code of {revision}:", flush=True)
+        return subprocess.run([sys.executable, __file__, *argv], env=env, check=False).returncode
 
 
 # --- baseline: the whole-document save of the engine before incremental state ----------------
@@ -283,12 +343,28 @@ def main() -> int:
         "commit before incremental state), 100 and 1,000 probes after --hours of readings "
         "(7 is enough: that engine kept 6 h)",
     )
+    parser.add_argument(
+        "--code",
+        metavar="REVISION",
+        help="run with the engine and state rows of REVISION (git), e.g. HEAD: the figures "
+        "before a change not yet committed",
+    )
+    parser.add_argument("--profile", metavar="FILE", help="cProfile of the saves, to FILE")
     args = parser.parse_args()
+    if args.code:
+        argv = sys.argv[1:]
+        i = argv.index("--code")
+        return with_code(args.code, argv[:i] + argv[i + 2 :])
+    code = os.environ.get("ALERT_MEMORY_CODE")
+    if code:  # (with_code) the engine imported must be the revision's
+        import alerts.engine
+
+        assert alerts.engine.__file__ and alerts.engine.__file__.startswith(code)
     gc.freeze()  # the modules' objects: not part of what grows
     if args.baseline:
         return baseline(args.baseline, args.hours)
     with tempfile.TemporaryDirectory(prefix="alert-memory-") as tmp:
-        return run(args.probes, args.hours, args.save_s, Path(tmp))
+        return run(args.probes, args.hours, args.save_s, Path(tmp), args.profile)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,14 @@ Taking the write lock first makes them queue behind each other (busy_timeout) in
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, delete, event, insert, select, update
+from sqlalchemy import JSON, Engine, Table, bindparam, delete, event, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 from alerts.engine import Engine as RulesEngine
 from server.core.db import make_engine, make_sessionmaker
@@ -61,6 +65,32 @@ def part_row_name(key: str) -> str:
 
 
 NAME_LENGTH = 64  # alert_worker_state.name
+Parts = Mapping[str, dict[str, Any] | None] | Iterable[tuple[str, dict[str, Any] | None]]
+
+# Parts are encoded here, compact and without the check for circular references (they are
+# trees the engine has just built): a third faster than the column's own json.dumps.
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+class EncodedJSON(TypeDecorator[str]):
+    """The column's JSON bound as the text `_encode` made (read back as the column's JSON)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":  # psycopg: a json parameter, the text as it is
+            from psycopg.types.json import Json
+
+            return lambda text: Json(text, _as_is)
+        if dialect.name == "sqlite":  # JSON is text there
+            return None
+        encode = self.impl_instance.bind_processor(dialect)  # any other: decoded, as usual
+        return lambda text: encode(json.loads(text)) if encode else json.loads(text)
 
 
 class StateRows:
@@ -84,35 +114,38 @@ class StateRows:
             parts.append(state)
         return parts
 
-    def save(self, session: Session, changes: dict[str, dict[str, Any] | None]) -> int:
-        """Write the parts `Engine.changes` gave; returns how many rows were written."""
+    def save(self, session: Session, changes: Parts) -> int:
+        """Write the parts `Engine.changed_parts` (or `Engine.changes`) gave, each encoded as
+        it comes; returns how many rows were written."""
         at = utcnow()
         gone: list[str] = []
-        for key, state in changes.items():
-            if state is None:  # a location removed: every part of it
-                location = key.removeprefix("loc/")
-                gone.extend(k for k in self.names if k.split("/", 2)[1:2] == [location])
-        if gone:
-            names = [self.names.pop(k) for k in gone]
-            session.execute(delete(WorkerState).where(WorkerState.name.in_(names)))
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
-        for key, state in changes.items():
-            if state is None:
+        for key, state in changes.items() if isinstance(changes, Mapping) else changes:
+            if state is None:  # a location removed: every part of it (deleted first, below)
+                location = key.removeprefix("loc/")
+                dropped = [k for k in self.names if k.split("/", 2)[1:2] == [location]]
+                gone.extend(self.names.pop(k) for k in dropped)
                 continue
             name = self.names.get(key)
+            row = {"row_name": name, "row_state": _encode(state), "at": at}
             if name is None:
-                name = self.names[key] = part_row_name(key)
-                inserts.append({"name": name, "state": state, "updated_at": at})
+                row["row_name"] = self.names[key] = part_row_name(key)
+                inserts.append(row)
             else:
-                updates.append({"row_name": name, "state": state, "at": at})
+                updates.append(row)
+        if gone:
+            session.execute(delete(WorkerState).where(WorkerState.name.in_(gone)))
         table = cast(Table, WorkerState.__table__)
+        values = {
+            "state": bindparam("row_state", type_=EncodedJSON()),
+            "updated_at": bindparam("at"),
+        }
         if updates:  # one executemany, without the ORM's bookkeeping (hundreds of rows)
             by_name = update(table).where(table.c.name == bindparam("row_name"))
-            values = by_name.values(state=bindparam("state"), updated_at=bindparam("at"))
-            session.execute(values, updates)
+            session.execute(by_name.values(values), updates)
         if inserts:
-            session.execute(insert(table), inserts)
+            session.execute(insert(table).values(name=bindparam("row_name"), **values), inserts)
         return len(updates) + len(inserts)
 
     def drop_all(self, session: Session) -> None:

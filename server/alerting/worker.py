@@ -50,6 +50,8 @@ from server.domain import unknown_probes
 log = logging.getLogger(__name__)
 
 STATE_NAME = LEGACY_STATE_NAME  # kept aside under this name when unreadable
+
+
 class LeaseLost(RuntimeError):
     """Another worker took the lease (this one was presumed dead): stop judging at once."""
 
@@ -154,6 +156,8 @@ class AlertWorker:
                 self.state_rows.drop_all(session)
             if legacy is not None:
                 session.delete(legacy)  # saved in parts from now on (below)
+            if self.engine.upgraded:  # parts of an earlier version: replaced by today's below
+                self.state_rows.drop_all(session)
             events += self._refresh(session, now)
             record_events(session, events, self.cfg, utcnow())
             self._save(session)
@@ -376,7 +380,9 @@ class AlertWorker:
         caller's transaction: they are saved together or not at all)."""
         self._hold_lease(session)
         started = time.perf_counter()
-        self.counters["state_parts_saved"] += self.state_rows.save(session, self.engine.changes())
+        self.counters["state_parts_saved"] += self.state_rows.save(
+            session, self.engine.changed_parts()
+        )
         session.flush()
         self.last_save_s = time.perf_counter() - started
         self._last_save = time.monotonic()

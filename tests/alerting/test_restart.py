@@ -71,10 +71,11 @@ def test_kill_during_excursion_then_restart_continues_one_alert(
             with sessions() as session:
                 names = list(session.scalars(select(WorkerState.name)))
                 streams = [
-                    state["stream"]["machine"]["records"][0]  # the too-warm episode
+                    stream["machine"]["records"][0]  # the too-warm episode
                     for state in session.scalars(
-                        select(WorkerState.state).where(WorkerState.name.like("engine/ch/%"))
+                        select(WorkerState.state).where(WorkerState.name.like("engine/pr/%"))
                     )
+                    for stream in state["streams"].values()
                 ]
             return names if any(r is not None for r in streams) else None
 

@@ -152,16 +152,18 @@ def test_only_changed_parts_are_saved_and_a_restore_mid_excursion_goes_on(store)
     saved = json.loads(json.dumps(first.changes()))
     assert set(saved) == {
         "meta",
-        *("loc/loc-1", "arr/loc-1", "ch/loc-1/p1/air", "ck/loc-1/p1/air"),
-        *("loc/loc-2", "arr/loc-2"),
+        *("loc/loc-1", "pub/loc-1", "off/loc-1"),
+        *("pr/loc-1/p1", "rw/loc-1/p1/air", "ck/loc-1/p1/air"),
+        *("loc/loc-2", "pub/loc-2", "off/loc-2"),
     }
     assert first.changes() == {"meta": saved["meta"]}  # nothing changed since: counters only
     live(first, readings[cut : cut + 1], store)
-    # One reading: its stream's machine and newest readings, when the probe was heard, and
-    # (a figure of the open alert moved) what is published. Not the checkpoints, not loc-2.
+    # One reading: when its probe was heard with its stream's machine and newest readings
+    # (and, every SEAL_EVERY readings, those sealed before them), and (a figure of the open
+    # alert moved) what is published. Not the checkpoints, not the configuration, not loc-2.
     changed = set(first.changes())
-    assert {"meta", "arr/loc-1", "ch/loc-1/p1/air"} <= changed
-    assert changed <= {"meta", "arr/loc-1", "ch/loc-1/p1/air", "loc/loc-1"}
+    assert {"meta", "pr/loc-1/p1"} <= changed
+    assert changed <= {"meta", "pr/loc-1/p1", "rw/loc-1/p1/air", "pub/loc-1"}
     first.remove("loc-2")
     assert first.changes()["loc/loc-2"] is None
 

@@ -208,13 +208,19 @@ def test_late_reading_after_a_restore_is_still_placed_in_order():
             **s,
             "parts": {
                 **s["parts"],
-                "ch/loc-1/p1/smell": {
-                    "part": "stream", "location": "loc-1", "probe": "p1", "channel": "smell",
-                    "stream": s["parts"]["ch/loc-1/p1/air"]["stream"],
+                "pr/loc-1/p1": {
+                    **s["parts"]["pr/loc-1/p1"],
+                    "streams": {"smell": s["parts"]["pr/loc-1/p1"]["streams"]["air"]},
                 },
+                "ck/loc-1/p1/smell": {**s["parts"]["ck/loc-1/p1/air"], "channel": "smell"},
+                "rw/loc-1/p1/smell": {**s["parts"]["rw/loc-1/p1/air"], "channel": "smell"},
             },
         },
-        lambda s: {**s, "parts": {**s["parts"], "ch/loc-1/p1/air": {"part": "stream"}}},
+        lambda s: {**s, "parts": {**s["parts"], "pr/loc-1/p1": {"part": "probe"}}},
+        lambda s: {  # a stream without the readings sealed before its newest
+            **s,
+            "parts": {k: v for k, v in s["parts"].items() if k != "rw/loc-1/p1/air"},
+        },
         lambda s: {
             **s,
             "parts": {

@@ -11,9 +11,13 @@ the warning band before it went beyond the limit are not kept one by one).
 `data/engine_state_v2.json` is the same scenario saved by the engine of version 2 (the same
 format, one document): it must restore and continue exactly as an engine that never stopped.
 
-`data/engine_state_v3.json` is the same scenario saved by today's engine (version 3, in
-parts: the counters, each location, each channel's stream, so that the alert worker saves
-only the parts that changed): restored as it was, it continues identically too.
+`data/engine_state_v3.json` is the same scenario saved by the engine of version 3 (in parts:
+the counters, each location, each channel's stream, so that the alert worker saves only the
+parts that changed): restored as it was, it continues identically too.
+
+`data/engine_state_v4.json` is the same scenario saved by today's engine (version 4: a
+location's part split by how often each changes: configuration and lots, what it published,
+its offline alerts). A state of version 3 restored then saved is today's, part for part.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from tests.alerts.helpers import MIN, T0, excursion_view, told
 DATA = Path(__file__).parent / "data"
 FIXTURE_V1 = DATA / "engine_state_v1.json"
 FIXTURE_V2 = DATA / "engine_state_v2.json"
-FIXTURE = DATA / "engine_state_v3.json"
+FIXTURE_V3 = DATA / "engine_state_v3.json"
+FIXTURE = DATA / "engine_state_v4.json"
 CUT = 40  # minutes of the scenario fed before the state was saved
 LENGTH = 70
 # A short reorder history, so that the oldest checkpoint (the one saved) is mid-scenario,
@@ -108,7 +113,7 @@ def saved_now() -> dict[str, Any]:
     return state
 
 
-def _strip(events: list[AlertEvent]) -> list[tuple[Any, ...]]:
+def strip_events(events: list[AlertEvent]) -> list[tuple[Any, ...]]:
     return [(e.event, e.kind, e.severity, e.alert_id, e.start_ms, e.end_ms) for e in events]
 
 
@@ -129,7 +134,8 @@ def _saved_snapshots(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("path", "version"), [(FIXTURE_V1, 1), (FIXTURE_V2, 2), (FIXTURE, STATE_VERSION)]
+    ("path", "version"),
+    [(FIXTURE_V1, 1), (FIXTURE_V2, 2), (FIXTURE_V3, 3), (FIXTURE, STATE_VERSION)],
 )
 def test_the_fixtures_cover_every_kind_of_open_record(path: Path, version: int) -> None:
     state = _load(path)
@@ -143,7 +149,7 @@ def test_the_fixtures_cover_every_kind_of_open_record(path: Path, version: int) 
     assert {"temperature_excursion", "door_open", "sensor_fault"} <= open_kinds
 
 
-@pytest.mark.parametrize("path", [FIXTURE_V2, FIXTURE])
+@pytest.mark.parametrize("path", [FIXTURE_V2, FIXTURE_V3, FIXTURE])
 def test_state_saved_by_the_earlier_version_restores_and_continues_identically(
     path: Path,
 ) -> None:
@@ -156,7 +162,7 @@ def test_state_saved_by_the_earlier_version_restores_and_continues_identically(
     assert restored.restore(_load(path), T0 + (CUT - 1) * MIN + 3000) == []
     after = feed(restored, CUT, LENGTH)
     assert before and expected  # the scenario does alert, before and after the cut
-    assert _strip(after) == _strip(expected)
+    assert strip_events(after) == strip_events(expected)
     for location_id in ("van", "room"):
         assert excursion_view(restored.records(location_id)) == excursion_view(
             reference.records(location_id)
@@ -164,9 +170,20 @@ def test_state_saved_by_the_earlier_version_restores_and_continues_identically(
 
 
 def test_a_state_saved_now_is_the_same_as_the_fixture() -> None:
-    """The saved format did not change since version 3 (if it must, version it and keep
-    reading the older ones, as versions 1 and 2 are read here)."""
+    """The saved format did not change since version 4 (if it must, version it and keep
+    reading the older ones, as versions 1 to 3 are read here)."""
     assert saved_now() == _load(FIXTURE)
+
+
+def test_a_state_of_version_3_restored_then_saved_is_todays() -> None:
+    """Nothing of a version 3 state is lost in its upgrade: saved again, it is the state
+    today's engine saves, part for part (every part: `upgraded`, the worker rewrites them)."""
+    restored = engine()
+    assert restored.restore(_load(FIXTURE_V3), T0 + (CUT - 1) * MIN + 3000) == []
+    assert restored.upgraded
+    changes = json.loads(json.dumps(restored.changes()))
+    assert {"version": STATE_VERSION, "parts": changes} == _load(FIXTURE)
+    assert not restored.upgraded and set(restored.changes()) == {"meta"}
 
 
 def test_a_state_restored_from_its_parts_saves_the_same_parts() -> None:
