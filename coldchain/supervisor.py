@@ -41,6 +41,14 @@ def port_open(port: int, host: str = "127.0.0.1") -> Callable[[], bool]:
     return check
 
 
+STEADY_S = 60.0  # a process that lived this long before dying was not in a crash loop
+
+
+def backoff_s(restarts: int) -> float:
+    """1, 2, 4 ... 30 s before a restart, so a crash loop does not spin the machine."""
+    return min(30.0, 2.0**restarts)
+
+
 @dataclass
 class Service:
     name: str
@@ -51,6 +59,7 @@ class Service:
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
+    started_at: float = 0.0  # time.monotonic() of the last start
 
 
 class Supervisor:
@@ -69,6 +78,7 @@ class Supervisor:
                 env={**os.environ, **service.env},
                 preexec_fn=_die_with_parent,  # only calls prctl: safe before exec
             )
+        service.started_at = time.monotonic()
         log.info("%s started (pid %d)", service.name, service.proc.pid)
 
     def _wait_ready(self, service: Service) -> None:
@@ -104,8 +114,11 @@ class Supervisor:
                 if proc is not None and proc.poll() is None:
                     continue
                 if proc is not None:
-                    # Backoff 1, 2, 4 ... 30 s, so a crash loop does not spin the machine.
-                    delay = min(30.0, 2.0**service.restarts)
+                    if now - service.started_at >= STEADY_S:
+                        # It ran: a crash after days of work is not a crash loop, so the
+                        # backoff starts again at 1 s instead of staying at 30 s forever.
+                        service.restarts = 0
+                    delay = backoff_s(service.restarts)
                     log.warning(
                         "%s exited with %s; restarting in %.0f s",
                         service.name,
