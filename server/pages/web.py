@@ -178,6 +178,9 @@ def render(
             "nav": nav,
             "csrf_token": lambda: csrf_token(request, signed_in=visit is not None),
             "csrf_field": lambda: csrf_field(request, signed_in=visit is not None),
+            # When what the page shows was read: the « no connection » notice of live.js says
+            # it (live pages give their own); without it the delivery page said « date de . ».
+            "live_at": i18n.local_time(clock.utcnow(), lang, with_date=False),
             **context,
         },
         status_code=status_code,

@@ -120,6 +120,10 @@ def test_driver_page_links_to_the_deliveries_of_today(
     other = seen(browsers["driver_b"].get("/deliveries"))
     assert f'href="/deliveries/{delivery}"' not in other and "Aucune livraison" in other
     assert browsers["producer1"].get("/deliveries").status_code == 403
+    # The time the page was read, for live.js's « no connection » notice: it read « date
+    # de . » on the delivery page when only the live views gave it.
+    page = driver.get(f"/deliveries/{delivery}").text
+    assert re.search(r'id="live-offline"[^>]* data-at="\d\d:\d\d"', page), page[:3000]
 
 
 def test_departure_refused_above_the_limit_says_both_numbers(
