@@ -53,11 +53,8 @@ from server.schemas.registry import MemberIn, OrganisationIn
 router = APIRouter(prefix="/admin", include_in_schema=False)
 NAV: tuple[NavLink, ...] = ()  # shown on /admin (server/pages/home_pages.py)
 
-# The words of an organisation's kind, and the role its first account is given.
-KIND_WORDS = {
-    OrganisationKind.COOPERATIVE: "org_kind_cooperative",
-    OrganisationKind.PRODUCER: "org_kind_producer",
-}
+# The role an organisation's first account is given (its kind is named by its value name,
+# the pages catalogue's context `value`, like every stored value).
 FIRST_ROLE = {OrganisationKind.COOPERATIVE: Role.ADMIN, OrganisationKind.PRODUCER: Role.PRODUCER}
 FIRST_WORD = {
     OrganisationKind.COOPERATIVE: "org_first_admin",
@@ -70,7 +67,7 @@ class Listed:
     """An organisation as /admin lists it for the superuser."""
 
     organisation: Organisation
-    kind: str  # a word key
+    kind: str  # its code (cooperative, producer): the page names it
     admins: list[str]  # the names of the people holding its first role
     first_link: str  # the users' form, organisation and role chosen
     first_word: str  # a word key
@@ -105,8 +102,10 @@ def admin_visitor(request: Request, session: Session) -> Visitor:
 
 
 def organisation_form(request: Request) -> Form:
-    t = i18n.translator(i18n.page_language(request))
-    kinds = options((kind.value, t[word]) for kind, word in KIND_WORDS.items())
+    lang = i18n.page_language(request)
+    kinds = options(
+        (kind.value, i18n.value_name(kind.value, lang).capitalize()) for kind in FIRST_ROLE
+    )
     fields = [
         Field("name", "name"),
         Field("kind", "org_kind", "select", options=kinds),
@@ -136,7 +135,7 @@ def listing(session: Session, visit: Visitor) -> list[Listed]:
         shown.append(
             Listed(
                 organisation,
-                KIND_WORDS[kind],
+                kind.value,
                 holders.get((organisation.id, role), []),
                 f"/admin/users/new?organisation_id={organisation.id}&role={role.value}",
                 FIRST_WORD[kind],
@@ -226,7 +225,7 @@ def edit_page(request: Request, session: Session, organisation_id: int, which: s
     )
     context: dict[str, Any] = {
         "organisation": found,
-        "kind": KIND_WORDS[OrganisationKind(found.kind)],
+        "kind": OrganisationKind(found.kind).value,
     }
     forms = {"edit": edit}
     if found.kind == OrganisationKind.COOPERATIVE:
