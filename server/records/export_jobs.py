@@ -64,6 +64,19 @@ def real_now() -> datetime:
     return datetime.now(UTC)
 
 
+def failure_columns(texts: dict[str, str]) -> dict[str, object]:
+    """A failure reason in every language as the job's columns: all of them in
+    `error_texts`, and French and English in their own columns as before migration 0011."""
+    return {"error_texts": texts, "error_fr": texts["fr"], "error_en": texts["en"]}
+
+
+def failure_texts(job: ExportJob) -> dict[str, str]:
+    """The stored reason: every language, or French and English for an older job."""
+    if job.error_texts:
+        return dict(job.error_texts)
+    return {"fr": job.error_fr or "", "en": job.error_en or ""}
+
+
 @dataclass(frozen=True)
 class JobView:
     """A job as its page shows it."""
@@ -73,7 +86,7 @@ class JobView:
     filename: str
     state: str
     fraction: float
-    error: tuple[str, str] | None  # (French, English)
+    error: dict[str, str] | None  # why it failed: language -> text
     created_at: datetime
     finished_at: datetime | None
     file_deleted_at: datetime | None
@@ -84,17 +97,15 @@ class JobView:
         return self.state == DONE and self.path is not None
 
     def reason(self, lang: str) -> str:
-        """Why the job failed, in `lang`. The job stores French and English (`error_fr`,
-        `error_en`); another language is given our own sentences (a crash, a server stop)
-        by their key, and an API refusal without parameters by its code; a refusal with
-        parameters stays in French (no column keeps its code and parameters)."""
+        """Why the job failed, in `lang`. A job stores its reason in every language of the
+        catalogues (`error_texts`); one that failed before migration 0011 has French and
+        English only, and another language is given our own sentences (a crash, a server
+        stop) and API refusals without parameters by their key; anything else stays French."""
         if self.error is None:
             return ""
-        french, english = self.error
-        if lang == "en":
-            return english
-        if lang == "fr":
-            return french
+        if lang in self.error:
+            return self.error[lang]
+        french = self.error.get("fr", "")
         for key in ("job_failed", "job_interrupted"):
             if french == words("fr")[key]:
                 return words(lang)[key]
@@ -196,21 +207,20 @@ class ExportJobs:
         return job.id, path
 
     def _run(self, job_id: int, path: Path, work: Work, live: _Live) -> None:
-        error: tuple[str, str] | None = None
+        error: dict[str, str] | None = None  # language -> why it failed
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("wb") as out:
                 work(lambda share: self._report(job_id, live, share), out)
         except ApiError as refused:  # e.g. a van removed meanwhile: said like the API says it
-            error = (
-                message(refused.code, "fr", refused.params),
-                message(refused.code, "en", refused.params),
-            )
+            error = {
+                lang: message(refused.code, lang, refused.params) for lang in catalogue.LANGUAGES
+            }
         except Exception:
             # Broad on purpose: the job thread's top level. Whatever the export raised is
             # logged with its traceback and the user sees the job as failed, never running.
             log.exception("export job %s failed", job_id)
-            error = (words("fr")["job_failed"], words("en")["job_failed"])
+            error = {lang: words(lang)["job_failed"] for lang in catalogue.LANGUAGES}
         finally:
             try:
                 self._finish(job_id, path, error)
@@ -237,12 +247,12 @@ class ExportJobs:
         except SQLAlchemyError:
             log.warning("export job %s: progress not saved (database busy)", job_id)
 
-    def _finish(self, job_id: int, path: Path, error: tuple[str, str] | None) -> None:
+    def _finish(self, job_id: int, path: Path, error: dict[str, str] | None) -> None:
         values: dict[str, object] = {"finished_at": clock.utcnow(), "heartbeat_at": real_now()}
         if error is None:
             values.update(status=DONE, progress=1.0)
         else:
-            values.update(status=FAILED, error_fr=error[0], error_en=error[1], file_path=None)
+            values.update(status=FAILED, file_path=None, **failure_columns(error))
         with self._writing() as session:
             job = session.get(ExportJob, job_id)
             changed = job is not None and job.status == RUNNING
@@ -286,7 +296,7 @@ class ExportJobs:
             filename=job.filename,
             state=job.status,
             fraction=1.0 if job.status == DONE else fraction,
-            error=(job.error_fr or "", job.error_en or "") if job.status == FAILED else None,
+            error=failure_texts(job) if job.status == FAILED else None,
             created_at=job.created_at,
             finished_at=job.finished_at,
             file_deleted_at=job.file_deleted_at,
@@ -348,8 +358,10 @@ class ExportJobs:
         job.status = FAILED
         job.file_path = None
         job.finished_at = clock.utcnow()
-        job.error_fr = words("fr")["job_interrupted"]
-        job.error_en = words("en")["job_interrupted"]
+        for name, value in failure_columns(
+            {lang: words(lang)["job_interrupted"] for lang in catalogue.LANGUAGES}
+        ).items():
+            setattr(job, name, value)
 
     def _forget_file(self, job_id: int, path: Path) -> None:
         shutil.rmtree(path.parent, ignore_errors=True)

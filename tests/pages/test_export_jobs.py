@@ -137,6 +137,10 @@ def test_a_job_whose_server_died_is_marked_interrupted_when_a_server_starts(
         gone = browser.get(f"/inspection/jobs/{dead.id}/status").json()
         assert gone["state"] == "failed" and "interrompu" in gone["text"]
         assert browser.get(f"/inspection/jobs/{alive.id}/status").json()["state"] == "running"
+        # Its reason is kept in every language (migration 0011): a Dutch reader reads Dutch.
+        browser.cookies.set("coldchain_lang", "nl")
+        dutch = browser.get(f"/inspection/jobs/{dead.id}/status").json()["text"]
+        assert "interrompu" not in dutch and dutch.startswith("✖"), dutch
     assert not (folder / str(dead.id)).exists() and (folder / str(alive.id)).exists()
 
 

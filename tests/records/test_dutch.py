@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from alerts import texts as engine_texts
 from server.core import catalogue
+from server.core.errors import message, phrase
 from server.core.models import User
 from server.core.models.alerts import CorrectiveAction
 from server.core.models.records import SealedRecord
@@ -267,9 +268,16 @@ def test_a_record_sealed_before_the_facts_verifies_and_reads_in_dutch_with_a_not
 
 
 def test_a_failed_exports_reason_reads_in_dutch() -> None:
-    """A job stores its reason in French and English; a Dutch reader gets our sentences in
-    Dutch (server/records/export_jobs.py `JobView.reason`)."""
+    """A job stores its reason in every language; one that failed before migration 0011 has
+    French and English, and a Dutch reader still gets our sentences in Dutch
+    (server/records/export_jobs.py `JobView.reason`)."""
     said = {lang: vocabulary.words(lang)["job_interrupted"] for lang in catalogue.LANGUAGES}
-    job = JobView(1, 1, "x.zip", "failed", 0.5, (said["fr"], said["en"]), NOW, NOW, None, None)
+    older = {"fr": said["fr"], "en": said["en"]}
+    job = JobView(1, 1, "x.zip", "failed", 0.5, older, NOW, NOW, None, None)
     assert [job.reason(lang) for lang in catalogue.LANGUAGES] == list(said.values())
     assert said["nl"] != said["fr"]
+    # A refusal with parameters: stored in every language, read in each.
+    refused = {lang: message("validation_error", lang, {"detail": phrase("period_too_long_days",
+               days=31)}) for lang in catalogue.LANGUAGES}  # fmt: skip
+    job = JobView(1, 1, "x.zip", "failed", 0.5, refused, NOW, NOW, None, None)
+    assert "31" in job.reason("nl") and job.reason("nl") != job.reason("fr")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.models.base import Base, IdKey, utcnow
@@ -40,3 +40,6 @@ class ExportJob(IdKey, Base):
     file_deleted_at: Mapped[datetime | None]
     error_fr: Mapped[str | None] = mapped_column(Text)
     error_en: Mapped[str | None] = mapped_column(Text)
+    # The reason in every language of the catalogues (migration 0011): language -> text.
+    # Jobs that failed before it have only error_fr and error_en.
+    error_texts: Mapped[dict[str, str] | None] = mapped_column(JSON)
