@@ -17,7 +17,7 @@ from coldchain.settings import AlertingSettings
 from server.alerting import outbox
 from server.alerting.schemas import CorrectiveActionIn
 from server.core.access import STAFF, Viewer, require
-from server.core.errors import ApiError, phrase
+from server.core.errors import ApiError, Value, phrase
 from server.core.models import Delivery, Role
 from server.core.models.alerts import (
     Alert,
@@ -51,7 +51,7 @@ def may_review(viewer: Viewer, alert: Alert) -> bool:
 
 def _state_error(alert: Alert, action: str) -> ApiError:
     """409: the alert's state forbids `action` (a `detail` message: what was tried)."""
-    return ApiError(409, "alert_state", state=alert.state, action=phrase(action))
+    return ApiError(409, "alert_state", state=Value(alert.state), action=phrase(action))
 
 
 def acknowledge(

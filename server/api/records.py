@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.core.access import STAFF, Viewer, get_visible, require
 from server.core.deps import SessionDep, StoreDep, ViewerDep
-from server.core.errors import ApiError
+from server.core.errors import ApiError, Value
 from server.core.languages import LangQuery, document_language
 from server.core.models import Delivery, DeliveryStatus, utcnow
 from server.core.models.records import SealedRecord
@@ -84,7 +84,7 @@ def seal_delivery(
     (200 with the current version when nothing changed)."""
     delivery = operated_by(session, viewer, delivery_id)
     if delivery.status != DeliveryStatus.CLOSED:
-        raise ApiError(409, "delivery_not_editable", state=delivery.status)
+        raise ApiError(409, "delivery_not_editable", state=Value(delivery.status))
     record = seal(session, store, delivery, profiles(), utcnow())
     session.commit()
     if record is None:

@@ -99,19 +99,6 @@ def value_name(code: str, lang: str) -> str:
     return catalogue.words("pages", lang, "value").get(code, code)
 
 
-# Parameters that some messages (an error code, a `detail` key) are given as stored (a
-# state's code, a float): read as a `Value` or a `Figure`, whoever raised them.
-AS_READ: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "alert_state": {"state": Value},
-    "delivery_not_editable": {"state": Value},
-    "role_not_in_kind": {"role": Value, "kind": Value},
-    "departure_check_failed": {
-        "temperature": lambda v: Figure(v, 1),  # °C, one decimal as everywhere
-        "limit": lambda v: Figure(v, 1),
-    },
-}
-
-
 class ApiError(Exception):
     def __init__(self, status: int, code: str, **params: Any) -> None:
         super().__init__(code)
@@ -162,7 +149,7 @@ def _written(value: Any, lang: str) -> Any:
     figures with its decimal sign; anything else as it is."""
     if isinstance(value, Phrase):
         template = catalogue.words("api", lang, "detail").get(value.key, value.key)
-        return _filled(template, _written_params(value.key, value.params, lang))
+        return _filled(template, _written_params(value.params, lang))
     if isinstance(value, tuple) and all(isinstance(v, Phrase) for v in value):
         return "; ".join(_written(v, lang) for v in value)
     if isinstance(value, Figure):
@@ -174,12 +161,8 @@ def _written(value: Any, lang: str) -> Any:
     return value
 
 
-def _written_params(key: str, params: Mapping[str, Any], lang: str) -> dict[str, Any]:
-    reads = AS_READ.get(key, {})
-    return {
-        name: _written(reads[name](v) if name in reads and v is not None else v, lang)
-        for name, v in params.items()
-    }
+def _written_params(params: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    return {name: _written(v, lang) for name, v in params.items()}
 
 
 def _filled(template: str, params: dict[str, Any]) -> str:
@@ -193,7 +176,7 @@ def message(code: str, lang: str, params: Mapping[str, Any]) -> str:
     """The error `code`'s message in `lang`, its parameters written in `lang` too."""
     texts = catalogue.words("api", lang)
     template = texts.get(code) or texts["internal_error"]
-    return _filled(template, _written_params(code, params, lang))
+    return _filled(template, _written_params(params, lang))
 
 
 def accepted_language(request: Request) -> str:

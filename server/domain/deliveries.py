@@ -35,7 +35,7 @@ from server.core.access import (
     visible_deliveries,
 )
 from server.core.crud import commit, flush, insert
-from server.core.errors import ApiError, invalid, phrase
+from server.core.errors import ApiError, Figure, Value, invalid, phrase
 from server.core.models import (
     ColdRoom,
     ColdRoomLoan,
@@ -198,7 +198,7 @@ def require_status(session: Session, delivery: Delivery, *allowed: DeliveryStatu
     concurrent changes to one delivery happen one after the other on fresh data."""
     session.refresh(delivery, with_for_update=True)
     if delivery.status not in allowed:
-        raise ApiError(409, "delivery_not_editable", state=delivery.status)
+        raise ApiError(409, "delivery_not_editable", state=Value(delivery.status))
 
 
 def day_start(delivery: Delivery) -> datetime:
@@ -400,7 +400,11 @@ def depart(
         # Not in transport yet: pre-cooled to the limit itself, no transport tolerance.
         if judge(temperature, Bounds(limit, None), in_transport=False).above:
             raise ApiError(
-                422, "departure_check_failed", zone=zone_name, temperature=temperature, limit=limit
+                422,
+                "departure_check_failed",
+                zone=zone_name,
+                temperature=Figure(temperature, 1),  # °C, one decimal as everywhere
+                limit=Figure(limit, 1),
             )
         checks.append(
             DepartureCheck(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from server.core.access import Viewer, require
 from server.core.crud import commit, insert
 from server.core.db import release
-from server.core.errors import ApiError, conflict, invalid, phrase
+from server.core.errors import ApiError, Value, conflict, invalid, phrase
 from server.core.models import (
     ROLES_BY_KIND,
     AccessToken,
@@ -95,7 +95,7 @@ def _may_grant(session: Session, viewer: Viewer, grant: MembershipIn) -> None:
     if organisation is None:
         raise ApiError(404, "not_found")
     if grant.role not in ROLES_BY_KIND[OrganisationKind(organisation.kind)]:
-        raise invalid("role_not_in_kind", role=grant.role, kind=organisation.kind)
+        raise invalid("role_not_in_kind", role=Value(grant.role), kind=Value(organisation.kind))
     require(_administrable(session, viewer, organisation.id))
 
 

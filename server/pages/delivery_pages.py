@@ -176,8 +176,8 @@ def depart_refused(session: SessionDep, delivery_id: int) -> Placer:
         key = f"temperature_{zone_id}"
         if zone_id is not None and refused.code == "departure_check_failed":
             problems.fields[key] = words["dlv_zone_refused"].format(
-                temperature=i18n.celsius(refused.params["temperature"], lang),
-                limit=i18n.celsius(refused.params["limit"], lang),
+                temperature=i18n.celsius(refused.params["temperature"].value, lang),
+                limit=i18n.celsius(refused.params["limit"].value, lang),
             )
         elif zone_id is not None and refused.code == "no_zone_reading":
             problems.fields[key] = words["dlv_no_reading"]
