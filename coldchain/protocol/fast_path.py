@@ -45,6 +45,11 @@ _BATCH_REQUIRED: Final = frozenset({"v", "id", "fw", "r"})
 _BATCH_ALLOWED: Final = _BATCH_REQUIRED | {"boot"}
 _READING_REQUIRED: Final = frozenset({"s", "c", "t"})
 _READING_ALLOWED: Final = _READING_REQUIRED | {"v", "f", "u"}
+# The usual reading: a value, no fault, the clock synced. Checked with one comparison of its
+# keys and fewer lookups (measured: 1.77 -> 1.57 us of CPU per reading, the whole fast path
+# at 10 readings per message).
+_USUAL_READING: Final = _READING_REQUIRED | {"v"}
+_BOUNDS: Final = {name: (spec.low, spec.high) for name, spec in CHANNELS.items()}
 _INT_DIGITS_LIMIT: Final = 10**20  # validation._bounded_int refuses more than 20 digits
 _INF: Final = math.inf
 _NOT_BRACKET_OR_QUOTE: Final = bytes(b for b in range(256) if b not in b'[]{}"')
@@ -126,6 +131,27 @@ def _fast_rows(
         if type(raw) is not dict:
             return None
         keys = raw.keys()
+        if keys == _USUAL_READING:
+            # The checks below for this shape, in the same order (all must pass either way).
+            seq, channel, time_ms, value = raw["s"], raw["c"], raw["t"], raw["v"]
+            if type(seq) is not int or not 0 <= seq <= MAX_SEQUENCE:
+                return None
+            # Any scalar can be looked up (_plain_shape: no container here); only a channel
+            # name, a str, is found.
+            if (bounds := _BOUNDS.get(channel)) is None:
+                return None
+            if type(time_ms) is not int or not earliest <= time_ms <= latest:
+                return None
+            if type(value) is not float:
+                if type(value) is int and -_INT_DIGITS_LIMIT < value < _INT_DIGITS_LIMIT:
+                    value = float(value)
+                else:
+                    return None
+            if not bounds[0] <= value <= bounds[1]:
+                return None
+            pairs += 4
+            rows.append((channel, time_ms, seq, value, None, True))
+            continue
         if not _READING_REQUIRED <= keys <= _READING_ALLOWED:
             return None
         pairs += len(keys)

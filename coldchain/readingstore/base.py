@@ -77,21 +77,29 @@ def fingerprint_fields(seq: int, value: float | None, fault: str | None, synced:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
+# A reading as a plain tuple, in Reading's field order (probe, channel, time_ms, seq, value,
+# fault, clock_synced): what the InfluxDB sinks check and write, with no object per reading.
+ReadingTuple = tuple[str, str, int, int, float | None, str | None, bool]
+
+
 def first_writes(
-    readings: Sequence[Reading], stored: dict[tuple[str, str, int], Reading], received_ms: int
-) -> tuple[list[Reading], list[Conflict]]:
+    rows: Sequence[ReadingTuple],
+    stored: dict[tuple[str, str, int], ReadingTuple],
+    received_ms: int,
+) -> tuple[list[ReadingTuple], list[Conflict]]:
     """Split a batch against what is stored: the readings to write (new keys, first in the
     batch wins), and the conflicts (a key stored, or earlier in the batch, with other fields).
     Identical readings are duplicates: in neither list. `stored` is updated with the new ones."""
-    new: list[Reading] = []
+    new: list[ReadingTuple] = []
     conflicts: list[Conflict] = []
-    for r in readings:
-        kept = stored.get(r.key)
+    for row in rows:
+        key = row[:3]
+        kept = stored.get(key)
         if kept is None:
-            stored[r.key] = r
-            new.append(r)
-        elif kept != r:
-            conflicts.append(Conflict(kept, r, received_ms))
+            stored[key] = row
+            new.append(row)
+        elif kept != row:
+            conflicts.append(Conflict(Reading(*kept), Reading(*row), received_ms))
     return new, conflicts
 
 

@@ -34,6 +34,7 @@ import urllib3
 from coldchain.protocol import CHANNELS, PROBE_ID_RE, Reading
 from coldchain.readingstore.base import (
     Conflict,
+    ReadingTuple,
     SinkError,
     SinkRejected,
     fingerprint,
@@ -65,18 +66,58 @@ def _series(channel: str, probe: str) -> str:
 
 def line(r: Reading) -> str:
     """One point in line protocol (tags sorted by key, as InfluxDB prefers)."""
+    return row_line(r.probe_id, r.channel, r.time_ms, r.seq, r.value, r.fault, r.clock_synced)
+
+
+def row_line(
+    probe: str,
+    channel: str,
+    time_ms: int,
+    seq: int,
+    value: float | None,
+    fault: str | None,
+    synced: bool,
+) -> str:
+    """`line` from a reading's fields (a `ReadingTuple`): no Reading object per reading."""
+    flag = "true" if synced else "false"
+    if fault is None and value is not None:  # the usual reading, in one format
+        return (
+            f"{_series(channel, probe)}value={float(value)!r},seq={seq}i,clock_synced={flag} "
+            f"{time_ms * NS_PER_MS}"
+        )
     fields = []
-    if r.value is not None:
-        fields.append(f"value={float(r.value)!r}")
-    fields.append(f"seq={r.seq}i")
-    if r.fault is not None:
-        fields.append(f"fault={_string_field(r.fault)}")
-    fields.append("clock_synced=" + ("true" if r.clock_synced else "false"))
-    return f"{_series(r.channel, r.probe_id)}{','.join(fields)} {r.time_ms * NS_PER_MS}"
+    if value is not None:
+        fields.append(f"value={float(value)!r}")
+    fields.append(f"seq={seq}i")
+    if fault is not None:
+        fields.append(f"fault={_string_field(fault)}")
+    fields.append(f"clock_synced={flag}")
+    return f"{_series(channel, probe)}{','.join(fields)} {time_ms * NS_PER_MS}"
 
 
 def lines(readings: Sequence[Reading]) -> bytes:
     return ("\n".join(line(r) for r in readings)).encode()
+
+
+def _tuples(readings: Sequence[Reading]) -> list[ReadingTuple]:
+    return [
+        (r.probe_id, r.channel, r.time_ms, r.seq, r.value, r.fault, r.clock_synced)
+        for r in readings
+    ]
+
+
+def spooled_tuples(spooled: str) -> list[ReadingTuple]:
+    """The readings of a spooled batch (base.SpooledRowsSink) as tuples, oldest first: one
+    `json.loads` per message, clock_synced as a bool (rows spooled before hold 1/0)."""
+    return [
+        (probe, c, t, s, v, f, u is True or u == 1)
+        for probe, blob in json.loads(spooled)
+        for c, t, s, v, f, u in json.loads(blob)
+    ]
+
+
+def _body(new: Sequence[ReadingTuple], conflicts: Sequence[Conflict]) -> str:
+    return "\n".join([*(row_line(*row) for row in new), *map(conflict_line, conflicts)])
 
 
 def conflict_line(c: Conflict) -> str:
@@ -148,9 +189,9 @@ class ReadBack:
         self.fields = fields
         self.headers = headers
 
-    def split(self, readings: Sequence[Reading]) -> tuple[list[Reading], list[Conflict]]:
+    def split(self, rows: Sequence[ReadingTuple]) -> tuple[list[ReadingTuple], list[Conflict]]:
         """The readings to write and the conflicts not kept before."""
-        new, conflicts = first_writes(readings, self._stored(readings), int(time.time() * 1000))
+        new, conflicts = first_writes(rows, self._stored(rows), int(time.time() * 1000))
         if conflicts:
             kept = self._kept(conflicts)
             conflicts = [c for c in conflicts if (*c.new.key, fingerprint(c.new)) not in kept]
@@ -189,31 +230,36 @@ class ReadBack:
         return f'"{rp}"."{measurement}"' if rp else f'"{measurement}"'
 
     @staticmethod
-    def _batch_where(readings: Sequence[Reading]) -> str:
-        probes = "|".join(sorted({_check_probe(r.probe_id) for r in readings}))
-        start = min(r.time_ms for r in readings)
-        end = max(r.time_ms for r in readings)
-        return f'WHERE "probe" =~ /^({probes})$/ AND time >= {start}ms AND time <= {end}ms'
+    def _batch_where(keys: Sequence[tuple[str, str, int] | ReadingTuple]) -> str:
+        """The batch's probes and time range, from each reading's (probe, channel, time_ms)
+        or any tuple starting with them."""
+        probes = "|".join(sorted({_check_probe(p) for p in {k[0] for k in keys}}))
+        times = [k[2] for k in keys]
+        return (
+            f'WHERE "probe" =~ /^({probes})$/ AND time >= {min(times)}ms AND time <= {max(times)}ms'
+        )
 
-    def _stored(self, readings: Sequence[Reading]) -> dict[tuple[str, str, int], Reading]:
+    def _stored(self, rows: Sequence[ReadingTuple]) -> dict[tuple[str, str, int], ReadingTuple]:
         """The stored points of the batch's probes over its time range: one query."""
         q = (
-            f"SELECT {_FIELDS} FROM {self._source(MEASUREMENT)} {self._batch_where(readings)} "
+            f"SELECT {_FIELDS} FROM {self._source(MEASUREMENT)} {self._batch_where(rows)} "
             'GROUP BY "probe", "channel"'
         )
         stored = {}
         for series in self._select(q):
             tags = series["tags"]
+            probe, channel, columns = tags["probe"], tags["channel"], series["columns"]
             for values in series.get("values", []):
-                r = _point(tags["probe"], tags["channel"], series["columns"], values)
-                stored[r.key] = r
+                row = _point_tuple(probe, channel, columns, values)
+                stored[row[:3]] = row
         return stored
 
     def _kept(self, conflicts: Sequence[Conflict]) -> set[tuple[str, str, int, str]]:
         """Conflicts already kept (a retried batch), as (probe, channel, time_ms, digest)."""
+        where = self._batch_where([c.new.key for c in conflicts])
         q = (
             f'SELECT "seq" FROM {self._source(CONFLICT_MEASUREMENT)} '
-            f'{self._batch_where([c.new for c in conflicts])} GROUP BY "probe", "channel", "digest"'
+            f'{where} GROUP BY "probe", "channel", "digest"'
         )
         kept = set()
         for series in self._select(q):
@@ -273,15 +319,21 @@ class InfluxV1Sink:
 
         Check then write: right for one writer (the gateway's single drainer). A retried batch
         finds its own points stored and identical: duplicates, not conflicts."""
-        if not readings:
+        return self._write_first_tuples(_tuples(readings))
+
+    def write_first_spooled(self, spooled: str, count: int) -> list[Conflict]:
+        """`write_first` for a batch in the spool's layout (base.SpooledRowsSink): checked and
+        written from tuples, a Reading object built for a conflict only."""
+        return self._write_first_tuples(spooled_tuples(spooled))
+
+    def _write_first_tuples(self, rows: Sequence[ReadingTuple]) -> list[Conflict]:
+        if not rows:
             return []
         if not self._database_ready:
             self._ensure_database()
-        new, conflicts = self._read_back.split(readings)
+        new, conflicts = self._read_back.split(rows)
         if new or conflicts:
-            self._post_lines(
-                "\n".join([*(line(r) for r in new), *(conflict_line(c) for c in conflicts)])
-            )
+            self._post_lines(_body(new, conflicts))
         return conflicts
 
     def _post_lines(self, text: str) -> None:
@@ -369,13 +421,21 @@ class InfluxV2Sink:
         """As `InfluxV1Sink.write_first`: only new keys written, conflicts kept aside, in one
         /api/v2/write. On a server without /query (VictoriaMetrics, whose own rule for two
         samples at one instant is its deduplication), the batch is written unchecked."""
-        if not readings:
+        return self._write_first_tuples(_tuples(readings))
+
+    def write_first_spooled(self, spooled: str, count: int) -> list[Conflict]:
+        """`write_first` for a batch in the spool's layout (base.SpooledRowsSink), as
+        `InfluxV1Sink.write_first_spooled`."""
+        return self._write_first_tuples(spooled_tuples(spooled))
+
+    def _write_first_tuples(self, rows: Sequence[ReadingTuple]) -> list[Conflict]:
+        if not rows:
             return []
-        new: Sequence[Reading] = readings
+        new: Sequence[ReadingTuple] = rows
         conflicts: list[Conflict] = []
         if self._read_back is not None:
             try:
-                new, conflicts = self._read_back.split(readings)
+                new, conflicts = self._read_back.split(rows)
             except QueryUnavailable as exc:
                 log.warning(
                     "first write wins cannot be checked on %s (%s): later values for a stored "
@@ -384,11 +444,7 @@ class InfluxV2Sink:
                 )  # fmt: skip
                 self._read_back = None
         if new or conflicts:
-            self._post_write(
-                "\n".join(
-                    [*(line(r) for r in new), *(conflict_line(c) for c in conflicts)]
-                ).encode()
-            )
+            self._post_write(_body(new, conflicts).encode())
         return conflicts
 
     def close(self) -> None:
@@ -434,16 +490,20 @@ def _where(
 
 
 def _point(probe: str, channel: str, columns: list[str], values: list[Any]) -> Reading:
+    return Reading(*_point_tuple(probe, channel, columns, values))
+
+
+def _point_tuple(probe: str, channel: str, columns: list[str], values: list[Any]) -> ReadingTuple:
     row = dict(zip(columns, values, strict=True))
     value = row.get("value")
-    return Reading(
-        probe_id=probe,
-        channel=channel,
-        time_ms=int(row["time"]),
-        seq=int(row["seq"]),
-        value=None if value is None else float(value),
-        fault=row.get("fault"),
-        clock_synced=row.get("clock_synced") is not False,
+    return (
+        probe,
+        channel,
+        int(row["time"]),
+        int(row["seq"]),
+        None if value is None else float(value),
+        row.get("fault"),
+        row.get("clock_synced") is not False,
     )
 
 

@@ -138,6 +138,12 @@ class SqliteReadingStore:
         self.path = path
         self._lock = threading.Lock()
         self._conn = connect(path)
+        # Checkpoint every 10,000 WAL pages (~40 MB) instead of 1,000: a batch rewrites the
+        # same B-tree leaves over and over, and each checkpoint copies every page changed since
+        # the last one into the file (measured, 300,000 readings: 12.4 -> 10.0 us of CPU per
+        # reading at 10 per message, 22 -> 17 at 1). Durability is unchanged (the WAL holds
+        # the commits either way); the WAL file keeps that size once reached.
+        self._conn.execute("PRAGMA wal_autocheckpoint=10000")
         # Called by _KEEP_CONFLICTS for conflicting readings only (rare): the same digest as
         # every sink's.
         self._conn.create_function("coldchain_fingerprint", 4, fingerprint_fields,

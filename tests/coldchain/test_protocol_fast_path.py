@@ -120,6 +120,41 @@ def test_near_misses_go_to_the_full_validator(name: str) -> None:
     assert agree(payload.decode("utf-8", "replace")) is None  # str input: always the full path
 
 
+# The usual reading (`s`, `c`, `t`, `v` only) has its own shorter checks: each one still holds.
+USUAL = b'{"s":1,"c":"air","t":1795319940000,"v":3.5}'
+USUAL_MISSES = {
+    "boolean seq": b'"s":true',
+    "float seq": b'"s":1.0',
+    "negative seq": b'"s":-1',
+    "numeric channel": b'"c":1',
+    "null channel": b'"c":null',
+    "unknown channel": b'"c":"Air"',
+    "string time": b'"t":"1795319940000"',
+    "time too early": b'"t":1',
+    "string value": b'"v":"3.5"',
+    "null value": b'"v":null',
+    "boolean value": b'"v":false',
+    "21-digit integer value": b'"v":100000000000000000000',
+    "value over the range": b'"v":85.000001',
+    "value under the range": b'"v":-56',
+}
+
+
+@pytest.mark.parametrize("name", USUAL_MISSES)
+def test_the_usual_reading_is_checked_as_any(name: str) -> None:
+    field = USUAL_MISSES[name]
+    old = {b"s": b'"s":1', b"c": b'"c":"air"', b"t": b'"t":1795319940000', b"v": b'"v":3.5'}
+    payload = VALID.replace(USUAL, USUAL.replace(old[field[1:2]], field))
+    assert payload != VALID
+    assert agree(payload) is None
+    assert isinstance(validation._full_readings(payload, "van1", NOW_MS), Rejection)
+
+
+def test_the_usual_reading_takes_integers_and_the_range_ends() -> None:
+    for value in (b"3", b"85", b"-55.0", b"0"):
+        assert agree(VALID.replace(USUAL, USUAL.replace(b"3.5", value))) is not None
+
+
 def test_topic_mismatch_and_oversize_go_to_the_full_validator() -> None:
     assert agree(VALID, "van2") is None
     assert agree(VALID[:-1] + b" " * protocol.MAX_PAYLOAD_BYTES + b"}") is None

@@ -10,9 +10,11 @@ import struct
 from pathlib import Path
 
 from coldchain.protocol import Reading
-from coldchain.readingstore.base import SpooledRowsSink
+from coldchain.readingstore.base import ReadingSink, ReadingStore, SpooledRowsSink
+from coldchain.readingstore.influxdb import InfluxQLReadingStore, InfluxV1Sink
 from coldchain.readingstore.sqlite import SqliteReadingStore
 from gateway.spool import Spool
+from tests.harness.servers import InfluxDB1
 
 T0 = 1_790_000_000_000
 
@@ -70,37 +72,68 @@ def test_values_come_back_exactly_through_sqlite(tmp_path: Path) -> None:
     store.close()
 
 
-def test_first_write_wins_as_with_readings(tmp_path: Path) -> None:
-    """Same batches into two stores, one as Reading objects, one as spooled text: same rows,
-    same conflicts; a stored reading never changes; a retried batch reports nothing again."""
-    first = Reading("p", "air", T0, 1, 3.3)
-    batches = [
-        [first, Reading("p", "air", T0 + 1000, 2, 3.4)],
-        # Against the stored one: a conflict; an identical copy: a duplicate, nothing.
-        [Reading("p", "air", T0, 9, -1.5), first, Reading("p", "product", T0, 3, 4.0)],
-        # Twice in one batch with other fields: the older is stored, the newer a conflict.
-        [Reading("q", "air", T0, 1, 2.0), Reading("q", "air", T0, 2, 2.5, clock_synced=False)],
-    ]
-    by_readings = SqliteReadingStore(tmp_path / "a.sqlite3")
-    spooled_store = SqliteReadingStore(tmp_path / "b.sqlite3")
-    for i, batch in enumerate(batches):
+FIRST = Reading("p", "air", T0, 1, 3.3)
+BATCHES = [
+    [FIRST, Reading("p", "air", T0 + 1000, 2, 3.4)],
+    # Against the stored one: a conflict; an identical copy: a duplicate, nothing.
+    [Reading("p", "air", T0, 9, -1.5), FIRST, Reading("p", "product", T0, 3, 4.0)],
+    # Twice in one batch with other fields: the older is stored, the newer a conflict.
+    [Reading("q", "air", T0, 1, 2.0), Reading("q", "air", T0, 2, 2.5, clock_synced=False)],
+    # A fault without a value, then the same key with a value (clock lost): a conflict.
+    [Reading("q", "product", T0, 3, None, "disconnected", False)],
+    [Reading("q", "product", T0, 4, -127.0, "out_of_range")],
+]
+
+
+def _spooled_as_with_readings(
+    tmp_path: Path, by_readings: ReadingSink, spooled_sink: SpooledRowsSink
+) -> None:
+    """BATCHES into two sinks, one as Reading objects, one as spooled text: same conflicts; a
+    retried batch reports nothing again."""
+    for i, batch in enumerate(BATCHES):
         expected = by_readings.write_first(batch)
         spooled, count = _through_spool(tmp_path / str(i), [[r] for r in batch])
-        got = spooled_store.write_first_spooled(spooled, count)
+        got = spooled_sink.write_first_spooled(spooled, count)
         assert [(c.stored, c.new) for c in got] == [(c.stored, c.new) for c in expected]
-        assert spooled_store.write_first_spooled(spooled, count) == []  # retried: kept once
-    kept = {(c.stored, c.new) for c in spooled_store.conflicts()}
-    assert kept == {
-        (first, Reading("p", "air", T0, 9, -1.5)),
-        (Reading("q", "air", T0, 1, 2.0), Reading("q", "air", T0, 2, 2.5, clock_synced=False)),
+        assert len(got) == [0, 1, 1, 0, 1][i]
+        assert spooled_sink.write_first_spooled(spooled, count) == []  # retried: kept once
+
+
+def _check_stored(store: ReadingStore) -> None:
+    assert {(c.stored, c.new) for c in store.conflicts()} == {
+        (FIRST, BATCHES[1][0]),
+        (BATCHES[2][0], BATCHES[2][1]),
+        (BATCHES[3][0], BATCHES[4][0]),
     }
+    assert store.readings("p", T0, T0 + 10**6) == [
+        FIRST, Reading("p", "product", T0, 3, 4.0), BATCHES[0][1]
+    ]  # fmt: skip
+    assert store.readings("q", T0, T0 + 1) == [BATCHES[2][0], BATCHES[3][0]]
+
+
+def test_first_write_wins_as_with_readings(tmp_path: Path) -> None:
+    """The SQLite sink: same rows, same conflicts; a stored reading never changes."""
+    by_readings = SqliteReadingStore(tmp_path / "a.sqlite3")
+    spooled_store = SqliteReadingStore(tmp_path / "b.sqlite3")
+    _spooled_as_with_readings(tmp_path, by_readings, spooled_store)
     for store in (by_readings, spooled_store):
-        assert store.readings("p", T0, T0 + 10**6) == [
-            first, Reading("p", "product", T0, 3, 4.0), batches[0][1]
-        ]  # fmt: skip
-        assert store.readings("q", T0, T0 + 1) == [Reading("q", "air", T0, 1, 2.0)]
-        assert len(store.conflicts()) == 2
+        _check_stored(store)
         store.close()
+
+
+def test_influxdb1_first_write_wins_as_with_readings(tmp_path: Path, influxdb1: InfluxDB1) -> None:
+    """The InfluxDB 1.x sink writes the spooled text from tuples (line protocol, first-write
+    check): the same points and conflicts as from Reading objects."""
+    by_readings = InfluxV1Sink(influxdb1.url, "a")
+    spooled_sink = InfluxV1Sink(influxdb1.url, "b")
+    assert isinstance(spooled_sink, SpooledRowsSink)
+    _spooled_as_with_readings(tmp_path, by_readings, spooled_sink)
+    for database in ("a", "b"):
+        store = InfluxQLReadingStore(influxdb1.url, database)
+        _check_stored(store)
+        store.close()
+    by_readings.close()
+    spooled_sink.close()
 
 
 def test_rows_spooled_before_with_flags_as_integers(tmp_path: Path) -> None:
