@@ -26,8 +26,9 @@ Printed every simulated hour: the process memory (RSS and PSS, /proc/self/smaps_
 readings kept in memory, and the save times (the changed parts built, encoded and written in
 the transaction; its commit, which the worker does after every batch anyway, apart); at the
 end, the save times' quantiles (wall and CPU time), the slowest saves with the garbage
-collector's share of them, the slope of PSS after the warm-up (the reorder history, 6 h, plus
-an hour) and its spread around the mean.
+collector's share of them, the time the worker's garbage-collector policy takes after each
+commit (server/alerting/worker.py, Collector: applied here as there), the slope of PSS after
+the warm-up (the reorder history, 6 h, plus an hour) and its spread around the mean.
 """
 
 from __future__ import annotations
@@ -136,17 +137,31 @@ def run(probes: int, hours: int, save_s: int, folder: Path, profile: str | None 
     db, sessions = worker_sessions(f"sqlite:///{folder / 'server.sqlite3'}")
     WorkerState.__table__.create(db)  # type: ignore[attr-defined]
     rows = StateRows()
+    try:  # the worker's garbage-collector policy (server/alerting/worker.py, Collector)
+        from server.alerting.worker import Collector
+
+        collector: Collector | None = Collector()
+    except ImportError:  # (--code of a revision before it: the collector's defaults)
+        collector = None
     profiler = cProfile.Profile() if profile else None
     collecting: list[float] = [0.0, 0.0]  # when the running collection started, GC time so far
 
-    def timed_gc(phase: str, _info: dict[str, int]) -> None:
+    full_gcs = [0]  # full collections (generation 2) so far
+
+    def timed_gc(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             collecting[0] = time.perf_counter()
         else:
             collecting[1] += time.perf_counter() - collecting[0]
+            full_gcs[0] += info["generation"] == 2
 
     gc.callbacks.append(timed_gc)
     save_gc: list[float] = []  # of each save's time, the garbage collector's
+    save_full = 0  # saves with a full collection inside
+    settles: list[float] = []  # the collector's turn after each commit (the worker's settle)
+    settle_cpu: list[float] = []
+    if collector is not None:  # as the worker does after its restore
+        collector.settle(T0 / SEC)
 
     slot_ms = save_s * SEC
     per_slot = max(1, probes * slot_ms // PERIOD)  # probes whose messages fall in one slot
@@ -198,7 +213,7 @@ def run(probes: int, hours: int, save_s: int, folder: Path, profile: str | None 
                 profiler.enable()
             t = time.perf_counter()  # what the worker's save adds to the batch's transaction
             cpu = time.process_time()
-            collected = collecting[1]
+            collected, fulls = collecting[1], full_gcs[0]
             if hasattr(engine, "changed_parts"):
                 written = rows.save(session, engine.changed_parts())
             else:  # (--code of a revision before it)
@@ -206,12 +221,18 @@ def run(probes: int, hours: int, save_s: int, folder: Path, profile: str | None 
             session.flush()
             saves.append(time.perf_counter() - t)
             save_gc.append(collecting[1] - collected)
+            save_full += full_gcs[0] > fulls
             save_cpu.append(time.process_time() - cpu)
             t = time.perf_counter()
             session.commit()  # the worker commits every batch, saving or not
             commits.append(time.perf_counter() - t)
             if profiler is not None:
                 profiler.disable()
+        if collector is not None:  # the worker's, after the commit and the acks
+            t, cpu = time.perf_counter(), time.process_time()
+            collector.settle(now / SEC)
+            settles.append(time.perf_counter() - t)
+            settle_cpu.append(time.process_time() - cpu)
         sizes.append(written)
         hour_saves.append(saves[-1])
         hour_parts.append(written)
@@ -240,7 +261,7 @@ def run(probes: int, hours: int, save_s: int, folder: Path, profile: str | None 
         f"max {1000 * max(saves):.1f} ms; CPU time median "
         f"{1000 * statistics.median(save_cpu):.1f} ms, p95 "
         f"{1000 * quantile(save_cpu, 0.95):.1f} ms, p99 "
-        f"{1000 * quantile(save_cpu, 0.99):.1f} ms "
+        f"{1000 * quantile(save_cpu, 0.99):.1f} ms, max {1000 * max(save_cpu):.1f} ms "
         f"(then the commit: median "
         f"{1000 * statistics.median(commits):.1f} ms); store read back {history.reads} times "
         f"for late data; "
@@ -254,9 +275,17 @@ def run(probes: int, hours: int, save_s: int, folder: Path, profile: str | None 
             f"{1000 * saves[i]:.0f} ms ({sizes[i]} parts, GC {1000 * save_gc[i]:.0f} ms)"
             for i in reversed(slowest)
         )
-        + f"; GC in saves: {1000 * sum(save_gc) / len(saves):.1f} ms a save on average"
+        + f"; GC in saves: {1000 * sum(save_gc) / len(saves):.1f} ms a save on average, "
+        f"{save_full} saves with a full collection inside"
         + f"; parts per save: median {statistics.median(sizes):.0f}, max {max(sizes)}"
     )
+    if settles:
+        print(
+            f"the collector after each commit (server/alerting/worker.py, Collector): median "
+            f"{1000 * statistics.median(settles):.1f} ms, p99 {1000 * quantile(settles, 0.99):.1f}"
+            f" ms, max {1000 * max(settles):.1f} ms (with the hourly one in full); CPU median "
+            f"{1000 * statistics.median(settle_cpu):.1f} ms, max {1000 * max(settle_cpu):.1f} ms"
+        )
     if len(steady) >= 2:
         slope = statistics.linear_regression([h for h, _ in steady], [p for _, p in steady]).slope
         mean = statistics.mean(p for _, p in steady)

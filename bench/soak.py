@@ -7,8 +7,10 @@ in a temporary folder on free loopback ports. A cooperative with one cold room p
 every probe registered and installed through the API as an admin would, each with its broker
 account. Then each probe sends one message every 30 s of device time (its air and product
 readings), the device clock running `--speed` times faster than real time (the system's
-accelerated clock, coldchain/clock.py, the demo's). One probe in 50 goes out of limits for
-25 device minutes every device hour, so alerts open and close and the worker keeps episodes.
+accelerated clock, coldchain/clock.py, the demo's), values moving a little every 10 device
+minutes as a real room's do (a flat line is a stuck sensor). One probe in 50 goes out of
+limits for 25 device minutes every device hour, so alerts open and close and the worker keeps
+episodes.
 
 Every real minute it prints each process's proportional set size (PSS, from
 /proc/PID/smaps_rollup: shared pages divided among their users) and its CPU use over that
@@ -38,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from coldchain import broker  # noqa: E402
+from coldchain.demo.day import WOBBLE  # noqa: E402
 from coldchain.demo.seed import Api  # noqa: E402
 from coldchain.supervisor import port_open  # noqa: E402
 from tests.harness.servers import free_port  # noqa: E402
@@ -132,7 +135,11 @@ def publisher(
         t_ms = int(next_device * 1000)
         hour = (next_device / 3600) % 1
         for i, pid, client in clients:
-            value = 3.0 + (i % 7) / 10
+            # A real cold room always moves a little (the demo's WOBBLE, coldchain/demo/day.py):
+            # a flat line is a stuck sensor after 3 h (alerts/config.py `stuck_ms`), and a soak
+            # of flat lines raised a sensor fault on every channel at 3 device hours.
+            step = int(next_device // 600) + i  # a new wobble every 10 device minutes
+            value = round(3.0 + (i % 7) / 10 + WOBBLE[step % len(WOBBLE)], 2)
             if i % 50 == 0 and hour < 25 / 60:
                 value = 9.5  # out of limits 25 device minutes every device hour
             batch = ReadingsBatch(

@@ -7,7 +7,9 @@ version (state version 3) are read, then replaced by today's."""
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.engine import STATE_VERSION, Engine
 from alerts.events import AlertEvent
 from server.alerting.db import PART_PREFIX, StateRows, part_row_name, worker_sessions
+from server.alerting.worker import Collector
 from server.core.models.alerts import WorkerState
 from tests.alerts.helpers import MIN, T0
 from tests.alerts.test_state_compat import (
@@ -111,3 +114,31 @@ def test_rows_of_state_version_3_are_read_then_replaced_by_todays(database_url: 
     assert not restarted.upgraded and plain(restarted.save()) == today
     db.dispose()
     assert strip_events(feed(restarted, CUT, LENGTH)) == strip_events(expected)
+
+
+class Node:
+    """An object in a reference cycle: only the garbage collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_the_workers_collector_frees_a_frozen_cycle_at_its_next_full_collection() -> None:
+    """The worker freezes its restored state and what survives each save (server/alerting/
+    worker.py, Collector): no full collection walks the engine's state inside a save, and
+    what a frozen cycle holds is freed at the next full collection, at most THAW_EVERY_S
+    later."""
+    collector = Collector(thaw_every_s=60)
+    try:
+        node = Node()
+        alive = weakref.ref(node)
+        collector.settle(0.0)  # the restore: frozen
+        assert gc.get_freeze_count() > 0
+        del node
+        collector.settle(1.0)
+        assert alive() is not None  # frozen: kept until the full collection
+        collector.settle(60.0)
+        assert alive() is None
+    finally:
+        collector.stop()
+    assert gc.get_freeze_count() == 0  # the process's objects back to the collector
