@@ -139,7 +139,7 @@ def test_a_burst_across_read_chunks_arrives_whole_and_in_order(
     for i, payload in enumerate(payloads):
         properties = None
         if i % 3 == 0:
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties = Properties(PacketTypes.PUBLISH)
             properties.UserProperty = ("n", str(i))
         client.publish("cc/v1/dev/van1/up/readings", payload, qos=1, properties=properties)
     got: list[Delivery] = []

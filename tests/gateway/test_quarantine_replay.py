@@ -67,7 +67,8 @@ def test_a_fast_clock_probe_loses_nothing(gateway: Gateway, mosquitto: Mosquitto
     probe.disconnect()
     probe.loop_stop()
     wait_until(
-        lambda: gateway.spool.quarantine_counts().get("timestamp_in_future") == 5, 20,
+        lambda: gateway.spool.quarantine_counts().get("timestamp_in_future") == 5,
+        20,
         "the five fast-clock messages quarantined",
     )
     assert store.count(PROBE) == 0  # acknowledged, kept aside, nothing stored yet
