@@ -20,6 +20,7 @@ from selenium import webdriver
 from selenium.common.exceptions import (
     NoSuchElementException,
     StaleElementReferenceException,
+    TimeoutException,
     WebDriverException,
 )
 from selenium.webdriver.common.by import By
@@ -56,7 +57,12 @@ class Pages:
         self.browser.find_element(By.ID, "email").send_keys(f"{user}@example.be")
         self.browser.find_element(By.ID, "password").send_keys(PASSWORD)
         self.browser.find_element(By.ID, "login").click()
-        self.wait_for(lambda: "/login" not in self.browser.current_url)
+        try:
+            # 30 s: the login's password hash beside the other worker's suite (a 10 s wait
+            # once ran out in CI, the page's own words unknown).
+            self.wait_for(lambda: "/login" not in self.browser.current_url, timeout=30)
+        except TimeoutException:
+            raise AssertionError(f"{user} still on the login page:\n{self.text()[:1500]}") from None
 
     def wait_for(self, condition: object, timeout: float = 10) -> None:
         WebDriverWait(self.browser, timeout).until(lambda _b: condition())  # type: ignore[operator]
