@@ -45,8 +45,9 @@ DESCRIPTION = """Cold-chain registry and deliveries for cooperatives sharing van
 
 Authenticate with `POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`
 (pages use the session cookie set by the same call). Errors always have the body
-`{"error": {"code": ..., "message": ..., "details": ...}}`; `message` is French unless
-`Accept-Language` prefers English. Times are UTC (ISO 8601 with offset).
+`{"error": {"code": ..., "message": ..., "details": ...}}`; `message` is in the caller's
+language: `?lang=`, the pages' cookie, the signed-in user's stored choice, `Accept-Language`
+(fr, nl, en), then the site's default. Times are UTC (ISO 8601 with offset).
 """
 
 

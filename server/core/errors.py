@@ -1,7 +1,8 @@
 """One error body for the whole API: {"error": {"code", "message", "details"}}.
 
-`message` is in the reader's language (French, Dutch or English: the pages' choice, else
-Accept-Language, else the site's default; server/core/languages.py), its reason too (a
+`message` is in the reader's language (French, Dutch or English: `?lang=`, the pages'
+choice, the signed-in user's stored one, else Accept-Language, else the site's default;
+server/core/languages.py), its reason too (a
 `Phrase` of the catalogue, not a text). Every code the API can answer has its message in
 the `api` catalogue (server/locale/<lang>/LC_MESSAGES/api.po, server/core/catalogue.py),
 in every language.

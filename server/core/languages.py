@@ -2,7 +2,7 @@
 document at export (a sealed record's PDF, a producer's extract, an inspection ZIP) and an
 API error's message: the one asked for (`?lang=fr|nl|en`, the export form's choice: an
 inspector of the FAVV gets Dutch), else the pages' language (the cookie), else the choice
-stored for the user signed in with the pages' session cookie (`User.language`), else
+stored for the signed-in user (bearer token or the pages' session cookie: `User.language`), else
 Accept-Language, else the site's default. The catalogues say which languages exist
 (server/core/catalogue.py)."""
 
@@ -48,15 +48,22 @@ def reader_language(request: Request, asked: str | None) -> str:
 
 
 def signed_in_choice(request: Request) -> str | None:
-    """The language stored for the user of the pages' session cookie (the offline queue's
-    calls, server/pages/static/*.js), None without one. A bearer token's client says its
-    language with Accept-Language."""
+    """The language stored for the signed-in user: of the bearer token (an API client), else
+    of the pages' session cookie (the offline queue's calls, server/pages/static/*.js). None
+    when nobody is signed in or the user never chose (`User.language` is set by the pages'
+    switch)."""
     state = request.app.state
     settings = getattr(getattr(state, "settings", None), "server", None)
-    if settings is None or request.cookies.get(settings.session_cookie_name) is None:
+    if settings is None:
+        return None
+    scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and bearer.strip():
+        token: str | None = bearer.strip()
+    elif request.cookies.get(settings.session_cookie_name) is not None:
+        token = session_cookie_token(request, settings)
+    else:
         return None
     try:
-        token = session_cookie_token(request, settings)
         with state.sessionmaker() as session:
             return current_user(session, current_access_token(session, token)).language
     except ApiError:  # an expired or revoked session: nobody signed in

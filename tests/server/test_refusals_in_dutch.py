@@ -170,3 +170,11 @@ def test_refusals_speak_the_callers_language(app: FastAPI, world: World) -> None
         assert asked["error"]["message"].startswith("Données invalides : ce registre porte")
     finally:
         client.cookies.clear()  # the world's other requests use their bearer tokens
+
+    # The same user's API client with a bearer token: the stored choice before Accept-Language.
+    from_client = world["hygiene_a"].get(extract, headers=french_browser).json()["error"]
+    assert from_client["message"].startswith("Ongeldige gegevens: dit register bevat loten")
+    asked = world["hygiene_a"].get(
+        extract, headers={"Accept-Language": "fr"}, params={"lang": "en"}
+    )
+    assert asked.json()["error"]["message"].startswith("Invalid data: this record carries")
