@@ -29,7 +29,10 @@ CREATE TABLE IF NOT EXISTS reading (
     clock_synced INTEGER NOT NULL,
     PRIMARY KEY (probe, channel, time_ms)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS reading_probe_time ON reading (probe, time_ms);
+-- Dropped: every write paid for it (1.2 of 5.2 us of CPU per reading at 10 per message, and a
+-- third of the file); a probe's readings of all channels are read through the primary key,
+-- channel by channel (_PROBE_CHANNELS).
+DROP INDEX IF EXISTS reading_probe_time;
 CREATE TABLE IF NOT EXISTS reading_conflict (
     probe TEXT NOT NULL,
     channel TEXT NOT NULL,
@@ -92,6 +95,22 @@ RETURNING {_CONFLICT_COLUMNS}
 """
 
 _COLUMNS = "probe, channel, time_ms, seq, value, fault, clock_synced"
+# A probe's channels, one primary-key seek each (a loose index scan: SQLite has no skip-scan
+# without ANALYZE statistics), so that all of a probe's readings in a period are read by
+# seeking (probe, channel, start) per channel instead of scanning the probe's whole history.
+_PROBE_CHANNELS = """
+WITH RECURSIVE channels(c) AS (
+    SELECT (SELECT MIN(channel) FROM reading WHERE probe = :probe)
+    UNION ALL
+    SELECT (SELECT MIN(channel) FROM reading WHERE probe = :probe AND channel > c)
+    FROM channels WHERE c IS NOT NULL
+)
+"""
+_PROBE_PERIOD = """
+FROM channels CROSS JOIN reading
+    ON reading.probe = :probe AND reading.channel = channels.c
+    AND reading.time_ms >= :start AND reading.time_ms < :end
+"""
 
 Row = tuple[str, str, int, int, float | None, str | None, int]
 
@@ -208,12 +227,14 @@ class SqliteReadingStore:
     def readings(
         self, probe_id: str, start_ms: int, end_ms: int, channel: str | None = None
     ) -> list[Reading]:
-        sql = f"SELECT {_COLUMNS} FROM reading WHERE probe = ? AND time_ms >= ? AND time_ms < ?"
-        params: list[object] = [probe_id, start_ms, end_ms]
+        params = {"probe": probe_id, "start": start_ms, "end": end_ms, "channel": channel}
         if channel is not None:
-            sql += " AND channel = ?"
-            params.append(channel)
-        sql += " ORDER BY time_ms, channel"
+            sql = (
+                f"SELECT {_COLUMNS} FROM reading WHERE probe = :probe AND channel = :channel"
+                " AND time_ms >= :start AND time_ms < :end ORDER BY time_ms"
+            )
+        else:
+            sql = f"{_PROBE_CHANNELS} SELECT {_COLUMNS} {_PROBE_PERIOD} ORDER BY time_ms, channel"
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()
         return [from_row(row) for row in rows]
@@ -245,17 +266,15 @@ class SqliteReadingStore:
         start_ms: int | None = None,
         end_ms: int | None = None,
     ) -> int:
-        sql = "SELECT COUNT(*) FROM reading WHERE 1 = 1"
-        params: list[object] = []
-        if probe_id is not None:
-            sql += " AND probe = ?"
-            params.append(probe_id)
-        if start_ms is not None:
-            sql += " AND time_ms >= ?"
-            params.append(start_ms)
-        if end_ms is not None:
-            sql += " AND time_ms < ?"
-            params.append(end_ms)
+        params: dict[str, object] = {
+            "probe": probe_id,
+            "start": -(2**63) if start_ms is None else start_ms,
+            "end": 2**63 - 1 if end_ms is None else end_ms,
+        }
+        if probe_id is not None:  # seeks per channel, as `readings`
+            sql = f"{_PROBE_CHANNELS} SELECT COUNT(*) {_PROBE_PERIOD}"
+        else:  # the whole table (the operator's status, tests): a scan either way
+            sql = "SELECT COUNT(*) FROM reading WHERE time_ms >= :start AND time_ms < :end"
         with self._lock:
             (n,) = self._conn.execute(sql, params).fetchone()
         return int(n)

@@ -51,6 +51,46 @@ def test_sqlite_write_is_idempotent(tmp_path: Path) -> None:
     again.close()
 
 
+def test_sqlite_reads_a_probe_by_primary_key_seeks_only(tmp_path: Path) -> None:
+    """A file made before the (probe, time) index was dropped loses it on opening, and a
+    probe's period is read by seeking each channel's range in the primary key: no scan of the
+    probe's history, nor of the table."""
+    import sqlite3
+
+    from coldchain.readingstore import sqlite as module
+
+    old = sqlite3.connect(tmp_path / "r.sqlite3")
+    old.executescript(module._SCHEMA.split("-- Dropped")[0])
+    old.execute("CREATE INDEX reading_probe_time ON reading (probe, time_ms)")
+    old.close()
+    store = SqliteReadingStore(tmp_path / "r.sqlite3")
+    readings = sample_readings()
+    store.write(readings)
+    conn = store._conn
+    indexes = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    assert ("reading_probe_time",) not in indexes
+    start, end = T0 + 60_000, T0 + 3_600_000
+    window = {"probe": "van1-zone-a", "start": start, "end": end}
+    for sql in (
+        f"{module._PROBE_CHANNELS} SELECT * {module._PROBE_PERIOD}",
+        f"{module._PROBE_CHANNELS} SELECT COUNT(*) {module._PROBE_PERIOD}",
+    ):
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", window)]
+        assert not [step for step in plan if step.startswith("SCAN reading")], plan
+        seek = (
+            "SEARCH reading USING PRIMARY KEY (probe=? AND channel=? AND time_ms>? AND time_ms<?)"
+        )
+        assert seek in plan, plan
+    expected = sorted(
+        (r for r in readings if r.probe_id == "van1-zone-a" and start <= r.time_ms < end),
+        key=lambda r: (r.time_ms, r.channel),
+    )
+    assert len({r.channel for r in expected}) > 1
+    assert store.readings("van1-zone-a", start, end) == expected
+    assert store.count("van1-zone-a", start, end) == len(expected)
+    store.close()
+
+
 def test_sqlite_store_from_several_threads(tmp_path: Path) -> None:
     store = SqliteReadingStore(tmp_path / "r.sqlite3")
     readings = sample_readings()
