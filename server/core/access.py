@@ -260,6 +260,17 @@ def subtract(windows: list[Interval], holes: list[Interval]) -> list[Interval]:
     return [(start, None if end == _FAR else end) for start, end in result]
 
 
+def seen_until(windows: list[Interval], now: datetime) -> datetime:
+    """The last instant of the windows the viewer may see now: `now` while one still runs
+    (or there are none), else the latest end (a driver's van after the closing, a producer's
+    zone after unloading). A probe that goes on recording past it is not silent: the viewer
+    only no longer sees it."""
+    ends = [end for _start, end in windows]
+    if not ends or any(end is None or end >= now for end in ends):
+        return now
+    return max(end for end in ends if end is not None)
+
+
 def clip(
     windows: list[Interval], start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:

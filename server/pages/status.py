@@ -24,6 +24,7 @@ from server.core.access import (
     Interval,
     Viewer,
     cold_room_windows,
+    seen_until,
     visible_cold_rooms,
     zone_windows,
 )
@@ -144,10 +145,13 @@ def place_now(
         if heard is not None and now - heard <= SILENT:
             door_now = DoorNow(door.time, minutes_between(door.time, now))
     probes = []
+    # Silence is judged where the viewer's view ends: after a delivery's closing its driver
+    # no longer sees the van's readings, which does not make its probes silent.
+    seen = seen_until(windows, now)
     for probe, _installation in installed_now(session, place, now):
         channels = by_probe.get(probe.probe_id, {})
         last = max((r.time for r in channels.values()), default=None)
-        silent = last is None or now - last > SILENT
+        silent = last is None or seen - last > SILENT
         probes.append(ProbeNow(probe.probe_id, probe.label, last, silent))
     limit = limit_at(reading.time if reading is not None else now)
     return PlaceNow(

@@ -205,6 +205,16 @@ def test_door_open_while_open_and_the_van_after_the_delivery_closes(
     [banner] = banners(pages)  # the warning goes on after the delivery: still told
     assert "▲ Avertissement — Température hors limite" in banner and "depuis 7 min" in banner
     pages.shot("driver-van-after-close-warning-phone", whole=True)
+
+    # Twenty minutes on, the probe still records: the driver no longer sees the van's
+    # readings after the closing, which does not make the probe silent.
+    time.offset = time.start + 28 * MIN
+    van.send(t0 + 9 * MIN, [4.0] * 19)  # up to a minute ago
+    pages.wait_for(lambda: "données de il y a" in part(pages, ".truck"))
+    truck = part(pages, ".truck")
+    assert "silencieuse" not in truck, truck
+    assert f"{PROBE} : dernier relevé {hour(t0 + 7 * MIN)}" in truck, truck
+    assert "4,0 °C" not in truck  # what it records now is not the driver's to see
     assert pages.browser.execute_script("return window.notReloaded") is True
 
 
