@@ -222,19 +222,22 @@ def close_and_seal_march_delivery(site: Site) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_chromium() -> Iterator[webdriver.Chrome]:
+def shared_chromium() -> Iterator[chromium.SharedChromium]:
     """One headless Chromium for the session: each module's `pages` gets it as a new profile
-    would be (tests/harness/browser.py `forget`)."""
+    would be (tests/harness/browser.py `SharedChromium`)."""
     # Not a skip: a missing browser must not pass silently in CI.
     assert chromium.available(), "run scripts/install-system-packages (chromium, chromium-driver)"
-    with chromium.chromium() as browser:
-        yield browser
+    shared = chromium.SharedChromium()
+    try:
+        yield shared
+    finally:
+        shared.close()
 
 
 @contextmanager
 def served(
     tmp_path_factory: pytest.TempPathFactory,
-    browser: webdriver.Chrome,
+    shared: chromium.SharedChromium,
     seed: bool = True,
     **site: Any,
 ) -> Iterator[Pages]:
@@ -252,11 +255,11 @@ def served(
     server = HttpServer(found.app)
     clients: list[httpx.Client] = []
     try:
-        chromium.forget(browser, [])
+        browser = shared.clean()
         yield Pages(found, server.url, browser, shots, clients)
     finally:
         try:
-            chromium.forget(browser, [server.url])
+            shared.release([server.url])
         finally:
             for client in clients:
                 client.close()
@@ -266,7 +269,7 @@ def served(
 
 @pytest.fixture(scope="module")
 def pages(
-    tmp_path_factory: pytest.TempPathFactory, shared_chromium: webdriver.Chrome
+    tmp_path_factory: pytest.TempPathFactory, shared_chromium: chromium.SharedChromium
 ) -> Iterator[Pages]:
     with served(tmp_path_factory, shared_chromium) as opened:
         yield opened

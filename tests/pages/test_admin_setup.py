@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
@@ -135,7 +134,7 @@ def test_only_the_superuser_creates_organisations(
 
 
 def test_from_an_empty_database_to_a_cooperative_admin(
-    tmp_path_factory: pytest.TempPathFactory, shared_chromium: webdriver.Chrome
+    tmp_path_factory: pytest.TempPathFactory, shared_chromium: chromium.SharedChromium
 ) -> None:
     """The installation's first hour in a browser: only the superuser exists; it creates
     the cooperative and its admin, who signs in and gets the admin page."""
@@ -143,14 +142,13 @@ def test_from_an_empty_database_to_a_cooperative_admin(
     shots = tmp / "screenshots"
     shots.mkdir()
     app = create_app(settings_for(tmp, free_port(), None))
-    browser = shared_chromium
     with TestClient(app):  # the lifespan: migrations, the app's state
         with app.state.sessionmaker() as session:
             create_superuser(
                 session, app.state.password_hasher, "installer@example.be", "Installateur", PASSWORD
             )
         server = HttpServer(app)
-        chromium.forget(browser, [])
+        browser = shared_chromium.clean()
         try:
 
             def sign_in(email: str) -> None:
@@ -208,6 +206,6 @@ def test_from_an_empty_database_to_a_cooperative_admin(
             print(f"screenshots: {shots}")
         finally:
             try:
-                chromium.forget(browser, [server.url])
+                shared_chromium.release([server.url])
             finally:
                 server.stop()

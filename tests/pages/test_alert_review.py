@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 
 from server.core.models.alerts import Alert
 from server.core.models.records import SealedRecord
+from tests.harness import browser as chromium
 from tests.pages.conftest import FormBrowser, Pages, served
 from tests.pages.live_support import MIN, Shifted, Van
 from tests.server.world import iso
@@ -30,7 +30,7 @@ from tests.server.world import iso
 
 @pytest.fixture(scope="module")
 def review(
-    tmp_path_factory: pytest.TempPathFactory, shared_chromium: webdriver.Chrome
+    tmp_path_factory: pytest.TempPathFactory, shared_chromium: chromium.SharedChromium
 ) -> Iterator[tuple[Pages, int]]:
     """Lot LT (chilled, label 6 °C) and LOT-LX0 (minced meat, 2 °C) on board for 90 minutes;
     the zone at 3.4 °C for 20 minutes (critical after 15), back at 1 °C for 20; the delivery

@@ -20,13 +20,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from coldchain.protocol import Reading
 from server.domain.place_readings import to_ms
 from tests.alerting.support import PROBE
+from tests.harness import browser as chromium
 from tests.pages.conftest import FormBrowser, Pages, served
 from tests.pages.live_support import MIN, Shifted, Van
 from tests.server.world import BRUSSELS, iso
@@ -37,7 +37,7 @@ RED = "rgb(163, 0, 0)"  # .banner.sev-critical (static/pages.css)
 @pytest.fixture
 def van_pages(
     tmp_path_factory: pytest.TempPathFactory,
-    shared_chromium: webdriver.Chrome,
+    shared_chromium: chromium.SharedChromium,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[Pages, Van, Shifted]]:
     time = Shifted(monkeypatch)
@@ -219,7 +219,7 @@ def test_door_open_while_open_and_the_van_after_the_delivery_closes(
 
 
 def test_the_producer_sees_the_probe_silent_then_back(
-    tmp_path_factory: pytest.TempPathFactory, shared_chromium: webdriver.Chrome
+    tmp_path_factory: pytest.TempPathFactory, shared_chromium: chromium.SharedChromium
 ) -> None:
     """Over HTTP, the parts static/live.js asks for: the room's probe silent for 15 minutes
     is said so, and no longer once a reading arrives; the parts are the role's only."""
@@ -252,7 +252,7 @@ def test_the_producer_sees_the_probe_silent_then_back(
 
 def test_the_banner_says_each_severity_in_words_and_only_critical_is_an_alarm(
     tmp_path_factory: pytest.TempPathFactory,
-    shared_chromium: webdriver.Chrome,
+    shared_chromium: chromium.SharedChromium,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Quick-frozen goods on board (-18 °C; +3 °C tolerated briefly in transport): -16 °C is a

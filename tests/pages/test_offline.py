@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from server.core.models import DepartureCheck, Handover
 from server.core.models.alerts import Alert
 from server.core.models.idempotency import FormSubmission
+from tests.harness import browser as chromium
 from tests.pages.conftest import FormBrowser, Pages, served
 from tests.server.world import iso
 from tests.support.alerts import raise_alert
@@ -28,7 +29,7 @@ from tests.support.alerts import raise_alert
 
 @pytest.fixture(scope="module")
 def offline(
-    tmp_path_factory: pytest.TempPathFactory, shared_chromium: webdriver.Chrome
+    tmp_path_factory: pytest.TempPathFactory, shared_chromium: chromium.SharedChromium
 ) -> Iterator[Pages]:
     with served(tmp_path_factory, shared_chromium, seed=False) as pages:
         yield pages

@@ -29,7 +29,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
@@ -253,12 +252,11 @@ def test_own_broker_the_page_says_to_create_the_account(tmp_path: Path) -> None:
 
 
 def test_from_an_empty_database_to_the_first_reading_in_chromium(
-    tmp_path: Path, shared_chromium: webdriver.Chrome, micropython: MicroPython
+    tmp_path: Path, shared_chromium: chromium.SharedChromium, micropython: MicroPython
 ) -> None:
     """The admin registers a probe in the browser, keeps the password and the file shown
     once; the firmware given that file's config.json and ca.pem connects to the broker's TLS
     listener, its readings go through the real gateway, and show on the probe's page."""
-    browser = shared_chromium
     with managed_site(tmp_path) as site:
         credentials = json.loads(site.files.credentials.read_text())
         user = site.settings.gateway.client_id
@@ -272,7 +270,7 @@ def test_from_an_empty_database_to_the_first_reading_in_chromium(
         gateway = Gateway(gateway_settings)
         gateway.start()
         server = HttpServer(site.app)
-        chromium.forget(browser, [])
+        browser = shared_chromium.clean()
         try:
             assert gateway.mqtt is not None and gateway.mqtt.subscribed.wait(10)
 
@@ -330,7 +328,7 @@ def test_from_an_empty_database_to_the_first_reading_in_chromium(
             print(f"screenshots: {tmp_path}")
         finally:
             try:
-                chromium.forget(browser, [server.url])
+                shared_chromium.release([server.url])
             finally:
                 server.stop()
                 gateway.stop()

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -278,7 +277,7 @@ def test_a_rename_changes_no_sealed_record_nor_its_reseal(
 
 
 def test_from_an_empty_database_to_a_cooperative_run_in_the_browser(
-    tmp_path_factory: pytest.TempPathFactory, shared_chromium: webdriver.Chrome
+    tmp_path_factory: pytest.TempPathFactory, shared_chromium: chromium.SharedChromium
 ) -> None:
     """The first hour, in Chromium: the superuser creates a cooperative, acts for it,
     creates its admin, a van with two zones, a cold room and a member producer; the
@@ -287,14 +286,13 @@ def test_from_an_empty_database_to_a_cooperative_run_in_the_browser(
     shots = tmp / "screenshots"
     shots.mkdir()
     app = create_app(settings_for(tmp, free_port(), None))
-    browser = shared_chromium
     with TestClient(app):
         with app.state.sessionmaker() as session:
             create_superuser(
                 session, app.state.password_hasher, "installer@example.be", "Installateur", PASSWORD
             )
         server = HttpServer(app)
-        chromium.forget(browser, [])
+        browser = shared_chromium.clean()
         # No stream is blocked: each page's alert stream (static/live.js) is closed when the
         # page is left. Before, past six pages the next one waited for a free connection
         # (Chromium's per-host limit) and never loaded: this journey visits more than six.
@@ -426,7 +424,6 @@ def test_from_an_empty_database_to_a_cooperative_run_in_the_browser(
             print(f"screenshots: {shots}")
         finally:
             try:
-                chromium.forget(browser, [server.url])
+                shared_chromium.release([server.url])  # the blocked URLs too
             finally:
-                browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
                 server.stop()

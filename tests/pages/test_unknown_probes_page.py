@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +29,7 @@ STRANGER = "inconnue-9"
 
 @pytest.fixture
 def live(
-    tmp_path: Path, mosquitto: Mosquitto, shared_chromium: webdriver.Chrome
+    tmp_path: Path, mosquitto: Mosquitto, shared_chromium: chromium.SharedChromium
 ) -> Iterator[Pages]:
     """The world served over HTTP with the alert worker in the server (`in_server`)."""
     settings = settings_for(tmp_path, mosquitto.port, None, in_server=True)
@@ -40,11 +39,10 @@ def live(
     shots = tmp_path / "screenshots"
     shots.mkdir()
     try:
-        chromium.forget(shared_chromium, [])
-        yield Pages(site, server.url, shared_chromium, shots)
+        yield Pages(site, server.url, shared_chromium.clean(), shots)
     finally:
         try:
-            chromium.forget(shared_chromium, [server.url])
+            shared_chromium.release([server.url])
         finally:
             server.stop()
             sites.close()
