@@ -10,7 +10,8 @@ ratio to bare, two gateways against one, and the gateways' CPU microseconds per 
 system of the gateway processes over the readings: steadier than rates on a shared, loaded
 machine). `--rounds 0` skips that table. `--baseline DIR` also runs, in each round, one
 gateway from another source tree (the code before a change: `git archive HEAD | tar -x -C
-DIR`), side by side.
+DIR`), side by side; `--gateway-setting gateway.receive_maximum=10000` changes a setting of
+this tree's gateways only (the baseline keeps its defaults).
 Targets (issue 18): >= 0.6 x bare at 10 readings/message and >= 0.8 x at 1/message with one
 process; two processes >= 1.7 x one.
 
@@ -65,6 +66,8 @@ PUBLISHER_SPACING_MS = 5 * 10**6  # each publisher's device times, apart: no sha
 # Another source tree whose gateway runs beside this one in each round of the ratio table
 # (--baseline): before and after a change, measured side by side.
 BASELINE: Path | None = None
+# `--gateway-setting section.name=value`, as environment variables (COLDCHAIN_SECTION__NAME)
+GATEWAY_SETTINGS: dict[str, str] = {}
 
 
 def start_publisher(
@@ -174,6 +177,8 @@ class GatewayRun:
             COLDCHAIN_GATEWAY__METRICS_PORT=str(self.metrics_port),
         )
         env.update({f"COLDCHAIN_STORE__{k.upper()}": v for k, v in store.items()})
+        if code == REPO:  # this tree's gateways only: the baseline keeps its defaults
+            env.update(GATEWAY_SETTINGS)
         self.spool_path = workdir / f"spool-{name}.sqlite3"
         self.env = env
         self.log = workdir / f"gateway-{name}.log"
@@ -355,7 +360,18 @@ def main() -> int:
         help="another source tree (e.g. `git archive HEAD` unpacked) whose gateway is measured "
         "in each round of the ratio table too, beside this one (before/after a change)",
     )  # fmt: skip
+    parser.add_argument(
+        "--gateway-setting", action="append", default=[], metavar="SECTION.NAME=VALUE",
+        help="a setting of this tree's gateways (not the baseline's), e.g. "
+        "gateway.receive_maximum=10000; repeatable",
+    )  # fmt: skip
     args = parser.parse_args()
+    for setting in args.gateway_setting:
+        name, _, value = setting.partition("=")
+        section, _, key = name.partition(".")
+        if not (section and key and value):
+            parser.error(f"--gateway-setting {setting!r}: SECTION.NAME=VALUE expected")
+        GATEWAY_SETTINGS[f"COLDCHAIN_{section.upper()}__{key.upper()}"] = value
     PUBLISHERS = max(1, args.publishers)
     BASELINE = args.baseline.resolve() if args.baseline else None
     scale = 0.1 if args.quick else 1.0

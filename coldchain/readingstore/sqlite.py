@@ -227,8 +227,9 @@ class SqliteReadingStore:
     def readings(
         self, probe_id: str, start_ms: int, end_ms: int, channel: str | None = None
     ) -> list[Reading]:
-        params = {"probe": probe_id, "start": start_ms, "end": end_ms, "channel": channel}
+        params: dict[str, object] = {"probe": probe_id, "start": start_ms, "end": end_ms}
         if channel is not None:
+            params["channel"] = channel
             sql = (
                 f"SELECT {_COLUMNS} FROM reading WHERE probe = :probe AND channel = :channel"
                 " AND time_ms >= :start AND time_ms < :end ORDER BY time_ms"

@@ -2,10 +2,9 @@
 
 `message` is in the reader's language (French, Dutch or English: `?lang=`, the pages'
 choice, the signed-in user's stored one, else Accept-Language, else the site's default;
-server/core/languages.py), its reason too (a
-`Phrase` of the catalogue, not a text). Every code the API can answer has its message in
-the `api` catalogue (server/locale/<lang>/LC_MESSAGES/api.po, server/core/catalogue.py),
-in every language.
+server/core/languages.py), its reason too (a `Phrase` of the catalogue, not a text). Every
+code the API can answer has its message in the `api` catalogue
+(server/locale/<lang>/LC_MESSAGES/api.po, server/core/catalogue.py), in every language.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import logging
 from typing import Annotated, Literal
 
 from fastapi import Query, Request
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.exc import SQLAlchemyError
 
 from server.core import catalogue
@@ -56,9 +57,10 @@ def signed_in_choice(request: Request) -> str | None:
     settings = getattr(getattr(state, "settings", None), "server", None)
     if settings is None:
         return None
-    scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and bearer.strip():
-        token: str | None = bearer.strip()
+    # The header read as HTTPBearer reads it (server/core/deps.py `_bearer`).
+    scheme, bearer = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() == "bearer" and bearer:
+        token: str | None = bearer
     elif request.cookies.get(settings.session_cookie_name) is not None:
         token = session_cookie_token(request, settings)
     else:

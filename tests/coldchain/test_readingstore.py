@@ -59,8 +59,8 @@ def test_sqlite_reads_a_probe_by_primary_key_seeks_only(tmp_path: Path) -> None:
 
     from coldchain.readingstore import sqlite as module
 
-    old = sqlite3.connect(tmp_path / "r.sqlite3")
-    old.executescript(module._SCHEMA.split("-- Dropped")[0])
+    SqliteReadingStore(tmp_path / "r.sqlite3").close()
+    old = sqlite3.connect(tmp_path / "r.sqlite3")  # the index as earlier versions made it
     old.execute("CREATE INDEX reading_probe_time ON reading (probe, time_ms)")
     old.close()
     store = SqliteReadingStore(tmp_path / "r.sqlite3")
