@@ -66,6 +66,15 @@ def test_unauthenticated_and_wrong_credentials(app: FastAPI, client: TestClient)
     }
     assert client.get("/api/v1/users/me", headers=_bearer("x" * 43)).status_code == 401
     assert client.get("/api/v1/users/me", headers=_bearer("x" * 5000)).status_code == 401
+    # The refusal's language also reads the token (a user's stored choice): malformed,
+    # unknown and oversize tokens are nobody, and the refusal is in the asked language.
+    for authorization in ("Bearer", "Bearer ", "Basic eDp5", "Bearer x y", "Bearer " + "x" * 5000):
+        refused = client.get(
+            "/api/v1/users/me", headers={"Authorization": authorization, "Accept-Language": "nl"}
+        )
+        assert refused.status_code == 401, authorization[:20]
+        assert refused.json()["error"]["code"] == "not_authenticated"
+        assert refused.json()["error"]["message"] == "Aanmelding vereist."
     wrong = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": "not the password"})
     unknown = client.post(
         "/api/v1/auth/login", json={"email": "nobody@example.be", "password": "whatever"}
