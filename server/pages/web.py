@@ -186,7 +186,11 @@ def render(
         status_code=status_code,
     )
     new_nonce = getattr(request.state, "csrf_new_nonce", None)
-    if new_nonce is not None:  # the login form was drawn: its double-submit cookie
+    # The login form was drawn: its double-submit cookie, unless a script fetched it (a
+    # signed-out tab's live.js or offline.js, redirected to /login): that copy is never
+    # submitted, and its cookie replaced the one of the form the person was filling in
+    # another tab, whose login then failed as a forged form.
+    if new_nonce is not None and not fetched_by_script(request):
         settings = request.app.state.settings.server
         response.set_cookie(
             csrf.PRE_SESSION_COOKIE,
@@ -196,6 +200,16 @@ def render(
             secure=settings.session_cookie_secure,
         )
     return response
+
+
+def fetched_by_script(request: Request) -> bool:
+    """Asked by a page's script, not by a person opening a page. Browsers say it in
+    Sec-Fetch-Mode, but only over HTTPS or to localhost; on a LAN over plain HTTP our own
+    scripts say it (X-Coldchain-Script: static/live.js, static/offline.js). A fetch keeps
+    its headers through a redirect, to /login included."""
+    if request.headers.get("x-coldchain-script"):
+        return True
+    return request.headers.get("sec-fetch-mode", "navigate") != "navigate"
 
 
 def see_other(url: str) -> RedirectResponse:

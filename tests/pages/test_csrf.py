@@ -17,6 +17,8 @@ from tests.pages.conftest import csrf_of, page_login
 from tests.server.world import World
 
 REFUSED = "Formulaire expiré ou invalide, rechargez la page."
+# The login form refused: the form again (not a dead end), the e-mail kept.
+LOGIN_EXPIRED = "La page de connexion n'était plus valable"
 ME = "/api/v1/users/me"  # signed in or not, by the session cookie
 ANY_PAGE = "/alerts/999999"  # a signed-in page (here « introuvable »): its header's logout form
 
@@ -45,21 +47,76 @@ def refused(answer: Any) -> bool:
     return answer.status_code == 403 and REFUSED in answer.text
 
 
+def login_refused(answer: Any) -> bool:
+    text = answer.text.replace("&#39;", "'")
+    return answer.status_code == 403 and LOGIN_EXPIRED in text and 'id="password"' in text
+
+
 def test_login_form_needs_the_token_of_its_own_pre_session_cookie(
     app: FastAPI, browser: TestClient
 ) -> None:
     form = {"email": "driver_a@example.be", "password": "correct horse battery"}
-    assert refused(browser.post("/login", data=form))  # missing
+    assert login_refused(browser.post("/login", data=form))  # missing
     token = csrf_of(browser.get("/login").text)  # sets the pre-session cookie
     assert browser.cookies.get(csrf.PRE_SESSION_COOKIE)
-    assert refused(browser.post("/login", data={**form, "csrf": token[:-2] + "xx"}))  # wrong
+    assert login_refused(browser.post("/login", data={**form, "csrf": token[:-2] + "xx"}))
     with TestClient(app) as other:  # another browser's token: bound to its own cookie
         other_token = csrf_of(other.get("/login").text)
         assert other_token != token
-        assert refused(browser.post("/login", data={**form, "csrf": other_token}))
+        assert login_refused(browser.post("/login", data={**form, "csrf": other_token}))
     assert app.state.csrf_refused["missing"] >= 1 and app.state.csrf_refused["wrong"] >= 2
     signed = browser.post("/login", data={**form, "csrf": token}, follow_redirects=False)
     assert signed.status_code == 303 and browser.get(ME).status_code == 200
+
+
+def test_a_signed_out_tabs_script_leaves_the_login_form_of_another_tab_valid(
+    browser: TestClient,
+) -> None:
+    """A person signs in in one tab while a page left open in another, signed out, asks for
+    its live parts (live.js: fetch, redirected to /login). That copy of the login form must
+    not replace the pre-session cookie: it did, and the login then failed as forged (seen as
+    a failed CI run of tests/pages/test_admin_setup.py)."""
+    form = {"email": "driver_a@example.be", "password": "correct horse battery"}
+    navigate = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+    token = csrf_of(browser.get("/login", headers=navigate).text)
+    cookie = browser.cookies.get(csrf.PRE_SESSION_COOKIE)
+    assert cookie
+    # The other tab's fetch left before this cookie was set (both answers are on their way).
+    browser.cookies.delete(csrf.PRE_SESSION_COOKIE)
+    script = {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty", "Accept": "text/html"}
+    fetched = browser.get("/live/banner", headers=script)  # signed out: the login page
+    assert fetched.url.path == "/login" and 'id="password"' in fetched.text
+    assert csrf.PRE_SESSION_COOKIE not in fetched.headers.get("set-cookie", "")
+    # Over plain HTTP on a LAN, Chromium sends no Sec-Fetch-*: our scripts' own header.
+    lan = browser.get("/live/banner", headers={"X-Coldchain-Script": "live"})
+    assert lan.url.path == "/login" and csrf.PRE_SESSION_COOKIE not in lan.headers.get(
+        "set-cookie", ""
+    )
+    person = browser.get("/login")  # a person opening it with neither: the cookie is set
+    assert csrf.PRE_SESSION_COOKIE in person.headers.get("set-cookie", "")
+    browser.cookies.delete(csrf.PRE_SESSION_COOKIE)
+    browser.cookies.set(csrf.PRE_SESSION_COOKIE, cookie)
+    signed = browser.post("/login", data={**form, "csrf": token}, follow_redirects=False)
+    assert signed.status_code == 303 and browser.get(ME).status_code == 200
+
+
+def test_a_refused_login_form_is_the_form_again_with_the_email_kept(browser: TestClient) -> None:
+    """Two tabs each drew a login form with no cookie yet: the second one's cookie won, the
+    first form is refused. The person gets the form again, e-mail kept, with a valid token."""
+    form = {"email": "driver_a@example.be", "password": "correct horse battery"}
+    first = csrf_of(browser.get("/login").text)
+    browser.cookies.delete(csrf.PRE_SESSION_COOKIE)
+    csrf_of(browser.get("/login").text)  # the other tab: another cookie
+    again = browser.post("/login", data={**form, "csrf": first})
+    assert login_refused(again)
+    assert 'value="driver_a@example.be"' in again.text
+    assert browser.get(ME).status_code == 401  # not signed in by a refused form
+    hostile = browser.post("/login", data={"email": "<script>" + "x" * 5000, "csrf": first})
+    assert login_refused(hostile) and "<script>" not in hostile.text  # escaped, cut
+    retry = browser.post(
+        "/login", data={**form, "csrf": csrf_of(again.text)}, follow_redirects=False
+    )
+    assert retry.status_code == 303 and browser.get(ME).status_code == 200
 
 
 def test_signed_in_form_needs_this_sessions_token(app: FastAPI, browser: TestClient) -> None:
@@ -88,7 +145,8 @@ def test_every_page_post_route_refuses_a_form_without_token(
     for path in posts:
         url = re.sub(r"\{[^}]+\}", "1", path)
         answer = browser.post(url, data={"note": "x", "name": "x"}, follow_redirects=False)
-        assert refused(answer), f"{path}: {answer.status_code}"
+        check = login_refused if path == "/login" else refused
+        assert check(answer), f"{path}: {answer.status_code}"
 
 
 def test_api_write_by_the_session_cookie_needs_the_header(

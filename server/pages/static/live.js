@@ -54,7 +54,12 @@
   function refresh() {
     if (busy) { again = true; return; }
     busy = true;
-    fetch(src, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "text/html" } })
+    fetch(src, {
+      credentials: "same-origin",
+      cache: "no-store",
+      // Script, not a person: signed out, the login page it gets sets no cookie (web.py).
+      headers: { "Accept": "text/html", "X-Coldchain-Script": "live" }
+    })
       .then(function (response) {
         // Signed out meanwhile: the login page comes back instead of the parts.
         if (!response.ok || response.headers.get("X-Live-Parts") !== "1") {

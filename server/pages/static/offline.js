@@ -128,7 +128,8 @@
   }
 
   function fresh(item) { // this session's CSRF token, from the page the form was on
-    return fetch(item.page, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+    var script = { "X-Coldchain-Script": "offline" }; // signed out: no login cookie set (web.py)
+    return fetch(item.page, { credentials: "same-origin", cache: "no-store", headers: script }).then(function (response) {
       if (new URL(response.url).pathname === "/login") { return null; } // signed out meanwhile
       return response.text().then(function (html) {
         var found = /name="csrf" value="([^"]+)"/.exec(html);
@@ -146,7 +147,8 @@
       var body = new URLSearchParams(item.fields);
       body.append("csrf", token);
       body.append("idempotency_key", item.key);
-      return fetch(item.path, { method: "POST", body: body, credentials: "same-origin" }).then(function (response) {
+      var script = { "X-Coldchain-Script": "offline" };
+      return fetch(item.path, { method: "POST", body: body, credentials: "same-origin", headers: script }).then(function (response) {
         if (new URL(response.url).pathname === "/login") {
           item.state = "login";
           return put(item).then(function () { return "stop"; });
