@@ -19,9 +19,12 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.matcher import MQTTMatcher
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -51,6 +54,19 @@ class _Received(mqtt.MQTTMessage):
         return mqtt.MQTTMessageInfo(self.mid)
 
 
+class _Matcher(MQTTMatcher):
+    """paho's per-topic callbacks (`message_callback_add`), asked about every message: with
+    none added, no match, without paho's `iter_match`. That one builds a recursive closure
+    per call, a reference cycle (the function, its cells) that only the garbage collector
+    frees: six cyclic objects per message, and at 5,000 messages a second most of the
+    gateway's collector time (issue 18)."""
+
+    def iter_match(self, topic: str) -> Iterator[Any]:
+        if not self._root._children:  # nothing added: nothing can match
+            return iter(())
+        return super().iter_match(topic)  # type: ignore[no-untyped-call,no-any-return]
+
+
 class LeanReceiveClient(mqtt.Client):
     """paho's client, its socket read in chunks of up to READ_CHUNK_BYTES, the usual PUBLISH
     dispatched without paho's per-message `Properties` (`_handle_publish`).
@@ -66,6 +82,10 @@ class LeanReceiveClient(mqtt.Client):
     _chunk: bytes = b""
     _chunk_pos = 0
     _chunk_sock: object = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_message_filtered = _Matcher()  # type: ignore[no-untyped-call]
 
     def _sock_recv(self, bufsize: int) -> bytes:
         chunk, pos = self._chunk, self._chunk_pos

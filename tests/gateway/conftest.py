@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -99,8 +100,12 @@ def gateway_in_process(broker_port: int, workdir: Path, client_id: str) -> Itera
         ),
     )
     gw = Gateway(settings)
+    collector = gc.get_threshold(), gc.get_freeze_count()
     gw.start()
     assert gw.mqtt is not None and gw.mqtt.subscribed.wait(10)
+    # Embedded, it leaves this process's garbage collector alone (gateway/app.py: only
+    # `run`, its own process, settles it).
+    assert (gc.get_threshold(), gc.get_freeze_count()) == collector
     yield gw
     gw.stop()
 

@@ -63,3 +63,27 @@ def test_the_gateway_command_takes_the_global_options(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "absent.sqlite3" in result.stderr
+
+
+def test_only_the_gateway_process_changes_its_garbage_collector() -> None:
+    """`Gateway.run` (the process of `coldchain gateway run`) freezes what its start made and
+    widens the young generation (gateway/app.py `settle_collector`); a gateway embedded in
+    another process (a test, a tool) leaves that process's collector as it was: gc.freeze
+    is process-wide."""
+    script = (
+        "import gc\n"
+        "from gateway.app import YOUNG_OBJECTS, settle_collector\n"
+        "before = gc.get_threshold()\n"
+        "assert gc.get_freeze_count() == 0\n"
+        "settle_collector()\n"
+        "after = gc.get_threshold()\n"
+        "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()  # the modules and all\n"
+        "assert after == (YOUNG_OBJECTS, *before[1:]), (before, after)\n"
+        "print('settled')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLDCHAIN_")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0 and "settled" in done.stdout, done.stderr
