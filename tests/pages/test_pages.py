@@ -27,26 +27,41 @@ def test_login_is_french_by_default_and_says_what_is_wrong(pages: Pages) -> None
     pages.click_and_wait("login", "Adresse e-mail ou mot de passe incorrect.", "#login-error")
 
 
-def test_a_page_left_open_signed_out_does_not_spoil_the_next_login(pages: Pages) -> None:
+def test_a_page_left_open_signed_out_says_so_and_does_not_spoil_the_next_login(
+    pages: Pages,
+) -> None:
     """In Chromium: the driver's page stays open after its cookies are gone (signed out, or
-    another person's turn); its live.js asks for its parts and gets the login page. That
-    answer sets no pre-session cookie, so the login form drawn meanwhile stays valid (it
-    was replaced, and the login refused as forged: a CI run of test_admin_setup.py)."""
+    another person's turn); its live.js asks for its parts and gets the login page. The page
+    says the person is signed out (not a network problem). That answer sets no pre-session
+    cookie, so the login form drawn meanwhile stays valid (it was replaced, and the login
+    refused as forged: a CI run of test_admin_setup.py)."""
     pages.login("driver_a")
     pages.open("/driver")
     pages.wait_for(lambda: pages.browser.execute_script("return !!window.coldchainLive"))
+    signed_in = pages.browser.get_cookies()
     pages.browser.delete_all_cookies()
     before = pages.browser.execute_script(
         "return document.getElementById('live').getAttribute('data-live-refreshed')"
     )
     pages.browser.execute_script("window.coldchainLive.refresh()")
-    # Its answer (the login page) is read: the « no connection » notice comes up.
-    pages.wait_for(lambda: pages.browser.find_element(By.ID, "live-offline").is_displayed())
+    # Its answer (the login page) is read: the page says the person is signed out, with the
+    # way back; not « connexion ? », which sent people looking for a network problem.
+    signed_out = pages.browser.find_element(By.ID, "live-signed-out")
+    pages.wait_for(signed_out.is_displayed)
+    assert signed_out.text == (
+        "⚠ Vous n'êtes plus connecté·e : ce qui est affiché n'est plus mis à jour. Se reconnecter"
+    )
+    assert signed_out.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("/login")
+    assert not pages.browser.find_element(By.ID, "live-offline").is_displayed()
     names = {cookie["name"] for cookie in pages.browser.get_cookies()}
     assert "coldchain_csrf" not in names, names
     assert before == pages.browser.execute_script(
         "return document.getElementById('live').getAttribute('data-live-refreshed')"
     )
+    for cookie in signed_in:  # signed in again (another tab): the next refresh says nothing
+        pages.browser.add_cookie(cookie)
+    pages.browser.execute_script("window.coldchainLive.refresh()")
+    pages.wait_for(lambda: not signed_out.is_displayed())
     pages.login("driver_a")  # its form and cookie agree
     assert pages.browser.current_url.endswith("/driver")
 

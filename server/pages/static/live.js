@@ -12,6 +12,7 @@
   if (!live || !window.fetch) { return; }
   var src = live.getAttribute("data-live-src");
   var offline = document.getElementById("live-offline");
+  var signedOut = document.getElementById("live-signed-out");
   var last = Date.now();
   var busy = false;
   var again = false;
@@ -42,6 +43,7 @@
   }
 
   function reachable(yes) {
+    if (signedOut) { signedOut.hidden = true; }
     if (!offline) { return; }
     // A copy the service worker showed with no signal says its own age (static/offline.js).
     if (yes || document.documentElement.hasAttribute("data-offline-copy")) { offline.hidden = true; return; }
@@ -49,6 +51,11 @@
     var at = (banner && banner.getAttribute("data-live-at")) || offline.getAttribute("data-at");
     offline.textContent = offline.getAttribute("data-text").replace("{at}", at);
     offline.hidden = false;
+  }
+
+  function signedOutNow() {
+    if (offline) { offline.hidden = true; }
+    if (signedOut) { signedOut.hidden = false; }
   }
 
   function refresh() {
@@ -61,13 +68,19 @@
       headers: { "Accept": "text/html", "X-Coldchain-Script": "live" }
     })
       .then(function (response) {
-        // Signed out meanwhile: the login page comes back instead of the parts.
+        // Signed out meanwhile: the login page comes back instead of the parts. The server
+        // answered: not a network problem, the person must sign in again.
+        if (response.ok && new URL(response.url).pathname === "/login") { return null; }
         if (!response.ok || response.headers.get("X-Live-Parts") !== "1") {
           throw new Error("no parts: " + response.status);
         }
         return response.text();
       })
-      .then(function (html) { swap(html); reachable(true); })
+      .then(function (html) {
+        if (html === null) { signedOutNow(); return; }
+        swap(html);
+        reachable(true);
+      })
       .catch(function () { reachable(false); })
       .then(function () {
         busy = false;
