@@ -51,7 +51,7 @@ def test_a_page_left_open_signed_out_says_so_and_does_not_spoil_the_next_login(
     assert signed_out.text == (
         "⚠ Vous n'êtes plus connecté·e : ce qui est affiché n'est plus mis à jour. Se reconnecter"
     )
-    assert signed_out.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("/login")
+    assert str(signed_out.find_element(By.TAG_NAME, "a").get_attribute("href")).endswith("/login")
     assert not pages.browser.find_element(By.ID, "live-offline").is_displayed()
     names = {cookie["name"] for cookie in pages.browser.get_cookies()}
     assert "coldchain_csrf" not in names, names
