@@ -23,7 +23,7 @@ from server.core.models.alerts import Alert
 from server.core.models.idempotency import FormSubmission
 from tests.harness import browser as chromium
 from tests.pages.conftest import FormBrowser, Pages, served
-from tests.server.world import iso
+from tests.server.world import PASSWORD, iso
 from tests.support.alerts import raise_alert
 
 
@@ -207,3 +207,22 @@ def test_an_acknowledgement_queued_offline_after_someone_else_acknowledged_is_sh
         alert = session.get(Alert, alert_id)
         assert alert is not None
         assert alert.acknowledged_by_id == site.world.user_ids["admin_a"]
+
+
+def test_signed_out_a_kept_page_leads_to_a_login_form_that_works(offline: Pages) -> None:
+    """The service worker opens the driver's page itself (network first, sw.js). Signed out
+    meanwhile, that page is the login page, reached through the worker's fetch: it is still a
+    person's navigation (server/pages/web.py `fetched_by_script`), so the login form gets its
+    pre-session cookie and signs in at the first try."""
+    pages = offline
+    pages.login("driver_a")
+    with kept_offline(pages, "/driver"):
+        pages.browser.delete_all_cookies()
+        pages.open("/driver")
+        pages.wait_for(lambda: pages.browser.current_url.endswith("/login"))
+        names = {cookie["name"] for cookie in pages.browser.get_cookies()}
+        assert "coldchain_csrf" in names, names
+        pages.browser.find_element(By.ID, "email").send_keys("driver_a@example.be")
+        pages.browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        pages.browser.find_element(By.ID, "login").click()
+        pages.wait_for(lambda: pages.browser.current_url.endswith("/driver"), timeout=30)
