@@ -29,9 +29,10 @@ class Probe:
     def __init__(self, link: Path) -> None:
         self.link = link
         self.master, self.slave = os.openpty()
+        self.tty = os.ttyname(self.slave)
         tmp = link.with_suffix(".new")
         tmp.unlink(missing_ok=True)
-        tmp.symlink_to(os.ttyname(self.slave))
+        tmp.symlink_to(self.tty)
         os.replace(tmp, link)
         self.buffer = b""
 
@@ -51,6 +52,12 @@ class Probe:
         raise TimeoutError(f"no line starting with {prefix!r}; got {self.buffer!r}")
 
     def unplug(self) -> None:
+        """As udev does, the link goes with the device. Left behind, it named a freed pty
+        that the kernel gives to the next process asking for one: in CI, the firmware's
+        serial test on the other worker. The gateway, retrying the link, opened that test's
+        pty and the two tests answered each other's frames (both failed)."""
+        if self.link.is_symlink() and os.readlink(self.link) == self.tty:
+            self.link.unlink()
         os.close(self.master)
         os.close(self.slave)
 
@@ -106,6 +113,7 @@ def test_serial_probes_acknowledged_noise_kept_unplug_survived(ports) -> None:
     # Unplug the first probe: the gateway notices, keeps trying the link, reopens on replug.
     port = gw.serial.ports[0]
     first.unplug()
+    assert not first.link.exists()  # nothing behind the name until the replug
     wait_until(lambda: not port.opened.is_set(), 10, "gateway noticed the unplug")
     time.sleep(1.0)  # a few failed reopen attempts while nothing is behind the link
     replugged = Probe(first.link)
