@@ -48,7 +48,7 @@ from server.pages.web import (
     decimal,
     visible_or_404,
 )
-from server.schemas.common import IdPath
+from server.schemas.common import EMAIL_MAX_LENGTH, IdPath
 from server.schemas.registry import (
     ColdRoomIn,
     ColdRoomLabelIn,
@@ -352,7 +352,7 @@ def user_page(request: Request, session: SessionDep) -> Page:
     visit = admin_visitor(request, session)  # the superuser too: first admins
     fields = [
         Field("full_name", "full_name"),
-        Field("email", "email", "email", maxlength=254),
+        Field("email", "email", "email", maxlength=EMAIL_MAX_LENGTH),
         Field("password", "new_password", "password"),
         *role_fields(request, users.managed_organisations(session, visit.viewer)),
     ]

@@ -22,7 +22,6 @@ from server.pages import (
     alert_pages,
     delivery_pages,
     home_pages,
-    i18n,
     inspection_pages,
     live_pages,
     lot_pages,
@@ -31,6 +30,7 @@ from server.pages import (
 from server.pages.web import (
     HERE,
     CsrfRefused,
+    LoginFormExpired,
     NavLink,
     NeedLogin,
     PageRefused,
@@ -83,14 +83,11 @@ def mount(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRefused)
     async def csrf_refused(request: Request, _exc: CsrfRefused) -> Response:
-        if request.url.path == "/login":
-            # The login form again, with a fresh token and the e-mail kept: its pre-session
-            # cookie was replaced (another tab drew the form) or has expired. Not a dead end.
-            email = (await request.form()).get("email")
-            kept = email[:254] if isinstance(email, str) else ""
-            expired = i18n.translator(i18n.page_language(request))["login_expired"]
-            return render(request, "login.html", None, 403, email=kept, error=expired)
         return render(request, "refused.html", None, 403, word="csrf_refused")
+
+    @app.exception_handler(LoginFormExpired)
+    async def login_form_expired(request: Request, _exc: LoginFormExpired) -> Response:
+        return home_pages.login_form_again(request, (await request.form()).get("email"))
 
     @app.exception_handler(PageRefused)
     async def refused(request: Request, exc: PageRefused) -> Response:

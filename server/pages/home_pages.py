@@ -49,6 +49,7 @@ from server.pages.web import (
     visitor,
 )
 from server.schemas.auth import LoginIn
+from server.schemas.common import EMAIL_MAX_LENGTH
 
 router = APIRouter(include_in_schema=False)
 NAV = (
@@ -82,6 +83,14 @@ def home(request: Request, session: SessionDep) -> Response:
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
     return render(request, "login.html", None, email="", error=None)
+
+
+def login_form_again(request: Request, email: object) -> Response:
+    """The login form refused for its token (web.py `LoginFormExpired`): the form again,
+    with a fresh token and the e-mail as typed (cut to an address's length), not a dead end."""
+    kept = email[:EMAIL_MAX_LENGTH] if isinstance(email, str) else ""
+    expired = i18n.translator(i18n.page_language(request))["login_expired"]
+    return render(request, "login.html", None, 403, email=kept, error=expired)
 
 
 @router.post("/login", response_class=HTMLResponse)

@@ -250,6 +250,11 @@ class CsrfRefused(Exception):
     """A page form without its valid token: server/pages/app.py answers with a 403 page."""
 
 
+class LoginFormExpired(CsrfRefused):
+    """The login form without its valid token (its pre-session cookie replaced by another
+    tab's login form, or gone): answered with the login form again (home_pages.py)."""
+
+
 def _binding(request: Request, signed_in: bool) -> tuple[str, str]:
     """What the token is bound to: the session (signed-in forms) or the pre-session cookie
     (the login form), created here if the browser has none yet."""
@@ -306,7 +311,10 @@ async def _check_signed_in_form(request: Request) -> None:
 
 
 async def _check_login_form(request: Request) -> None:
-    check_csrf(request, await _form_token(request), signed_in=False)
+    try:
+        check_csrf(request, await _form_token(request), signed_in=False)
+    except CsrfRefused as refused:
+        raise LoginFormExpired(*refused.args) from refused
 
 
 CsrfChecked = Annotated[None, Depends(_check_signed_in_form)]

@@ -33,13 +33,14 @@ ShortText = Annotated[
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Clean]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=50), Clean]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=20), Clean]  # unit, channel
+EMAIL_MAX_LENGTH = 254  # RFC 5321's longest address; the users' column too
 Email = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True,
         to_lower=True,
         min_length=3,
-        max_length=254,
+        max_length=EMAIL_MAX_LENGTH,
         pattern=r"^[^@\s]+@[^@\s]+$",
     ),
     Clean,

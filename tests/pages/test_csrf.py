@@ -112,7 +112,8 @@ def test_a_refused_login_form_is_the_form_again_with_the_email_kept(browser: Tes
     assert 'value="driver_a@example.be"' in again.text
     assert browser.get(ME).status_code == 401  # not signed in by a refused form
     hostile = browser.post("/login", data={"email": "<script>" + "x" * 5000, "csrf": first})
-    assert login_refused(hostile) and "<script>" not in hostile.text  # escaped, cut
+    assert login_refused(hostile) and "<script>" not in hostile.text  # escaped
+    assert "x" * 246 in hostile.text and "x" * 247 not in hostile.text  # cut: 254 characters
     retry = browser.post(
         "/login", data={**form, "csrf": csrf_of(again.text)}, follow_redirects=False
     )

@@ -17,6 +17,10 @@
       console.warn("service worker not registered", error); // the pages work without it
     });
   }
+  // This script's requests, not a person's: signed out, the login page they are sent to sets
+  // no pre-session cookie (server/pages/web.py `fetched_by_script`).
+  var SCRIPT = { "X-Coldchain-Script": "offline" };
+
   var QUEUED = /^\/(alerts\/\d+\/(acknowledge|corrective-action)|deliveries\/\d+\/(departure|stops\/\d+\/handover))$/;
   var list = document.getElementById("offline-list");
   var waiting = document.getElementById("offline-waiting");
@@ -128,8 +132,7 @@
   }
 
   function fresh(item) { // this session's CSRF token, from the page the form was on
-    var script = { "X-Coldchain-Script": "offline" }; // signed out: no login cookie set (web.py)
-    return fetch(item.page, { credentials: "same-origin", cache: "no-store", headers: script }).then(function (response) {
+    return fetch(item.page, { credentials: "same-origin", cache: "no-store", headers: SCRIPT }).then(function (response) {
       if (new URL(response.url).pathname === "/login") { return null; } // signed out meanwhile
       return response.text().then(function (html) {
         var found = /name="csrf" value="([^"]+)"/.exec(html);
@@ -147,8 +150,7 @@
       var body = new URLSearchParams(item.fields);
       body.append("csrf", token);
       body.append("idempotency_key", item.key);
-      var script = { "X-Coldchain-Script": "offline" };
-      return fetch(item.path, { method: "POST", body: body, credentials: "same-origin", headers: script }).then(function (response) {
+      return fetch(item.path, { method: "POST", body: body, credentials: "same-origin", headers: SCRIPT }).then(function (response) {
         if (new URL(response.url).pathname === "/login") {
           item.state = "login";
           return put(item).then(function () { return "stop"; });
